@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds the Go test peers from the Go module proxy and caches them by version:
+#   kube-apiserver, kube-controller-manager (k8s.io/kubernetes), etcd + etcdctl,
+#   and Bitnami's kubeseal + controller (the interoperability peers).
+# Usage: .ci/build-peers.sh [control-plane|bitnami|all]   (default: all)
+# Prints the bin directory on the last line of stdout. Idempotent: a cached build is reused.
+set -euo pipefail
+
+K8S_VERSION=${K8S_VERSION:-1.35.4}
+ETCD_VERSION=${ETCD_VERSION:-3.6.16}
+SEALED_SECRETS_VERSION=${SEALED_SECRETS_VERSION:-0.36.6}
+CACHE=${SEALER_PEERS_CACHE:-$HOME/.cache/sealer-peers}
+what=${1:-all}
+
+export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
+
+log() { echo "build-peers: $*" >&2; }
+
+build_k8s() {
+  local dir="$CACHE/k8s-v$K8S_VERSION"
+  if [[ -x $dir/bin/kube-apiserver && -x $dir/bin/kube-controller-manager ]]; then return; fi
+  log "building kube-apiserver + kube-controller-manager v$K8S_VERSION (first build takes many minutes)"
+  local start=$SECONDS minor sv
+  minor=$(echo "$K8S_VERSION" | cut -d. -f2); sv="0.${K8S_VERSION#1.}"
+  rm -rf "$dir/src"; mkdir -p "$dir/src" "$dir/bin"; cd "$dir/src"
+  printf 'module local/k8sbins\n\ngo 1.25.0\n' > go.mod
+  local kmod
+  kmod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" |
+         python3 -c 'import json,sys;print(json.load(sys.stdin)["GoMod"])')
+  local goline godebug staging
+  goline=$(awk '/^go /{print $2; exit}' "$kmod")
+  godebug=$(grep -m1 '^godebug' "$kmod" || true)
+  # Every staging module the published go.mod pins at the fake v0.0.0 gets its real version.
+  staging=$(grep -E '^\s+k8s\.io/[a-z0-9-]+ v0\.0\.0( // indirect)?$' "$kmod" | awk '{print $1}')
+  {
+    echo "module local/k8sbins"; echo; echo "go $goline"; echo
+    [[ -n $godebug ]] && { echo "$godebug"; echo; }
+    echo "replace ("
+    for m in $staging; do printf '\t%s => %s v%s\n' "$m" "$m" "$sv"; done
+    echo ")"
+  } > go.mod
+  go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@v$K8S_VERSION" \
+               "k8s.io/kubernetes/cmd/kube-controller-manager@v$K8S_VERSION" >&2
+  local ldf="-s -w" p
+  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldf="$ldf -X $p.gitVersion=v$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+  done
+  go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$ldf" -o "$dir/bin/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager >&2
+  log "k8s built in $((SECONDS - start)) s"
+}
+
+build_etcd() {
+  local dir="$CACHE/etcd-v$ETCD_VERSION"
+  if [[ -x $dir/bin/etcd && -x $dir/bin/etcdctl ]]; then return; fi
+  log "building etcd v$ETCD_VERSION"
+  local start=$SECONDS
+  rm -rf "$dir/src"; mkdir -p "$dir/src" "$dir/bin"; cd "$dir/src"
+  printf 'module local/etcdbins\n\ngo 1.24\n' > go.mod
+  go get -tool "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" "go.etcd.io/etcd/etcdctl/v3@v$ETCD_VERSION" >&2
+  go build -trimpath -ldflags "-s -w" -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3 >&2
+  go build -trimpath -ldflags "-s -w" -o "$dir/bin/etcdctl" go.etcd.io/etcd/etcdctl/v3 >&2
+  log "etcd built in $((SECONDS - start)) s"
+}
+
+build_bitnami() {
+  local dir="$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION"
+  if [[ -x $dir/bin/kubeseal && -x $dir/bin/controller && -f $dir/crd.yaml ]]; then return; fi
+  log "building kubeseal + controller v$SEALED_SECRETS_VERSION"
+  local start=$SECONDS
+  mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" go install -trimpath "github.com/bitnami-labs/sealed-secrets/cmd/kubeseal@v$SEALED_SECRETS_VERSION" >&2
+  GOBIN="$dir/bin" go install -trimpath "github.com/bitnami-labs/sealed-secrets/cmd/controller@v$SEALED_SECRETS_VERSION" >&2
+  cp "$(go env GOMODCACHE)/github.com/bitnami-labs/sealed-secrets@v$SEALED_SECRETS_VERSION/helm/sealed-secrets/crds/bitnami.com_sealedsecrets.yaml" "$dir/crd.yaml"
+  chmod 0644 "$dir/crd.yaml"
+  log "sealed-secrets built in $((SECONDS - start)) s"
+}
+
+command -v go >/dev/null || { log "go not found"; exit 3; }
+case $what in
+  control-plane) build_etcd; build_k8s ;;
+  bitnami) build_bitnami ;;
+  all) build_bitnami; build_etcd; build_k8s ;;
+  *) log "usage: $0 [control-plane|bitnami|all]"; exit 2 ;;
+esac
+echo "$CACHE"

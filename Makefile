@@ -1,0 +1,27 @@
+# `make test` is the one command that installs what the tests need and runs them
+# (.ci/run runs exactly this). The Go peers (control plane, kubeseal) are built on
+# first use by the test fixtures and cached under ~/.cache/sealer-peers.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: test install demo bench clean
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+install: $(PY)
+	$(PY) -m pip install -q -e '.[test]'
+
+test: install
+	$(PY) -m pytest
+
+demo: $(PY)
+	$(PY) -m pip install -q -e .
+	sh examples/demo.sh $(VENV)/bin
+
+bench: install
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

@@ -1,0 +1,98 @@
+"""Loading the certificate to seal with: from a file, a URL, or PEM bytes (e.g. from a cluster)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sealer import crypto
+from sealer.errors import CertificateError
+
+MAX_CERT_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Certificate:
+    public_key: rsa.RSAPublicKey
+    not_before: dt.datetime | None
+    not_after: dt.datetime | None
+    pem: bytes
+    fingerprint: str
+
+    @property
+    def key_bytes(self) -> int:
+        return self.public_key.key_size // 8
+
+
+def parse_certificate(pem: bytes, source: str = "certificate", *, now: dt.datetime | None = None) -> Certificate:
+    """The first certificate (or bare public key) in ``pem``; refuses non-RSA and expired certificates."""
+    if b"-----BEGIN" not in pem:
+        raise CertificateError(f"{source}: not a PEM certificate")
+    if b"-----BEGIN CERTIFICATE-----" in pem:
+        try:
+            cert = x509.load_pem_x509_certificate(pem)
+        except ValueError:
+            raise CertificateError(f"{source}: the PEM certificate is corrupt") from None
+        not_before, not_after = cert.not_valid_before_utc, cert.not_valid_after_utc
+        try:
+            key = cert.public_key()
+        except Exception:  # noqa: BLE001 - an unsupported algorithm in the cert is a user error
+            raise CertificateError(f"{source}: unsupported public key algorithm") from None
+    elif b"PUBLIC KEY-----" in pem:
+        try:
+            key = serialization.load_pem_public_key(pem)
+        except ValueError:
+            raise CertificateError(f"{source}: the PEM public key is corrupt") from None
+        not_before = not_after = None
+    else:
+        raise CertificateError(f"{source}: expected a PEM certificate, found another PEM block")
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise CertificateError(f"{source}: expected RSA public key but found {type(key).__name__.lstrip('_')}")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if not_after is not None and not_after < now:
+        raise CertificateError(
+            f"{source}: failed to encrypt using an expired certificate on {not_after:%B} {not_after.day}, {not_after.year}"
+        )
+    return Certificate(key, not_before, not_after, pem, crypto.fingerprint(key))
+
+
+def read_certificate_source(location: str, *, timeout: float = 30.0) -> bytes:
+    """Bytes of a certificate given as a path, a ``file://`` URL, or an ``http(s)://`` URL."""
+    lower = location.lower()
+    if lower.startswith(("http://", "https://")):
+        return _fetch_url(location, timeout)
+    path = location[len("file://") :] if lower.startswith("file://") else location
+    try:
+        with open(os.path.expanduser(path), "rb") as f:
+            data = f.read(MAX_CERT_BYTES + 1)
+    except FileNotFoundError:
+        raise CertificateError(f"open {path}: no such file or directory") from None
+    except OSError as e:
+        raise CertificateError(f"open {path}: {e.strerror or e}") from None
+    if len(data) > MAX_CERT_BYTES:
+        raise CertificateError(f"{path}: too large to be a certificate")
+    return data
+
+
+def _fetch_url(url: str, timeout: float) -> bytes:
+    import urllib.error  # only this path needs the HTTP stack
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Accept": "application/x-pem-file, */*"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-chosen URL
+            return response.read(MAX_CERT_BYTES)
+    except urllib.error.HTTPError as e:
+        raise CertificateError(f'cannot fetch "{url}": {e.code} {e.reason}') from None
+    except (urllib.error.URLError, OSError) as e:
+        reason = getattr(e, "reason", e)
+        raise CertificateError(f'cannot fetch "{url}": {reason}') from None
+
+
+def load_certificate(location: str, *, now: dt.datetime | None = None) -> Certificate:
+    return parse_certificate(read_certificate_source(location), location, now=now)

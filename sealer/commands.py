@@ -1,0 +1,203 @@
+"""Bodies of the CLI commands: read input, call the library, write output. No argument parsing."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from typing import Any
+
+from sealer import manifests
+from sealer.certs import Certificate, load_certificate, parse_certificate
+from sealer.errors import InputError, SealerError
+from sealer.scope import Scope
+
+
+def read_input(path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
+    if path:
+        try:
+            with open(path, "rb") as f:
+                return manifests.read_bytes(f, path), path
+        except FileNotFoundError:
+            raise SealerError(f"open {path}: no such file or directory") from None
+        except IsADirectoryError:
+            raise SealerError(f"open {path}: is a directory") from None
+        except PermissionError:
+            raise SealerError(f"open {path}: permission denied") from None
+    if sys.stdin.isatty():
+        print(tty_hint, file=sys.stderr)
+    return manifests.read_bytes(sys.stdin.buffer, "stdin"), "stdin"
+
+
+def write_atomically(path: str, text: str) -> None:
+    """Replace ``path`` only once the whole text is on disk, so a failure leaves the old file.
+    Only for sealed output: plaintext never goes through a temporary file."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".sealer-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.chmod(tmp, os.stat(path).st_mode & 0o777)
+        except FileNotFoundError:
+            os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def emit(text: str, path: str | None) -> None:
+    if path:
+        write_atomically(path, text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def certificate_for(opts: dict[str, Any]) -> Certificate:
+    if opts.get("cert"):
+        return load_certificate(opts["cert"])
+    from sealer import cluster
+
+    pem = cluster.fetch_certificate(opts["controller_namespace"], opts["controller_name"], opts["kubeconfig"], opts["context"])
+    return parse_certificate(pem, f"certificate of {opts['controller_namespace']}/{opts['controller_name']}")
+
+
+def default_namespace(opts: dict[str, Any]) -> str:
+    from sealer.kubeconfig import current_namespace
+
+    return current_namespace(opts.get("kubeconfig"), opts.get("context")) or "default"
+
+
+def seal(**opts: Any) -> None:
+    from sealer.sealing import NamespaceChoice, Sealer
+
+    if opts["from_file"] and not opts["raw"]:
+        raise InputError("--from-file requires --raw")
+    scope = Scope.parse(opts["scope"]) if opts["scope"] else None
+
+    if opts["fetch_cert"]:
+        cert = certificate_for(opts)
+        emit(cert.pem.decode("ascii", "replace"), opts["sealed_secret_file"])
+        return
+    if opts["raw"]:
+        _seal_raw(opts, scope)
+        return
+
+    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml k8s resource in stdin)")
+    docs = manifests.parse_stream(data, source)
+    if not docs:
+        raise InputError("no secrets found. Ensure the input is valid and UTF-8 encoded", source=source)
+    needs_default_ns = not opts["namespace"] and any(
+        not (isinstance(d.body, dict) and isinstance(d.body.get("metadata"), dict) and d.body["metadata"].get("namespace"))
+        for d in docs
+    )
+    choice = NamespaceChoice(opts["namespace"], default_namespace(opts) if needs_default_ns else "default")
+    sealer = Sealer(certificate_for(opts), record_key_hint=opts["key_hint"])
+
+    if opts["merge_into"]:
+        _merge_into(opts, docs, sealer, scope, choice)
+        return
+    try:
+        sealed = [
+            sealer.seal_secret(d.body, d.index, scope=scope, namespace=choice, allow_empty_data=opts["allow_empty_data"])
+            for d in docs
+        ]
+    except InputError as e:
+        e.source = e.source or source
+        raise
+    fmt = manifests.output_format(opts["fmt"], opts["sealed_secret_file"])
+    emit(manifests.dump(sealed, fmt), opts["sealed_secret_file"])
+
+
+def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:
+    from sealer.sealing import Sealer
+
+    scope = scope or Scope.STRICT
+    if opts["from_file"]:
+        path = opts["from_file"].split("=", 1)[-1]  # kubectl's [key=]path; the key means nothing here
+        try:
+            with open(path, "rb") as f:
+                value = manifests.read_bytes(f, path)
+        except FileNotFoundError:
+            raise SealerError(f"open {path}: no such file or directory") from None
+    else:
+        if sys.stdin.isatty():
+            print("(tty detected: expecting a secret to encrypt in stdin)", file=sys.stderr)
+        value = manifests.read_bytes(sys.stdin.buffer, "stdin")
+    namespace = ""
+    if scope is not Scope.CLUSTER_WIDE:
+        namespace = opts["namespace"] or default_namespace(opts)
+    if scope is Scope.STRICT and not opts["name"]:
+        raise InputError("must provide the --name flag with --raw and --scope strict")
+    sealer = Sealer(certificate_for(opts))
+    emit(sealer.seal_value(value, scope, namespace, opts["name"] or ""), opts["sealed_secret_file"])
+
+
+def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | None, choice: Any) -> None:
+    from sealer.sealing import check_sealed_secret, merge_into
+
+    path = opts["merge_into"]
+    if len(docs) != 1:
+        raise InputError(f"--merge-into takes exactly one input Secret, found {len(docs)}")
+    try:
+        with open(path, "rb") as f:
+            original_bytes = manifests.read_bytes(f, path)
+    except FileNotFoundError:
+        raise SealerError(f"open {path}: no such file or directory") from None
+    original_text = manifests.decode_text(original_bytes, path)
+    originals = manifests.parse_stream(original_text, path)
+    if len(originals) != 1:
+        raise InputError(f"expected exactly one SealedSecret, found {len(originals)} documents", source=path)
+    try:
+        original = check_sealed_secret(originals[0].body)
+    except InputError as e:
+        e.source = path
+        raise
+    meta = original["metadata"]
+    # The items must open where the existing SealedSecret lives, under its scope, whatever the input says.
+    original_scope = Scope.from_annotations(meta.get("annotations"))
+    if scope is not None and scope is not original_scope:
+        raise InputError(f"--scope {scope.value} differs from the scope of {path} ({original_scope.value})")
+    addition = sealer.seal_secret(
+        docs[0].body, docs[0].index, scope=original_scope, namespace=choice, allow_empty_data=opts["allow_empty_data"],
+        name_override=meta["name"], namespace_override=meta.get("namespace") or "",
+    )
+    merged = merge_into(original, addition)
+    if manifests.looks_like_json(original_text):
+        text = manifests.dump([merged], "json")
+    else:
+        text = manifests.dump_yaml(merged)
+        if original_text.lstrip().startswith("---"):
+            text = "---\n" + text
+    write_atomically(path, text)
+
+
+def unseal(**opts: Any) -> None:
+    from sealer.keyset import KeySet
+    from sealer.privkeys import load_private_keys
+    from sealer.unsealing import unseal as unseal_one
+
+    if not opts["keys"]:
+        raise SealerError("no key could decrypt secret: give the private keys with --recovery-private-key")
+    keys = KeySet()
+    for entry in opts["keys"]:
+        for path in filter(None, (p.strip() for p in entry.split(","))):
+            for key in load_private_keys(path):
+                keys.add(key)
+    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml SealedSecret in stdin)")
+    docs = manifests.parse_stream(data, source)
+    if not docs:
+        raise InputError("no SealedSecrets found in the input", source=source)
+    try:
+        secrets = [unseal_one(d.body, keys, d.index) for d in docs]
+    except InputError as e:
+        e.source = e.source or source
+        raise
+    emit(manifests.dump(secrets, manifests.output_format(opts["fmt"], None)), None)

@@ -1,0 +1,173 @@
+"""Reading and writing Kubernetes manifest streams safely: YAML or JSON, one or many documents.
+
+Input is untrusted (it may be anything a developer pipes in), so reading enforces a size limit,
+refuses non-UTF-8 bytes, and refuses documents whose aliases expand beyond a node budget
+(the "billion laughs" attack): PyYAML shares aliased objects rather than copying them, so the
+bomb only explodes when something walks it, which ``_check_expansion`` does with a budget.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from sealer.errors import InputError
+
+# A Secret may hold at most 1 MiB (the API server's limit); a stream of many is bounded so that a
+# mistaken `sealer seal < /dev/urandom`-style input fails fast instead of eating memory.
+MAX_INPUT_BYTES = int(os.environ.get("SEALER_MAX_INPUT_BYTES", 64 * 1024 * 1024))
+# Nodes a document may expand to when its aliases are followed. Real manifests are far below this.
+MAX_EXPANDED_NODES = 1_000_000
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+    """Safe loader that, like Kubernetes' YAML-to-JSON decoding, leaves timestamps as strings."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
+    }
+
+
+@dataclass(frozen=True)
+class Document:
+    """One document of a stream: ``index`` is 1-based, ``line`` the 1-based line where it starts."""
+
+    index: int
+    line: int
+    body: Any
+
+
+def read_bytes(stream: io.BufferedIOBase | io.RawIOBase, source: str) -> bytes:
+    data = stream.read(MAX_INPUT_BYTES + 1)
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"input is larger than the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit", source=source)
+    return data
+
+
+def decode_text(data: bytes, source: str) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise InputError(f"input is not valid UTF-8 (line {line}, byte {e.start})", source=source) from None
+    return text.removeprefix("\ufeff")
+
+
+def parse_stream(data: bytes | str, source: str = "input") -> list[Document]:
+    """Parse a YAML stream (``---`` separated) or concatenated JSON objects. Empty documents are dropped."""
+    text = data if isinstance(data, str) else decode_text(data, source)
+    if len(text) > MAX_INPUT_BYTES:
+        raise InputError(f"input is larger than the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit", source=source)
+    if looks_like_json(text):
+        try:
+            docs = list(_parse_json(text, source))
+        except InputError as json_error:
+            # YAML flow style ({a: 1}) also starts with a brace; only if it is not YAML either is it bad JSON.
+            try:
+                docs = list(_parse_yaml(text, source))
+            except InputError:
+                raise json_error from None
+    else:
+        docs = list(_parse_yaml(text, source))
+    for doc in docs:
+        _check_expansion(doc, source)
+    return docs
+
+
+def _parse_json(text: str, source: str) -> Iterator[Document]:
+    decoder = json.JSONDecoder()
+    pos, index = 0, 0
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n":
+            pos += 1
+        if pos >= len(text):
+            return
+        index += 1
+        line = text.count("\n", 0, pos) + 1
+        try:
+            body, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as e:
+            raise InputError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", doc=index, source=source) from None
+        yield Document(index, line, body)
+
+
+def _parse_yaml(text: str, source: str) -> Iterator[Document]:
+    loader = _Loader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                continue
+            index += 1
+            body = loader.construct_document(node)
+            if body is None:
+                index -= 1  # an empty document ("---" with nothing after it) is not a document
+                continue
+            yield Document(index, node.start_mark.line + 1, body)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise InputError(f"malformed YAML{where}: {problem}", doc=index + 1, source=source) from None
+    finally:
+        loader.dispose()
+
+
+def _check_expansion(doc: Document, source: str) -> None:
+    budget = MAX_EXPANDED_NODES
+    stack = [doc.body]
+    while stack:
+        node = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise InputError(
+                "document expands to too many nodes (YAML alias bomb?)", doc=doc.index, source=source
+            )
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+
+
+# --- output -------------------------------------------------------------------------------------
+
+FORMATS = ("json", "yaml")
+
+
+def dump(objects: list[dict], fmt: str) -> str:
+    """Render objects the way kubeseal does: YAML docs each preceded by ``---``, keys sorted;
+    JSON pretty-printed (2-space indent), one object after another."""
+    if fmt == "yaml":
+        return "".join("---\n" + dump_yaml(o) for o in objects)
+    return "".join(json.dumps(o, indent=2, ensure_ascii=False) + "\n" for o in objects)
+
+
+def dump_yaml(obj: Any) -> str:
+    # No line wrapping: sealed values are long base64 strings and must stay on one line.
+    return yaml.dump(obj, Dumper=_Dumper, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1 << 30)
+
+
+def output_format(fmt: str | None, path: str | None) -> str:
+    """kubeseal's rule: a .yaml/.yml output file forces YAML; otherwise the flag, default JSON."""
+    if path and path.lower().endswith((".yaml", ".yml")):
+        return "yaml"
+    fmt = (fmt or "json").lower()
+    if fmt not in FORMATS:
+        raise InputError(f"unsupported output format: {fmt}")
+    return fmt
+
+
+def looks_like_json(text: str) -> bool:
+    return text.lstrip()[:1] in ("{", "[")

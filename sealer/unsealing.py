@@ -1,0 +1,85 @@
+"""Opening SealedSecrets back into Secrets (offline recovery, and the controller's decryption)."""
+
+from __future__ import annotations
+
+import base64
+import copy
+from dataclasses import dataclass
+
+from sealer import crypto
+from sealer.errors import UnsealError
+from sealer.keyset import KeySet
+from sealer.scope import KEY_HINT_ANNOTATION, Scope
+from sealer.sealing import check_sealed_secret, go_field_order, split_hint
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a SealedSecret's values may be opened: derived from its own metadata, never the template."""
+
+    name: str
+    namespace: str
+    scope: Scope
+    hints: tuple[str, ...]
+
+    @classmethod
+    def of(cls, sealed: dict) -> Target:
+        meta = sealed.get("metadata") or {}
+        annotations = meta.get("annotations") or {}
+        return cls(meta.get("name", ""), meta.get("namespace") or "", Scope.from_annotations(annotations),
+                   tuple(split_hint(annotations.get(KEY_HINT_ANNOTATION))))
+
+    @property
+    def label(self) -> bytes:
+        return crypto.encryption_label(self.scope, self.namespace, self.name)
+
+
+def open_items(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
+    """Decrypt every ``spec.encryptedData`` item. All or nothing: one failure fails the whole."""
+    check_sealed_secret(sealed, index)
+    spec = sealed["spec"]
+    if spec.get("data") and spec.get("encryptedData"):
+        raise UnsealError(f"document {index}: cannot use the field 'encryptedData' and the deprecated field 'data' at the same time")
+    if spec.get("data"):
+        raise UnsealError(f"document {index}, field spec.data: using deprecated 'data' field, use 'encryptedData'")
+    target = Target.of(sealed)
+    opened: dict[str, bytes] = {}
+    undecryptable: list[str] = []
+    malformed: list[str] = []
+    for key, text in spec["encryptedData"].items():
+        try:
+            opened[key] = keys.open(crypto.decode(text), target.label, target.hints)
+        except crypto.UndecryptableError:
+            undecryptable.append(key)
+        except crypto.SealedValueError as e:
+            malformed.append(f"{key}: {e}")
+    if malformed or undecryptable:
+        parts = []
+        if malformed:
+            parts.append("malformed sealed value in spec.encryptedData (" + "; ".join(malformed) + ")")
+        if undecryptable:
+            parts.append(f"no key could decrypt secret ({', '.join(undecryptable)})")
+        raise UnsealError(f"document {index} ({target.namespace}/{target.name}): " + "; ".join(parts))
+    return opened
+
+
+def secret_from_items(sealed: dict, items: dict[str, bytes]) -> dict:
+    """The Secret a SealedSecret describes, given its opened items (template data not rendered)."""
+    template = sealed["spec"].get("template") or {}
+    metadata = copy.deepcopy(template.get("metadata") or {})
+    metadata["name"] = sealed["metadata"]["name"]
+    namespace = sealed["metadata"].get("namespace")
+    if namespace:
+        metadata["namespace"] = namespace
+    # Go's field order for a Secret, so JSON output matches kubeseal's.
+    secret: dict = {"kind": "Secret", "apiVersion": "v1", "metadata": go_field_order(metadata)}
+    if template.get("immutable") is not None:
+        secret["immutable"] = template["immutable"]
+    secret["data"] = {k: base64.b64encode(v).decode("ascii") for k, v in sorted(items.items())}
+    if template.get("type"):
+        secret["type"] = template["type"]
+    return secret
+
+
+def unseal(sealed: dict, keys: KeySet, index: int = 1) -> dict:
+    return secret_from_items(sealed, open_items(sealed, keys, index))
