@@ -11,6 +11,7 @@ $(PY):
 	$(PY) -m pip install -q --upgrade pip
 
 install: $(PY)
+	bash .ci/system-packages.sh
 	$(PY) -m pip install -q -e '.[test]'
 
 test: install
@@ -21,7 +22,8 @@ demo: $(PY)
 	sh examples/demo.sh $(VENV)/bin
 
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/seal_bench.py
+	$(PY) bench/hooks_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

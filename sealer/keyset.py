@@ -42,6 +42,11 @@ class KeySet:
     def fingerprints(self) -> list[str]:
         return list(self._keys)
 
+    @property
+    def last_opened_by(self) -> str | None:
+        """The fingerprint of the key that opened the most recent value (None before any)."""
+        return self._last_success
+
     def candidates(self, hints: Sequence[str] = ()) -> list[str]:
         order = [fp for fp in hints if fp in self._keys]
         if self._last_success in self._keys:

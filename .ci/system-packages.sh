@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the tests use, installed when missing (a fresh machine has none of them):
+#   gnome-keyring + dbus-daemon: a real Secret Service keyring backend for the keyring store tests
+#   openssh-client: ssh-keygen, to check our key fingerprints against OpenSSH's
+set -euo pipefail
+need=()
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
+command -v ssh-keygen >/dev/null || need+=(openssh-client)
+[[ ${#need[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+  echo "system-packages: missing ${need[*]} (install them, or the tests that need them skip)" >&2
+  exit 0
+fi
+echo "system-packages: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

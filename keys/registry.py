@@ -1,0 +1,152 @@
+"""The key registry: the ordered set of key pairs a controller (or ``sealer unseal``) works with.
+
+- Ordered by certificate NotBefore (Bitnami's default ``--key-order-priority=CertNotBefore``);
+  the newest key seals, every key in the registry can open.
+- Opening tries the likely key first, because each key tried is one RSA private-key operation
+  (~2 ms at 4096 bits) and a cluster rotating monthly holds 13 keys after a year. In order:
+    1. the key that opened this very value before (a bounded LRU keyed by a hash of the wrapped
+       session key: a controller re-opens the same SealedSecret on every resync);
+    2. the fingerprints the SealedSecret's key-hint annotation names (``sealer.dev/sealing-key``);
+    3. the key that last opened a value with the same OAEP label (the other items of the same
+       SealedSecret, when it has no hint: e.g. sealed by kubeseal);
+    4. then sealer.keyset.KeySet's order: the key that opened the previous value, then newest first.
+  Every entry is only an ordering hint: a wrong or stale one costs one extra operation, never a
+  wrong answer (OAEP and GCM authenticate).
+- ``private_key_operations`` counts every RSA decryption spent, for tests and metrics.
+
+Thread-safe: one lock around each open. pyca/cryptography's RSA decryption holds the GIL anyway
+(measured: two threads decrypt no faster than one), so the lock costs no parallelism.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+
+from keys.keypair import KeyPair
+from keys.secret_format import DEFAULT_PREFIX, StoredKey
+from sealer import crypto
+from sealer.keyset import KeySet
+
+DEFAULT_CACHE_SIZE = 65536  # entries of ~100 bytes: a few MiB at most
+
+
+class KeyRegistry:
+    def __init__(self, keys: Iterable[KeyPair | StoredKey] = (), *, cache_size: int = DEFAULT_CACHE_SIZE):
+        self._lock = threading.RLock()
+        self._cache: OrderedDict[bytes, str] = OrderedDict()
+        self._cache_size = max(0, cache_size)
+        self._pairs: dict[str, KeyPair] = {}
+        self._names: dict[str, str] = {}
+        self._keyset = KeySet()
+        self._operations_before = 0  # spent by key sets this registry has since replaced
+        self.opens = 0
+        self.replace(keys)
+
+    @classmethod
+    def from_stored(cls, stored: Iterable[StoredKey], prefix: str = DEFAULT_PREFIX, **kwargs) -> KeyRegistry:
+        """A registry of the keys a controller may use: active ones and the legacy key."""
+        return cls([k for k in stored if k.usable(prefix)], **kwargs)
+
+    # --- membership --------------------------------------------------------------------------
+
+    def replace(self, keys: Iterable[KeyPair | StoredKey]) -> None:
+        """Hold exactly ``keys`` from now on: keys no longer given (deleted, relabelled) are
+        dropped, so they neither seal nor open any more."""
+        pairs: dict[str, KeyPair] = {}
+        names: dict[str, str] = {}
+        for key in keys:
+            pair = key.pair if isinstance(key, StoredKey) else key
+            pairs[pair.fingerprint] = pair
+            if isinstance(key, StoredKey):
+                names[pair.fingerprint] = key.name
+        # Ties (keys made in the same second) go by name, as keys.stores.base.newest does.
+        ordered = sorted(pairs.values(), key=lambda p: (p.not_before, names.get(p.fingerprint, ""), p.fingerprint))
+        keyset = KeySet(p.private_key for p in ordered)  # KeySet keeps "newest last"
+        with self._lock:
+            self._operations_before += self._keyset.private_key_operations
+            self._keyset = keyset
+            self._pairs = {p.fingerprint: p for p in ordered}
+            self._names = names
+            # Entries naming dropped keys would only cost a dictionary miss, but drop them anyway.
+            for cache_key in [k for k, fp in self._cache.items() if fp not in self._pairs]:
+                del self._cache[cache_key]
+
+    def add(self, key: KeyPair | StoredKey) -> None:
+        """Add one key (e.g. just generated) keeping the order."""
+        with self._lock:
+            current: list[KeyPair | StoredKey] = [
+                StoredKey(self._names[fp], p) if fp in self._names else p for fp, p in self._pairs.items()
+            ]
+            self.replace([*current, key])
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def __contains__(self, fingerprint: object) -> bool:
+        return fingerprint in self._pairs
+
+    @property
+    def pairs(self) -> list[KeyPair]:
+        """Oldest first."""
+        return list(self._pairs.values())
+
+    @property
+    def fingerprints(self) -> list[str]:
+        return list(self._pairs)
+
+    def name_of(self, fingerprint: str) -> str | None:
+        return self._names.get(fingerprint)
+
+    @property
+    def newest(self) -> KeyPair | None:
+        """The key that seals: the one with the latest NotBefore."""
+        with self._lock:
+            return next(reversed(self._pairs.values()), None)
+
+    def sealing_certificate_pem(self) -> bytes:
+        newest = self.newest
+        if newest is None:
+            raise LookupError("the key registry has no keys")
+        return newest.cert_pem
+
+    # --- opening -----------------------------------------------------------------------------
+
+    @property
+    def private_key_operations(self) -> int:
+        with self._lock:
+            return self._operations_before + self._keyset.private_key_operations
+
+    def open(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> bytes:
+        """Open one sealed value (same contract as KeySet.open, so sealer.unsealing takes either)."""
+        wrapped, _ = crypto.split(blob)  # framing errors cost no key
+        value_key = b"v" + hashlib.sha256(wrapped).digest()[:16]
+        label_key = b"l" + hashlib.sha256(label).digest()[:16]
+        with self._lock:
+            self.opens += 1
+            order = [self._cache.get(value_key), *hints, self._cache.get(label_key)]
+            plaintext = self._keyset.open(blob, label, [fp for fp in order if fp])
+            opened_by = self._keyset.last_opened_by
+            if opened_by is not None:
+                self._remember(value_key, opened_by)
+                self._remember(label_key, opened_by)
+            return plaintext
+
+    def which(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> str | None:
+        """The fingerprint of the key that opens ``blob`` (None if none does)."""
+        with self._lock:
+            try:
+                self.open(blob, label, hints)
+            except crypto.SealedValueError:
+                return None
+            return self._keyset.last_opened_by
+
+    def _remember(self, cache_key: bytes, fingerprint: str) -> None:
+        if not self._cache_size:
+            return
+        self._cache[cache_key] = fingerprint
+        self._cache.move_to_end(cache_key)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)

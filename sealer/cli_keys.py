@@ -1,0 +1,182 @@
+"""``sealer keys ...`` and ``sealer cert``: argument parsing only. The bodies live in
+sealer.keys_commands and the work in the ``keys`` package, both imported when a command runs, so
+``sealer --help`` does not pay for cryptography, keyring or the kubernetes client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from sealer.cli import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, option
+
+DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX, without the import
+PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
+
+
+def _apply(f: Callable, decorators: list[Callable]) -> Callable:
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def cluster_key_options(f: Callable) -> Callable:
+    return _apply(f, [
+        option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: KUBECONFIG or ~/.kube/config)."),
+        option("--context", help="The kubeconfig context to use."),
+        option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
+               help="Namespace of the controller, where its key Secrets live."),
+        option("--key-prefix", default=DEFAULT_KEY_PREFIX, show_default=True,
+               help="Prefix of key names (the key named exactly this is the pre-0.9 legacy key)."),
+    ])
+
+
+def keyring_options(f: Callable) -> Callable:
+    return _apply(f, [
+        click.option("--keyring", "keyring_name", metavar="NAME",
+                     help="Use the keys kept in the system keyring under NAME."),
+        click.option("--allow-insecure-keyring", is_flag=True,
+                     help="Accept a keyring backend that stores in plaintext or drops data (not recommended)."),
+    ])
+
+
+def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[Callable], Callable]:
+    """Where the keys are: a local directory, the keyring, or else the cluster."""
+
+    def decorate(f: Callable) -> Callable:
+        return _apply(f, [
+            click.option(*dir_flags, "directory", metavar="DIR",
+                         help="Use the key directory DIR (one key Secret YAML per key)."),
+            keyring_options,
+            cluster_key_options,
+        ])
+
+    return decorate
+
+
+def generation_options(f: Callable) -> Callable:
+    return _apply(f, [
+        click.option("--bits", type=int, default=4096, show_default=True, help="RSA key size."),
+        click.option("--cn", default="", help="Common name of the certificate's subject and issuer (default: empty)."),
+        click.option("--ttl", default="87600h", show_default=True, metavar="DURATION",
+                     help="Certificate validity, a Go duration (87600h = 10 years)."),
+    ])
+
+
+def passphrase_options(f: Callable) -> Callable:
+    return click.option("--passphrase-file", metavar="PATH",
+                        help=f"Read the backup passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).")(f)
+
+
+def _run(name: str) -> Callable[..., None]:
+    def call(**opts: Any) -> None:
+        from sealer import keys_commands  # the bodies: kept out of the import path of --help
+
+        getattr(keys_commands, name)(**opts)
+
+    return call
+
+
+@click.group("keys")
+def keys_group() -> None:
+    """Manage the sealing key pairs: generate, list, back up, restore, rotate.
+
+    The private keys are the crown jewels: lose them and every SealedSecret in Git is lost;
+    leak them and every secret is exposed. Keep a backup offline, never in Git.
+    """
+
+
+@keys_group.command("generate")
+@generation_options
+@click.option("--out", "--dir", "directory", metavar="DIR", help="Store the new key in this directory (created 0700).")
+@keyring_options
+@option("--key-prefix", default=DEFAULT_KEY_PREFIX, show_default=True, help="Prefix of the new key's name.")
+def generate_command(**opts: Any) -> None:
+    """Generate a key pair with a self-signed certificate into a local store; prints its fingerprint.
+
+    \b
+    sealer keys generate --out ~/.sealer/keys
+    sealer keys generate --keyring dev --bits 4096 --cn my-cluster
+    """
+    _run("generate")(**opts)
+
+
+@keys_group.command("list")
+@store_options()
+@click.option("-o", "--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table",
+              show_default=True, help="Output format.")
+def list_command(**opts: Any) -> None:
+    """List keys: fingerprint, name, created (NotBefore), expires, label.
+
+    Reads --dir DIR, --keyring NAME, or else the key Secrets in the cluster
+    (--controller-namespace). Prints no key material.
+    """
+    _run("list_keys")(**opts)
+
+
+@keys_group.command("backup")
+@store_options()
+@click.option("-w", "--output-file", "output_file", metavar="FILE",
+              help="Write the backup here (created 0600) instead of stdout.")
+@click.option("-o", "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
+              help="Backup format.")
+@click.option("--encrypt", is_flag=True,
+              help=f"Encrypt the backup with a passphrase (implied by --passphrase-file or ${PASSPHRASE_ENV}).")
+@passphrase_options
+def backup_command(**opts: Any) -> None:
+    """Write every key (private keys included) as a v1 List of key Secrets.
+
+    Refuses to write to a terminal: redirect stdout or use -w FILE. Store the backup offline,
+    and never in Git; with --encrypt it is sealed with scrypt + AES-256-GCM.
+
+    \b
+    sealer keys backup -w sealed-secrets-keys.yaml
+    sealer keys backup --dir ~/.sealer/keys --encrypt -w keys.backup
+    """
+    _run("backup")(**opts)
+
+
+@keys_group.command("restore")
+@click.argument("backup_file", metavar="FILE")
+@store_options(("--to-dir", "--dir"))
+@passphrase_options
+@click.option("--dry-run", is_flag=True, help="Check the backup and show what would be restored; change nothing.")
+def restore_command(**opts: Any) -> None:
+    """Restore keys from a backup (FILE, or - for stdin) into --to-dir DIR, --keyring NAME, or
+    else the cluster's controller namespace.
+
+    Every key is checked before any is written; a key whose name is taken by a different key is
+    an error and nothing is restored; keys already present are skipped.
+    """
+    _run("restore")(**opts)
+
+
+@keys_group.command("rotate")
+@store_options()
+@generation_options
+def rotate_command(**opts: Any) -> None:
+    """Make a new sealing key now (in the cluster unless --dir/--keyring); prints its fingerprint.
+
+    In a cluster this creates a new active key Secret in the controller namespace; the controller
+    seals with it once it reloads its keys (Bitnami's controller: on restart). Older keys stay
+    active, so everything sealed before still opens.
+    """
+    _run("rotate")(**opts)
+
+
+@click.command("cert")
+@store_options()
+@option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True, help="Name of the controller's Service.")
+@click.option("-w", "--output-file", "output_file", metavar="FILE", help="Write the certificate here instead of stdout.")
+def cert_command(**opts: Any) -> None:
+    """Print the certificate new secrets are sealed with (the newest active key's).
+
+    From --dir DIR or --keyring NAME, or else fetched from the controller in the cluster.
+    """
+    _run("cert")(**opts)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(keys_group)
+    cli.add_command(cert_command)
