@@ -1,0 +1,190 @@
+"""The repository's ``.sealer.yaml`` and the two ways to allow a deliberate exception.
+
+    # .sealer.yaml, at the root of the Git repository
+    certificates:            # the clusters' sealing certificates: paths (relative to this file)
+      - certs/production.pem #   or inline PEM; SealedSecrets must be sealed for one of them
+    allow:                   # deliberate exceptions
+      - path: examples/*.pem # a glob, relative to the repository root ("*" also matches "/")
+        rule: private-key    # a rule id, a list of them, or left out for every rule
+        reason: a public demo key, never used anywhere
+
+And in a manifest, on the object itself (or on the List that holds it)::
+
+    metadata:
+      annotations:
+        sealer.dev/allow-plaintext: "test fixture, the password is not used anywhere"
+
+Both need a reason: an exception nobody can explain later is how real secrets slip through.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from typing import NamedTuple
+
+from sealer.errors import SealerError
+from sealer.hooks.findings import RULES
+
+CONFIG_NAME = ".sealer.yaml"
+ALLOW_ANNOTATION = "sealer.dev/allow-plaintext"
+_KEYS = {"certificates", "allow"}
+
+
+class ConfigError(SealerError):
+    pass
+
+
+class AllowEntry(NamedTuple):
+    pattern: str
+    rules: frozenset[str] | None  # None: every rule
+    reason: str
+
+
+class Config:
+    """The file is read on first use of ``allow`` or ``certificates``: a run without findings and
+    without SealedSecrets needs neither, and parsing YAML costs a hook milliseconds at start-up.
+    So a broken .sealer.yaml stops the hook only when the hook needs it."""
+
+    def __init__(self, root: str, path: str | None = None, *, explicit: bool = False):
+        self.root = root  # the repository root: allow paths are relative to it
+        self.path = path
+        self._explicit = explicit
+        self._certificates: list[str] = []  # paths (absolute) or inline PEM
+        self._allow: list[AllowEntry] = []
+        self._loaded = path is None
+
+    @property
+    def allow(self) -> list[AllowEntry]:
+        self._load()
+        return self._allow
+
+    @property
+    def certificates(self) -> list[str]:
+        self._load()
+        return self._certificates
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        try:
+            with open(self.path, "rb") as f:
+                data = f.read(1024 * 1024)
+        except FileNotFoundError:
+            if self._explicit:
+                raise ConfigError(f"{self.path}: no such file") from None
+            return
+        except OSError as e:
+            raise ConfigError(f"{self.path}: {e.strerror or e}") from None
+        self._certificates, self._allow = parse(data, self.path)
+
+    def allowed(self, relpath: str, rule: str) -> str | None:
+        """The reason of the first allow entry that covers this path and rule, if any."""
+        for entry in self.allow:
+            if (entry.rules is None or rule in entry.rules) and fnmatch.fnmatchcase(relpath, entry.pattern):
+                return entry.reason
+        return None
+
+    def relpath(self, path: str) -> str:
+        """``path`` (as given to the hook) relative to the repository root, with forward slashes."""
+        rel = os.path.relpath(os.path.abspath(path), self.root)
+        return rel.replace(os.sep, "/")
+
+
+def find_root(start: str = ".") -> str:
+    """The Git work tree that holds ``start``, without running git (a process costs milliseconds
+    and pre-commit runs the hooks from the root anyway); ``start`` itself outside Git."""
+    here = os.path.abspath(start)
+    probe = here
+    while True:
+        if os.path.exists(os.path.join(probe, ".git")):
+            return probe
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return here
+        probe = parent
+
+
+def load(explicit: str | None = None, start: str = ".") -> Config:
+    root = find_root(start)
+    return Config(root, explicit or os.path.join(root, CONFIG_NAME), explicit=explicit is not None)
+
+
+def parse(data: bytes, path: str) -> tuple[list[str], list[AllowEntry]]:
+    """(certificates, allow entries) of a .sealer.yaml."""
+    from sealer import manifests
+    from sealer.errors import InputError
+
+    try:
+        docs = manifests.parse_stream(data, path)
+    except InputError as e:
+        raise ConfigError(str(e)) from None
+    body = docs[0].body if docs else {}
+    if not isinstance(body, dict):
+        raise ConfigError(f"{path}: expected a map with certificates: and allow:")
+    unknown = sorted(set(map(str, body)) - _KEYS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})")
+    base = os.path.dirname(os.path.abspath(path))
+    return _certificates(body.get("certificates"), path, base), _allow(body.get("allow"), path)
+
+
+def _certificates(value: object, path: str, base: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
+        raise ConfigError(f"{path}: certificates must be a list of file paths or PEM certificates")
+    out = []
+    for cert in value:
+        if cert.lstrip().startswith("-----BEGIN"):
+            out.append(cert)
+        elif "://" in cert:
+            # A hook that fetches URLs would be slow, flaky, and fail offline: commit the cert.
+            raise ConfigError(f"{path}: certificate {cert!r}: give a file in the repository, not a URL")
+        else:
+            out.append(os.path.join(base, os.path.expanduser(cert)))
+    return out
+
+
+def _allow(value: object, path: str) -> list[AllowEntry]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ConfigError(f"{path}: allow must be a list of {{path, rule, reason}} entries")
+    entries = []
+    for i, item in enumerate(value, 1):
+        where = f"{path}: allow entry {i}"
+        if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not item["path"]:
+            raise ConfigError(f"{where}: needs a path (a glob relative to the repository root)")
+        unknown = sorted(set(map(str, item)) - {"path", "rule", "reason"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
+        reason = item.get("reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise ConfigError(f"{where}: needs a reason")
+        rules = item.get("rule")
+        if rules is not None:
+            rules = [rules] if isinstance(rules, str) else rules
+            if not isinstance(rules, list) or not rules:
+                raise ConfigError(f"{where}: rule must be a rule id or a list of them")
+            for rule in rules:
+                if rule not in RULES:
+                    raise ConfigError(f"{where}: unknown rule {rule!r} (known: {', '.join(RULES)})")
+            rules = frozenset(rules)
+        entries.append(AllowEntry(item["path"].removeprefix("./"), rules, reason.strip()))
+    return entries
+
+
+def annotation_reason(objects: list[dict]) -> tuple[str | None, bool]:
+    """The allow annotation's reason on the innermost of ``objects`` that carries one (an object,
+    then the Lists around it), and whether an annotation was there but gave no reason."""
+    from sealer.hooks.documents import annotations
+
+    for obj in reversed(objects):
+        if ALLOW_ANNOTATION in annotations(obj):
+            reason = annotations(obj)[ALLOW_ANNOTATION]
+            if isinstance(reason, str) and reason.strip():
+                return reason.strip(), False
+            return None, True
+    return None, False

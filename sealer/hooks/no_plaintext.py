@@ -1,0 +1,126 @@
+"""sealer-no-plaintext-secrets: fail on anything that would put a secret's plaintext in Git.
+
+Catches Secrets with data or stringData (also in Lists, multi-document streams and JSON), key
+Secrets (sealing-key backups), PEM private keys in any file (also base64-encoded, as in tls.key),
+and kustomize secretGenerators with literals or with files that are tracked in Git. Passes
+SealedSecrets, Secrets without data, and Helm templates (with a warning: they are not YAML yet).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sealer.errors import InputError
+from sealer.hooks import kustomize, pem, plaintext, runner
+from sealer.hooks.documents import ManifestFile, error_line, line_of, walk_objects
+from sealer.hooks.findings import NO_PLAINTEXT_RULES
+
+if TYPE_CHECKING:
+    from sealer.manifests import Document
+
+
+_KEY_RULES = ("private-key", "sealing-key-backup")
+
+
+class NoPlaintext(runner.Hook):
+    prog = "sealer-no-plaintext-secrets"
+    description = "Fail on plaintext Secrets, key backups, private keys and kustomize secret literals."
+    rules = NO_PLAINTEXT_RULES
+    annotation_allows = True
+
+    def __init__(self) -> None:
+        # Files that kustomizations read: Git is asked about all of them at once, at the end.
+        self.refs: list[tuple[ManifestFile, Document, tuple, kustomize.FileRef, list[dict]]] = []
+
+    def check_file(self, file: ManifestFile, run: runner.Run) -> None:
+        data = file.data
+        keys = pem.worth_looking(data)
+        if file.is_manifest and (keys or plaintext.SECRET_KIND.search(data)
+                                 or (file.is_kustomization and b"secretGenerator" in data)):
+            try:
+                docs = file.documents()
+            except InputError as e:
+                self._unparseable(file, e, run)
+            else:
+                self._check_documents(file, docs, keys, run)
+                return
+        if keys:
+            for offset, what in pem.scan_bytes(data):
+                run.hit(file, None, (), "private-key", f"{what}: keep private keys out of Git",
+                        line=line_of(data, offset))
+
+    def _check_documents(self, file: ManifestFile, docs: list[Document], keys: bool, run: runner.Run) -> None:
+        flagged: set[int] = set()  # documents with a key finding (suppressed ones included)
+        for doc in docs:
+            before = len(run.findings)
+            self._check_document(file, doc, keys, run)
+            if any(f.rule in _KEY_RULES for f in run.findings[before:]):
+                flagged.add(doc.index)
+        if keys:
+            # What parsing does not see, the bytes still show: a key in a comment, or a document
+            # that is a bare string. Keys inside documents that already have key findings are the
+            # ones those findings are about.
+            for offset, what in pem.scan_bytes(file.data):
+                line = line_of(file.data, offset)
+                doc = _document_at(docs, line)
+                if doc is None or doc.index not in flagged:
+                    objects = [doc.body] if doc is not None and isinstance(doc.body, dict) else []
+                    run.hit(file, None, (), "private-key", f"{what}: keep private keys out of Git", objects, line=line)
+
+    def _check_document(self, file: ManifestFile, doc: Document, keys: bool, run: runner.Run) -> None:
+        for obj, prefix, parents in walk_objects(doc.body):
+            objects = [*parents, obj]
+            for rule, field, message in plaintext.check_object(obj, look_for_keys=keys):
+                run.hit(file, doc, (*prefix, *field), rule, message, objects)
+            if not file.is_kustomization:
+                continue
+            for item in kustomize.check_object(obj, file.path):
+                if isinstance(item, kustomize.FileRef):
+                    self.refs.append((file, doc, prefix, item, objects))
+                else:
+                    rule, field, message = item
+                    run.hit(file, doc, (*prefix, *field), rule, message, objects)
+
+    def _unparseable(self, file: ManifestFile, error: InputError, run: runner.Run) -> None:
+        if file.looks_like_helm_template():
+            run.warn(file.path, "looks like a Helm template, which is not YAML until rendered: not checked for Secrets")
+        elif plaintext.looks_like_secret_with_data(file.data):
+            run.hit(file, None, (), "unparseable-secret",
+                    f"looks like a Secret with data but cannot be parsed ({error.reason}), so it cannot be checked",
+                    line=error_line(error))
+        else:
+            run.warn(file.path, f"cannot parse ({error.reason}): not checked for Secrets")
+
+    def finish(self, run: runner.Run) -> None:
+        if not self.refs:
+            return
+        given = {os.path.normpath(p) for p in run.args.filenames}  # the staged files, under pre-commit
+        tracked = kustomize.tracked_in_git([ref.target for _, _, _, ref, _ in self.refs], run.config.root)
+        if tracked is None:
+            run.warn(self.refs[0][0].path, "cannot ask git which files it tracks: only the files given count")
+            tracked = set()
+        for file, doc, prefix, ref, objects in self.refs:
+            if ref.target in tracked or ref.target in given:
+                run.hit(file, doc, (*prefix, *ref.field), "kustomize-secret-file", ref.message, objects)
+
+
+def _document_at(docs: list[Document], line: int) -> Document | None:
+    """The document a line belongs to: the last one starting at or before it (comments before the
+    first document belong to the first)."""
+    found = docs[0] if docs else None
+    for doc in docs:
+        if doc.line > line:
+            break
+        found = doc
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return runner.main(NoPlaintext(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
