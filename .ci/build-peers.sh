@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Builds the Go test peers from the Go module proxy and caches them by version:
 #   kube-apiserver, kube-controller-manager (k8s.io/kubernetes), etcd + etcdctl,
-#   and Bitnami's kubeseal + controller (the interoperability peers).
-# Usage: .ci/build-peers.sh [control-plane|bitnami|all]   (default: all)
-# Prints the bin directory on the last line of stdout. Idempotent: a cached build is reused.
+#   and Bitnami's kubeseal + controller (the interoperability peers);
+#   `prometheus`: promtool, for the alert rule tests (not part of `all`).
+# Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|all]   (default: all)
+# Prints the component's bin directory on the last line of stdout (the cache root for `all`).
+# Idempotent: a cached build is reused.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-1.35.4}
 ETCD_VERSION=${ETCD_VERSION:-3.6.16}
 SEALED_SECRETS_VERSION=${SEALED_SECRETS_VERSION:-0.36.6}
+PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-0.316.0}  # Go module version of github.com/prometheus/prometheus
 CACHE=${SEALER_PEERS_CACHE:-$HOME/.cache/sealer-peers}
 what=${1:-all}
 
@@ -26,7 +29,7 @@ build_k8s() {
   printf 'module local/k8sbins\n\ngo 1.25.0\n' > go.mod
   local kmod
   kmod=$(go mod download -json "k8s.io/kubernetes@v$K8S_VERSION" |
-         python3 -c 'import json,sys;print(json.load(sys.stdin)["GoMod"])')
+         python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get("GoMod") or sys.exit(d.get("Error")))')
   local goline godebug staging
   goline=$(awk '/^go /{print $2; exit}' "$kmod")
   godebug=$(grep -m1 '^godebug' "$kmod" || true)
@@ -76,11 +79,29 @@ build_bitnami() {
   log "sealed-secrets built in $((SECONDS - start)) s"
 }
 
+build_prometheus() {
+  local dir="$CACHE/prometheus-v$PROMETHEUS_VERSION"
+  if [[ -x $dir/bin/promtool ]]; then return; fi
+  log "building promtool (prometheus module v$PROMETHEUS_VERSION)"
+  local start=$SECONDS
+  mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" go install -trimpath -ldflags "-s -w" "github.com/prometheus/prometheus/cmd/promtool@v$PROMETHEUS_VERSION" >&2
+  log "promtool built in $((SECONDS - start)) s"
+}
+
+# etcd and k8s are cached apart (either version can move alone); callers get one directory.
+link_control_plane() {
+  local dir="$CACHE/control-plane-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION/bin"
+  mkdir -p "$dir"
+  ln -sf "$CACHE/k8s-v$K8S_VERSION/bin/"* "$CACHE/etcd-v$ETCD_VERSION/bin/"* "$dir/"
+  echo "$dir"
+}
+
 command -v go >/dev/null || { log "go not found"; exit 3; }
 case $what in
-  control-plane) build_etcd; build_k8s ;;
-  bitnami) build_bitnami ;;
-  all) build_bitnami; build_etcd; build_k8s ;;
-  *) log "usage: $0 [control-plane|bitnami|all]"; exit 2 ;;
+  control-plane) build_etcd; build_k8s; link_control_plane ;;
+  bitnami) build_bitnami; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
+  prometheus) build_prometheus; echo "$CACHE/prometheus-v$PROMETHEUS_VERSION/bin" ;;
+  all) build_bitnami; build_etcd; build_k8s; link_control_plane >/dev/null; echo "$CACHE" ;;
+  *) log "usage: $0 [control-plane|bitnami|prometheus|all]"; exit 2 ;;
 esac
-echo "$CACHE"

@@ -1,0 +1,56 @@
+"""Fixtures for tests against the real control plane (tests/e2e/cluster.py)."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import kubernetes
+import pytest
+
+from tests.e2e.cluster import ControlPlane
+from tests.peers import peer_bin_dir
+
+# The running control plane, for the failure report hook below.
+_plane: ControlPlane | None = None
+
+
+@pytest.fixture(scope="session")
+def control_plane():
+    global _plane
+    # Binaries that were built but do not start are a bug, never a reason to skip.
+    cp = ControlPlane(peer_bin_dir("control-plane")).start()
+    _plane = cp
+    yield cp
+    _plane = None
+    cp.stop()
+
+
+@pytest.fixture
+def kube(control_plane):
+    """An admin (system:masters) ApiClient."""
+    with control_plane.api_client() as api:
+        yield api
+
+
+@pytest.fixture
+def namespace(request, control_plane, kube):
+    """A fresh namespace, deleted (asynchronously, by the namespace controller) afterwards."""
+    stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")
+    name = f"{stem or 'e2e'}-{secrets.token_hex(3)}"
+    core = kubernetes.client.CoreV1Api(kube)
+    core.create_namespace({"metadata": {"name": name}})
+    yield name
+    try:
+        core.delete_namespace(name)
+    except kubernetes.client.ApiException as e:
+        if e.status != 404:
+            raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and _plane is not None:
+        report.sections.append(("control plane logs (tails)", _plane.logs_tail()))
+    return report
