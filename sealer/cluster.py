@@ -32,7 +32,7 @@ def _one_line(e: BaseException) -> str:
 
 
 def api_error_reason(e: Any) -> str:
-    """The API server's message for a failed call (its Status.message), on one line."""
+    """The API server's message for a failed call of the generated client (its Status.message), on one line."""
     body = getattr(e, "body", None)
     if body:
         try:
@@ -43,44 +43,55 @@ def api_error_reason(e: Any) -> str:
     return f"{status} {getattr(e, 'reason', '')}".strip() if status else _one_line(e)
 
 
+def call(client: Any, method: str, path: str, *, query: dict | None = None, headers: dict | None = None,
+         body: Any = None, timeout: float | tuple = 30.0) -> Any:
+    """One authenticated request with a JSON-able body; returns the raw, unread urllib3 response
+    (check ``.status``). The generated API classes are bypassed: they cost time and hide bytes."""
+    method, url, headers, body, _ = client.param_serialize(
+        method, path, query_params=list((query or {}).items()), header_params=dict(headers or {}), body=body,
+        auth_settings=["BearerToken"])
+    return client.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout).response
+
+
 def controller_proxy_path(client: Any, controller_namespace: str, controller_name: str, path: str) -> str:
     """The API-server proxy path to the controller's HTTP API (its Service's first port)."""
-    from kubernetes import client as k8s
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        service = k8s.CoreV1Api(client).read_namespaced_service(controller_name, controller_namespace)
-    except ApiException as e:
+    response = _guarded(lambda: call(client, "GET", f"/api/v1/namespaces/{controller_namespace}/services/{controller_name}"))
+    if response.status != 200:
         raise CertificateError(
-            f"cannot get sealed secret service: {api_error_reason(e)} "
+            f"cannot get sealed secret service: {_status_message(response)} "
             "(use --controller-name and --controller-namespace to name the controller's Service)"
-        ) from None
-    except Exception as e:  # noqa: BLE001 - connection failures surface as many types
-        raise CertificateError(f"cannot reach the cluster: {_one_line(e)}") from None
-    ports = service.spec.ports or []
-    port_name = ports[0].name or "" if ports else ""
+        )
+    ports = (json.loads(response.data).get("spec") or {}).get("ports") or []
+    port_name = (ports[0].get("name") or "") if ports else ""
     return f"/api/v1/namespaces/{controller_namespace}/services/http:{controller_name}:{port_name}/proxy{path}"
+
+
+def _status_message(response: Any) -> str:
+    try:
+        return json.loads(response.data).get("message") or f"{response.status} {response.reason}"
+    except (ValueError, AttributeError):
+        return f"{response.status} {response.reason}"
+
+
+def _guarded(fn: Any) -> Any:
+    try:
+        return fn()
+    except SealerError:
+        raise
+    except Exception as e:  # noqa: BLE001 - connection failures surface as many types
+        raise SealerError(f"cannot reach the cluster: {_one_line(e)}") from None
 
 
 def controller_request(
     client: Any, controller_namespace: str, controller_name: str, method: str, path: str, body: bytes | None = None
 ) -> tuple[int, bytes]:
     """Call the controller's HTTP API through the API server's service proxy: (status, body)."""
-    from kubernetes.client.exceptions import ApiException
-
     url = controller_proxy_path(client, controller_namespace, controller_name, path)
-    try:
-        response = client.call_api(
-            url, method, header_params={"Accept": "application/x-pem-file, application/json, */*",
-                                        "Content-Type": "application/json"},
-            body=json.loads(body) if body else None, auth_settings=["BearerToken"],
-            _preload_content=False, _return_http_data_only=True,
-        )
-        return response.status, response.data
-    except ApiException as e:
-        return e.status or 0, (e.body or b"") if isinstance(e.body, bytes) else (e.body or "").encode()
-    except Exception as e:  # noqa: BLE001
-        raise SealerError(f"cannot reach the controller: {_one_line(e)}") from None
+    headers = {"Accept": "application/x-pem-file, application/json, */*"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    response = _guarded(lambda: call(client, method, url, headers=headers, body=json.loads(body) if body else None))
+    return response.status, response.data
 
 
 def fetch_certificate(controller_namespace: str, controller_name: str, kubeconfig: str | None, context: str | None) -> bytes:

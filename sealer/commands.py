@@ -9,7 +9,7 @@ from typing import Any
 
 from sealer import manifests
 from sealer.certs import Certificate, load_certificate, parse_certificate
-from sealer.errors import InputError, SealerError
+from sealer.errors import InputError, SealerError, UnsealError
 from sealer.scope import Scope
 
 
@@ -195,9 +195,14 @@ def unseal(**opts: Any) -> None:
     docs = manifests.parse_stream(data, source)
     if not docs:
         raise InputError("no SealedSecrets found in the input", source=source)
-    try:
-        secrets = [unseal_one(d.body, keys, d.index) for d in docs]
-    except InputError as e:
-        e.source = e.source or source
-        raise
+    secrets = []
+    for d in docs:
+        try:
+            secrets.append(unseal_one(d.body, keys, d.index))
+        except InputError as e:
+            e.source = e.source or source
+            raise
+        except UnsealError as e:
+            meta = d.body.get("metadata") or {}
+            raise UnsealError(f"document {d.index} ({meta.get('namespace', '')}/{meta.get('name', '')}): {e}") from None
     emit(manifests.dump(secrets, manifests.output_format(opts["fmt"], None)), None)

@@ -59,7 +59,7 @@ def open_items(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
             parts.append("malformed sealed value in spec.encryptedData (" + "; ".join(malformed) + ")")
         if undecryptable:
             parts.append(f"no key could decrypt secret ({', '.join(undecryptable)})")
-        raise UnsealError(f"document {index} ({target.namespace}/{target.name}): " + "; ".join(parts))
+        raise UnsealError("; ".join(parts))
     return opened
 
 

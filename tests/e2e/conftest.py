@@ -53,4 +53,20 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed and _plane is not None:
         report.sections.append(("control plane logs (tails)", _plane.logs_tail()))
+        for log in sorted(_plane.dir.glob("controller-*.log")):
+            lines = log.read_text(errors="replace").splitlines()[-40:]
+            report.sections.append((f"our controller's log ({log.name}, tail)", "\n".join(lines)))
     return report
+
+
+@pytest.fixture(scope="session")
+def sealer_controller(control_plane):
+    """Our controller, running as the deploy/ ServiceAccount in kube-system, watching all
+    namespaces except SealedSecrets labelled for a test's own controller."""
+    from tests.e2e.sealer_controller import RunningController, install
+
+    install(control_plane)
+    ctrl = RunningController(control_plane, "kube-system", "--key-renew-period", "0",
+                             "--label-selector", "!sealer.test/own-controller").start()
+    yield ctrl
+    ctrl.stop()

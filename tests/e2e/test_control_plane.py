@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import base64
 import secrets
-import time
 
 import kubernetes
 import pytest
 from kubernetes.client import ApiException
+from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -33,16 +33,6 @@ WIDGET_CRD = {
 }
 
 
-def eventually(check, timeout=30.0, interval=0.2):
-    """Poll `check` until it returns a truthy value; returns that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        time.sleep(interval)
 
 
 def gone(read) -> bool:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import io
-import json
 
 import pytest
-import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

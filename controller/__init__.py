@@ -1,0 +1,1 @@
+"""The sealer controller: turns SealedSecrets into Secrets inside a cluster."""

@@ -1,0 +1,115 @@
+"""Controller flags: Bitnami's names and defaults, each also settable as SEALED_SECRETS_<FLAG>."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+from dataclasses import dataclass
+
+from keys.durations import parse_duration
+from keys.rotation import RotationPolicy, parse_cutoff, parse_period
+
+ENV_PREFIX = "SEALED_SECRETS_"
+
+
+def _bool(text: str) -> bool:
+    value = text.strip().lower()
+    if value in ("1", "t", "true", "yes", "y", "on"):
+        return True
+    if value in ("0", "f", "false", "no", "n", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"invalid boolean {text!r}")
+
+
+def _duration(text: str) -> dt.timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+@dataclass
+class Flag:
+    name: str
+    default: object
+    help: str
+    type: object = str
+
+
+FLAGS = [
+    Flag("key-prefix", "sealed-secrets-key", "Prefix of the key Secrets' names."),
+    Flag("key-size", 4096, "RSA key size of new keys.", int),
+    Flag("key-ttl", "87600h", "Validity of new keys' certificates.", _duration),
+    Flag("my-cn", "", "Common name of new keys' certificates."),
+    Flag("key-renew-period", "720h", "Make a new sealing key this often (0 disables).", parse_period),
+    Flag("key-cutoff-time", "", "Make a new key at start if the newest predates this (RFC 1123Z or RFC 3339)."),
+    Flag("update-status", True, "Report status on SealedSecrets.", _bool),
+    Flag("all-namespaces", True, "Watch all namespaces (false: only the controller's).", _bool),
+    Flag("additional-namespaces", "", "Comma-separated namespaces to watch besides the controller's."),
+    Flag("label-selector", "", "Only handle SealedSecrets matching this label selector."),
+    Flag("skip-recreate", False, "Do not watch Secrets, so deleted Secrets are not recreated.", _bool),
+    Flag("max-unseal-retries", 5, "Retries per SealedSecret before giving up until it or the keys change.", int),
+    Flag("listen-addr", ":8080", "HTTP API address."),
+    Flag("listen-metrics-addr", ":8081", "Prometheus metrics address."),
+    Flag("rate-limit", 2.0, "Requests per second per client on /v1/verify and /v1/rotate.", float),
+    Flag("rate-limit-burst", 2, "Burst on /v1/verify and /v1/rotate.", int),
+    Flag("log-format", "text", "text or json."),
+    Flag("log-level", "INFO", "DEBUG, INFO, WARN or ERROR."),
+    Flag("kubeconfig", "", "Kubeconfig path (default: in-cluster, else KUBECONFIG)."),
+    Flag("workers", 2, "Reconcile workers.", int),
+]
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="sealer-controller", description="Unseal SealedSecrets into Secrets "
+                                "(a drop-in for Bitnami's sealed-secrets controller).")
+    p.add_argument("--version", action="store_true", help="Print the version and exit.")
+    for flag in FLAGS:
+        env = ENV_PREFIX + flag.name.upper().replace("-", "_")
+        default = os.environ.get(env, flag.default)
+        kwargs: dict = {"default": default, "help": f"{flag.help} [env {env}] (default {flag.default!s})",
+                        "dest": flag.name.replace("-", "_")}
+        if flag.type is _bool:
+            # Go flag style: `--update-status`, `--update-status=false`.
+            kwargs.update(nargs="?", const=True, type=_bool)
+            if isinstance(default, str):
+                kwargs["default"] = _bool(default)
+        else:
+            kwargs["type"] = flag.type
+        p.add_argument(f"--{flag.name}", **kwargs)
+    return p
+
+
+@dataclass(frozen=True)
+class Config:
+    args: argparse.Namespace
+
+    @property
+    def rotation(self) -> RotationPolicy:
+        cutoff = parse_cutoff(self.args.key_cutoff_time) if self.args.key_cutoff_time else None
+        period = self.args.key_renew_period
+        return RotationPolicy(period if isinstance(period, dt.timedelta) else parse_period(str(period)), cutoff)
+
+    @property
+    def key_ttl(self) -> dt.timedelta:
+        ttl = self.args.key_ttl
+        return ttl if isinstance(ttl, dt.timedelta) else parse_duration(str(ttl))
+
+
+def namespaces(args: argparse.Namespace, own: str) -> tuple[str, ...] | None:
+    """None for all namespaces; else the controller's own plus the additional ones (Bitnami's rule)."""
+    extra = tuple(n.strip() for n in (args.additional_namespaces or "").split(",") if n.strip())
+    if extra:
+        return tuple(dict.fromkeys((own, *extra)))
+    return None if args.all_namespaces else (own,)
+
+
+def own_namespace() -> str:
+    if os.environ.get("POD_NAMESPACE"):
+        return os.environ["POD_NAMESPACE"]
+    try:
+        with open("/var/run/secrets/kubernetes.io/serviceaccount/namespace") as f:
+            return f.read().strip() or "default"
+    except OSError:
+        return "default"

@@ -1,0 +1,219 @@
+"""The watch loop: carries out what ``reconcile.decide`` plans. Everything here is I/O and retries."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from controller import reconcile, status
+from controller.informer import Informer, object_key
+from controller.keys_manager import KeysManager
+from controller.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, secret_path, sealed_secret_path
+from controller.metrics import Metrics
+from controller.workqueue import WorkQueue
+from sealer.scope import MANAGED_ANNOTATION
+
+log = logging.getLogger(__name__)
+COMPONENT = "sealed-secrets"
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+
+
+@dataclass(frozen=True)
+class Settings:
+    namespaces: tuple[str, ...] | None = None  # None: all namespaces
+    label_selector: str | None = None
+    update_status: bool = True
+    skip_recreate: bool = False
+    max_retries: int = 5
+    workers: int = 2
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _spec_changed(obj: dict, old: dict | None) -> bool:
+    if old is None:
+        return True
+    meta, old_meta = obj.get("metadata") or {}, old.get("metadata") or {}
+    # Scope annotations live on the top-level metadata and change what opens: they count as spec.
+    return obj.get("spec") != old.get("spec") or meta.get("annotations") != old_meta.get("annotations")
+
+
+class Controller:
+    def __init__(self, kube: Kube, keys: KeysManager, metrics: Metrics, settings: Settings):
+        self.kube, self.keys, self.metrics, self.settings = kube, keys, metrics, settings
+        self.queue = WorkQueue()
+        scopes = settings.namespaces if settings.namespaces is not None else (None,)
+        self.sealed = [
+            Informer(kube, sealed_secret_path(ns), self._on_sealed, name=f"sealedsecrets[{ns or '*'}]",
+                     label_selector=settings.label_selector)
+            for ns in scopes
+        ]
+        self.secrets = [] if settings.skip_recreate else [
+            Informer(kube, secret_path(ns) if ns else "/api/v1/secrets", self._on_secret, name=f"secrets[{ns or '*'}]",
+                     list_accept=METADATA_ONLY, watch_accept=METADATA_ONLY_WATCH)
+            for ns in scopes
+        ]
+        self.reconciles = 0
+        self.writes = 0
+
+    # --- events in ---------------------------------------------------------------------------
+
+    def _on_sealed(self, kind: str, obj: dict, old: dict | None) -> None:
+        key = object_key(obj)
+        if kind == "DELETED":
+            instance = ((obj.get("metadata") or {}).get("labels") or {}).get(INSTANCE_LABEL, "")
+            self.metrics.drop_condition(*key, instance)
+            self.metrics.unseal_requests.inc()
+            self.queue.forget(key)
+            return  # the garbage collector removes the owned Secret
+        if kind == "ADDED" or _spec_changed(obj, old):
+            self.queue.forget(key)
+            self.queue.add(key)
+
+    def _on_secret(self, kind: str, obj: dict, old: dict | None) -> None:
+        if kind != "DELETED":
+            return
+        meta = obj.get("metadata") or {}
+        owned = any(r.get("controller") and r.get("kind") == reconcile.KIND for r in meta.get("ownerReferences") or [])
+        managed = (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) == "true"
+        key = object_key(obj)
+        if (owned or managed) and self.get_sealed(*key) is not None:
+            log.info("Secret %s/%s was deleted; recreating it", *key)
+            self.queue.add(key)
+
+    def get_sealed(self, namespace: str, name: str) -> dict | None:
+        for informer in self.sealed:
+            obj = informer.get(namespace, name)
+            if obj is not None:
+                return obj
+        return None
+
+    def requeue_failed(self) -> None:
+        """New keys may open what failed before: try every SealedSecret that is not synced."""
+        for informer in self.sealed:
+            for key in informer.keys():
+                obj = informer.get(*key)
+                if obj is not None and status.condition_value(obj.get("status")) != 1:
+                    self.queue.forget(key)
+                    self.queue.add(key)
+
+    @property
+    def synced(self) -> bool:
+        return all(i.synced.is_set() for i in (*self.sealed, *self.secrets))
+
+    # --- work --------------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        for informer in (*self.secrets, *self.sealed):
+            threading.Thread(target=informer.run, args=(stop,), name=informer.name, daemon=True).start()
+        workers = [threading.Thread(target=self._worker, args=(stop,), name=f"worker-{i}", daemon=True)
+                   for i in range(self.settings.workers)]
+        for w in workers:
+            w.start()
+        stop.wait()
+        self.queue.shutdown()
+
+    def _worker(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            key = self.queue.get(timeout=1.0)
+            if key is None:
+                continue
+            try:
+                retry = self.process(*key)
+            except Exception:  # noqa: BLE001 - log and retry; never let one object stop a worker
+                log.exception("reconciling %s/%s failed", *key)
+                retry = True
+            finally:
+                self.queue.done(key)
+            if retry and self.queue.failures(key) < self.settings.max_retries:
+                self.queue.retry(key)
+            elif retry:
+                log.warning("giving up on %s/%s after %d attempts (until it or the keys change)", *key,
+                            self.settings.max_retries + 1)
+            else:
+                self.queue.forget(key)
+
+    def process(self, namespace: str, name: str) -> bool:
+        """Reconcile one SealedSecret; returns whether to retry."""
+        sealed = self.get_sealed(namespace, name)
+        self.metrics.unseal_requests.inc()
+        if sealed is None:
+            return False
+        started = time.perf_counter()
+        self.reconciles += 1
+        existing = self.kube.get(secret_path(namespace, name))
+        plan = reconcile.decide(sealed, self.keys.registry, existing)
+        result, retry = plan.result, plan.retry
+        try:
+            if plan.action == "create":
+                self.kube.create(secret_path(namespace), plan.secret)
+                self.writes += 1
+            elif plan.action == "update":
+                self.kube.replace(secret_path(namespace, name), plan.secret)
+                self.writes += 1
+        except ApiError as e:
+            retry = e.status != 422 or "immutable" not in e.message
+            message = e.message
+            if "immutable" in message:
+                message = f"Error updating {namespace}/{name}: {reconcile.IMMUTABLE_MESSAGE}"
+            elif e.status == 409:
+                message = f"Secret {namespace}/{name} changed meanwhile; will retry"
+            result = status.Result(False, reconcile.ERR_UPDATE, message)
+            plan = reconcile.Plan("none", result, None, [reconcile.Event("Warning", reconcile.ERR_UPDATE, message)], "update", retry)
+        if plan.error_reason:
+            self.metrics.unseal_errors.labels(plan.error_reason, namespace).inc()
+            log.warning("%s/%s: %s", namespace, name, result.message)
+        elif plan.action != "none":
+            log.info("%s/%s: unsealed (%s Secret)", namespace, name, "created" if plan.action == "create" else "updated")
+        status_written = self._write_status(sealed, result)
+        for event in plan.events:
+            self._event(sealed, event)
+        if result.ok and plan.action == "none" and status_written and not plan.events:
+            # First sync of an already-correct Secret (e.g. after a restart that found it in place).
+            self._event(sealed, reconcile.Event("Normal", reconcile.UNSEALED, "SealedSecret unsealed successfully"))
+        self.metrics.reconcile_duration.observe(time.perf_counter() - started)
+        return retry
+
+    def _write_status(self, sealed: dict, result: status.Result) -> bool:
+        meta = sealed["metadata"]
+        instance = (meta.get("labels") or {}).get(INSTANCE_LABEL, "")
+        self.metrics.set_condition(meta.get("namespace", ""), meta["name"], 1 if result.ok else -1, instance)
+        if not self.settings.update_status:
+            return False
+        new = status.next_status(sealed.get("status"), meta.get("generation"), result, _now())
+        if new is None:
+            return False
+        path = sealed_secret_path(meta.get("namespace"), meta["name"]) + "/status"
+        try:
+            updated = self.kube.merge_patch(path, {"status": new})
+            sealed["status"] = updated.get("status", new)  # the cache sees it before the watch does
+            self.writes += 1
+            return True
+        except ApiError as e:
+            self.metrics.unseal_errors.labels("status", meta.get("namespace", "")).inc()
+            log.warning("%s/%s: cannot update status: %s", meta.get("namespace"), meta["name"], e)
+            return False
+
+    def _event(self, sealed: dict, event: reconcile.Event) -> None:
+        meta = sealed["metadata"]
+        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        body = {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}", "namespace": meta.get("namespace")},
+            "involvedObject": {"apiVersion": reconcile.API_VERSION, "kind": reconcile.KIND, "name": meta["name"],
+                               "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+                               "resourceVersion": meta.get("resourceVersion")},
+            "reason": event.reason, "message": event.message, "type": event.type,
+            "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
+            "firstTimestamp": now[:19] + "Z", "lastTimestamp": now[:19] + "Z", "eventTime": None, "count": 1,
+        }
+        try:
+            self.kube.create(f"/api/v1/namespaces/{meta.get('namespace')}/events", body)
+        except ApiError as e:
+            log.warning("cannot record event %s on %s/%s: %s", event.reason, meta.get("namespace"), meta["name"], e)

@@ -1,0 +1,154 @@
+"""The controller's keys: loaded from key Secrets in its namespace, watched (so a key relabelled
+``compromised`` stops opening at once, and a restored backup starts), generated at first start
+or past the cutoff, and rotated on schedule or on demand (SIGUSR1, ``POST /v1/keys/rotate``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from controller.informer import Informer
+from controller.kube import Kube, secret_path
+from keys.clock import Clock, rfc3339, utc_now
+from keys.errors import KeyFormatError
+from keys.generate import clock_after, generate_key_pair
+from keys.registry import KeyRegistry
+from keys.rotation import RotationPolicy, plan
+from keys.secret_format import KEY_LABEL, StoredKey, from_secret, to_secret
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KeySettings:
+    namespace: str
+    prefix: str = "sealed-secrets-key"
+    bits: int = 4096
+    ttl: dt.timedelta = dt.timedelta(hours=87600)
+    cn: str = ""
+    policy: RotationPolicy = RotationPolicy()
+
+
+class KeysManager:
+    def __init__(self, kube: Kube, settings: KeySettings, *, clock: Clock = utc_now,
+                 on_change: Callable[[], None] | None = None):
+        self.kube, self.settings, self.clock = kube, settings, clock
+        self.registry = KeyRegistry()
+        self.on_change = on_change
+        self.invalid: dict[str, str] = {}  # key Secret name -> why it cannot be used
+        self._rotate_now = threading.Event()
+        self._lock = threading.Lock()
+        self.informer = Informer(kube, secret_path(settings.namespace), self._on_secret, name="key-secrets",
+                                 label_selector=KEY_LABEL)
+        self.next_rotation: dt.datetime | None = None
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _on_secret(self, kind: str, obj: dict, old: dict | None) -> None:
+        if self.informer.synced.is_set():
+            self._reload()
+
+    def _usable(self) -> list[StoredKey]:
+        keys = []
+        invalid = {}
+        for (_, name), doc in sorted(self.informer.cache.items()):
+            try:
+                stored = from_secret(doc, f"key Secret {self.settings.namespace}/{name}")
+            except KeyFormatError as e:
+                # Logged, not fatal: one bad key Secret must not take the controller down (Bitnami crashes).
+                invalid[name] = str(e)
+                continue
+            if stored.usable(self.settings.prefix):
+                keys.append(stored)
+        legacy = self.kube.get(secret_path(self.settings.namespace, self.settings.prefix)) if self.settings.prefix else None
+        if legacy is not None and all(k.name != self.settings.prefix for k in keys):
+            try:
+                keys.append(from_secret(legacy, f"legacy key Secret {self.settings.prefix}"))
+            except KeyFormatError as e:
+                invalid[self.settings.prefix] = str(e)
+        for name, why in invalid.items():
+            if self.invalid.get(name) != why:
+                log.error("ignoring unusable key Secret %s: %s", name, why)
+        self.invalid = invalid
+        return keys
+
+    def _reload(self) -> None:
+        with self._lock:
+            before = set(self.registry.fingerprints)
+            self.registry.replace(self._usable())
+            after = set(self.registry.fingerprints)
+        if before != after:
+            log.info("keys loaded: %d active (added %d, dropped %d)", len(after), len(after - before), len(before - after))
+            if self.on_change:
+                self.on_change()
+
+    def start(self, stop: threading.Event) -> None:
+        """Load the keys (blocking until listed), make the first key if needed, start watching."""
+        threading.Thread(target=self.informer.run, args=(stop,), name="key-secrets", daemon=True).start()
+        while not self.informer.synced.wait(0.5):
+            if stop.is_set():
+                return
+        self._reload()
+        newest = self.registry.newest
+        decision = plan(self.settings.policy, newest.not_before if newest else None, self.clock(), at_start=True)
+        if decision.generate_now:
+            self.rotate("first start" if newest is None else "newest key predates the cutoff time")
+        else:
+            self.next_rotation = decision.next_rotation
+        threading.Thread(target=self._rotation_loop, args=(stop,), name="key-rotation", daemon=True).start()
+
+    # --- rotation --------------------------------------------------------------------------
+
+    def rotate(self, why: str) -> str:
+        """Make and store a new key; it seals from now on, old keys keep opening."""
+        newest = self.registry.newest
+        clock = clock_after(newest.not_before if newest else None, self.clock)
+        pair = generate_key_pair(self.settings.bits, self.settings.ttl, self.settings.cn, clock=clock)
+        body = to_secret(StoredKey("", pair), self.settings.namespace, generate_name_prefix=self.settings.prefix)
+        created = self.kube.create(secret_path(self.settings.namespace), body)
+        name = created["metadata"]["name"]
+        with self._lock:
+            self.registry.add(StoredKey(name, pair))
+            self.next_rotation = plan(self.settings.policy, pair.not_before, self.clock()).next_rotation
+        # The certificate is public; users copy it from here (as Bitnami's docs tell them to).
+        log.info("new sealing key %s (%s) because %s; certificate:\n%s", name, pair.fingerprint, why,
+                 pair.cert_pem.decode("ascii").strip())
+        if self.on_change:
+            self.on_change()
+        return name
+
+    def request_rotation(self) -> None:
+        self._rotate_now.set()
+
+    def _rotation_loop(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            wait = 3600.0
+            if self.next_rotation is not None:
+                wait = max(0.0, min(wait, (self.next_rotation - self.clock()).total_seconds()))
+            asked = self._rotate_now.wait(wait)
+            if stop.is_set():
+                return
+            newest = self.registry.newest
+            decision = plan(self.settings.policy, newest.not_before if newest else None, self.clock(), rotate_now=asked)
+            self._rotate_now.clear()
+            if decision.generate_now:
+                try:
+                    self.rotate("rotation was requested" if asked else "the renew period elapsed")
+                except Exception as e:  # noqa: BLE001 - try again later, keep serving with the old key
+                    log.error("key rotation failed: %s", e)
+                    stop.wait(30)
+            else:
+                self.next_rotation = decision.next_rotation
+
+    # --- for metrics and the API -----------------------------------------------------------
+
+    def newest_age_seconds(self) -> float:
+        newest = self.registry.newest
+        return (self.clock() - newest.not_before).total_seconds() if newest else 0.0
+
+    def describe(self) -> list[dict]:
+        return [{"fingerprint": p.fingerprint, "name": self.registry.name_of(p.fingerprint),
+                 "notBefore": rfc3339(p.not_before), "notAfter": rfc3339(p.not_after)} for p in self.registry.pairs]

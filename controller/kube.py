@@ -1,0 +1,149 @@
+"""A thin JSON client for the Kubernetes API: paths in, dicts out.
+
+It rides on the official client's ApiClient for configuration, authentication and TLS, but skips
+its generated model classes: the controller handles every SealedSecret and Secret on the hot path,
+and plain dicts from ``json.loads`` cost a fraction of the models' deserialisation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from sealer.cluster import call
+
+log = logging.getLogger(__name__)
+
+SEALED_SECRETS = "/apis/bitnami.com/v1alpha1"
+# Metadata only: the controller watches Secrets to notice deletions, and has no business holding
+# every Secret of the cluster (values included) in memory.
+METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
+METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, reason: str, message: str):
+        self.status, self.reason, self.message = status, reason, message
+        super().__init__(f"{status} {reason}: {message}")
+
+
+def _error(status: int, reason: str | None, body: bytes | None) -> ApiError:
+    """The API server's Status object, on one line."""
+    text = (body or b"").decode("utf-8", "replace")
+    message = ""
+    try:
+        doc = json.loads(text)
+        message, reason = doc.get("message", ""), doc.get("reason") or reason
+    except ValueError:
+        message = text[:200]
+    return ApiError(status, str(reason or ""), " ".join(str(message or reason or status).split()))
+
+
+def secret_path(namespace: str, name: str = "") -> str:
+    return f"/api/v1/namespaces/{quote(namespace)}/secrets" + (f"/{quote(name)}" if name else "")
+
+
+def sealed_secret_path(namespace: str | None = None, name: str = "") -> str:
+    if namespace is None:
+        return f"{SEALED_SECRETS}/sealedsecrets"
+    return f"{SEALED_SECRETS}/namespaces/{quote(namespace)}/sealedsecrets" + (f"/{quote(name)}" if name else "")
+
+
+class Kube:
+    def __init__(self, api_client: Any, *, timeout: float = 30.0):
+        self.api_client = api_client
+        self.timeout = timeout
+
+    @classmethod
+    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None) -> Kube:
+        from sealer.cluster import api_client
+
+        return cls(api_client(kubeconfig, context))
+
+    def _call(self, method: str, path: str, *, body: Any = None, query: dict | None = None, accept: str = "application/json",
+              content_type: str = "application/json", timeout: float | tuple | None = None) -> Any:
+        """The raw urllib3 response of one call (not yet read: watches stream it). Non-2xx raises ApiError."""
+        headers = {"Accept": accept}
+        if body is not None:
+            headers["Content-Type"] = content_type
+        response = call(self.api_client, method, path, query=query, headers=headers, body=body,
+                        timeout=timeout if timeout is not None else self.timeout)
+        if not 200 <= response.status < 300:
+            raise _error(response.status, response.reason, response.data)
+        return response
+
+    def request(self, method: str, path: str, **kw: Any) -> dict:
+        data = self._call(method, path, **kw).data
+        return json.loads(data) if data else {}
+
+    def get(self, path: str, **kw: Any) -> dict | None:
+        try:
+            return self.request("GET", path, **kw)
+        except ApiError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    def list(self, path: str, *, label_selector: str | None = None, accept: str = "application/json") -> tuple[list[dict], str]:
+        """All items (following ``continue`` pages) and the list's resourceVersion."""
+        items: list[dict] = []
+        query: dict = {"limit": 500}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        while True:
+            page = self.request("GET", path, query=query, accept=accept)
+            items.extend(page.get("items") or [])
+            cont = (page.get("metadata") or {}).get("continue")
+            if not cont:
+                return items, (page.get("metadata") or {}).get("resourceVersion", "")
+            query["continue"] = cont
+
+    def watch(self, path: str, resource_version: str, *, label_selector: str | None = None, timeout_seconds: int = 300,
+              accept: str = "application/json") -> Iterator[tuple[str, dict]]:
+        """Events (type, object) from ``resource_version`` on; ends when the server closes the watch.
+        An expired resourceVersion raises ApiError(410), whether as HTTP status or as an ERROR event."""
+        query: dict = {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
+                       "timeoutSeconds": timeout_seconds}
+        if label_selector:
+            query["labelSelector"] = label_selector
+        response = self._call("GET", path, query=query, accept=accept, timeout=(self.timeout, timeout_seconds + 30))
+        # urllib3 has not read the body yet: the events stream in as the server sends them.
+        try:
+            buffer = b""
+            for chunk in response.stream(amt=None, decode_content=True):  # each chunk as it arrives
+                buffer += chunk
+                while b"\n" in buffer:
+                    line, buffer = buffer.split(b"\n", 1)
+                    if line.strip():
+                        yield self._event(line)
+            if buffer.strip():
+                yield self._event(buffer)
+        finally:
+            response.release_conn()
+
+    @staticmethod
+    def _event(line: bytes) -> tuple[str, dict]:
+        event = json.loads(line)
+        kind, obj = event.get("type", ""), event.get("object") or {}
+        if kind == "ERROR":
+            raise ApiError(int(obj.get("code") or 500), str(obj.get("reason", "")), str(obj.get("message", "")))
+        return kind, obj
+
+    def create(self, path: str, body: dict) -> dict:
+        return self.request("POST", path, body=body)
+
+    def replace(self, path: str, body: dict) -> dict:
+        return self.request("PUT", path, body=body)
+
+    def merge_patch(self, path: str, body: dict) -> dict:
+        return self.request("PATCH", path, body=body, content_type="application/merge-patch+json")
+
+    def delete(self, path: str) -> None:
+        try:
+            self.request("DELETE", path)
+        except ApiError as e:
+            if e.status != 404:
+                raise

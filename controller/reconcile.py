@@ -1,0 +1,182 @@
+"""What Secret should exist for a SealedSecret: the controller's whole decision, with no I/O.
+
+``decide(sealed, keys, existing)`` is a function of its inputs; the watch loop feeds it objects as
+the API server returns them (plain JSON dicts) and carries out the returned plan. Keeping it pure
+lets the unit tests walk the full matrix (owned / managed / patch / foreign Secrets, scopes,
+templates, immutability) without a cluster.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from controller.status import Result
+from sealer.errors import InputError, UnsealError
+from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION
+from sealer.unsealing import open_items
+
+API_VERSION = "bitnami.com/v1alpha1"
+KIND = "SealedSecret"
+
+UNSEALED = "Unsealed"
+ERR_UNSEAL = "ErrUnsealFailed"
+ERR_UPDATE = "ErrUpdateFailed"
+
+IMMUTABLE_MESSAGE = (
+    "the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this "
+    "change nor to mutate the contents of the data field. You can only delete and recreate the Secret."
+)
+
+
+class Opener(Protocol):
+    def open(self, blob: bytes, label: bytes, hints: tuple[str, ...] = ()) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str  # Normal or Warning
+    reason: str
+    message: str
+
+
+@dataclass
+class Plan:
+    """``action``: "create", "update" or "none". ``error_reason`` labels the errors metric
+    (unseal, update, unmanaged). ``retry``: worth trying again later without a spec change."""
+
+    action: str
+    result: Result
+    secret: dict | None = None
+    events: list[Event] = field(default_factory=list)
+    error_reason: str | None = None
+    retry: bool = False
+
+
+def _fail(reason: str, message: str, metric: str, *, retry: bool) -> Plan:
+    return Plan("none", Result(False, reason, message), None, [Event("Warning", reason, message)], metric, retry)
+
+
+def owner_reference(sealed: dict) -> dict:
+    meta = sealed["metadata"]
+    return {"apiVersion": API_VERSION, "kind": KIND, "name": meta["name"], "uid": meta.get("uid", ""), "controller": True}
+
+
+def is_controlled_by(secret: dict, sealed: dict) -> bool:
+    uid = sealed["metadata"].get("uid")
+    return any(
+        ref.get("controller") and ref.get("kind") == KIND and ref.get("uid") == uid
+        for ref in (secret.get("metadata") or {}).get("ownerReferences") or []
+    )
+
+
+def _annotation(obj: dict, key: str) -> bool:
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(key) == "true"
+
+
+def render_template_data(template_data: dict, items: dict[str, bytes]) -> dict[str, bytes]:
+    """``spec.template.data``: Go templates over the opened items (``{{ .key }}``)."""
+    from controller import gotemplate  # only SealedSecrets with templates pay for the engine
+
+    # Go's map[string]string holds arbitrary bytes; surrogateescape carries them through str.
+    values = {k: v.decode("utf-8", "surrogateescape") for k, v in items.items()}
+    out = {}
+    for key, text in sorted(template_data.items()):
+        try:
+            out[key] = gotemplate.render(str(text), values).encode("utf-8", "surrogateescape")
+        except gotemplate.TemplateError as e:
+            raise UnsealError(f"template data.{key}: {e}") from None
+    return out
+
+
+def desired_secret(sealed: dict, items: dict[str, bytes]) -> dict:
+    """The Secret a SealedSecret describes, as it would be created."""
+    meta = sealed["metadata"]
+    template = (sealed.get("spec") or {}).get("template") or {}
+    metadata = copy.deepcopy(template.get("metadata") or {})
+    for server_field in ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink"):
+        metadata.pop(server_field, None)
+    metadata["name"] = meta["name"]
+    metadata["namespace"] = meta.get("namespace")
+    if ((metadata.get("annotations") or {}).get(SKIP_SET_OWNER_REFERENCES_ANNOTATION)) == "true":
+        metadata.pop("ownerReferences", None)
+    else:
+        metadata["ownerReferences"] = [owner_reference(sealed)]
+    secret: dict = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata}
+    secret["type"] = template.get("type") or "Opaque"
+    if template.get("immutable") is not None:
+        secret["immutable"] = bool(template["immutable"])
+    secret["data"] = {k: base64.b64encode(v).decode("ascii") for k, v in sorted(items.items())}
+    return secret
+
+
+def _merged_update(existing: dict, desired: dict) -> dict:
+    """Apply ``desired`` onto ``existing`` following the managed/patch annotations (Bitnami's rules)."""
+    out = copy.deepcopy(existing)
+    meta = out.setdefault("metadata", {})
+    want = desired["metadata"]
+    if _annotation(existing, PATCH_ANNOTATION):
+        out["data"] = {**(existing.get("data") or {}), **desired["data"]}
+        for key in ("labels", "annotations"):
+            merged = {**(meta.get(key) or {}), **(want.get(key) or {})}
+            if merged:
+                meta[key] = merged
+        if _annotation(existing, MANAGED_ANNOTATION):
+            _set(meta, "ownerReferences", want.get("ownerReferences"))
+    else:
+        out["data"] = desired["data"]
+        for key in ("labels", "annotations", "ownerReferences"):
+            _set(meta, key, want.get(key))
+    out["type"] = desired["type"]  # immutable is not changed on an existing Secret (as Bitnami)
+    return out
+
+
+def _set(meta: dict, key: str, value: object) -> None:
+    if value:
+        meta[key] = value
+    else:
+        meta.pop(key, None)
+
+
+def _same(a: dict, b: dict) -> bool:
+    pick = lambda s: (  # noqa: E731
+        s.get("data") or {},
+        s.get("type") or "Opaque",
+        (s.get("metadata") or {}).get("labels") or {},
+        (s.get("metadata") or {}).get("annotations") or {},
+        (s.get("metadata") or {}).get("ownerReferences") or [],
+    )
+    return pick(a) == pick(b)
+
+
+def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
+    """The plan for one SealedSecret, given the keys and the Secret of the same name (or None)."""
+    name = sealed["metadata"]["name"]
+    spec = sealed.get("spec") or {}
+    try:
+        items = open_items(sealed, keys) if spec.get("encryptedData") or spec.get("data") else {}
+        template_data = (spec.get("template") or {}).get("data")
+        if template_data:
+            if not isinstance(template_data, dict):
+                raise UnsealError("spec.template.data must be a map of strings")
+            items = {**items, **render_template_data(template_data, items)}
+    except (UnsealError, InputError) as e:
+        # The message names items, never values (see sealer.unsealing).
+        return _fail(ERR_UNSEAL, f"Failed to unseal: {e}", "unseal", retry=True)
+    desired = desired_secret(sealed, items)
+
+    if existing is None:
+        return Plan("create", Result(True, UNSEALED), desired, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])
+
+    if not (is_controlled_by(existing, sealed) or _annotation(existing, MANAGED_ANNOTATION) or _annotation(existing, PATCH_ANNOTATION)):
+        return _fail(ERR_UPDATE, f'Resource "{name}" already exists and is not managed by SealedSecret', "unmanaged", retry=True)
+
+    updated = _merged_update(existing, desired)
+    if _same(updated, existing):
+        return Plan("none", Result(True, UNSEALED))
+    if existing.get("immutable") and (updated.get("data") or {}) != (existing.get("data") or {}):
+        ns = sealed["metadata"].get("namespace")
+        return _fail(ERR_UPDATE, f"Error updating {ns}/{name}: {IMMUTABLE_MESSAGE}", "update", retry=False)
+    return Plan("update", Result(True, UNSEALED), updated, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])

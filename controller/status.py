@@ -1,0 +1,81 @@
+"""The SealedSecret status the controller reports. Pure: the clock is a parameter.
+
+Three audiences read it:
+- Argo CD's SealedSecret health check and Bitnami's printer columns read the ``Synced`` condition
+  (first in the list, as ``.status.conditions[0]``).
+- Flux and other kstatus users read ``observedGeneration`` and the ``Ready``/``Stalled`` conditions:
+  ``Stalled=True`` is how kstatus learns that a resource failed rather than is still in progress.
+- People read the messages.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+SYNCED = "Synced"
+READY = "Ready"
+STALLED = "Stalled"
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a reconcile concluded: ``reason`` is a CamelCase word (Unsealed, ErrUnsealFailed, ...)."""
+
+    ok: bool
+    reason: str
+    message: str = ""
+
+
+def _condition(kind: str, status: bool, reason: str, message: str, now: str, old: dict | None) -> dict:
+    status_text = "True" if status else "False"
+    changed = old is None or old.get("status") != status_text
+    return {
+        "type": kind,
+        "status": status_text,
+        "reason": reason,
+        "message": message,
+        "lastUpdateTime": now,
+        "lastTransitionTime": now if changed else old.get("lastTransitionTime", now),
+    }
+
+
+def next_status(old: dict | None, generation: int | None, result: Result, now: str) -> dict | None:
+    """The status to write, or None when the current one already says the same thing
+    (so an unchanged SealedSecret costs no write, and lastUpdateTime means "last change")."""
+    old = old or {}
+    by_type = {c.get("type"): c for c in old.get("conditions") or [] if isinstance(c, dict)}
+    message = "" if result.ok else result.message
+    synced = by_type.get(SYNCED)
+    stalled = by_type.get(STALLED)
+    unchanged = (
+        synced is not None
+        and synced.get("status") == ("True" if result.ok else "False")
+        and (synced.get("message") or "") == message
+        and old.get("observedGeneration") == generation
+        and (READY in by_type)
+        and ((stalled is None or stalled.get("status") != "True") if result.ok else stalled is not None)
+    )
+    if unchanged:
+        return None
+    conditions = [
+        _condition(SYNCED, result.ok, result.reason, message, now, synced),
+        _condition(READY, result.ok, result.reason, message, now, by_type.get(READY)),
+    ]
+    if not result.ok:
+        conditions.append(_condition(STALLED, True, result.reason, message, now, stalled))
+    # Conditions other tools added are theirs: keep them.
+    conditions.extend(copy.deepcopy(c) for t, c in by_type.items() if t not in (SYNCED, READY, STALLED))
+    status = {k: copy.deepcopy(v) for k, v in old.items() if k not in ("conditions", "observedGeneration")}
+    if generation is not None:
+        status["observedGeneration"] = generation
+    status["conditions"] = conditions
+    return status
+
+
+def condition_value(status: dict | None) -> int:
+    """The ``condition_info`` metric's value: 1 True, -1 False, 0 unknown (Bitnami's encoding)."""
+    for c in (status or {}).get("conditions") or []:
+        if isinstance(c, dict) and c.get("type") == SYNCED:
+            return {"True": 1, "False": -1}.get(c.get("status"), 0)
+    return 0

@@ -1,0 +1,111 @@
+"""Running our controller against the test control plane, as a Pod would: its own process, a
+ServiceAccount token bound to exactly the RBAC in deploy/, its namespace from POD_NAMESPACE."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.e2e.cluster import ControlPlane, _free_port
+from tests.e2e.waiting import eventually
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICE_ACCOUNT = "sealed-secrets-controller"
+
+
+def install(plane: ControlPlane) -> None:
+    """The CRD, ServiceAccount, RBAC and Services of deploy/ (the Deployment too: with no
+    scheduler or kubelet here it never runs, which is what we want)."""
+    plane.apply_crd(REPO / "deploy" / "crd.yaml")
+    plane.kubectl("apply", "-k", str(REPO / "deploy"))
+
+
+class RunningController:
+    def __init__(self, plane: ControlPlane, namespace: str = "kube-system", *args: str, name: str = "controller"):
+        self.plane, self.namespace = plane, namespace
+        self.port, self.metrics_port = _free_port(), _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = plane.dir / f"{name}-{self.port}.log"
+        self.kubeconfig = plane.kubeconfig_for_service_account(namespace, SERVICE_ACCOUNT)
+        self.argv = [sys.executable, "-m", "controller", "--kubeconfig", str(self.kubeconfig), "--key-size", "2048",
+                     "--listen-addr", f"127.0.0.1:{self.port}", "--listen-metrics-addr", f"127.0.0.1:{self.metrics_port}",
+                     "--log-level", "DEBUG", *args]
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> RunningController:
+        env = {**os.environ, "POD_NAMESPACE": self.namespace, "PYTHONUNBUFFERED": "1"}
+        env = {k: v for k, v in env.items() if not k.startswith("SEALED_SECRETS_")}
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        try:
+            eventually(self.ready, timeout, 0.2, "controller ready")
+        except AssertionError as e:
+            self.stop()
+            raise AssertionError(f"{e}; its log ends:\n{self.logs()[-4000:]}") from None
+        return self
+
+    def ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"controller exited with {self.proc.returncode}:\n{self.logs()[-3000:]}")
+        try:
+            return self.get("/readyz")[0] == 200
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def request(self, method: str, path: str, body: bytes | None = None, port: int | None = None) -> tuple[int, bytes]:
+        req = urllib.request.Request(f"http://127.0.0.1:{port or self.port}{path}", data=body, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self.request("GET", path)
+
+    def cert_pem(self) -> bytes:
+        status, body = self.get("/v1/cert.pem")
+        assert status == 200, status
+        return body
+
+    def metrics(self) -> str:
+        return self.request("GET", "/metrics", port=self.metrics_port)[1].decode()
+
+    def metric(self, metric: str, **labels: str) -> float:
+        """The sum of the series of ``metric`` whose labels include ``labels``."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if line.startswith(metric) and not line.startswith("#"):
+                series, _, value = line.rpartition(" ")
+                if series.split("{")[0] != metric:
+                    continue
+                if all(f'{k}="{v}"' in series for k, v in labels.items()):
+                    total += float(value)
+        return total
+
+
+def secret_json(name: str, namespace: str, data: dict[str, str], **extra) -> str:
+    doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": data}
+    for key, value in extra.items():
+        if key in ("labels", "annotations"):
+            doc["metadata"][key] = value
+        else:
+            doc[key] = value
+    return json.dumps(doc)
