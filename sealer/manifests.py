@@ -101,7 +101,30 @@ def _parse_json(text: str, source: str) -> Iterator[Document]:
         yield Document(index, line, body)
 
 
+class LineNumbers:
+    """1-based line numbers as editors count them (by ``\n``). YAML also breaks lines at CR, NEL,
+    LS and PS, so a parser's marks can run ahead of what a user sees; only such text pays for
+    recounting."""
+
+    _YAML_ONLY_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+    def __init__(self, text: str):
+        self._text = text
+        self._exotic = any(c in text for c in self._YAML_ONLY_BREAKS)
+        self._newlines: list[int] | None = None
+
+    def of(self, mark: Any) -> int:
+        if not self._exotic:
+            return mark.line + 1
+        if self._newlines is None:
+            self._newlines = [i for i, c in enumerate(self._text) if c == "\n"]
+        import bisect
+
+        return bisect.bisect_left(self._newlines, mark.index) + 1
+
+
 def _parse_yaml(text: str, source: str) -> Iterator[Document]:
+    lines = LineNumbers(text)
     loader = _Loader(text)
     index = 0
     try:
@@ -114,7 +137,7 @@ def _parse_yaml(text: str, source: str) -> Iterator[Document]:
             if body is None:
                 index -= 1  # an empty document ("---" with nothing after it) is not a document
                 continue
-            yield Document(index, node.start_mark.line + 1, body)
+            yield Document(index, lines.of(node.start_mark), body)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

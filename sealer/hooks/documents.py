@@ -30,6 +30,7 @@ class ManifestFile:
         self.is_manifest = self.is_kustomization or path.lower().endswith(MANIFEST_SUFFIXES)
         self._docs: list[Document] | None = None
         self._nodes: dict[int, Any] | None = None
+        self._lines: Any = None
 
     def documents(self) -> list[Document]:
         """The documents; raises InputError if the file is not YAML/JSON we can read safely."""
@@ -48,7 +49,7 @@ class ManifestFile:
         node = self._node_index().get(doc.line)
         best = doc.line
         for part in path:
-            node, found = _child(node, part)
+            node, found = _child(node, part, self._lines)
             if node is None:
                 break
             best = found
@@ -75,26 +76,27 @@ class ManifestFile:
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             try:
                 text = manifests.decode_text(self.data, self.path)
+                self._lines = manifests.LineNumbers(text)
                 # JSON is YAML here too (near enough for finding lines); where it is not, e.g.
                 # concatenated JSON objects, findings keep their document's line.
                 for node in yaml.compose_all(text, Loader=loader):
                     if node is not None:
-                        self._nodes[node.start_mark.line + 1] = node
+                        self._nodes[self._lines.of(node.start_mark)] = node
             except (yaml.YAMLError, InputError):
                 pass
         return self._nodes
 
 
-def _child(node: Any, part: object) -> tuple[Any, int]:
+def _child(node: Any, part: object, lines: Any) -> tuple[Any, int]:
     import yaml
 
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             if isinstance(key, yaml.ScalarNode) and key.value == str(part):
-                return value, key.start_mark.line + 1
+                return value, lines.of(key.start_mark)
     elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
         item = node.value[part]
-        return item, item.start_mark.line + 1
+        return item, lines.of(item.start_mark)
     return None, 0
 
 

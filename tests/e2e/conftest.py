@@ -53,9 +53,10 @@ def pytest_runtest_makereport(item, call):
     report = yield
     if report.failed and _plane is not None:
         report.sections.append(("control plane logs (tails)", _plane.logs_tail()))
-        for log in sorted(_plane.dir.glob("controller-*.log")):
-            lines = log.read_text(errors="replace").splitlines()[-40:]
-            report.sections.append((f"our controller's log ({log.name}, tail)", "\n".join(lines)))
+        for whose, pattern in (("our", "controller-*.log"), ("Bitnami's", "bitnami-controller-*.log")):
+            for log in sorted(_plane.dir.glob(pattern)):
+                lines = log.read_text(errors="replace").splitlines()[-40:]
+                report.sections.append((f"{whose} controller's log ({log.name}, tail)", "\n".join(lines)))
     return report
 
 

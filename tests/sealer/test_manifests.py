@@ -117,3 +117,10 @@ def test_arbitrary_text_never_crashes(text):
         manifests.parse_stream(text.encode())
     except InputError:
         pass
+
+
+def test_lines_count_newlines_only_like_editors():
+    """YAML also breaks lines at NEL (U+0085), LS, PS and lone CR; editors do not, so lines
+    are counted by newlines (found by the hooks' property tests)."""
+    text = "a: 1\nb: '\x85'\n---\nc: 2\n"
+    assert [d.line for d in manifests.parse_stream(text.encode())] == [1, 4]
