@@ -83,6 +83,11 @@ def cli() -> None:
 @option("--from-file", metavar="[KEY=]PATH", help="With --raw: read the value from this file.")
 @option("--merge-into", metavar="PATH", help="Add or replace the input's items in this existing SealedSecret file, in place.")
 @option("--fetch-cert", is_flag=True, help="Print the certificate that would be used, and stop.")
+@option("--validate", is_flag=True, help="Check with the controller that the input SealedSecrets open there "
+        "(server-side; no certificate needed).")
+@option("--re-encrypt", is_flag=True, help="Have the controller re-seal the input SealedSecrets for its newest "
+        "key (server-side: plaintext never leaves the cluster). With -f and no -w, rewrites the file in place.")
+@option("--rotate", "rotate_alias", is_flag=True, hidden=True, help="Deprecated: --re-encrypt.")
 @option("--key-hint/--no-key-hint", default=True, show_default=True,
         help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext).")
 @cluster_options

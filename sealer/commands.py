@@ -82,6 +82,9 @@ def seal(**opts: Any) -> None:
         raise InputError("--from-file requires --raw")
     scope = Scope.parse(opts["scope"]) if opts["scope"] else None
 
+    if opts.get("validate") or opts.get("re_encrypt") or opts.get("rotate_alias"):
+        _server_side(opts)
+        return
     if opts["fetch_cert"]:
         cert = certificate_for(opts)
         emit(cert.pem.decode("ascii", "replace"), opts["sealed_secret_file"])
@@ -114,6 +117,42 @@ def seal(**opts: Any) -> None:
         raise
     fmt = manifests.output_format(opts["fmt"], opts["sealed_secret_file"])
     emit(manifests.dump(sealed, fmt), opts["sealed_secret_file"])
+
+
+def _server_side(opts: dict[str, Any]) -> None:
+    """--validate and --re-encrypt: the controller does the work through the API-server proxy."""
+    import json
+
+    from sealer import cluster
+    from sealer.sealing import check_sealed_secret
+
+    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml SealedSecret in stdin)")
+    docs = manifests.parse_stream(data, source)
+    if not docs:
+        raise InputError("no SealedSecrets found in the input", source=source)
+    sealed = [check_sealed_secret(d.body, d.index) for d in docs]
+    client = cluster.api_client(opts["kubeconfig"], opts["context"])
+    ns, name = opts["controller_namespace"], opts["controller_name"]
+    out = []
+    for doc, item in zip(docs, sealed, strict=True):
+        where = f"document {doc.index} ({item['metadata'].get('namespace', '')}/{item['metadata']['name']})"
+        path = "/v1/verify" if opts.get("validate") else "/v1/rotate"
+        status, body = cluster.controller_request(client, ns, name, "POST", path, json.dumps(item).encode())
+        if opts.get("validate"):
+            if status == 409:
+                raise SealerError(f"{where}: unable to decrypt sealed secret")
+            if status != 200:
+                raise SealerError(f"{where}: cannot validate sealed secret: the controller answered {status}")
+            continue
+        if status != 200:
+            raise SealerError(f"{where}: cannot re-encrypt secret: the controller answered {status}")
+        resealed = json.loads(body)
+        resealed.setdefault("apiVersion", item.get("apiVersion", "bitnami.com/v1alpha1"))
+        resealed.setdefault("kind", "SealedSecret")
+        out.append(resealed)
+    if out:
+        target = opts["sealed_secret_file"] or opts["secret_file"]  # kubeseal: -f without -w is in place
+        emit(manifests.dump(out, manifests.output_format(opts["fmt"], target)), target)
 
 
 def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:

@@ -33,6 +33,18 @@ def fake_apiserver(test_key):
             name = self.path.rsplit("/", 1)[-1]
             return self.reply(404, {"kind": "Status", "message": f'services "{name}" not found', "reason": "NotFound"})
 
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            seen.append((self.path, body["metadata"]["name"]))
+            base = "/api/v1/namespaces/kube-system/services/http:sealed-secrets:http/proxy"
+            if self.path == base + "/v1/verify":
+                return self.reply(200 if body["metadata"]["name"] == "good" else 409, {})
+            if self.path == base + "/v1/rotate":
+                body["spec"]["encryptedData"] = {k: "AgRESEALED" for k in body["spec"]["encryptedData"]}
+                del body["apiVersion"], body["kind"]  # as Bitnami's controller answers
+                return self.reply(200, body)
+            return self.reply(404, {"message": "not found"})
+
         def reply(self, code, body):
             data = json.dumps(body).encode()
             self.send_response(code)
@@ -102,3 +114,25 @@ def test_unreachable_cluster_is_one_line(run_cli, tmp_path):
     result = run_cli("seal", input=SECRET, env={"KUBECONFIG": str(config)})
     err = result.stderr.decode()
     assert result.returncode == 1 and "cannot reach the cluster" in err and err.count("\n") == 1
+
+
+def sealed(name):
+    return {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {"name": name, "namespace": "team"},
+            "spec": {"encryptedData": {"password": "AgAAAA=="}}}
+
+
+def test_validate(run_cli, kubeconfig):
+    args = ("--validate", "--controller-name", "sealed-secrets")
+    env = {"KUBECONFIG": str(kubeconfig)}
+    assert run_cli(*args, input=json.dumps(sealed("good")), env=env).returncode == 0
+    bad = run_cli(*args, input=json.dumps(sealed("good")) + json.dumps(sealed("bad")), env=env)
+    assert bad.returncode == 1 and b"document 2 (team/bad): unable to decrypt sealed secret" in bad.stderr
+
+
+def test_re_encrypt_in_place(run_cli, kubeconfig, tmp_path):
+    target = tmp_path / "sealed.yaml"
+    target.write_text(yaml.safe_dump(sealed("good")))
+    result = run_cli("--re-encrypt", "--controller-name", "sealed-secrets", "-f", str(target), env={"KUBECONFIG": str(kubeconfig)})
+    assert result.returncode == 0, result.stderr
+    doc = yaml.safe_load(target.read_text())
+    assert doc["kind"] == "SealedSecret" and doc["spec"]["encryptedData"] == {"password": "AgRESEALED"}
