@@ -16,7 +16,7 @@ from typing import Protocol
 from controller.status import Result
 from sealer.errors import InputError, UnsealError
 from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION
-from sealer.unsealing import open_items
+from sealer.unsealing import open_items, render_template_data
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"
@@ -55,8 +55,9 @@ class Plan:
     retry: bool = False
 
 
-def _fail(reason: str, message: str, metric: str, *, retry: bool) -> Plan:
-    return Plan("none", Result(False, reason, message), None, [Event("Warning", reason, message)], metric, retry)
+def _fail(reason: str, message: str, metric: str, *, retry: bool, event: str | None = None) -> Plan:
+    """Bitnami's wording: the status says what failed, the event may add context."""
+    return Plan("none", Result(False, reason, message), None, [Event("Warning", reason, event or message)], metric, retry)
 
 
 def owner_reference(sealed: dict) -> dict:
@@ -74,21 +75,6 @@ def is_controlled_by(secret: dict, sealed: dict) -> bool:
 
 def _annotation(obj: dict, key: str) -> bool:
     return ((obj.get("metadata") or {}).get("annotations") or {}).get(key) == "true"
-
-
-def render_template_data(template_data: dict, items: dict[str, bytes]) -> dict[str, bytes]:
-    """``spec.template.data``: Go templates over the opened items (``{{ .key }}``)."""
-    from controller import gotemplate  # only SealedSecrets with templates pay for the engine
-
-    # Go's map[string]string holds arbitrary bytes; surrogateescape carries them through str.
-    values = {k: v.decode("utf-8", "surrogateescape") for k, v in items.items()}
-    out = {}
-    for key, text in sorted(template_data.items()):
-        try:
-            out[key] = gotemplate.render(str(text), values).encode("utf-8", "surrogateescape")
-        except gotemplate.TemplateError as e:
-            raise UnsealError(f"template data.{key}: {e}") from None
-    return out
 
 
 def desired_secret(sealed: dict, items: dict[str, bytes]) -> dict:
@@ -164,14 +150,15 @@ def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
             items = {**items, **render_template_data(template_data, items)}
     except (UnsealError, InputError) as e:
         # The message names items, never values (see sealer.unsealing).
-        return _fail(ERR_UNSEAL, f"Failed to unseal: {e}", "unseal", retry=True)
+        return _fail(ERR_UNSEAL, str(e), "unseal", retry=True, event=f"Failed to unseal: {e}")
     desired = desired_secret(sealed, items)
 
     if existing is None:
         return Plan("create", Result(True, UNSEALED), desired, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])
 
     if not (is_controlled_by(existing, sealed) or _annotation(existing, MANAGED_ANNOTATION) or _annotation(existing, PATCH_ANNOTATION)):
-        return _fail(ERR_UPDATE, f'Resource "{name}" already exists and is not managed by SealedSecret', "unmanaged", retry=True)
+        message = f'Resource "{name}" already exists and is not managed by SealedSecret'
+        return _fail(ERR_UPDATE, f"failed update: {message}", "unmanaged", retry=True, event=message)
 
     updated = _merged_update(existing, desired)
     if _same(updated, existing):

@@ -63,8 +63,26 @@ def open_items(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
     return opened
 
 
+def render_template_data(template_data: dict, items: dict[str, bytes]) -> dict[str, bytes]:
+    """``spec.template.data``: Go templates over the opened items (``{{ .key }}``), as Bitnami's
+    controller renders them."""
+    from sealer import gotemplate  # only SealedSecrets with templates pay for the engine
+
+    if not isinstance(template_data, dict):
+        raise UnsealError("spec.template.data must be a map of strings")
+    # Go's map[string]string holds arbitrary bytes; surrogateescape carries them through str.
+    values = {k: v.decode("utf-8", "surrogateescape") for k, v in items.items()}
+    out = {}
+    for key, text in sorted(template_data.items()):
+        try:
+            out[key] = gotemplate.render(str(text), values).encode("utf-8", "surrogateescape")
+        except gotemplate.TemplateError as e:
+            raise UnsealError(f"template data.{key}: {e}") from None
+    return out
+
+
 def secret_from_items(sealed: dict, items: dict[str, bytes]) -> dict:
-    """The Secret a SealedSecret describes, given its opened items (template data not rendered)."""
+    """The Secret a SealedSecret describes, given its opened items and rendered template data."""
     template = sealed["spec"].get("template") or {}
     metadata = copy.deepcopy(template.get("metadata") or {})
     metadata["name"] = sealed["metadata"]["name"]
@@ -82,4 +100,10 @@ def secret_from_items(sealed: dict, items: dict[str, bytes]) -> dict:
 
 
 def unseal(sealed: dict, keys: KeySet, index: int = 1) -> dict:
-    return secret_from_items(sealed, open_items(sealed, keys, index))
+    """The Secret a SealedSecret describes, as the controller would make it (template data too)."""
+    check_sealed_secret(sealed, index)
+    items = open_items(sealed, keys, index) if sealed["spec"].get("encryptedData") else {}
+    template_data = (sealed["spec"].get("template") or {}).get("data")
+    if template_data:
+        items = {**items, **render_template_data(template_data, items)}
+    return secret_from_items(sealed, items)

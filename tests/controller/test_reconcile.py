@@ -79,7 +79,8 @@ def test_update_owned(seal, keys):
 def test_foreign_secret_is_left_alone(seal, keys):
     plan = decide(seal(), keys, existing({"foo": B("x")}))
     assert plan.action == "none" and not plan.result.ok and plan.error_reason == "unmanaged"
-    assert plan.result.message == 'Resource "testsecret" already exists and is not managed by SealedSecret'
+    assert plan.result.message == 'failed update: Resource "testsecret" already exists and is not managed by SealedSecret'
+    assert plan.events[0].message == 'Resource "testsecret" already exists and is not managed by SealedSecret'
     assert plan.events[0].reason == ERR_UPDATE and plan.retry
 
 
@@ -116,7 +117,8 @@ def test_patch_into_empty_secret(seal, keys):
 def test_wrong_key(seal, other_key):
     plan = decide(seal(), KeySet([other_key.private_key]), None)
     assert not plan.result.ok and plan.result.reason == ERR_UNSEAL and plan.error_reason == "unseal"
-    assert "no key could decrypt secret (foo)" in plan.result.message
+    assert plan.result.message == "no key could decrypt secret (foo)"  # Bitnami's status wording
+    assert plan.events[0].message == "Failed to unseal: no key could decrypt secret (foo)"
 
 
 @pytest.mark.parametrize(("scope", "rename_ok", "move_ok"), [

@@ -197,7 +197,7 @@ def test_existing_unmanaged_secret_is_left_alone(sealer_controller, sealer, core
     make_secret(core, namespace, {"foo": "mine"})
     create(custom, seal(sealer, namespace, {"foo": "bar"}))
     obj = wait_synced(custom, namespace, status="False")
-    assert condition(obj)["message"] == 'Resource "testsecret" already exists and is not managed by SealedSecret'
+    assert condition(obj)["message"] == 'failed update: Resource "testsecret" already exists and is not managed by SealedSecret'
     assert condition(obj, "Stalled")["status"] == "True"
     wait_event(core, namespace, "ErrUpdateFailed")
     assert secret_data(core, namespace) == {"foo": "mine"}

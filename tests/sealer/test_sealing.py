@@ -212,3 +212,10 @@ def test_any_stream_round_trips(sealer_, keys, secrets, fmt):
         expected = {**s["data"], **{k: v.encode() for k, v in s["stringData"].items()}}
         assert open_items(d.body, keys) == expected
         assert Scope.from_annotations(d.body["metadata"].get("annotations")) is s["scope"]
+
+
+def test_unseal_renders_template_data_like_the_controller(sealer_, keys):
+    sealed = sealer_.seal_secret(secret(stringData={"password": "pw"}))
+    sealed["spec"]["template"]["data"] = {"dsn": "postgres://app:{{ .password }}@db/app"}
+    data = unseal(sealed, keys)["data"]
+    assert base64.b64decode(data["dsn"]) == b"postgres://app:pw@db/app" and "password" in data

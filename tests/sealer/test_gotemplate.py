@@ -1,4 +1,4 @@
-"""controller.gotemplate: Go text/template + Sprig, checked against the real thing.
+"""sealer.gotemplate: Go text/template + Sprig, checked against the real thing.
 
 The expected outputs below were produced by the Go peer (tests/gopeers/gotemplate), which
 renders exactly as Bitnami's controller does. The differential tests run that peer
@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller import gotemplate
-from controller.gotemplate import MAX_OUTPUT, TemplateError, render
+from sealer import gotemplate
+from sealer.gotemplate import MAX_OUTPUT, TemplateError, render
 from tests.peers import unavailable
 
 PEER_SRC = Path(__file__).resolve().parents[1] / "gopeers" / "gotemplate"

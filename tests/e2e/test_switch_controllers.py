@@ -1,0 +1,399 @@
+"""Teams can switch controllers in both directions with nothing re-sealed.
+
+Ours -> Bitnami's: Bitnami's controller loads the keys our controller generated, opens what
+`sealer seal` sealed, and keeps managing the Secrets our controller created (same owner
+reference, spec updates applied). Bitnami's -> ours: our controller loads the key Bitnami's
+generated, opens what kubeseal sealed, and takes over the Secrets Bitnami's created. Plus the
+HTTP API (/v1/verify) and offline recovery across tools.
+
+Bitnami's controller runs as the deploy/ ServiceAccount (tests/e2e/bitnami_controller.py: a
+private mount namespace gives it its in-cluster files). Each test's SealedSecrets carry their own
+`sealer.test/own-controller` label, so the session controller leaves them alone and only the
+controller under test (started with that label selector) sees them. A "switch" is what a
+team does: stop one controller, start the other with the same keys and the same selector.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import kubernetes
+import pytest
+import yaml
+
+from sealer.certs import parse_certificate
+from sealer.scope import KEY_HINT_ANNOTATION
+from sealer.sealing import Sealer
+from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable
+from tests.e2e.sealer_controller import REPO, SERVICE_ACCOUNT, RunningController, secret_json
+from tests.e2e.waiting import eventually
+from tests.interop.conftest import find_binary
+from tests.peers import peer_bin_dir, unavailable
+
+pytestmark = pytest.mark.e2e
+
+GROUP, VERSION, PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
+KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
+OWN = "sealer.test/own-controller"
+MARK = "s3cr3t-switch-"
+
+
+# --- fixtures ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def bitnami_bin() -> SimpleNamespace:
+    reason = sandbox_unavailable()
+    if reason:
+        unavailable(reason)
+    bin_dir = peer_bin_dir("bitnami")
+    return SimpleNamespace(controller=find_binary(bin_dir, "controller"), kubeseal=find_binary(bin_dir, "kubeseal"))
+
+
+@pytest.fixture
+def start(control_plane, bitnami_bin):
+    """Start controllers (``start.bitnami(...)``, ``start.ours(...)``); all are stopped afterwards."""
+    running: list = []
+
+    def bitnami(namespace: str, *args: str, **kw) -> BitnamiController:
+        ctrl = BitnamiController(control_plane, bitnami_bin.controller, namespace, *args, **kw)
+        running.append(ctrl)
+        return ctrl.start()
+
+    def ours(namespace: str, *args: str) -> RunningController:
+        ctrl = RunningController(control_plane, namespace, *args)
+        running.append(ctrl)
+        return ctrl.start()
+
+    yield SimpleNamespace(bitnami=bitnami, ours=ours)
+    for ctrl in reversed(running):
+        ctrl.stop()
+
+
+@pytest.fixture
+def own_label() -> tuple[dict[str, str], str]:
+    """This test's label for its SealedSecrets, and the selector its controllers run with."""
+    value = f"switch-{secrets.token_hex(3)}"
+    return {OWN: value}, f"{OWN}={value}"
+
+
+@pytest.fixture
+def core(kube):
+    return kubernetes.client.CoreV1Api(kube)
+
+
+@pytest.fixture
+def custom(kube):
+    return kubernetes.client.CustomObjectsApi(kube)
+
+
+@pytest.fixture
+def key_namespace(sealer_controller, kube, namespace):
+    """The namespace of a second install, holding its keys: deploy/'s key Role and RoleBinding mirrored
+    there, and deploy/'s ClusterRole bound to that namespace's ServiceAccount. That is what an overlay
+    of deploy/ with `namespace: <it>` creates, minus the cluster-scoped objects it would take over from
+    the session's install. Both controllers run as that ServiceAccount, as Pods in it would."""
+    core, rbac = kubernetes.client.CoreV1Api(kube), kubernetes.client.RbacAuthorizationV1Api(kube)
+    name = f"{namespace}-keys"
+    core.create_namespace({"metadata": {"name": name}})
+    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
+    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "sealed-secrets-key-admin")
+    binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"])
+    cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
+    for sa_binding in (binding, cluster_binding):
+        for subject in sa_binding["subjects"]:
+            subject["namespace"] = name
+    cluster_binding["metadata"]["name"] = f"{cluster_binding['metadata']['name']}-{name}"
+    core.create_namespaced_service_account(name, {"metadata": {"name": SERVICE_ACCOUNT}})
+    rbac.create_namespaced_role(name, role)
+    rbac.create_namespaced_role_binding(name, binding)
+    rbac.create_cluster_role_binding(cluster_binding)
+    yield name
+    for delete in (lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
+                   lambda: core.delete_namespace(name)):
+        try:
+            delete()
+        except kubernetes.client.ApiException as e:
+            if e.status != 404:
+                raise
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def plain(name: str, namespace: str, data: dict[str, str], **extra) -> dict:
+    return json.loads(secret_json(name, namespace, {k: MARK + v for k, v in data.items()}, **extra))
+
+
+def _cli_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("SEALED_SECRETS_")}
+
+
+def sealer_cli(*args: str, input: bytes | None = None) -> bytes:
+    proc = subprocess.run([sys.executable, "-m", "sealer", *args], input=input, capture_output=True,
+                          cwd=REPO, env=_cli_env(), timeout=120)
+    assert proc.returncode == 0, f"sealer {args[0]} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}"
+    return proc.stdout
+
+
+def sealer_seal(cert: str, secret: dict) -> dict:
+    return json.loads(sealer_cli("seal", "--cert", cert, "-o", "json", input=json.dumps(secret).encode()))
+
+
+def kubeseal(binary: Path, control_plane, *args: str, input: bytes) -> bytes:
+    proc = subprocess.run([str(binary), *args], input=input, capture_output=True, timeout=120,
+                          env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(control_plane.kubeconfig)})
+    assert proc.returncode == 0, f"kubeseal {' '.join(args)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}"
+    return proc.stdout
+
+
+def labelled(sealed: dict, labels: dict[str, str]) -> dict:
+    """Labels on the SealedSecret itself (not its template): they pick the controller, and are not
+    part of what was sealed."""
+    sealed["metadata"].setdefault("labels", {}).update(labels)
+    return sealed
+
+
+def fingerprint(pem: bytes) -> str:
+    return parse_certificate(pem).fingerprint
+
+
+def create(custom, sealed: dict) -> dict:
+    return custom.create_namespaced_custom_object(GROUP, VERSION, sealed["metadata"]["namespace"], PLURAL, sealed)
+
+
+def get_ss(custom, ns: str, name: str) -> dict:
+    return custom.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name)
+
+
+def replace_spec(custom, ns: str, name: str, spec: dict) -> dict:
+    obj = get_ss(custom, ns, name)
+    obj["spec"] = spec
+    return custom.replace_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name, obj)
+
+
+def secret_data(core, ns: str, name: str) -> dict[str, str] | None:
+    try:
+        s = core.read_namespaced_secret(name, ns)
+    except kubernetes.client.ApiException as e:
+        if e.status == 404:
+            return None
+        raise
+    return {k: base64.b64decode(v).decode().removeprefix(MARK) for k, v in (s.data or {}).items()}
+
+
+def wait_data(core, ns: str, name: str, expected: dict[str, str]) -> None:
+    eventually(lambda: secret_data(core, ns, name) == expected or None, 30,
+               what=f"Secret {ns}/{name} == {expected} (now {secret_data(core, ns, name)})")
+
+
+def conditions(obj: dict) -> dict[str, dict]:
+    return {c["type"]: c for c in (obj.get("status") or {}).get("conditions") or []}
+
+
+def without_empty(condition: dict) -> dict:
+    """A condition as Bitnami's controller writes it back: its Go type drops empty fields (omitempty)."""
+    return {k: v for k, v in condition.items() if v not in ("", None)}
+
+
+def wait_condition(custom, ns: str, name: str, kind: str = "Synced", status: str = "True",
+                   generation: int | None = None) -> dict:
+    def check():
+        obj = get_ss(custom, ns, name)
+        c = conditions(obj).get(kind)
+        if c and c["status"] == status and (generation is None or obj["status"].get("observedGeneration") == generation):
+            return obj
+        return None
+
+    return eventually(check, 30, what=f"{ns}/{name} {kind}={status}" + (f" at generation {generation}" if generation else ""))
+
+
+def events(core, ns: str, name: str, reason: str) -> list:
+    return [e for e in core.list_namespaced_event(ns).items
+            if e.involved_object.name == name and e.involved_object.kind == "SealedSecret" and e.reason == reason]
+
+
+def wait_events(core, ns: str, name: str, reason: str, count: int = 1) -> list:
+    return eventually(lambda: len(found := events(core, ns, name, reason)) >= count and found, 30,
+                      what=f"{count} {reason} event(s) on {ns}/{name}")
+
+
+def assert_owned(secret, sealed: dict) -> None:
+    """Exactly one owner reference, the controller one, to this SealedSecret (both controllers write
+    the same: apiVersion, kind, name, uid, controller=true)."""
+    refs = secret.metadata.owner_references or []
+    assert [(r.api_version, r.kind, r.name, r.uid, r.controller) for r in refs] == [
+        (f"{GROUP}/{VERSION}", "SealedSecret", sealed["metadata"]["name"], sealed["metadata"]["uid"], True)]
+
+
+def assert_no_denials(bitnami: BitnamiController) -> None:
+    """Bitnami's controller got by with deploy/'s RBAC: the API server refused it nothing (status
+    updates, events and key Secrets fail only in its log, so the log is where to look)."""
+    denied = [line for line in bitnami.logs().splitlines() if "forbidden" in line.lower()]
+    assert not denied, "\n".join(denied[:5])
+
+
+def key_secrets(core, ns: str) -> list:
+    return core.list_namespaced_secret(ns, label_selector=KEY_LABEL).items
+
+
+# --- ours -> Bitnami's ---------------------------------------------------------------------------
+
+def test_bitnami_controller_opens_what_sealer_sealed_with_our_keys(
+        sealer_controller, control_plane, start, bitnami_bin, own_label, core, custom, namespace, other_key, tmp_path):
+    labels, selector = own_label
+    our_cert = sealer_controller.cert_pem()
+    keys_before = sorted(s.metadata.name for s in key_secrets(core, "kube-system"))
+    sealed = sealer_seal(f"{sealer_controller.url}/v1/cert.pem", plain("from-sealer", namespace, {"foo": "bar"}))
+    assert sealed["metadata"]["annotations"][KEY_HINT_ANNOTATION] == fingerprint(our_cert)
+
+    bitnami = start.bitnami("kube-system", "--key-renew-period", "0", "--label-selector", selector)
+    # It loaded the keys our controller generated, seals for the same newest one, and made none.
+    assert fingerprint(bitnami.cert_pem()) == fingerprint(our_cert)
+    assert sorted(s.metadata.name for s in key_secrets(core, "kube-system")) == keys_before
+
+    created = create(custom, labelled(sealed, labels))
+    wait_data(core, namespace, "from-sealer", {"foo": "bar"})
+    assert_owned(core.read_namespaced_secret("from-sealer", namespace), created)
+    obj = wait_condition(custom, namespace, "from-sealer", generation=1)
+    assert list(conditions(obj)) == ["Synced"]  # Bitnami's controller writes this one condition only
+    wait_events(core, namespace, "from-sealer", "Unsealed")
+
+    # Its /v1/verify accepts what `sealer seal` sealed (and still refuses another key's).
+    wrong = Sealer(parse_certificate(other_key.cert_pem)).seal_secret(plain("from-sealer", namespace, {"foo": "bar"}))
+    assert bitnami.request("POST", "/v1/verify", json.dumps(sealed).encode())[0] == 200
+    assert bitnami.request("POST", "/v1/verify", json.dumps(wrong).encode())[0] == 409
+
+    # Disaster recovery: kubeseal opens it offline with a `sealer keys backup` of our keys.
+    backup = tmp_path / "sealed-secrets-keys.yaml"
+    sealer_cli("keys", "backup", "--kubeconfig", str(control_plane.kubeconfig), "-w", str(backup))
+    opened = json.loads(kubeseal(bitnami_bin.kubeseal, control_plane, "--recovery-unseal", "--recovery-private-key",
+                                 str(backup), "-o", "json", input=json.dumps(sealed).encode()))
+    assert base64.b64decode(opened["data"]["foo"]).decode() == MARK + "bar"
+    assert_no_denials(bitnami)
+
+
+def test_bitnami_controller_keeps_managing_secrets_our_controller_created(
+        sealer_controller, start, own_label, core, custom, namespace, other_key):
+    labels, selector = own_label
+    sealer = Sealer(parse_certificate(sealer_controller.cert_pem()))
+    ours = start.ours("kube-system", "--key-renew-period", "0", "--label-selector", selector)
+
+    def sealed(value: str, with_key: Sealer = sealer) -> dict:
+        doc = with_key.seal_secret(plain("app", namespace, {"foo": value}, labels={"app": "web"}))
+        return labelled(doc, labels)
+
+    created = create(custom, sealed("v1"))
+    wait_data(core, namespace, "app", {"foo": "v1"})
+    before = core.read_namespaced_secret("app", namespace)
+    assert_owned(before, created)
+    ready = conditions(wait_condition(custom, namespace, "app", "Ready", generation=1))["Ready"]
+    wait_events(core, namespace, "app", "Unsealed")
+    ours.stop()
+    assert len(events(core, namespace, "app", "Unsealed")) == 1  # so a second one is Bitnami's
+
+    # The switch. Bitnami's controller processes every SealedSecret when it starts: it adopts this
+    # one (its own Unsealed event) and finds nothing to change in the Secret.
+    bitnami = start.bitnami("kube-system", "--key-renew-period", "0", "--label-selector", selector)
+    wait_events(core, namespace, "app", "Unsealed", count=2)
+    after = core.read_namespaced_secret("app", namespace)
+    assert after.metadata.resource_version == before.metadata.resource_version
+    assert_owned(after, created)
+
+    # It applies a spec change, keeping the owner reference and the template's labels.
+    replace_spec(custom, namespace, "app", sealed("v2")["spec"])
+    wait_data(core, namespace, "app", {"foo": "v2"})
+    secret = core.read_namespaced_secret("app", namespace)
+    assert_owned(secret, created)
+    assert secret.metadata.labels == {"app": "web"}
+    conds = conditions(wait_condition(custom, namespace, "app", generation=2))
+    # Bitnami's controller maintains Synced only: our Ready (and Stalled) conditions stay as our
+    # controller left them. Here that is still right, but see below.
+    assert conds["Synced"]["status"] == "True" and conds["Ready"] == without_empty(ready)
+
+    # A failure under Bitnami's controller: Synced turns False, the Secret keeps its last value,
+    # and the Ready=True our controller wrote is left behind, stale (kstatus/Flux would read it).
+    replace_spec(custom, namespace, "app", sealed("v3", Sealer(parse_certificate(other_key.cert_pem)))["spec"])
+    conds = conditions(wait_condition(custom, namespace, "app", status="False", generation=3))
+    assert "no key could decrypt secret (foo)" in conds["Synced"]["message"]
+    assert conds["Ready"] == without_empty(ready) and "Stalled" not in conds
+    assert conds["Synced"]["reason"] == "Unsealed"  # ours, also left behind: Bitnami's sets no reason
+    wait_events(core, namespace, "app", "ErrUnsealFailed")
+    assert secret_data(core, namespace, "app") == {"foo": "v2"}
+    assert_no_denials(bitnami)
+
+
+# --- Bitnami's -> ours ---------------------------------------------------------------------------
+
+def test_our_controller_takes_over_from_bitnami_controller(
+        sealer_controller, control_plane, start, bitnami_bin, own_label, key_namespace, core, custom, namespace,
+        tmp_path):
+    labels, selector = own_label
+    bitnami = start.bitnami(key_namespace, "--key-renew-period", "0", "--key-size", "2048",
+                            "--label-selector", selector)
+    keys = key_secrets(core, key_namespace)
+    assert len(keys) == 1 and keys[0].metadata.name.startswith("sealed-secrets-key")
+    assert keys[0].type == "kubernetes.io/tls" and keys[0].metadata.labels[KEY_LABEL] == "active"
+    bitnami_cert = bitnami.cert_pem()
+    assert fingerprint(base64.b64decode(keys[0].data["tls.crt"])) == fingerprint(bitnami_cert)
+    cert_file = tmp_path / "cert.pem"  # what a team keeps to seal offline (kubeseal --fetch-cert)
+    cert_file.write_bytes(bitnami_cert)
+
+    def kubeseal_seal(cert: str, secret: dict) -> dict:
+        doc = json.loads(kubeseal(bitnami_bin.kubeseal, control_plane, "--cert", cert, "-o", "json",
+                                  input=json.dumps(secret).encode()))
+        return labelled(doc, labels)
+
+    sealed = kubeseal_seal(f"{bitnami.url}/v1/cert.pem", plain("db", namespace, {"password": "v1"}))
+    later = kubeseal_seal(str(cert_file), plain("later", namespace, {"token": "t"}))
+    created = create(custom, sealed)
+    wait_data(core, namespace, "db", {"password": "v1"})
+    before = core.read_namespaced_secret("db", namespace)
+    assert_owned(before, created)
+    synced = conditions(wait_condition(custom, namespace, "db", generation=1))["Synced"]
+    wait_events(core, namespace, "db", "Unsealed")
+
+    # Bitnami's documented key backup (kubectl get secret -l ... -o yaml) opens offline with sealer.
+    backup = tmp_path / "main.key"
+    backup.write_text(control_plane.kubectl("get", "secret", "-n", key_namespace, "-l", KEY_LABEL, "-o", "yaml").stdout)
+    opened = json.loads(sealer_cli("unseal", "--recovery-private-key", str(backup), "-o", "json",
+                                   input=json.dumps(sealed).encode()))
+    assert base64.b64decode(opened["data"]["password"]).decode() == MARK + "v1"
+
+    # The switch.
+    assert bitnami.stop() == 0
+    assert_no_denials(bitnami)
+    ours = start.ours(key_namespace, "--key-renew-period", "0", "--label-selector", selector)
+    # Ours loaded the key Bitnami's generated, seals for it, and made none of its own.
+    assert fingerprint(ours.cert_pem()) == fingerprint(bitnami_cert)
+    assert [s.metadata.name for s in key_secrets(core, key_namespace)] == [keys[0].metadata.name]
+    assert ours.request("POST", "/v1/verify", json.dumps(sealed).encode())[0] == 200
+
+    # It takes the existing Secret over: its status adds Ready (which it maintains, Bitnami's does
+    # not), Synced stays True with no transition, and the Secret, already right, is not rewritten.
+    conds = conditions(wait_condition(custom, namespace, "db", "Ready", generation=1))
+    assert conds["Synced"]["status"] == "True" and conds["Synced"]["lastTransitionTime"] == synced["lastTransitionTime"]
+    assert list(conds)[0] == "Synced"  # kubectl's and Argo CD's .status.conditions[0]
+    wait_events(core, namespace, "db", "Unsealed", count=2)
+    after = core.read_namespaced_secret("db", namespace)
+    assert after.metadata.resource_version == before.metadata.resource_version
+    assert_owned(after, created)
+
+    # What kubeseal sealed for Bitnami's controller before the switch still opens, ...
+    later_created = create(custom, later)
+    wait_data(core, namespace, "later", {"token": "t"})
+    assert_owned(core.read_namespaced_secret("later", namespace), later_created)
+    # ... a spec change sealed offline with the kept certificate is applied, ...
+    replace_spec(custom, namespace, "db", kubeseal_seal(str(cert_file), plain("db", namespace, {"password": "v2"}))["spec"])
+    wait_data(core, namespace, "db", {"password": "v2"})
+    assert_owned(core.read_namespaced_secret("db", namespace), created)
+    wait_condition(custom, namespace, "db", generation=2)
+    # ... and the Secret Bitnami's controller created is ours to recreate when deleted.
+    core.delete_namespaced_secret("db", namespace)
+    wait_data(core, namespace, "db", {"password": "v2"})
+    assert_owned(core.read_namespaced_secret("db", namespace), created)
