@@ -158,12 +158,15 @@ class Controller:
                 self.kube.replace(secret_path(namespace, name), plan.secret)
                 self.writes += 1
         except ApiError as e:
-            retry = e.status != 422 or "immutable" not in e.message
-            message = e.message
-            if "immutable" in message:
+            # The server's message is read, never repeated: it may quote the Secret's values.
+            immutable = e.status == 422 and "immutable" in e.message
+            retry = not immutable
+            if immutable:
                 message = f"Error updating {namespace}/{name}: {reconcile.IMMUTABLE_MESSAGE}"
             elif e.status == 409:
                 message = f"Secret {namespace}/{name} changed meanwhile; will retry"
+            else:
+                message = f"cannot {plan.action} Secret {namespace}/{name}: {e.summary}"
             result = status.Result(False, reconcile.ERR_UPDATE, message)
             plan = reconcile.Plan("none", result, None, [reconcile.Event("Warning", reconcile.ERR_UPDATE, message)], "update", retry)
         if plan.error_reason:

@@ -31,7 +31,10 @@ MAX_BODY = 4 * 1024 * 1024
 
 
 def parse_listen_addr(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
+    """``host:port`` or ``:port`` (all interfaces), as Go's net.Listen takes it."""
+    host, sep, port = addr.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f'invalid listen address "{addr}": expected host:port or :port')
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
@@ -111,9 +114,16 @@ def serve(api: Api, addr: str, stop: threading.Event) -> ThreadingHTTPServer:
         def _respond(self, method: str) -> None:
             start = time.perf_counter()
             path = self.path.split("?", 1)[0]
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if length < 0:
+                status, ctype, body, headers = 400, "text/plain; charset=utf-8", b"bad Content-Length\n", {}
+                self.close_connection = True
+            elif length > MAX_BODY:
                 status, ctype, body, headers = 413, "text/plain; charset=utf-8", b"request body too large\n", {}
+                self.close_connection = True
             else:
                 data = self.rfile.read(length) if length else b""
                 client = self.headers.get("X-Forwarded-For") or self.client_address[0]

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from sealer.cluster import call
+from sealer.cluster import call, status_summary
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +25,11 @@ METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, reason: str, message: str):
+    """``message`` is the server's text and may quote what was sent; ``summary`` never does."""
+
+    def __init__(self, status: int, reason: str, message: str, summary: str = ""):
         self.status, self.reason, self.message = status, reason, message
+        self.summary = summary or f"{status} {reason}".strip()
         super().__init__(f"{status} {reason}: {message}")
 
 
@@ -39,7 +42,8 @@ def _error(status: int, reason: str | None, body: bytes | None) -> ApiError:
         message, reason = doc.get("message", ""), doc.get("reason") or reason
     except ValueError:
         message = text[:200]
-    return ApiError(status, str(reason or ""), " ".join(str(message or reason or status).split()))
+    summary = status_summary(status, str(reason or ""), body, quote_message=False)
+    return ApiError(status, str(reason or ""), " ".join(str(message or reason or status).split()), summary)
 
 
 def secret_path(namespace: str, name: str = "") -> str:

@@ -22,6 +22,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.log_format not in ("text", "json"):
         print(f"error: --log-format must be text or json, not {args.log_format!r}", file=sys.stderr)
         return 2
+    if args.log_level.upper() not in ("DEBUG", "INFO", "WARN", "WARNING", "ERROR"):
+        print(f"error: --log-level must be DEBUG, INFO, WARN or ERROR, not {args.log_level!r}", file=sys.stderr)
+        return 2
+    from controller.http_api import parse_listen_addr
+
+    for flag, addr in (("--listen-addr", args.listen_addr), ("--listen-metrics-addr", args.listen_metrics_addr)):
+        try:
+            parse_listen_addr(addr)
+        except ValueError as e:
+            print(f"error: {flag}: {e}", file=sys.stderr)
+            return 2
     setup_logging(args.log_format, args.log_level)
     try:
         cfg = flags.Config(args)
@@ -35,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     from prometheus_client import start_http_server
 
     from controller.controller import Controller, Settings
-    from controller.http_api import Api, parse_listen_addr, serve
+    from controller.http_api import Api, serve
     from controller.keys_manager import KeySettings, KeysManager
     from controller.kube import Kube
     from controller.metrics import Metrics

@@ -79,6 +79,18 @@ def read_certificate_source(location: str, *, timeout: float = 30.0) -> bytes:
     return data
 
 
+def _redacted(url: str) -> str:
+    """A URL fit for an error message: no credentials, query or fragment (a presigned URL's
+    query is a credential)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 def _fetch_url(url: str, timeout: float) -> bytes:
     import urllib.error  # only this path needs the HTTP stack
     import urllib.request
@@ -88,11 +100,12 @@ def _fetch_url(url: str, timeout: float) -> bytes:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-chosen URL
             return response.read(MAX_CERT_BYTES)
     except urllib.error.HTTPError as e:
-        raise CertificateError(f'cannot fetch "{url}": {e.code} {e.reason}') from None
+        raise CertificateError(f'cannot fetch "{_redacted(url)}": {e.code} {e.reason}') from None
     except (urllib.error.URLError, OSError) as e:
         reason = getattr(e, "reason", e)
-        raise CertificateError(f'cannot fetch "{url}": {reason}') from None
+        raise CertificateError(f'cannot fetch "{_redacted(url)}": {reason}') from None
 
 
 def load_certificate(location: str, *, now: dt.datetime | None = None) -> Certificate:
-    return parse_certificate(read_certificate_source(location), location, now=now)
+    source = _redacted(location) if location.lower().startswith(("http://", "https://")) else location
+    return parse_certificate(read_certificate_source(location), source, now=now)

@@ -31,16 +31,28 @@ def _one_line(e: BaseException) -> str:
     return " ".join(str(e).split()) or type(e).__name__
 
 
-def api_error_reason(e: Any) -> str:
-    """The API server's message for a failed call of the generated client (its Status.message), on one line."""
-    body = getattr(e, "body", None)
+def status_summary(status: int, reason: str, body: bytes | str | None, *, quote_message: bool = True) -> str:
+    """The API server's answer to a failed call, on one line. With ``quote_message=False`` (for
+    writes of Secrets) only the status, reason and the names of the offending fields are given:
+    the server's message, or an admission webhook's, may quote the values that were sent."""
+    doc: dict = {}
     if body:
         try:
-            return json.loads(body).get("message") or _one_line(e)
-        except (ValueError, AttributeError):
-            pass
-    status = getattr(e, "status", None)
-    return f"{status} {getattr(e, 'reason', '')}".strip() if status else _one_line(e)
+            doc = json.loads(body) or {}
+        except (ValueError, TypeError):
+            doc = {}
+    reason = doc.get("reason") or reason or ""
+    if quote_message and doc.get("message"):
+        return " ".join(str(doc["message"]).split())
+    causes = ((doc.get("details") or {}).get("causes")) or []
+    fields = sorted({str(c.get("field")) for c in causes if isinstance(c, dict) and c.get("field")})
+    return f"{status} {reason}".strip() + (f" (fields: {', '.join(fields)})" if fields else "")
+
+
+def api_error_reason(e: Any, *, quote_message: bool = True) -> str:
+    """status_summary for an ApiException of the generated client."""
+    return status_summary(getattr(e, "status", 0) or 0, getattr(e, "reason", "") or "", getattr(e, "body", None),
+                          quote_message=quote_message) or _one_line(e)
 
 
 def call(client: Any, method: str, path: str, *, query: dict | None = None, headers: dict | None = None,

@@ -13,27 +13,39 @@ from sealer.errors import InputError, SealerError, UnsealError
 from sealer.scope import Scope
 
 
-def read_input(path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
-    if path:
-        try:
-            with open(path, "rb") as f:
-                return manifests.read_bytes(f, path), path
-        except FileNotFoundError:
-            raise SealerError(f"open {path}: no such file or directory") from None
-        except IsADirectoryError:
-            raise SealerError(f"open {path}: is a directory") from None
-        except PermissionError:
-            raise SealerError(f"open {path}: permission denied") from None
+def read_file(path: str) -> bytes:
+    """A file's bytes (within the input size limit), or a one-line error naming it."""
+    try:
+        with open(path, "rb") as f:
+            return manifests.read_bytes(f, path)
+    except OSError as e:
+        raise SealerError(f"open {path}: {(e.strerror or type(e).__name__).lower()}") from None
+
+
+def read_stdin(tty_hint: str) -> bytes:
+    if sys.stdin is None or sys.stdin.closed:  # started with stdin closed (`<&-`): nothing to read
+        return b""
     if sys.stdin.isatty():
         print(tty_hint, file=sys.stderr)
-    return manifests.read_bytes(sys.stdin.buffer, "stdin"), "stdin"
+    return manifests.read_bytes(sys.stdin.buffer, "stdin")
+
+
+def read_input(path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
+    if path:
+        return read_file(path), path
+    return read_stdin(tty_hint), "stdin"
 
 
 def write_atomically(path: str, text: str) -> None:
     """Replace ``path`` only once the whole text is on disk, so a failure leaves the old file.
     Only for sealed output: plaintext never goes through a temporary file."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".sealer-", dir=directory)
+    if os.path.isdir(path):
+        raise SealerError(f"write {path}: is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sealer-", dir=directory)
+    except OSError as e:
+        raise SealerError(f"write {path}: {(e.strerror or type(e).__name__).lower()}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -160,16 +172,9 @@ def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:
 
     scope = scope or Scope.STRICT
     if opts["from_file"]:
-        path = opts["from_file"].split("=", 1)[-1]  # kubectl's [key=]path; the key means nothing here
-        try:
-            with open(path, "rb") as f:
-                value = manifests.read_bytes(f, path)
-        except FileNotFoundError:
-            raise SealerError(f"open {path}: no such file or directory") from None
+        value = read_file(opts["from_file"].split("=", 1)[-1])  # kubectl's [key=]path; the key means nothing here
     else:
-        if sys.stdin.isatty():
-            print("(tty detected: expecting a secret to encrypt in stdin)", file=sys.stderr)
-        value = manifests.read_bytes(sys.stdin.buffer, "stdin")
+        value = read_stdin("(tty detected: expecting a secret to encrypt in stdin)")
     namespace = ""
     if scope is not Scope.CLUSTER_WIDE:
         namespace = opts["namespace"] or default_namespace(opts)
@@ -185,11 +190,7 @@ def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | No
     path = opts["merge_into"]
     if len(docs) != 1:
         raise InputError(f"--merge-into takes exactly one input Secret, found {len(docs)}")
-    try:
-        with open(path, "rb") as f:
-            original_bytes = manifests.read_bytes(f, path)
-    except FileNotFoundError:
-        raise SealerError(f"open {path}: no such file or directory") from None
+    original_bytes = read_file(path)
     original_text = manifests.decode_text(original_bytes, path)
     originals = manifests.parse_stream(original_text, path)
     if len(originals) != 1:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ MAX_INPUT_BYTES = int(os.environ.get("SEALER_MAX_INPUT_BYTES", 64 * 1024 * 1024)
 # Nodes a document may expand to when its aliases are followed. Real manifests are far below this.
 MAX_EXPANDED_NODES = 1_000_000
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -98,7 +100,15 @@ def _parse_json(text: str, source: str) -> Iterator[Document]:
             body, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
             raise InputError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", doc=index, source=source) from None
+        except (ValueError, RecursionError) as e:
+            raise InputError(_limit_problem(e), doc=index, source=source) from None
         yield Document(index, line, body)
+
+
+def _limit_problem(e: BaseException) -> str:
+    # Python refuses integers of over 4,300 digits and nesting deeper than its recursion limit:
+    # neither belongs in a manifest.
+    return "document is nested too deeply" if isinstance(e, RecursionError) else "a number in it is too large"
 
 
 class LineNumbers:
@@ -127,22 +137,25 @@ def _parse_yaml(text: str, source: str) -> Iterator[Document]:
     lines = LineNumbers(text)
     loader = _Loader(text)
     index = 0
+    current = 1  # the document being read, for errors
     try:
         while loader.check_node():
+            current = index + 1
             node = loader.get_node()
             if node is None:
                 continue
-            index += 1
             body = loader.construct_document(node)
             if body is None:
-                index -= 1  # an empty document ("---" with nothing after it) is not a document
-                continue
+                continue  # an empty document ("---" with nothing after it) is not a document
+            index += 1
             yield Document(index, lines.of(node.start_mark), body)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        where = f" at line {lines.of(mark)}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
-        raise InputError(f"malformed YAML{where}: {problem}", doc=index + 1, source=source) from None
+        raise InputError(f"malformed YAML{where}: {problem}", doc=current, source=source) from None
+    except (ValueError, RecursionError) as e:
+        raise InputError(_limit_problem(e), doc=current, source=source) from None
     finally:
         loader.dispose()
 
@@ -162,6 +175,9 @@ def _check_expansion(doc: Document, source: str) -> None:
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
+        elif isinstance(node, str) and _SURROGATE.search(node):
+            # JSON's "\ud800" escapes decode to lone surrogates, which no output can encode.
+            raise InputError("contains an invalid \\u escape (a lone UTF-16 surrogate)", doc=doc.index, source=source)
 
 
 # --- output -------------------------------------------------------------------------------------

@@ -35,6 +35,9 @@ def load_pem_private_key(pem: bytes, source: str, *, trusted: bool = True) -> rs
 def keys_from_secret(doc: dict, source: str, index: int) -> list[rsa.RSAPrivateKey]:
     data = doc.get("data") or {}
     string_data = doc.get("stringData") or {}
+    for field, value in (("data", data), ("stringData", string_data)):
+        if not isinstance(value, dict):
+            raise InputError("must be a map", doc=index, field=field, source=source)
     if "tls.key" in string_data:
         pem = str(string_data["tls.key"]).encode()
     elif "tls.key" in data:

@@ -33,7 +33,8 @@ class Scope(enum.Enum):
     @classmethod
     def from_annotations(cls, annotations: Mapping[str, object] | None) -> Scope:
         """Cluster-wide wins over namespace-wide; only the exact string "true" counts."""
-        annotations = annotations or {}
+        if not isinstance(annotations, Mapping):
+            return cls.STRICT
         if annotations.get(CLUSTER_WIDE_ANNOTATION) == "true":
             return cls.CLUSTER_WIDE
         if annotations.get(NAMESPACE_WIDE_ANNOTATION) == "true":
@@ -51,6 +52,6 @@ class Scope(enum.Enum):
 
 def with_scope_annotations(annotations: Mapping[str, str] | None, scope: Scope) -> dict[str, str]:
     """``annotations`` with the scope annotations replaced by those of ``scope``."""
-    out = {k: v for k, v in (annotations or {}).items() if k not in (NAMESPACE_WIDE_ANNOTATION, CLUSTER_WIDE_ANNOTATION)}
+    out = {k: v for k, v in (annotations if isinstance(annotations, Mapping) else {}).items() if k not in (NAMESPACE_WIDE_ANNOTATION, CLUSTER_WIDE_ANNOTATION)}
     out.update(scope.annotations())
     return out

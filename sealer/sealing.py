@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -62,10 +63,10 @@ def read_secret(doc: Any, index: int, *, allow_empty_data: bool = False) -> Secr
     if kind == "List" or (isinstance(kind, str) and kind.endswith("List")):
         raise InputError(f"is a {kind}; give the Secrets as separate documents (---)", doc=index, field="kind")
     if kind is not None and kind != "Secret":
-        raise InputError(f"is a {kind!s}, not a Secret", doc=index, field="kind")
+        raise InputError(f"is a {shown(kind)}, not a Secret", doc=index, field="kind")
     api_version = doc.get("apiVersion")
     if api_version is not None and api_version != "v1":
-        raise InputError(f'apiVersion "{api_version}" is not v1', doc=index, field="apiVersion")
+        raise InputError(f"apiVersion {shown(api_version, quote=True)} is not v1", doc=index, field="apiVersion")
     metadata = doc.get("metadata")
     if metadata is None:
         metadata = {}
@@ -125,6 +126,17 @@ def _string_map(doc: dict, field: str, index: int) -> dict[str, str]:
             raise InputError(f"must be a string, found a {_yaml_type(item)} (quote it)", doc=index, field=f"{field}.{key}")
         out[key] = item
     return out
+
+
+_SHOWABLE = re.compile(r"[A-Za-z0-9./-]{1,63}")
+
+
+def shown(value: Any, *, quote: bool = False) -> str:
+    """An input value fit for an error message: a short identifier-like string as it is, anything
+    else only by its type, since a mistyped document may carry a secret in any field."""
+    if isinstance(value, str) and _SHOWABLE.fullmatch(value):
+        return f'"{value}"' if quote else value
+    return f"a {_yaml_type(value)}" if quote else _yaml_type(value)
 
 
 def _yaml_type(value: Any) -> str:
@@ -233,9 +245,9 @@ def check_sealed_secret(doc: Any, index: int = 1) -> dict:
     if not isinstance(doc, dict):
         raise InputError(f"expected a SealedSecret object, found a {_yaml_type(doc)}", doc=index)
     if doc.get("kind") != KIND:
-        raise InputError(f"is a {doc.get('kind')!s}, not a SealedSecret", doc=index, field="kind")
+        raise InputError(f"is a {shown(doc.get('kind'))}, not a SealedSecret", doc=index, field="kind")
     if doc.get("apiVersion", API_VERSION) != API_VERSION:
-        raise InputError(f'apiVersion "{doc.get("apiVersion")}" is not {API_VERSION}', doc=index, field="apiVersion")
+        raise InputError(f"apiVersion {shown(doc.get('apiVersion'), quote=True)} is not {API_VERSION}", doc=index, field="apiVersion")
     metadata = doc.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
         raise InputError("missing metadata.name", doc=index, field="metadata.name")
@@ -250,6 +262,14 @@ def check_sealed_secret(doc: Any, index: int = 1) -> dict:
     template = spec.get("template")
     if template is not None and not isinstance(template, dict):
         raise InputError("must be an object", doc=index, field="spec.template")
+    for where, meta in (("metadata", metadata), ("spec.template.metadata", (template or {}).get("metadata"))):
+        if meta is None:
+            continue
+        if not isinstance(meta, dict):
+            raise InputError("must be an object", doc=index, field=where)
+        for field in ("labels", "annotations"):
+            if meta.get(field) is not None and not isinstance(meta[field], dict):
+                raise InputError("must be a map of strings", doc=index, field=f"{where}.{field}")
     return doc
 
 

@@ -61,7 +61,9 @@ class KubernetesKeyStore:
     def _api_error(self, what: str, e: Any) -> KeyStoreError:
         from sealer.cluster import api_error_reason
 
-        return KeyStoreError(f"{self.description}: cannot {what}: {api_error_reason(e)}")
+        # A failed create carried a private key: the server's message could quote it.
+        quote = not what.startswith("create")
+        return KeyStoreError(f"{self.description}: cannot {what}: {api_error_reason(e, quote_message=quote)}")
 
     # --- reading -----------------------------------------------------------------------------
 

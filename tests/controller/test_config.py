@@ -58,6 +58,8 @@ def test_namespaces_rule():
     (["--key-cutoff-time", "yesterday"], "invalid cutoff time"),
     (["--log-format", "xml"], "--log-format"),
     (["--key-prefix", "Bad_Prefix"], "prefix"),
+    (["--log-level", "LOUD"], "--log-level"),
+    (["--listen-addr", "8080"], "--listen-addr"),
 ])
 def test_bad_flags_are_one_line_errors(argv, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "controller", "--kubeconfig", str(tmp_path / "none"), *argv],

@@ -96,6 +96,26 @@ def test_rate_limiter_bursts_then_refills():
 def test_parse_listen_addr():
     assert parse_listen_addr(":8080") == ("0.0.0.0", 8080)
     assert parse_listen_addr("127.0.0.1:9") == ("127.0.0.1", 9)
+    for bad in ("8080", "host:", "host:99999", ":http"):
+        with pytest.raises(ValueError):
+            parse_listen_addr(bad)
+
+
+def test_server_refuses_bad_or_huge_content_length(registry):
+    import socket
+
+    from controller.http_api import serve
+
+    stop = threading.Event()
+    server = serve(api(registry), "127.0.0.1:0", stop)
+    port = server.server_address[1]
+    try:
+        for length, code in (("-1", b" 400 "), ("abc", b" 400 "), (str(5 * 1024 * 1024), b" 413 ")):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(f"POST /v1/verify HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+                assert code in s.recv(1024).split(b"\r\n")[0] + b" "
+    finally:
+        stop.set()
 
 
 @pytest.fixture(scope="module")

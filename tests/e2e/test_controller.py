@@ -248,6 +248,17 @@ def test_custom_type(sealer_controller, sealer, core, custom, namespace):
     assert core.read_namespaced_secret("testsecret", namespace).type == "kubernetes.io/dockerconfigjson"
 
 
+def test_invalid_secret_is_reported_without_its_values(sealer_controller, sealer, core, custom, namespace):
+    """The API server refuses the Secret (bad .dockerconfigjson) and its message quotes what it read;
+    the controller reports status, reason and field only."""
+    create(custom, seal(sealer, namespace, {".dockerconfigjson": "not json"}, type="kubernetes.io/dockerconfigjson"))
+    obj = wait_synced(custom, namespace, status="False")
+    message = condition(obj)["message"]
+    assert message.startswith(f"cannot create Secret {namespace}/testsecret: 422") and ".dockerconfigjson" in message
+    assert MARK not in message and "not json" not in message
+    assert all(MARK not in e.message for e in wait_event(core, namespace, "ErrUpdateFailed"))
+
+
 def test_immutable(sealer_controller, sealer, core, custom, namespace):
     create(custom, seal(sealer, namespace, {"foo": "bar"}, immutable=True))
     wait_data(core, namespace, {"foo": "bar"})

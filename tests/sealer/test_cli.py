@@ -296,3 +296,24 @@ def test_sealing_offline_imports_nothing_heavy(run_cli, test_key):
     imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if line.startswith("import time:")}
     assert "sealer.sealing" in imported  # the probe works
     assert not {m for m in imported if m.split(".")[0] in ("kubernetes", "prometheus_client", "keyring", "urllib3")}
+
+
+@pytest.mark.parametrize("args", [("-w", "{tmp}"), ("-w", "{tmp}/missing/x.yaml"), ("--merge-into", "{tmp}"),
+                                  ("--raw", "--name", "a", "--from-file", "{tmp}")])
+def test_file_problems_are_one_line_errors(run_cli, test_key, tmp_path, args):
+    args = [a.format(tmp=tmp_path) for a in args]
+    assert_clean_error(run_cli("--cert", str(test_key.cert_path), *args, input=SECRET), str(tmp_path))
+
+
+def test_closed_stdin_is_empty_input(run_cli, test_key):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "sealer", "--cert", str(test_key.cert_path)], stdin=subprocess.DEVNULL,
+                          capture_output=True, timeout=60, preexec_fn=lambda: __import__("os").close(0))
+    assert proc.returncode == 1 and b"no secrets found" in proc.stderr and b"Traceback" not in proc.stderr
+
+
+def test_mistyped_fields_are_named_not_echoed(run_cli, test_key):
+    doc = {"kind": {"password": PLAINTEXT}, "metadata": {"name": "x"}, "stringData": {"a": "b"}}
+    assert_clean_error(run_cli("--cert", str(test_key.cert_path), input=json.dumps(doc)), "field kind: is a map")

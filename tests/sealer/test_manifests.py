@@ -124,3 +124,17 @@ def test_lines_count_newlines_only_like_editors():
     are counted by newlines (found by the hooks' property tests)."""
     text = "a: 1\nb: '\x85'\n---\nc: 2\n"
     assert [d.line for d in manifests.parse_stream(text.encode())] == [1, 4]
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b'{"kind": "Secret", "n": ' + b"9" * 5000 + b"}", "document 1: a number in it is too large"),
+    (b"x: " + b"9" * 5000, "document 1: a number in it is too large"),
+    (b"[" * 100000, "document 1: document is nested too deeply"),
+    (b'{"a": "\\ud800"}', "document 1: contains an invalid \\u escape"),
+    (b"a: 1\n---\nb: !!python/object:os.system 1\n", "document 2: malformed YAML at line 3"),
+    (b"---\na: 1\n---\n---\n{[a]: 1}\n", "document 2: malformed YAML at line 5"),
+])
+def test_limits_and_document_numbers(data, message):
+    with pytest.raises(InputError) as e:
+        manifests.parse_stream(data)
+    assert message in str(e.value)
