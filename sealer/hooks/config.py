@@ -112,20 +112,25 @@ def load(explicit: str | None = None, start: str = ".") -> Config:
 
 
 def parse(data: bytes, path: str) -> tuple[list[str], list[AllowEntry]]:
-    """(certificates, allow entries) of a .sealer.yaml."""
-    from sealer import manifests
+    """(certificates, allow entries) of a .sealer.yaml. Every problem is a ConfigError with a
+    one-line message."""
     from sealer.errors import InputError
+    from sealer.hooks import parsing
 
     try:
-        docs = manifests.parse_stream(data, path)
+        docs = parsing.parse(data, path)
     except InputError as e:
         raise ConfigError(str(e)) from None
+    if docs and docs[0].duplicates:
+        # Which of the two was meant? An allow entry given twice is not a guess to make.
+        dup = docs[0].duplicates[0]
+        raise ConfigError(f"{path}: line {dup.line}: key {_shown(dup.key)} is given twice")
     body = docs[0].body if docs else {}
     if not isinstance(body, dict):
         raise ConfigError(f"{path}: expected a map with certificates: and allow:")
-    unknown = sorted(set(map(str, body)) - _KEYS)
+    unknown = sorted(_shown(key) for key in body if key not in _KEYS)
     if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})")
+        raise ConfigError(f"{path}: unknown key {unknown[0]} (known: {', '.join(sorted(_KEYS))})")
     base = os.path.dirname(os.path.abspath(path))
     return _certificates(body.get("certificates"), path, base), _allow(body.get("allow"), path)
 
@@ -136,12 +141,14 @@ def _certificates(value: object, path: str, base: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(c, str) and c.strip() for c in value):
         raise ConfigError(f"{path}: certificates must be a list of file paths or PEM certificates")
     out = []
-    for cert in value:
+    for i, cert in enumerate(value, 1):
         if cert.lstrip().startswith("-----BEGIN"):
             out.append(cert)
         elif "://" in cert:
             # A hook that fetches URLs would be slow, flaky, and fail offline: commit the cert.
-            raise ConfigError(f"{path}: certificate {cert!r}: give a file in the repository, not a URL")
+            raise ConfigError(f"{path}: certificate {_shown(cert)}: give a file in the repository, not a URL")
+        elif "\0" in cert:
+            raise ConfigError(f"{path}: certificate {i} is not a file name (it has a NUL character)")
         else:
             out.append(os.path.join(base, os.path.expanduser(cert)))
     return out
@@ -157,23 +164,29 @@ def _allow(value: object, path: str) -> list[AllowEntry]:
         where = f"{path}: allow entry {i}"
         if not isinstance(item, dict) or not isinstance(item.get("path"), str) or not item["path"]:
             raise ConfigError(f"{where}: needs a path (a glob relative to the repository root)")
-        unknown = sorted(set(map(str, item)) - {"path", "rule", "reason"})
+        unknown = sorted(_shown(key) for key in item if key not in ("path", "rule", "reason"))
         if unknown:
-            raise ConfigError(f"{where}: unknown key {unknown[0]!r}")
+            raise ConfigError(f"{where}: unknown key {unknown[0]}")
         reason = item.get("reason")
         if not isinstance(reason, str) or not reason.strip():
-            raise ConfigError(f"{where}: needs a reason")
+            raise ConfigError(f"{where}: needs a reason (a string)")
         rules = item.get("rule")
         if rules is not None:
             rules = [rules] if isinstance(rules, str) else rules
-            if not isinstance(rules, list) or not rules:
+            if not isinstance(rules, list) or not rules or not all(isinstance(rule, str) for rule in rules):
                 raise ConfigError(f"{where}: rule must be a rule id or a list of them")
             for rule in rules:
                 if rule not in RULES:
-                    raise ConfigError(f"{where}: unknown rule {rule!r} (known: {', '.join(RULES)})")
+                    raise ConfigError(f"{where}: unknown rule {_shown(rule)} (known: {', '.join(RULES)})")
             rules = frozenset(rules)
         entries.append(AllowEntry(item["path"].removeprefix("./"), rules, reason.strip()))
     return entries
+
+
+def _shown(value: object) -> str:
+    """A value from the file for an error message: quoted, on one line, and not too long."""
+    text = repr(value) if isinstance(value, str) else f"{value!r} (a {type(value).__name__})"
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def annotation_reason(objects: list[dict]) -> tuple[str | None, bool]:

@@ -4,16 +4,17 @@ worth it, its YAML/JSON documents, the objects in them, and the line of any fiel
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sealer.errors import InputError
 
 if TYPE_CHECKING:
-    from sealer.manifests import Document
+    from sealer.hooks.parsing import Document
 
-# sealer.manifests (and with it PyYAML) is imported only when a file needs parsing: most batches
-# pre-commit hands over are source code, for which the byte checks decide alone.
+# sealer.hooks.parsing (and with it PyYAML) is imported only when a file needs parsing: most
+# batches pre-commit hands over are source code, for which the byte checks decide alone.
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
@@ -34,12 +35,12 @@ class ManifestFile:
 
     def documents(self) -> list[Document]:
         """The documents; raises InputError if the file is not YAML/JSON we can read safely."""
-        from sealer import manifests
+        from sealer.hooks import parsing
 
         if self._docs is None:
-            if len(self.data) > manifests.MAX_INPUT_BYTES:
+            if len(self.data) > parsing.MAX_INPUT_BYTES:
                 raise InputError("too large to be a manifest", source=self.path)
-            self._docs = manifests.parse_stream(self.data, self.path)
+            self._docs = parsing.parse(self.data, self.path)
         return self._docs
 
     def line(self, doc: Document, path: FieldPath) -> int:
@@ -71,18 +72,18 @@ class ManifestFile:
             self._nodes = {}
             import yaml
 
-            from sealer import manifests
+            from sealer.hooks import parsing
 
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             try:
-                text = manifests.decode_text(self.data, self.path)
-                self._lines = manifests.LineNumbers(text)
+                text = parsing.decode_text(self.data, self.path)
+                self._lines = parsing.Lines(text)
                 # JSON is YAML here too (near enough for finding lines); where it is not, e.g.
                 # concatenated JSON objects, findings keep their document's line.
                 for node in yaml.compose_all(text, Loader=loader):
                     if node is not None:
                         self._nodes[self._lines.of(node.start_mark)] = node
-            except (yaml.YAMLError, InputError):
+            except (yaml.YAMLError, InputError, ValueError, RecursionError):
                 pass
         return self._nodes
 
@@ -101,21 +102,26 @@ def _child(node: Any, part: object, lines: Any) -> tuple[Any, int]:
 
 
 def walk_objects(body: Any, prefix: FieldPath = ()) -> Iterator[tuple[dict, FieldPath, list[dict]]]:
-    """The objects of a document: the document itself, or the items of a (nested) List, each with
-    its field path and the Lists that enclose it (outermost first)."""
-    yield from _walk(body, prefix, [])
-
-
-def _walk(body: Any, prefix: FieldPath, parents: list[dict]) -> Iterator[tuple[dict, FieldPath, list[dict]]]:
-    if not isinstance(body, dict):
-        return
-    items, kind = body.get("items"), body.get("kind")
-    # A List may come without kind (client-go marshals SecretLists that way).
-    if isinstance(items, list) and (kind is None or (isinstance(kind, str) and kind.endswith("List"))):
-        for i, item in enumerate(items):
-            yield from _walk(item, (*prefix, "items", i), [*parents, body])
-        return
-    yield body, prefix, parents
+    """The objects of a document: the document itself, or the items of a (nested) List, or the
+    objects of an OpenShift Template, each with its field path and the Lists/Templates that
+    enclose it (outermost first). Iterative: nesting is the input's to choose."""
+    stack: list[tuple[Any, FieldPath, list[dict]]] = [(body, prefix, [])]
+    while stack:
+        obj, path, parents = stack.pop()
+        if not isinstance(obj, dict):
+            continue
+        kind = obj.get("kind")
+        field = None
+        # A List may come without kind (client-go marshals SecretLists that way).
+        if isinstance(obj.get("items"), list) and (kind is None or (isinstance(kind, str) and kind.endswith("List"))):
+            field = "items"
+        elif kind == "Template" and isinstance(obj.get("objects"), list):
+            field = "objects"
+        if field is None:
+            yield obj, path, parents
+            continue
+        inner = [*parents, obj]
+        stack.extend((item, (*path, field, i), inner) for i, item in reversed(list(enumerate(obj[field]))))
 
 
 def metadata(obj: dict) -> dict:
@@ -129,8 +135,43 @@ def annotations(obj: dict) -> dict:
 
 
 def display_name(obj: dict) -> str:
+    """metadata.name as messages show it: "(unnamed)" if there is none, and, as for any value
+    taken from the input, not shown unless it looks like a name."""
     name = metadata(obj).get("name")
-    return name if isinstance(name, str) and name else "(unnamed)"
+    if not isinstance(name, str) or not name:
+        return "(unnamed)"
+    return name if _NAME.fullmatch(name) else "(a name not shown)"
+
+
+def describe(obj: dict) -> str:
+    """``Kind "name"`` for messages, e.g. ``ConfigMap "settings"``."""
+    kind = obj.get("kind")
+    return f'{kind if isinstance(kind, str) and _SHOWN.fullmatch(kind) else "object"} "{display_name(obj)}"'
+
+
+# Messages never echo arbitrary input values (they end up in CI logs): a value is shown only if it
+# is a short, plain string, else as its YAML type.
+_SHOWN = re.compile(r"[A-Za-z0-9./-]{1,63}")
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:-]{0,252}")  # names: DNS subdomains and then some
+_TYPES = {type(None): "!!null", bool: "!!bool", int: "!!int", float: "!!float", str: "!!str",
+          dict: "!!map", list: "!!seq", bytes: "!!binary"}
+
+
+def shown(value: object) -> str:
+    """``"value"`` if it is a short, plain string (^[A-Za-z0-9./-]{1,63}$), else ``(a !!type)``."""
+    if isinstance(value, str) and _SHOWN.fullmatch(value):
+        return f'"{value}"'
+    return f"(a {_TYPES.get(type(value), '!!' + type(value).__name__)})"
+
+
+def shown_name(value: object, fallback: str) -> str:
+    """A name (of a generator, say) in quotes if it looks like one, else ``fallback``."""
+    return f'"{value}"' if isinstance(value, str) and _NAME.fullmatch(value) else fallback
+
+
+def field_text(path: FieldPath) -> str:
+    """A field path for messages: ``stringData.password``, ``items.0.data``."""
+    return ".".join(map(str, path)) or "(the document itself)"
 
 
 def line_of(data: bytes, offset: int) -> int:

@@ -28,6 +28,7 @@ _ALL = (
     Rule("kustomize-secret-literal", "A kustomize secretGenerator with plaintext literals"),
     Rule("kustomize-secret-file", "A kustomize secretGenerator that reads a file tracked in Git"),
     Rule("unparseable-secret", "Looks like a Secret but cannot be parsed, so it cannot be checked"),
+    Rule("duplicate-key", "A key given twice where a Secret may be: parsers keep the last, Git keeps both"),
     # sealer-validate-sealed
     Rule("sealed-kind", "A SealedSecret with the wrong apiVersion or kind"),
     Rule("sealed-shape", "A SealedSecret without a name, spec or encryptedData map"),
@@ -42,7 +43,7 @@ RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
 
 NO_PLAINTEXT_RULES = (
     "plaintext-secret", "sealing-key-backup", "private-key",
-    "kustomize-secret-literal", "kustomize-secret-file", "unparseable-secret",
+    "kustomize-secret-literal", "kustomize-secret-file", "unparseable-secret", "duplicate-key",
 )
 VALIDATE_SEALED_RULES = (
     "sealed-kind", "sealed-shape", "sealed-namespace", "sealed-scope",

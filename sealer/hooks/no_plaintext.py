@@ -1,9 +1,11 @@
 """sealer-no-plaintext-secrets: fail on anything that would put a secret's plaintext in Git.
 
-Catches Secrets with data or stringData (also in Lists, multi-document streams and JSON), key
-Secrets (sealing-key backups), PEM private keys in any file (also base64-encoded, as in tls.key),
-and kustomize secretGenerators with literals or with files that are tracked in Git. Passes
-SealedSecrets, Secrets without data, and Helm templates (with a warning: they are not YAML yet).
+Catches Secrets with data or stringData (also in Lists, OpenShift Templates, multi-document
+streams, JSON, and kustomize inline patches), key Secrets (sealing-key backups), PEM private keys
+in any file (also base64-encoded, as in tls.key), kustomize secretGenerators with literals or with
+files that are tracked in Git, and keys given twice where a Secret may be (parsers keep the last
+one, Git keeps both). Passes SealedSecrets, Secrets without data, and Helm templates (with a
+warning: they are not YAML yet).
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from typing import TYPE_CHECKING
 
 from sealer.errors import InputError
 from sealer.hooks import kustomize, pem, plaintext, runner
-from sealer.hooks.documents import ManifestFile, error_line, line_of, walk_objects
+from sealer.hooks.documents import ManifestFile, describe, error_line, line_of, walk_objects
 from sealer.hooks.findings import NO_PLAINTEXT_RULES
 
 if TYPE_CHECKING:
-    from sealer.manifests import Document
+    from sealer.hooks.parsing import Document
 
 
 _KEY_RULES = ("private-key", "sealing-key-backup")
@@ -39,7 +41,7 @@ class NoPlaintext(runner.Hook):
         data = file.data
         keys = pem.worth_looking(data)
         if file.is_manifest and (keys or plaintext.SECRET_KIND.search(data)
-                                 or (file.is_kustomization and b"secretGenerator" in data)):
+                                 or (file.is_kustomization and (b"secretGenerator" in data or b"patch" in data))):
             try:
                 docs = file.documents()
             except InputError as e:
@@ -73,16 +75,39 @@ class NoPlaintext(runner.Hook):
     def _check_document(self, file: ManifestFile, doc: Document, keys: bool, run: runner.Run) -> None:
         for obj, prefix, parents in walk_objects(doc.body):
             objects = [*parents, obj]
+            covered: list[tuple] = []  # inline patches with key findings of their own
+            if file.is_kustomization:
+                for item in kustomize.check_object(obj, file.path):
+                    if isinstance(item, kustomize.FileRef):
+                        self.refs.append((file, doc, prefix, item, objects))
+                    else:
+                        rule, field, message = item
+                        run.hit(file, doc, (*prefix, *field), rule, message, objects)
+                for rule, field, message, inner in kustomize.check_patches(obj, look_for_keys=keys):
+                    run.hit(file, doc, (*prefix, *field), rule, message, [*objects, *inner])
+                    if rule in _KEY_RULES:
+                        covered.append(field)
             for rule, field, message in plaintext.check_object(obj, look_for_keys=keys):
+                if rule == "private-key" and any(field[:len(c)] == c for c in covered):
+                    continue  # the patch's own finding says more (which Secret, which key)
                 run.hit(file, doc, (*prefix, *field), rule, message, objects)
-            if not file.is_kustomization:
-                continue
-            for item in kustomize.check_object(obj, file.path):
-                if isinstance(item, kustomize.FileRef):
-                    self.refs.append((file, doc, prefix, item, objects))
-                else:
-                    rule, field, message = item
-                    run.hit(file, doc, (*prefix, *field), rule, message, objects)
+        if doc.duplicates and (file.is_kustomization or plaintext.could_hold_secrets(doc.text())):
+            self._duplicates(file, doc, run)
+
+    def _duplicates(self, file: ManifestFile, doc: Document, run: runner.Run) -> None:
+        """Keys given twice: what the first holds is not in the parsed view the rules see, so it
+        cannot be checked, and fails instead. Reported on the object that holds the key."""
+        objects = list(walk_objects(doc.body))
+        for dup in doc.duplicates:
+            holder, inside, where, depth = None, [], dup.path, -1
+            for obj, prefix, parents in objects:  # the innermost object whose path leads to the key
+                if len(prefix) > depth and dup.path[:len(prefix)] == prefix:
+                    holder, inside, where, depth = obj, [*parents, obj], dup.path[len(prefix):], len(prefix)
+            if holder is None and isinstance(doc.body, dict):
+                holder, inside = doc.body, [doc.body]
+            who = describe(holder) if holder is not None else f"document {doc.index}"
+            message = plaintext.duplicate_message(who, (*where, dup.key), dup.line, dup.first)
+            run.hit(file, doc, (), "duplicate-key", message, inside, line=dup.line or doc.line)
 
     def _unparseable(self, file: ManifestFile, error: InputError, run: runner.Run) -> None:
         if file.looks_like_helm_template():

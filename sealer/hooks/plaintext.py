@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sealer.hooks import pem
-from sealer.hooks.documents import FieldPath, annotations, display_name, metadata
+from sealer.hooks.documents import FieldPath, annotations, display_name, field_text, metadata
 
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 TLS_TYPE = "kubernetes.io/tls"
@@ -16,6 +16,7 @@ _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # Cheap pre-parse check: a document is a Secret (or a List that may hold Secrets) only if this
 # matches; "\b" keeps SealedSecret, ExternalSecret and SecretStore out.
 SECRET_KIND = re.compile(rb"""kind['"]?\s*:\s*['"]?(?:Secret|[A-Za-z]*List)\b""")
+_SECRET_KIND_TEXT = re.compile(SECRET_KIND.pattern.decode())
 _SECRET = re.compile(rb"""kind['"]?\s*:\s*['"]?Secret\b""")
 _DATA = re.compile(rb"""\b(?:data|stringData)['"]?\s*:""")
 
@@ -23,6 +24,19 @@ _DATA = re.compile(rb"""\b(?:data|stringData)['"]?\s*:""")
 def looks_like_secret_with_data(data: bytes) -> bool:
     """For a file that does not parse: could it be a Secret with values?"""
     return _SECRET.search(data) is not None and _DATA.search(data) is not None
+
+
+def could_hold_secrets(text: str) -> bool:
+    """For a document with duplicate keys: could it be (or hold) a Secret or a key backup? Asked
+    of its source text, since the parsed view has lost whatever the duplicates replaced (a
+    ``kind: Secret`` among them)."""
+    return _SECRET_KIND_TEXT.search(text) is not None
+
+
+def duplicate_message(who: str, field: FieldPath, line: int, first: int) -> str:
+    where = "" if not line else f" (line {line})" if first in (0, line) else f" (lines {first} and {line})"
+    return (f"{who}: {field_text(field)} is given twice{where}; parsers keep only the last, so what the "
+            "first holds is never checked, but Git keeps it")
 
 
 # Values that are filled in later, not secrets: Helm/Go templates anywhere in the value, and whole
@@ -79,11 +93,18 @@ def _plaintext_items(obj: dict, field: str, who: str) -> Iterator[Hit]:
     for key, value in items.items():
         if _is_empty(value) or is_placeholder(value):
             continue
-        raw = pem.decode_base64(value) if field == "data" else str(value).encode()
-        if (raw is not None and pem.is_private_key_pem(raw)) or (field == "stringData" and pem.scan_text(str(value))):
+        raw = pem.decode_base64(value) if field == "data" else _raw(value)
+        if (raw is not None and pem.is_private_key_pem(raw)) or (field == "stringData" and raw is not None
+                                                                 and pem.scan_text(raw.decode("utf-8", "surrogatepass"))):
             yield "private-key", (field, key), f"{who} has a private key in {field}.{key}"
         else:
             yield "plaintext-secret", (field, key), f"{who} has plaintext {field}.{key}"
+
+
+def _raw(value: object) -> bytes | None:
+    """A stringData value's bytes; None for a map or list (not a value Kubernetes takes, and
+    str() of one nested deeply enough would overflow Python's stack)."""
+    return None if isinstance(value, (dict, list)) else str(value).encode("utf-8", "surrogatepass")
 
 
 def _key_backup(obj: dict) -> tuple[FieldPath, str] | None:
@@ -96,7 +117,7 @@ def _key_backup(obj: dict) -> tuple[FieldPath, str] | None:
         if obj.get("type") == TLS_TYPE and isinstance(labels, dict) and KEY_LABEL in labels:
             return (field, "tls.key"), "sealed-secrets key backup"
         value = items["tls.key"]
-        raw = pem.decode_base64(value) if field == "data" else str(value).encode()
+        raw = pem.decode_base64(value) if field == "data" else _raw(value)
         if raw is not None and pem.is_private_key_pem(raw):
             return (field, "tls.key"), "key Secret (a sealing-key or TLS key backup)"
     return None
@@ -110,11 +131,25 @@ def _last_applied(obj: dict, who: str) -> Iterator[Hit]:
         return
     import json
 
+    repeated: list[str] = []
+
+    def pairs_hook(pairs: list) -> dict:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):
+            repeated.append("")
+        return obj
+
     try:
-        applied = json.loads(text)
-    except ValueError:
+        applied = json.loads(text, object_pairs_hook=pairs_hook)
+    except (ValueError, RecursionError):
         return
     if not isinstance(applied, dict):
+        return
+    if repeated:  # the last of each key is all json.loads returns: what the others hold goes unseen
+        yield "duplicate-key", ("metadata", "annotations", _LAST_APPLIED), (
+            f"{who} has a key given twice in its {_LAST_APPLIED} annotation; parsers keep only the last, "
+            "so what the first holds is never checked, but Git keeps it"
+        )
         return
     for field in ("data", "stringData"):
         items = applied.get(field)

@@ -1,7 +1,9 @@
 """What both hooks share: arguments, reading the files, the allow-list, output and exit status.
 
 Exit status: 0 clean (warnings allowed), 1 on any error-level finding, 2 when the hook cannot run
-(a broken .sealer.yaml, say). pre-commit treats every non-zero status as a failure.
+(a broken .sealer.yaml, say). pre-commit treats every non-zero status as a failure. Never a
+traceback: a bug is reported as ``<prog>: error: internal error (<exception type>)``, without the
+exception's message, which may quote the input.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sealer.hooks.documents import FieldPath, ManifestFile
 from sealer.hooks.findings import ERROR, Finding
 
 if TYPE_CHECKING:
-    from sealer.manifests import Document
+    from sealer.hooks.parsing import Document
 
 
 class Run:
@@ -90,11 +92,28 @@ def main(hook: Hook, argv: Sequence[str] | None) -> int:
                 hook.check_file(ManifestFile(path, data), run)
         hook.finish(run)
         findings = _settle(run)
+        _write(report.render(findings, args.format, tool=hook.prog, rules=hook.rules, relpath=run.config.relpath))
     except SealerError as e:
-        print(f"{hook.prog}: error: {e}", file=sys.stderr)
+        message = " ".join(str(e).splitlines())  # one line, whatever the message
+        print(f"{hook.prog}: error: {message}", file=sys.stderr)
         return 2
-    sys.stdout.write(report.render(findings, args.format, tool=hook.prog, rules=hook.rules, relpath=run.config.relpath))
+    except KeyboardInterrupt:
+        print(f"{hook.prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 -- the standard: never a traceback
+        print(f"{hook.prog}: error: internal error ({type(e).__name__})", file=sys.stderr)
+        return 2
     return 1 if any(f.level == ERROR and f.suppressed is None for f in findings) else 0
+
+
+def _write(text: str) -> None:
+    try:
+        sys.stdout.write(text)
+    except UnicodeEncodeError:
+        # A file name that is not UTF-8 (Python keeps its bytes as surrogates), or a terminal
+        # that cannot show a character: escape, rather than fail.
+        encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+        sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
 
 
 class _Formatter(argparse.HelpFormatter):

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterator
 
 from sealer import crypto
-from sealer.hooks.documents import FieldPath, annotations, display_name, metadata
+from sealer.hooks.documents import FieldPath, annotations, display_name, metadata, shown
 from sealer.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
 
 # The values of sealer.sealing.API_VERSION, KIND and split_hint (a test keeps them equal):
@@ -67,11 +67,13 @@ def check_object(obj: dict, keys: KnownKeys | None) -> Iterator[Hit]:
     name = display_name(obj)
     who = f'SealedSecret "{name}"'
     kind, api = obj.get("kind"), obj.get("apiVersion")
+    # The values are shown only if they are short and plain (see documents.shown): messages
+    # never echo arbitrary input.
     if kind != KIND:
-        yield "sealed-kind", ("kind",), f'{who}: kind "{kind}" should be {KIND}'
+        yield "sealed-kind", ("kind",), f"{who}: kind {shown(kind)} should be {KIND}"
     if api != API_VERSION:
-        shown = f'apiVersion "{api}"' if api is not None else "no apiVersion"
-        yield "sealed-kind", ("apiVersion",), f"{who} has {shown}, should be {API_VERSION}"
+        has = f"apiVersion {shown(api)}" if api is not None else "no apiVersion"
+        yield "sealed-kind", ("apiVersion",), f"{who} has {has}, should be {API_VERSION}"
     meta = metadata(obj)
     if name == "(unnamed)":
         yield "sealed-shape", ("metadata",), f"{who} has no metadata.name"
@@ -129,9 +131,9 @@ def _template(template: dict, meta: dict, scope: Scope, who: str) -> Iterator[Hi
     fields = ("name", "namespace") if scope is Scope.STRICT else ("namespace",) if scope is Scope.NAMESPACE_WIDE else ()
     for field in fields:
         mine, theirs = meta.get(field), tmeta.get(field)
-        if mine and theirs and mine != theirs:
+        if isinstance(mine, str) and isinstance(theirs, str) and mine and theirs and mine != theirs:
             yield "sealed-scope", (*path, field), (
-                f'{who}: spec.template.metadata.{field} "{theirs}" differs from metadata.{field} "{mine}", '
+                f"{who}: spec.template.metadata.{field} {shown(theirs)} differs from metadata.{field} {shown(mine)}, "
                 f"and {scope.value} values open only under the latter"
             )
 
@@ -162,25 +164,25 @@ def _values(obj: dict, spec: dict, who: str, keys: KnownKeys | None) -> Iterator
         elif not hints:  # no hint at all: the key size is all there is to go by
             sizes, why = set(keys.sizes.values()), f"the certificates in .sealer.yaml are {_bits(set(keys.sizes.values()))}"
 
-    for path, shown, value in values:
+    for path, label, value in values:
         if not isinstance(value, str):
-            yield "sealed-value", path, f"{who}: {shown} is not a string"
+            yield "sealed-value", path, f"{who}: {label} is not a string"
             continue
         try:
             # Like the controller (Go's base64.StdEncoding), ignore line breaks.
             blob = crypto.decode(value.replace("\n", "").replace("\r", ""))
         except crypto.SealedValueError:
-            yield "sealed-value", path, f"{who}: {shown} is not valid base64"
+            yield "sealed-value", path, f"{who}: {label} is not valid base64"
             continue
         try:
             wrapped, _ = crypto.split(blob)
             crypto.check_framing(blob)
         except crypto.SealedValueError as e:  # its messages describe the framing, never the bytes
-            yield "sealed-value", path, f"{who}: {shown} is not a well-formed sealed value ({e})"
+            yield "sealed-value", path, f"{who}: {label} is not a well-formed sealed value ({e})"
             continue
         if sizes is not None and len(wrapped) not in sizes:
             yield "sealed-key-size", path, (
-                f"{who}: {shown} is sealed for a {len(wrapped) * 8}-bit key, but {why}"
+                f"{who}: {label} is sealed for a {len(wrapped) * 8}-bit key, but {why}"
             )
 
 
