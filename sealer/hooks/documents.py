@@ -72,12 +72,12 @@ class ManifestFile:
             self._nodes = {}
             import yaml
 
-            from sealer.hooks import parsing
+            from sealer import manifests
 
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             try:
-                text = parsing.decode_text(self.data, self.path)
-                self._lines = parsing.Lines(text)
+                text = manifests.decode_text(self.data, self.path)
+                self._lines = manifests.LineNumbers(text)
                 # JSON is YAML here too (near enough for finding lines); where it is not, e.g.
                 # concatenated JSON objects, findings keep their document's line.
                 for node in yaml.compose_all(text, Loader=loader):

@@ -108,19 +108,10 @@ class Loader(manifests.Loader):
         return mapping
 
 
-def decode_text(data: bytes, source: str) -> str:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        raise InputError(f"input is not valid UTF-8 (line {line}, byte {e.start})", source=source) from None
-    return text.removeprefix("\ufeff")
-
-
 def parse(data: bytes | str, source: str = "input") -> list[Document]:
     """The documents of a YAML stream (``---`` separated) or of concatenated JSON objects, empty
     documents left out. Raises InputError for anything that is not YAML/JSON read safely."""
-    text = data if isinstance(data, str) else decode_text(data, source)
+    text = data if isinstance(data, str) else manifests.decode_text(data, source)
     if len(text) > MAX_INPUT_BYTES:
         raise InputError(f"input is larger than the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit", source=source)
     if text.lstrip()[:1] in ("{", "["):
