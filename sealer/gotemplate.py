@@ -26,6 +26,14 @@ marker types: ``int`` is Go int, ``Int64``/``Uint8`` the other integers, ``float
 float64, ``list`` []interface{}, ``StrList`` []string, ``dict``
 map[string]interface{}, ``StrMap`` map[string]string, ``None`` a nil interface
 and ``MISSING`` Go's invalid reflect.Value (a missing map key: "<no value>").
+
+Templates run over decrypted secret values, and a ``TemplateError``'s message ends up
+in the SealedSecret's status, in Events and in logs, which people who may not read
+Secrets can see.  So an execution error names its position, the construct or function
+and type names, but never a value, nor anything computed from one (an index, a
+length, a bound, a character, a fragment of output).  ``fail`` shows its message only
+when the template spells it out as a string constant.  Parse errors may quote the
+template itself, which is not secret.
 """
 
 from __future__ import annotations
@@ -1035,8 +1043,12 @@ def _sprint(args):  # fmt.Sprint: spaces between operands when neither is a stri
     return "".join(out)
 
 
-def _unsupported_fmt(msg):
-    raise _CallError(f"unsupported printf format: {msg}")
+def _unsupported_fmt():
+    # One message for all: the format may be a secret value, so which of these it holds,
+    # and where, is not told.
+    raise _CallError("unsupported printf format: one of the '#' and ' ' flags, a '*' width, an "
+                     f"argument index, a width or precision over {MAX_OUTPUT}, %x, %X or %b "
+                     "of a float64, or a verb such as %U")
 
 
 def _pad(s, width, minus, zero=False):
@@ -1077,7 +1089,7 @@ def _fmt_arg(a, verb, flags, width, prec, top=True):
         r = chr(a) if 0 <= a <= 0x10FFFF and not 0xD800 <= a <= 0xDFFF else "\ufffd"
         return _pad(r if verb == "c" else _quote(r, "'", plus), width, minus, zero)
     if t is float and verb in "xXb":  # Go prints hexadecimal/binary floats; we do not
-        _unsupported_fmt(f"%{verb} of a float")
+        _unsupported_fmt()
     if t is float and verb in "vgfFeE":
         if verb in "vg" and prec is None or math.isinf(a) or math.isnan(a):
             s = _float_g(a)
@@ -1105,7 +1117,7 @@ def _fmt_arg(a, verb, flags, width, prec, top=True):
             _fmt_arg(k, verb, flags, width, prec, False) + ":" +
             _fmt_arg(a[k], verb, flags, width, prec, False) for k in sorted(a, key=_skey)) + "]"
     if verb not in "vdsqxXtfFeEgcob":
-        _unsupported_fmt(f"verb %{verb}")
+        _unsupported_fmt()
     return f"%!{verb}({_type(a)}={_fmt_arg(a, 'v', flags, width, prec, False)})"
 
 
@@ -1123,7 +1135,7 @@ def _sprintf(fmt, args):
             flags += fmt[i]
             i += 1
         if i < n and fmt[i] in "# ":
-            _unsupported_fmt(f"flag {fmt[i]!r}")
+            _unsupported_fmt()
         width = prec = None
         for which in ("width", "prec"):
             if which == "prec":
@@ -1134,11 +1146,11 @@ def _sprintf(fmt, args):
             while i < n and fmt[i].isdigit() and fmt[i].isascii():
                 i += 1
             if i < n and fmt[i] in "*[":
-                _unsupported_fmt(f"{fmt[i]!r} in a verb")
+                _unsupported_fmt()
             if i > start or which == "prec":
                 num = int(fmt[start:i] or "0")
                 if num > MAX_OUTPUT:
-                    raise _CallError(f"printf {which} {num} is too large")
+                    _unsupported_fmt()
                 width, prec = (num, prec) if which == "width" else (width, num)
         if i >= n:
             out.append("%!(NOVERB)")
@@ -1192,7 +1204,7 @@ def _json(v, html=True, indent="", level=0):
         return str(int(v))
     if t is float:
         if math.isinf(v) or math.isnan(v):
-            raise _CallError(f"json: unsupported value: {_float_g(v)}")
+            raise _CallError("json: unsupported value: an infinite or NaN float64")
         neg = math.copysign(1, v) < 0
         ds, dp = _shortest(v)
         if v and (abs(v) < 1e-6 or abs(v) >= 1e21):
@@ -1218,19 +1230,26 @@ def _json(v, html=True, indent="", level=0):
     return opener + inner + (sep + inner).join(parts) + outer + closer
 
 
+_JSON_ERROR = "invalid JSON, or a number out of the range of float64"
+
+
 def _from_json(s):
-    """json.Unmarshal into interface{}: (value, error message or None)."""
+    """json.Unmarshal into interface{}: (value, error message or None).
+
+    The message names no part of the input (no character, number or offset): the input
+    may be a secret value, and the message may end up in a SealedSecret's status.
+    """
     bad_number = []
 
     def number(text):
         f = float(text)
         if math.isinf(f):
-            bad_number.append(text)
+            bad_number.append(True)
             return None
         return f
 
     def reject(name):
-        raise ValueError(f"invalid character {name[0]!r} looking for beginning of value")
+        raise ValueError(name)
 
     def fix(v):  # Go decodes lone surrogates and invalid UTF-8 as U+FFFD
         if isinstance(v, str):
@@ -1242,12 +1261,10 @@ def _from_json(s):
         return v
     try:
         v = json.loads(s, parse_float=number, parse_int=number, parse_constant=reject)
-    except (ValueError, RecursionError) as e:
-        return None, str(e)
+    except (ValueError, RecursionError):
+        return None, _JSON_ERROR
     v = fix(v)
-    if bad_number:
-        return v, f"json: cannot unmarshal number {bad_number[0]} into Go value of type float64"
-    return v, None
+    return v, _JSON_ERROR if bad_number else None
 
 
 # ---------------------------------------------------------------------------- base64/32
@@ -1388,7 +1405,7 @@ def _check_function(name, text, pos):
 
 def _check_len(n):
     if n > MAX_OUTPUT:
-        raise _CallError(f"result of {n} bytes exceeds the {MAX_OUTPUT}-byte limit")
+        raise _CallError(f"result exceeds the {MAX_OUTPUT}-byte limit")
 
 
 def _strval(v):
@@ -1506,7 +1523,7 @@ def _index_arg(i, cap):
     if not _is_int(i):
         raise _CallError(f"cannot index slice/array with type {_type(i)}")
     if i < 0 or i > cap:
-        raise _CallError(f"index out of range: {i}")
+        raise _CallError("index out of range")
     return int(i)
 
 
@@ -1522,12 +1539,12 @@ def _index(item, *indexes):
             raw = _b(item)
             x = _index_arg(ix, len(raw))
             if x >= len(raw):
-                raise _CallError("reflect: string index out of range")
+                raise _CallError("index out of range")
             item = Uint8(raw[x])
         elif isinstance(item, list):
             x = _index_arg(ix, len(item))
             if x >= len(item):
-                raise _CallError("reflect: slice index out of range")
+                raise _CallError("index out of range")
             item = item[x]
         elif isinstance(item, dict):
             if ix is MISSING:
@@ -1627,7 +1644,7 @@ _fn("b32enc", "s")(lambda s: base64.b32encode(_b(s)).decode())
 
 @_fn("fail", "s")
 def _fail(msg):
-    raise _CallError(msg)
+    raise _CallError(msg)  # _Exec.call shows the message only if the template spells it out
 
 
 def _decoder(fn, what):
@@ -1685,7 +1702,7 @@ def _substr(start, end, s):
     else:
         lo, hi = start, end
     if not 0 <= lo <= hi <= len(raw):
-        raise _CallError(f"runtime error: slice bounds out of range [{lo}:{hi}]")
+        raise _CallError("runtime error: slice bounds out of range")
     return _s(raw[lo:hi])
 
 
@@ -1856,7 +1873,7 @@ def _slice(v, *ix):  # Sprig's slice replaces the builtin in Bitnami's function 
     lo = _to_int(ix[0]) if ix else 0
     hi = _to_int(ix[1]) if len(ix) > 1 else len(v)
     if not 0 <= lo <= hi <= len(v):
-        raise _CallError(f"reflect: slice index out of range [{lo}:{hi}]")
+        raise _CallError("index out of range")
     return type(v)(v[lo:hi]) if isinstance(v, StrList) else list(v[lo:hi])
 
 
@@ -1964,7 +1981,8 @@ class _Exec:
 
         if _is_int(val):
             if len(decl) > 1:
-                raise _ExecError(node.pos, f"can't use {val} to iterate over more than one variable")
+                raise _ExecError(node.pos, f"can't use a value of type {_type(val)} to iterate over "
+                                           "more than one variable")
             items = ((None, type(val)(i)) for i in range(max(int(val), 0)))
             empty = val <= 0
         elif isinstance(val, list):
@@ -1974,7 +1992,7 @@ class _Exec:
         elif val is MISSING:
             items, empty = (), True
         else:
-            raise _ExecError(node.pos, f"range can't iterate over {_go_v(val)}")
+            raise _ExecError(node.pos, f"range can't iterate over a value of type {_type(val)}")
         try:
             for index, elem in items:
                 self.step(node.pos)
@@ -2088,7 +2106,13 @@ class _Exec:
         try:
             result = fn.impl(*argv)
         except _CallError as e:
-            raise _ExecError(ident.pos, f"error calling {fn.name}: {e}") from None
+            reason = str(e)
+            if fn.impl is _fail and not _is_string_constant(args, final):
+                reason = "message withheld: it is not a string constant of the template"
+            raise _ExecError(ident.pos, f"error calling {fn.name}: {reason}") from None
+        except UnicodeError:  # a lone surrogate that is no escaped byte; its offset would tell
+            raise _ExecError(ident.pos, f"error calling {fn.name}: a value is not valid "
+                                        "Unicode") from None
         if isinstance(result, (str, list)):
             if type(result) is str and len(result) > MAX_OUTPUT:
                 raise _ExecError(ident.pos, f"{fn.name} result exceeds {MAX_OUTPUT} bytes")
@@ -2153,6 +2177,12 @@ class _Exec:
         raise _ExecError(node.pos, f"argument of {fname}: expected {_NAMES[typ]}; found {found}")
 
 
+def _is_string_constant(args, final):
+    """Is the only argument a string literal of the template (so not derived from a value)?"""
+    return final is _NOFINAL and len(args) == 1 and type(args[0]) is _Literal and \
+        args[0].kind == "string"
+
+
 def _go_literal(node):
     if node.kind == "string":
         return _quote(node.value)
@@ -2183,5 +2213,5 @@ def render(template_text: str, values: Mapping[str, str]) -> str:
         return "".join(ex.out)
     except RecursionError:
         raise TemplateError("template or value is nested too deeply") from None
-    except UnicodeError as e:
-        raise TemplateError(f"template text or values are not valid Unicode: {e}") from None
+    except UnicodeError:
+        raise TemplateError("template text or values are not valid Unicode") from None

@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import selectors
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from sealer import gotemplate
@@ -682,3 +683,230 @@ def test_pathological_templates_fail_fast(template):
 def test_rejects_values_that_are_not_strings():
     with pytest.raises(TemplateError):
         render("{{ .a }}", {"a": b"bytes"})
+
+
+# --------------------------------------------------------- errors never reveal values
+#
+# The controller renders templates over decrypted secret values, and a TemplateError's
+# message becomes the SealedSecret's status, an Event and a log line. So no execution
+# error may reveal a value: not the value, not a fragment of it or of rendered output,
+# not a number computed from it (an index, a length, a bound).
+
+MARK = "ZQ7MARKXJ"  # in every generated secret value; never in a template
+
+
+def _utf8(s: str) -> bytes:
+    """Go's bytes of a value: surrogate escapes are raw bytes; other lone surrogates, 3 bytes."""
+    return b"".join(c.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(c) <= 0xDCFF else "surrogatepass")
+                    for c in s)
+
+
+def leak_values(p_text: str = "-hunter2-TOPSECRET", pad: str = "x", pad_len: int = 1337,
+                n: str = "12345678", q_text: str = "s3cr\"t\\") -> dict[str, str]:
+    """Secret values: each holds MARK; lengths are 4-digit numbers and n has 6+ digits,
+    so no derived number can be mistaken for a line or column of a (short) template."""
+    p = MARK + p_text + pad * pad_len
+    return {
+        "p": p,  # not a number, not JSON, not base64
+        "q": q_text + MARK + q_text,  # any text: only MARK and the whole value are looked for
+        "n": n,  # a number: atoi/int give int(n)
+        "big": "9" + n,  # a number larger than any limit
+        "j": '{"k": "' + MARK + '", "l": [' + "1, " * pad_len + "2",  # JSON cut short: errs at its end
+        "b": base64.b64encode(_utf8(p)).decode(),  # b64dec gives p
+        "f": p + "%#v%U%*d%[1]d%" + n + "." + n + "d",  # a printf format with all we refuse
+        "nan": MARK + "\ud800" + pad * pad_len,  # not valid Unicode where encoded
+    }
+
+
+def _numbers_derived_from(values: dict[str, str]) -> set[int]:
+    nums = set()
+    for v in values.values():
+        nums |= {len(v), len(_utf8(v))}
+        n = gotemplate._parse_int(v, 10)
+        if n is not None:
+            nums.add(n)
+    nums |= {f(a, b) for a in nums for b in nums for f in (int.__add__, int.__mul__)}  # sizes
+    return {m + d for m in nums for d in (-2, -1, 0, 1, 2)}
+
+
+def assert_reveals_no_value(message: str, template: str, values: dict[str, str]) -> None:
+    context = f"{template!r} -> {message!r}"
+    assert MARK.lower() not in message.lower(), context
+    for v in values.values():
+        assert v.isdigit() or v not in message, context  # numbers: see below
+    # No run of 8 characters of the message comes from a value, unless the template has it.
+    # (The q value may be any text, even words of error messages: it is left out.)
+    folded = [v.lower() for k, v in values.items() if k != "q"]
+    for i in range(len(message) - 7):
+        window = message[i:i + 8].lower()
+        if window not in template.lower():
+            assert not any(window in v for v in folded), f"{context}: {window!r}"
+    # Nor a number computed from a value (smaller ones are line and column numbers too).
+    shown = {int(digits) for digits in re.findall(r"\d+", message)}
+    derived = {abs(num) for num in _numbers_derived_from(values) if abs(num) >= 1000}
+    derived -= {MAX_OUTPUT, gotemplate.MAX_STEPS}  # the engine's limits, named in messages
+    assert not shown & derived, f"{context}: {shown & derived}"
+
+
+def render_error(template: str, values: dict[str, str]) -> TemplateError | None:
+    try:
+        render(template, values)
+    except TemplateError as e:
+        return e
+    return None
+
+
+LEAK_CASES = [  # templates that fail at execution over leak_values(); "*" marks ours-only errors
+    # fail: the message is shown only when it is a string constant of the template
+    "{{ fail .p }}", "{{ .p | fail }}", '{{ fail (printf "oops: %s" .p) }}', "{{ fail (b64dec .b) }}",
+    '{{ define "x" }}{{ fail . }}{{ end }}{{ template "x" .p }}', "{{ with .p }}{{ fail . }}{{ end }}",
+    "{{ and .p (fail .p) }}", "{{ fail (toJson .) }}", "{{ fail (upper .p) }}", "{{ fail (lower .p) }}",
+    "{{ fail (mustToJson .p) }}", "{{ fail (quote .n) }}", "{{ fail (print (len .p)) }}",
+    "{{ fail (b64enc .p) }}", "{{ fail (sha256sum .p) }}", "{{ fail (trunc -20 .p) }}",
+    '{{ fail (printf "%q" .q) }}', "{{ range .q }}{{ end }}", "{{ eq .q (len .q) }}",
+    # range over what cannot be ranged over
+    "{{ range .p }}{{ end }}", "{{ range $k, $v := .p }}{{ end }}", "{{ range (b64dec .b) }}{{ end }}",
+    "{{ range (fromJson .n) }}{{ end }}", "{{ range $i, $x := (atoi .n) }}{{ end }}",
+    "{{ range $i, $x := (len .p) }}{{ end }}", "{{ range (eq .p .n) }}{{ end }}",
+    # index, slice and substr out of range
+    "{{ index .p (.n | atoi) }}", "{{ index .p (len .p) }}", "{{ index .p (sub 0 (atoi .n)) }}",
+    '{{ index (splitList "" .p) (len .p) }}', '{{ index (list .p) (atoi .n) }}',
+    '{{ index (dict "k" .p) (atoi .n) }}', "{{ index (atoi .n) 0 }}", "{{ index .p .n }}",
+    '{{ slice (splitList "" .p) (atoi .n) }}', '{{ slice (splitList "" .p) 1 (add 1 (len .p)) }}',
+    '{{ slice (splitList "" .p) (len .p) 1 }}', "{{ slice .p 1 }}",
+    "{{ substr (atoi .n) (int (add1 (atoi .n))) .p }}", "{{ substr (int (add1 (len .p))) (atoi .n) .p }}",
+    # types, comparisons and fields
+    "{{ eq .p 1 }}", "{{ eq (atoi .n) .p }}", "{{ lt .p (atoi .n) }}", "{{ lt true .p }}",
+    "{{ eq (splitList .p .p) (list .p) }}", '{{ lt (dict "k" .p) 1 }}', "{{ ge (fromJson .n) .p }}",
+    "{{ upper (atoi .n) }}", "{{ repeat .n .p }}", "{{ len (atoi .n) }}", "{{ len (fromJson .n) }}",
+    "{{ .p.x }}", "{{ .p 1 }}", "{{ $x := .p }}{{ $x.y }}", "{{ (printf .p).y }}", "{{ (atoi .n).k }}",
+    "{{ keys .p }}", "{{ first .p }}", "{{ last (atoi .n) }}", "{{ append .p 1 }}", "{{ without .n 1 }}",
+    "{{ set nil .p .p }}", '{{ get .p "k" }}', "{{ ternary .p .n .p }}", "{{ plural .p .p .n }}",
+    "{{ trunc .n .p }}", "{{ mustUniq .n }}",
+    # numbers
+    "{{ div (atoi .n) 0 }}", "{{ mod .n (sub .n .n) }}", "{{ div .p 0 }}",
+    # sizes computed from values
+    "*{{ repeat (atoi .n) .p }}", "*{{ indent (atoi .n) .p }}", "*{{ nindent (atoi .big) .p }}",
+    "*{{ range (atoi .big) }}{{ end }}", "*{{ range (atoi .n) }}{{ .p }}{{ end }}",
+    # JSON and encodings
+    "{{ mustFromJson .p }}", "{{ mustFromJson .j }}", '{{ mustFromJson (printf "%se999" .n) }}',
+    '{{ mustFromJson (printf "[%s, 1e999]" .n) }}', '{{ mustFromJson (printf "{\\"%s\\": x}" .p) }}',
+    "{{ mustFromJson (b64dec .p) }}", "{{ fromJson .j | toJson | fail }}",
+    # printf formats from the data
+    "*{{ printf .f 1 }}", '*{{ printf (printf "%%%s%s" .n "d") 1 }}', '*{{ printf (printf "%%.%sd" .big) 1 }}',
+    '*{{ printf (printf "%s%%x" .p) 1.5 }}', '*{{ printf (printf "%s%%U" .p) 1 }}',
+    '*{{ printf (printf "%s%% d" .p) 1 }}', '*{{ printf (printf "%s%%*d" .p) 1 2 }}',
+    # a value that is not valid Unicode
+    "*{{ len .nan }}", "*{{ b64enc .nan }}", "*{{ sha1sum .nan }}",
+]
+
+
+@pytest.mark.parametrize("case", LEAK_CASES)
+def test_execution_errors_reveal_no_value(case):
+    template = case.lstrip("*")
+    values = leak_values()
+    with pytest.raises(TemplateError, match=r"^template: \d+:\d+: ") as err:
+        render(template, values)
+    assert_reveals_no_value(str(err.value), template, values)
+
+
+def test_leak_cases_reveal_nothing_known():
+    """The three leaks of the security review, and what fail still says."""
+    values = {"password": "hunter2-TOPSECRET", "p": "12", "n": "12345"}
+    for template in ("{{ fail .password }}", "{{ range .password }}{{ end }}", "{{ index .p (.n|atoi) }}"):
+        message = str(render_error(template, values))
+        assert "hunter2" not in message and "12345" not in message, message
+        assert message.startswith("template: 1:"), message
+    assert str(render_error("{{ fail .password }}", values)).startswith("template: 1:4: error calling fail: ")
+    assert str(render_error('{{ fail "boom" }}', values)) == "template: 1:4: error calling fail: boom"
+    assert "string" in str(render_error("{{ range .password }}{{ end }}", values))
+
+
+@pytest.mark.parametrize("case", [c for c in LEAK_CASES if not c.startswith("*")])
+def test_leak_cases_fail_in_go_too(go_peer, case):
+    """The table holds real execution errors, not templates only we reject."""
+    values = leak_values()
+    del values["nan"]  # not representable in the peer's JSON
+    go = go_peer.render(case, values)
+    assert "error" in go, case
+
+
+# Hypothesis: secret values around MARK, and failing constructs applied to them. p's text
+# has no ASCII letter, so that no word of an error message can occur in it by chance.
+secret_text = st.text(st.characters(exclude_characters="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
+                      max_size=12)  # lone surrogates included
+leak_params_st = st.fixed_dictionaries(dict(
+    p_text=secret_text,
+    pad=st.sampled_from(["x", "é", "\n", " ", "{", "%", "0", "\U0001f600", "\udc80", "ab"]),
+    pad_len=st.integers(1000, 2400),
+    n=st.integers(100_000, 10**15).map(str),
+    q_text=st.text(max_size=12)))
+leak_values_st = leak_params_st.map(lambda params: leak_values(**params))
+
+
+def _blanked(text: str) -> str:
+    """Other text that fails alike: lone surrogates (not valid Unicode) kept, all else replaced."""
+    return "".join(c if 0xD800 <= ord(c) <= 0xDFFF and not 0xDC80 <= ord(c) <= 0xDCFF else "·" for c in text)
+
+
+FAILING_SHAPES = [  # each fails over every leak_values(): {a} is a string value, {x} a number
+    "{{{{ fail {a} }}}}", "{{{{ {a} | fail }}}}", "{{{{ range {a} }}}}{{{{ end }}}}",
+    "{{{{ range $i, $v := (atoi {x}) }}}}{{{{ end }}}}", "{{{{ index {a} (atoi {x}) }}}}",
+    '{{{{ slice (splitList "" {a}) (atoi {x}) }}}}', "{{{{ substr (atoi {x}) (int (add1 (atoi {x}))) {a} }}}}",
+    '{{{{ mustFromJson (printf "%s{{" {a}) }}}}', "{{{{ div (len {a}) 0 }}}}", "{{{{ eq {a} (atoi {x}) }}}}",
+    "{{{{ lt {a} (list {a}) }}}}", "{{{{ upper (len {a}) }}}}", "{{{{ ({a}).field }}}}", "{{{{ {a} {x} }}}}",
+    "{{{{ repeat (atoi (print {x} {x})) {a} }}}}", "{{{{ first {a} }}}}", "{{{{ keys {a} }}}}",
+    '{{{{ printf (printf "%s %%#v" {a}) {a} }}}}', '{{{{ printf (printf "%%%s%s.%sd" {x} {x} {x}) 1 }}}}',
+    '{{{{ with {a} }}}}{{{{ fail (print "x" .) }}}}{{{{ end }}}}', "{{{{ mustFromJson (print {x} \"e999\") }}}}",
+    "{{{{ index (dict \"k\" {a}) (len {a}) }}}}", "{{{{ set nil {a} {x} }}}}",
+]
+string_operand = st.sampled_from([".p", ".q", "(b64dec .b)", "(printf \"%s|%s\" .p .n)", "(upper .p)", "(toJson .p)",
+                                  "(trunc -30 .p)", "(index . \"p\")", "(print .p)", "(.p | quote)"])
+number_operand = st.sampled_from([".n", "(print .n)", "(index . \"n\")", "(toString (atoi .n))"])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(shape=st.sampled_from(FAILING_SHAPES), a=string_operand, x=number_operand, params=leak_params_st)
+def test_failing_constructs_reveal_no_value(shape, a, x, params):
+    template = shape.format(a=a, x=x)
+    values = leak_values(**params)
+    err = render_error(template, values)
+    assert err is not None, template
+    assert_reveals_no_value(str(err), template, values)
+    # The message depends on the template alone: other values that fail alike (other
+    # text, lengths and numbers) give the very same message.
+    other = leak_values(p_text=_blanked(params["p_text"]), pad="y", pad_len=3400 - params["pad_len"],
+                        n="271828", q_text=_blanked(params["q_text"])[::-1])
+    assert str(render_error(template, other)) == str(err), template
+
+
+# Any function of the engine over the secret values: whenever it fails, the message is clean.
+LEAK_OPERANDS = [".p", ".q", ".n", ".big", ".j", ".b", ".f", ".nan", ".missing", ".", "(atoi .n)", "(len .p)",
+                 "(b64dec .b)", "(fromJson .j)", "(fromJson .n)", '(splitList "" .p)', '(dict "k" .p)',
+                 "(list .p .n)", "(printf .f .p)", "(int64 .n)", "(eq .p .n)", '"s"', "1", "-1", "0",
+                 "1.5", "nil", "true"]
+func_call = st.builds(
+    lambda f, args, piped: (f"{args[-1]} | {f} {' '.join(args[:-1])}" if piped and args
+                            else f"{f} {' '.join(args)}"),
+    st.sampled_from(sorted(gotemplate._FUNCS)), st.lists(st.sampled_from(LEAK_OPERANDS), max_size=3),
+    st.booleans())
+nested_call = st.builds(lambda outer, inner, more: f"{outer} ({inner}) {more}".strip(),
+                        st.sampled_from(sorted(gotemplate._FUNCS)), func_call,
+                        st.sampled_from(["", ".p", ".n", "(atoi .n)", "0"]))
+leak_template = st.one_of(
+    st.one_of(func_call, nested_call).map(lambda e: f"{{{{ {e} }}}}"),
+    st.builds(lambda e: f"{{{{ range $i, $v := {e} }}}}{{{{ $v }}}}{{{{ end }}}}", st.one_of(func_call, nested_call)),
+    st.builds(lambda e: f"{{{{ with $v := {e} }}}}{{{{ $v.k }}}}{{{{ fail (print $v) }}}}{{{{ end }}}}",
+              st.one_of(func_call, nested_call)),
+    st.builds(lambda e, i: f"{{{{ index ({e}) {i} }}}}", func_call, st.sampled_from(LEAK_OPERANDS)),
+    st.builds(lambda e: f"{{{{ ({e}).k.l }}}}", func_call),
+)
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(template=leak_template, values=leak_values_st)
+def test_any_function_failing_over_secrets_reveals_no_value(template, values):
+    err = render_error(template, values)
+    event("failed" if err is not None else "rendered")
+    if err is not None:
+        assert_reveals_no_value(str(err), template, values)
