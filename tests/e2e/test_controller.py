@@ -45,10 +45,15 @@ def sealer(sealer_controller):
     return Sealer(parse_certificate(sealer_controller.cert_pem()))
 
 
-def seal(sealer, ns, data, name="testsecret", scope=None, raw=False, **extra):
+def seal(sealer, ns, data, name="testsecret", scope=None, raw=False, own=None, **extra):
+    """A SealedSecret for ``data``; ``own`` labels the SealedSecret itself (not its template) so
+    that only a test's own controller instance, selecting that label, handles it."""
     values = data if raw else {k: MARK + v for k, v in data.items()}
     doc = json.loads(secret_json(name, ns, values, **extra))
-    return sealer.seal_secret(doc, scope=scope)
+    sealed = sealer.seal_secret(doc, scope=scope)
+    if own:
+        sealed["metadata"]["labels"] = {"sealer.test/own-controller": own}
+    return sealed
 
 
 def create(custom, sealed):
@@ -408,7 +413,6 @@ def test_scheduled_rotation_with_a_short_renew_period(sealer_controller, control
     from tests.e2e.sealer_controller import RunningController
 
     first = Sealer(parse_certificate(sealer_controller.cert_pem()))
-    label = {"sealer.test/own-controller": "rotation"}
     before = len(core.list_namespaced_secret("kube-system", label_selector="sealedsecrets.bitnami.com/sealed-secrets-key").items)
     rotating = RunningController(control_plane, "kube-system", "--key-renew-period", "3s", "--label-selector",
                                  "sealer.test/own-controller=rotation", name="rotating").start()
@@ -419,14 +423,38 @@ def test_scheduled_rotation_with_a_short_renew_period(sealer_controller, control
         eventually(lambda: key_count() >= before + 2, 30, 0.5, "two scheduled rotations")
         latest = Sealer(parse_certificate(rotating.cert_pem()))
         assert latest.certificate.fingerprint != first.certificate.fingerprint
-        create(custom, seal(first, namespace, {"foo": "first"}, name="first", labels=label))
-        create(custom, seal(latest, namespace, {"foo": "latest"}, name="latest", labels=label))
+        create(custom, seal(first, namespace, {"foo": "first"}, name="first", own="rotation"))
+        create(custom, seal(latest, namespace, {"foo": "latest"}, name="latest", own="rotation"))
         wait_data(core, namespace, {"foo": "first"}, name="first")
         wait_data(core, namespace, {"foo": "latest"}, name="latest")
+        # The rotating instance did it (its log line follows the write by a moment).
+        eventually(lambda: f"{namespace}/latest: unsealed" in rotating.logs(), 10, what="rotating instance's log")
     finally:
         rotating.stop()
     assert "the renew period elapsed" in rotating.logs()
     eventually(lambda: sealer_controller.metric("sealed_secrets_controller_keys") == key_count(), 30, what="main instance saw the keys")
+
+
+def test_additional_namespaces_limit_what_is_watched(sealer_controller, control_plane, sealer, core, custom, namespace):
+    """--all-namespaces=false --additional-namespaces X: X is handled, other namespaces are not."""
+    from tests.e2e.sealer_controller import RunningController
+
+    other = f"{namespace}-unwatched"
+    core.create_namespace({"metadata": {"name": other}})
+    limited = RunningController(control_plane, "kube-system", "--all-namespaces=false", "--additional-namespaces",
+                                namespace, "--key-renew-period", "0", "--label-selector",
+                                "sealer.test/own-controller=namespaced", name="namespaced").start()
+    try:
+        create(custom, seal(sealer, namespace, {"foo": "bar"}, own="namespaced"))
+        create(custom, seal(sealer, other, {"foo": "bar"}, own="namespaced"))
+        wait_data(core, namespace, {"foo": "bar"})
+        time.sleep(2)
+        assert secret_data(core, other) is None
+        eventually(lambda: f"{namespace}/testsecret: unsealed" in limited.logs(), 10, what="limited instance's log")
+    finally:
+        limited.stop()
+        core.delete_namespace(other)
+    assert "watching kube-system," + namespace in limited.logs()
 
 
 # --- resilience --------------------------------------------------------------------------------
