@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.cluster import ControlPlane, _free_port
+from tests.e2e.cluster import ControlPlane, _die_with_parent, _free_port
 from tests.e2e.waiting import eventually
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,9 @@ class RunningController:
         env = {**os.environ, "POD_NAMESPACE": self.namespace, "PYTHONUNBUFFERED": "1"}
         env = {k: v for k, v in env.items() if not k.startswith("SEALED_SECRETS_")}
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+            # Dies with the test run, even a killed one: a stray controller would act on later runs.
+            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
+                                         preexec_fn=_die_with_parent)
         try:
             eventually(self.ready, timeout, 0.2, "controller ready")
         except AssertionError as e:
