@@ -13,14 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import kubernetes
 
 from tests.e2e.cluster import ControlPlane, _die_with_parent, _free_port
-from tests.e2e.sealer_controller import SERVICE_ACCOUNT
+from tests.e2e.sealer_controller import SERVICE_ACCOUNT, ControllerProcess
 from tests.e2e.waiting import eventually
 
 SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -62,7 +60,7 @@ def service_account_token(plane: ControlPlane, namespace: str, name: str, expira
     return req.status.token
 
 
-class BitnamiController:
+class BitnamiController(ControllerProcess):
     """Bitnami's controller running as ``service_account`` (in ``sa_namespace``, default: the key
     namespace), with its keys in ``namespace`` (POD_NAMESPACE and the ServiceAccount namespace
     file, as in a Pod), HTTP and metrics on loopback. Log: ``plane.dir/bitnami-controller-<port>.log``."""
@@ -117,34 +115,7 @@ class BitnamiController:
             return False
 
     def stop(self) -> int | None:
-        """SIGTERM (then SIGKILL after 20 s); returns the exit status."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        code = super().stop()
         shutil.rmtree(self.pod_files, ignore_errors=True)
-        return self.proc.returncode
+        return code
 
-    def logs(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-        req = urllib.request.Request(f"{self.url}{path}", data=body, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        return self.request("GET", path)
-
-    def cert_pem(self) -> bytes:
-        status, body = self.get("/v1/cert.pem")
-        assert status == 200, status
-        return body

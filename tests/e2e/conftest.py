@@ -34,6 +34,16 @@ def kube(control_plane):
 
 
 @pytest.fixture
+def core(kube):
+    return kubernetes.client.CoreV1Api(kube)
+
+
+@pytest.fixture
+def custom(kube):
+    return kubernetes.client.CustomObjectsApi(kube)
+
+
+@pytest.fixture
 def namespace(request, control_plane, kube):
     """A fresh namespace, deleted (asynchronously, by the namespace controller) afterwards."""
     stem = re.sub(r"[^a-z0-9-]+", "-", request.node.name.lower()).strip("-")[:40].strip("-")

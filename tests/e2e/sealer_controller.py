@@ -25,7 +25,48 @@ def install(plane: ControlPlane) -> None:
     plane.kubectl("apply", "-k", str(REPO / "deploy"))
 
 
-class RunningController:
+class ControllerProcess:
+    """What a controller under test has, whoever wrote it: a process, a log, an HTTP API on loopback."""
+
+    url: str
+    log: Path
+    proc: subprocess.Popen | None = None
+
+    def stop(self) -> int | None:
+        """SIGTERM (then SIGKILL after 20 s); returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def request(self, method: str, path: str, body: bytes | None = None, port: int | None = None) -> tuple[int, bytes]:
+        base = f"http://127.0.0.1:{port}" if port else self.url
+        req = urllib.request.Request(f"{base}{path}", data=body, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        return self.request("GET", path)
+
+    def cert_pem(self) -> bytes:
+        status, body = self.get("/v1/cert.pem")
+        assert status == 200, status
+        return body
+
+
+class RunningController(ControllerProcess):
     def __init__(self, plane: ControlPlane, namespace: str = "kube-system", *args: str, name: str = "controller"):
         self.plane, self.namespace = plane, namespace
         self.port, self.metrics_port = _free_port(), _free_port()
@@ -58,34 +99,6 @@ class RunningController:
             return self.get("/readyz")[0] == 200
         except OSError:
             return False
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def logs(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def request(self, method: str, path: str, body: bytes | None = None, port: int | None = None) -> tuple[int, bytes]:
-        req = urllib.request.Request(f"http://127.0.0.1:{port or self.port}{path}", data=body, method=method)
-        try:
-            with urllib.request.urlopen(req, timeout=30) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as e:
-            return e.code, e.read()
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        return self.request("GET", path)
-
-    def cert_pem(self) -> bytes:
-        status, body = self.get("/v1/cert.pem")
-        assert status == 200, status
-        return body
 
     def metrics(self) -> str:
         return self.request("GET", "/metrics", port=self.metrics_port)[1].decode()

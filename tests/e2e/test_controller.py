@@ -31,16 +31,6 @@ def b64(s: str) -> str:
 
 
 @pytest.fixture
-def core(kube):
-    return kubernetes.client.CoreV1Api(kube)
-
-
-@pytest.fixture
-def custom(kube):
-    return kubernetes.client.CustomObjectsApi(kube)
-
-
-@pytest.fixture
 def sealer(sealer_controller):
     return Sealer(parse_certificate(sealer_controller.cert_pem()))
 

@@ -84,16 +84,6 @@ def own_label() -> tuple[dict[str, str], str]:
 
 
 @pytest.fixture
-def core(kube):
-    return kubernetes.client.CoreV1Api(kube)
-
-
-@pytest.fixture
-def custom(kube):
-    return kubernetes.client.CustomObjectsApi(kube)
-
-
-@pytest.fixture
 def key_namespace(sealer_controller, kube, namespace):
     """The namespace of a second install, holding its keys: deploy/'s key Role and RoleBinding mirrored
     there, and deploy/'s ClusterRole bound to that namespace's ServiceAccount. That is what an overlay
