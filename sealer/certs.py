@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 
 from cryptography import x509
@@ -12,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sealer import crypto
 from sealer.errors import CertificateError
+from sealer.files import read_limited
 
 MAX_CERT_BYTES = 1024 * 1024
 
@@ -67,16 +67,7 @@ def read_certificate_source(location: str, *, timeout: float = 30.0) -> bytes:
     if lower.startswith(("http://", "https://")):
         return _fetch_url(location, timeout)
     path = location[len("file://") :] if lower.startswith("file://") else location
-    try:
-        with open(os.path.expanduser(path), "rb") as f:
-            data = f.read(MAX_CERT_BYTES + 1)
-    except FileNotFoundError:
-        raise CertificateError(f"open {path}: no such file or directory") from None
-    except OSError as e:
-        raise CertificateError(f"open {path}: {e.strerror or e}") from None
-    if len(data) > MAX_CERT_BYTES:
-        raise CertificateError(f"{path}: too large to be a certificate")
-    return data
+    return read_limited(path, MAX_CERT_BYTES, error=CertificateError, what="certificate")
 
 
 def _redacted(url: str) -> str:

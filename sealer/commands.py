@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from typing import Any
 
 from sealer import manifests
 from sealer.certs import Certificate, load_certificate, parse_certificate
 from sealer.errors import InputError, SealerError, UnsealError
+from sealer.files import read_limited, write_atomically
 from sealer.scope import Scope
 
 
 def read_file(path: str) -> bytes:
     """A file's bytes (within the input size limit), or a one-line error naming it."""
-    try:
-        with open(path, "rb") as f:
-            return manifests.read_bytes(f, path)
-    except OSError as e:
-        raise SealerError(f"open {path}: {(e.strerror or type(e).__name__).lower()}") from None
+    return read_limited(path, manifests.MAX_INPUT_BYTES, error=InputError, what="manifest")
 
 
 def read_stdin(tty_hint: str) -> bytes:
@@ -34,34 +29,6 @@ def read_input(path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
     if path:
         return read_file(path), path
     return read_stdin(tty_hint), "stdin"
-
-
-def write_atomically(path: str, text: str) -> None:
-    """Replace ``path`` only once the whole text is on disk, so a failure leaves the old file.
-    Only for sealed output: plaintext never goes through a temporary file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise SealerError(f"write {path}: is a directory")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".sealer-", dir=directory)
-    except OSError as e:
-        raise SealerError(f"write {path}: {(e.strerror or type(e).__name__).lower()}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.chmod(tmp, os.stat(path).st_mode & 0o777)
-        except FileNotFoundError:
-            os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def emit(text: str, path: str | None) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 from typing import Any
 
 import click
@@ -217,28 +216,10 @@ def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
 
 
 def write_private_file(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically, the file being 0600 from its creation (never chmod-ed
-    after the secret is in it). Replaces an existing file at ``path`` only once complete."""
-    path = os.path.expanduser(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".sealer-keys-", dir=directory)  # mkstemp creates 0600
-    except OSError as e:
-        raise SealerError(f"cannot write {path}: {e.strerror or e}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as e:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        if isinstance(e, OSError):
-            raise SealerError(f"cannot write {path}: {e.strerror or e}") from None
-        raise
+    """Key material: atomic, and 0600 from its creation (never chmod-ed after the key is in it)."""
+    from sealer.files import write_atomically
+
+    write_atomically(path, text, private=True)
 
 
 def backup(**opts: Any) -> None:

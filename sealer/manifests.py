@@ -107,11 +107,11 @@ def _parse_json(text: str, source: str) -> Iterator[Document]:
         except json.JSONDecodeError as e:
             raise InputError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", doc=index, source=source) from None
         except (ValueError, RecursionError) as e:
-            raise InputError(_limit_problem(e), doc=index, source=source) from None
+            raise InputError(limit_problem(e), doc=index, source=source) from None
         yield Document(index, line, body)
 
 
-def _limit_problem(e: BaseException) -> str:
+def limit_problem(e: BaseException) -> str:
     # Python refuses integers of over 4,300 digits and nesting deeper than its recursion limit:
     # neither belongs in a manifest.
     return "document is nested too deeply" if isinstance(e, RecursionError) else "a number in it is too large"
@@ -155,15 +155,20 @@ def _parse_yaml(text: str, source: str) -> Iterator[Document]:
                 continue  # an empty document ("---" with nothing after it) is not a document
             index += 1
             yield Document(index, lines.of(node.start_mark), body)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {lines.of(mark)}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise InputError(f"malformed YAML{where}: {problem}", doc=current, source=source) from None
-    except (ValueError, RecursionError) as e:
-        raise InputError(_limit_problem(e), doc=current, source=source) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as e:
+        raise yaml_input_error(e, lines, current, source) from None
     finally:
         loader.dispose()
+
+
+def yaml_input_error(e: Exception, lines: LineNumbers, doc: int, source: str) -> InputError:
+    """A parser's failure as the user's error: where (as an editor counts lines) and what."""
+    if not isinstance(e, yaml.YAMLError):
+        return InputError(limit_problem(e), doc=doc, source=source)
+    mark = getattr(e, "problem_mark", None)
+    where = f" at line {lines.of(mark)}, column {mark.column + 1}" if mark else ""
+    problem = getattr(e, "problem", None) or "invalid YAML"
+    return InputError(f"malformed YAML{where}: {problem}", doc=doc, source=source)
 
 
 def _check_expansion(doc: Document, source: str) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import os
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sealer import manifests
 from sealer.errors import InputError, PrivateKeyError
+from sealer.files import read_limited
 
 MAX_KEY_FILE_BYTES = 16 * 1024 * 1024
 
@@ -52,15 +52,7 @@ def keys_from_secret(doc: dict, source: str, index: int) -> list[rsa.RSAPrivateK
 
 def load_private_keys(path: str) -> list[rsa.RSAPrivateKey]:
     """All private keys in a file: a PEM key, or key Secret documents / Lists (JSON or YAML)."""
-    try:
-        with open(os.path.expanduser(path), "rb") as f:
-            data = f.read(MAX_KEY_FILE_BYTES + 1)
-    except FileNotFoundError:
-        raise PrivateKeyError(f"open {path}: no such file or directory") from None
-    except OSError as e:
-        raise PrivateKeyError(f"open {path}: {e.strerror or e}") from None
-    if len(data) > MAX_KEY_FILE_BYTES:
-        raise PrivateKeyError(f"{path}: too large to be a key file")
+    data = read_limited(path, MAX_KEY_FILE_BYTES, error=PrivateKeyError, what="key file")
     if b"-----BEGIN" in data and b"PRIVATE KEY-----" in data and not data.lstrip().startswith((b"{", b"apiVersion", b"kind")):
         return [load_pem_private_key(data, path)]
     keys: list[rsa.RSAPrivateKey] = []

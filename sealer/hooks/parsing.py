@@ -132,10 +132,6 @@ def parse(data: bytes | str, source: str = "input") -> list[Document]:
     return docs
 
 
-def _limit_problem(e: BaseException) -> str:
-    return "it is nested too deeply" if isinstance(e, RecursionError) else "a number in it is too large"
-
-
 def _parse_yaml(text: str, source: str) -> list[Document]:
     lines = Lines(text)
     loader = Loader(text)
@@ -154,13 +150,8 @@ def _parse_yaml(text: str, source: str) -> list[Document]:
             duplicates = _located(node, found, lines) if found else ()
             docs.append(Document(len(docs) + 1, lines.of(node.start_mark), body, duplicates,
                                  text, (node.start_mark.index, node.end_mark.index)))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {lines.of(mark)}, column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise InputError(f"malformed YAML{where}: {problem}", doc=current, source=source) from None
-    except (ValueError, RecursionError) as e:
-        raise InputError(_limit_problem(e), doc=current, source=source) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as e:
+        raise manifests.yaml_input_error(e, lines, current, source) from None
     finally:
         loader.dispose()
     return docs
@@ -230,7 +221,7 @@ def _parse_json(text: str, source: str) -> list[Document]:
                                    doc=index, source=source) from None
         except (ValueError, RecursionError) as e:
             # Not a syntax error: YAML would not do better, so it is not tried.
-            raise InputError(_limit_problem(e), doc=index, source=source) from None
+            raise InputError(manifests.limit_problem(e), doc=index, source=source) from None
         duplicates: tuple[Duplicate, ...] = ()
         if found:
             duplicates = _json_duplicates(text[start:pos], line, body, found)

@@ -1,0 +1,58 @@
+"""Reading and writing the user's files: bounded reads, atomic writes, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+from sealer.errors import SealerError
+
+
+def _why(e: OSError) -> str:
+    return (e.strerror or type(e).__name__).lower()
+
+
+def read_limited(path: str, limit: int, *, error: type[SealerError] = SealerError, what: str = "file") -> bytes:
+    """The bytes of ``path`` (``~`` expanded); ``error`` names the path if it cannot be read or is
+    larger than ``limit``."""
+    try:
+        with open(os.path.expanduser(path), "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as e:
+        raise error(f"open {path}: {_why(e)}") from None
+    if len(data) > limit:
+        raise error(f"{path}: too large to be a {what}")
+    return data
+
+
+def write_atomically(path: str, text: str, *, private: bool = False) -> None:
+    """Replace ``path`` only once the whole text is on disk, so a failure leaves the old file.
+    ``private``: the file is 0600 from its creation (mkstemp's mode), for key material; otherwise
+    it keeps the mode of the file it replaces (0644 if new). Plaintext Secrets never come here:
+    the temporary file would hold them."""
+    path = os.path.expanduser(path)
+    if os.path.isdir(path):
+        raise SealerError(f"write {path}: is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".sealer-", dir=os.path.dirname(os.path.abspath(path)))
+    except OSError as e:
+        raise SealerError(f"write {path}: {_why(e)}") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        if not private:
+            try:
+                os.chmod(tmp, os.stat(path).st_mode & 0o777)
+            except FileNotFoundError:
+                os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException as e:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(e, OSError):
+            raise SealerError(f"write {path}: {_why(e)}") from None
+        raise
