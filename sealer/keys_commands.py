@@ -186,13 +186,9 @@ def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
     """From --passphrase-file, else $SEALER_BACKUP_PASSPHRASE, else a prompt on the terminal."""
     path = opts.get("passphrase_file")
     if path:
-        try:
-            with open(os.path.expanduser(path), "rb") as f:
-                raw = f.read(MAX_PASSPHRASE_FILE_BYTES + 1)
-        except OSError as e:
-            raise BackupError(f"--passphrase-file {path}: {e.strerror or e}") from None
-        if len(raw) > MAX_PASSPHRASE_FILE_BYTES:
-            raise BackupError(f"--passphrase-file {path}: too large to be a passphrase file")
+        from sealer.files import read_limited
+
+        raw = read_limited(path, MAX_PASSPHRASE_FILE_BYTES, error=BackupError, what="passphrase file")
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -259,11 +255,9 @@ def restore(**opts: Any) -> None:
     if path == "-":
         data, source = manifests.read_bytes(sys.stdin.buffer, "stdin"), "stdin"
     else:
-        try:
-            with open(os.path.expanduser(path), "rb") as f:
-                data, source = manifests.read_bytes(f, path), path
-        except OSError as e:
-            raise BackupError(f"open {path}: {e.strerror or e}") from None
+        from sealer.files import read_limited
+
+        data, source = read_limited(path, manifests.MAX_INPUT_BYTES, error=BackupError, what="backup"), path
     # Everything is read and checked before the store is touched: a bad backup writes nothing.
     keys = read_backup(data, source, lambda: read_passphrase(opts, confirm=False))
     store = open_store(opts)

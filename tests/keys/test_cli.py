@@ -244,7 +244,7 @@ def test_bad_backups_are_one_clear_line(good_backup, tmp_path, capsys, make_pair
         assert item["data"]["tls.key"][60:100] not in r.err
         assert not (tmp_path / "out").exists(), what  # nothing partially written
     assert_clean_error(sealer(capsys, "keys", "restore", str(tmp_path / "nope.yaml"), "--to-dir", str(tmp_path / "o")),
-                       "No such file")
+                       "no such file")
 
 
 def test_store_list_errors(tmp_path, capsys):
