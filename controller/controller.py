@@ -59,8 +59,6 @@ class Controller:
                      list_accept=METADATA_ONLY, watch_accept=METADATA_ONLY_WATCH)
             for ns in scopes
         ]
-        self.reconciles = 0
-        self.writes = 0
 
     # --- events in ---------------------------------------------------------------------------
 
@@ -146,17 +144,14 @@ class Controller:
         if sealed is None:
             return False
         started = time.perf_counter()
-        self.reconciles += 1
         existing = self.kube.get(secret_path(namespace, name))
         plan = reconcile.decide(sealed, self.keys.registry, existing)
         result, retry = plan.result, plan.retry
         try:
             if plan.action == "create":
                 self.kube.create(secret_path(namespace), plan.secret)
-                self.writes += 1
             elif plan.action == "update":
                 self.kube.replace(secret_path(namespace, name), plan.secret)
-                self.writes += 1
         except ApiError as e:
             # The server's message is read, never repeated: it may quote the Secret's values.
             immutable = e.status == 422 and "immutable" in e.message
@@ -196,7 +191,6 @@ class Controller:
         try:
             updated = self.kube.merge_patch(path, {"status": new})
             sealed["status"] = updated.get("status", new)  # the cache sees it before the watch does
-            self.writes += 1
             return True
         except ApiError as e:
             self.metrics.unseal_errors.labels("status", meta.get("namespace", "")).inc()

@@ -9,6 +9,7 @@ No plaintext ever leaves: verify answers yes/no, rotate answers ciphertext."""
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -53,7 +54,7 @@ def reseal(sealed: dict, registry: KeyRegistry) -> dict:
     items = open_items(sealed, registry)
     target = Target.of(sealed)
     public = newest.private_key.public_key()
-    out = json.loads(json.dumps(sealed))
+    out = copy.deepcopy(sealed)
     out["spec"]["encryptedData"] = {k: crypto.encode(crypto.seal(public, v, target.label)) for k, v in sorted(items.items())}
     out["metadata"].setdefault("annotations", {})[KEY_HINT_ANNOTATION] = newest.fingerprint
     for server_field in ("creationTimestamp", "deletionTimestamp", "generation", "resourceVersion", "uid", "managedFields"):

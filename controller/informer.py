@@ -31,7 +31,6 @@ class Informer:
         self.cache: dict[tuple[str, str], dict] = {}
         self.synced = threading.Event()
         self.resource_version = ""
-        self.relists = 0
         self._lock = threading.Lock()
 
     def get(self, namespace: str, name: str) -> dict | None:
@@ -48,7 +47,6 @@ class Informer:
         with self._lock:
             old, self.cache = self.cache, fresh
         self.resource_version = rv
-        self.relists += 1
         # Replay the difference, so a restart or a 410 looks to the handler like the changes it missed.
         for key, obj in fresh.items():
             before = old.get(key)

@@ -145,9 +145,3 @@ class Kube:
     def merge_patch(self, path: str, body: dict) -> dict:
         return self.request("PATCH", path, body=body, content_type="application/merge-patch+json")
 
-    def delete(self, path: str) -> None:
-        try:
-            self.request("DELETE", path)
-        except ApiError as e:
-            if e.status != 404:
-                raise

@@ -8,7 +8,6 @@ templates, immutability) without a cluster.
 
 from __future__ import annotations
 
-import base64
 import copy
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,7 +15,7 @@ from typing import Protocol
 from controller.status import Result
 from sealer.errors import InputError, UnsealError
 from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION
-from sealer.unsealing import open_items, render_template_data
+from sealer.unsealing import opened_data, secret_from_items
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"
@@ -77,24 +76,20 @@ def _annotation(obj: dict, key: str) -> bool:
     return ((obj.get("metadata") or {}).get("annotations") or {}).get(key) == "true"
 
 
-def desired_secret(sealed: dict, items: dict[str, bytes]) -> dict:
-    """The Secret a SealedSecret describes, as it would be created."""
-    meta = sealed["metadata"]
-    template = (sealed.get("spec") or {}).get("template") or {}
-    metadata = copy.deepcopy(template.get("metadata") or {})
+def desired_secret(sealed: dict, data: dict[str, bytes]) -> dict:
+    """The Secret a SealedSecret describes (sealer.unsealing's), as the controller creates it:
+    owned by the SealedSecret, without fields only the API server may set."""
+    secret = secret_from_items(sealed, data)
+    metadata = secret["metadata"]
     for server_field in ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "selfLink"):
         metadata.pop(server_field, None)
-    metadata["name"] = meta["name"]
-    metadata["namespace"] = meta.get("namespace")
     if ((metadata.get("annotations") or {}).get(SKIP_SET_OWNER_REFERENCES_ANNOTATION)) == "true":
         metadata.pop("ownerReferences", None)
     else:
         metadata["ownerReferences"] = [owner_reference(sealed)]
-    secret: dict = {"apiVersion": "v1", "kind": "Secret", "metadata": metadata}
-    secret["type"] = template.get("type") or "Opaque"
-    if template.get("immutable") is not None:
-        secret["immutable"] = bool(template["immutable"])
-    secret["data"] = {k: base64.b64encode(v).decode("ascii") for k, v in sorted(items.items())}
+    secret.setdefault("type", "Opaque")
+    if "immutable" in secret:
+        secret["immutable"] = bool(secret["immutable"])
     return secret
 
 
@@ -140,18 +135,12 @@ def _same(a: dict, b: dict) -> bool:
 def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
     """The plan for one SealedSecret, given the keys and the Secret of the same name (or None)."""
     name = sealed["metadata"]["name"]
-    spec = sealed.get("spec") or {}
     try:
-        items = open_items(sealed, keys) if spec.get("encryptedData") or spec.get("data") else {}
-        template_data = (spec.get("template") or {}).get("data")
-        if template_data:
-            if not isinstance(template_data, dict):
-                raise UnsealError("spec.template.data must be a map of strings")
-            items = {**items, **render_template_data(template_data, items)}
+        data = opened_data(sealed, keys)
     except (UnsealError, InputError) as e:
         # The message names items, never values (see sealer.unsealing).
         return _fail(ERR_UNSEAL, str(e), "unseal", retry=True, event=f"Failed to unseal: {e}")
-    desired = desired_secret(sealed, items)
+    desired = desired_secret(sealed, data)
 
     if existing is None:
         return Plan("create", Result(True, UNSEALED), desired, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])

@@ -42,7 +42,6 @@ class KeyRegistry:
         self._names: dict[str, str] = {}
         self._keyset = KeySet()
         self._operations_before = 0  # spent by key sets this registry has since replaced
-        self.opens = 0
         self.replace(keys)
 
     @classmethod
@@ -125,7 +124,6 @@ class KeyRegistry:
         value_key = b"v" + hashlib.sha256(wrapped).digest()[:16]
         label_key = b"l" + hashlib.sha256(label).digest()[:16]
         with self._lock:
-            self.opens += 1
             order = [self._cache.get(value_key), *hints, self._cache.get(label_key)]
             plaintext = self._keyset.open(blob, label, [fp for fp in order if fp])
             opened_by = self._keyset.last_opened_by

@@ -147,9 +147,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(e.exit_code)
     except (SealerError, InputError) as e:
         fail(" ".join(str(e).split()))
-    except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (e.g. `| head`): not an error worth a message
-        sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as e:  # noqa: BLE001 - never a traceback (it could show a value); a hint instead

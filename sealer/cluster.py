@@ -95,14 +95,14 @@ def _guarded(fn: Any) -> Any:
 
 
 def controller_request(
-    client: Any, controller_namespace: str, controller_name: str, method: str, path: str, body: bytes | None = None
+    client: Any, controller_namespace: str, controller_name: str, method: str, path: str, body: dict | None = None
 ) -> tuple[int, bytes]:
     """Call the controller's HTTP API through the API server's service proxy: (status, body)."""
     url = controller_proxy_path(client, controller_namespace, controller_name, path)
     headers = {"Accept": "application/x-pem-file, application/json, */*"}
     if body is not None:
         headers["Content-Type"] = "application/json"
-    response = _guarded(lambda: call(client, method, url, headers=headers, body=json.loads(body) if body else None))
+    response = _guarded(lambda: call(client, method, url, headers=headers, body=body))
     return response.status, response.data
 
 

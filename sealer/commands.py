@@ -116,7 +116,7 @@ def _server_side(opts: dict[str, Any]) -> None:
     for doc, item in zip(docs, sealed, strict=True):
         where = f"document {doc.index} ({item['metadata'].get('namespace', '')}/{item['metadata']['name']})"
         path = "/v1/verify" if opts.get("validate") else "/v1/rotate"
-        status, body = cluster.controller_request(client, ns, name, "POST", path, json.dumps(item).encode())
+        status, body = cluster.controller_request(client, ns, name, "POST", path, item)
         if opts.get("validate"):
             if status == 409:
                 raise SealerError(f"{where}: unable to decrypt sealed secret")

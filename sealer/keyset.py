@@ -70,11 +70,3 @@ class KeySet:
             # A key that unwraps but whose GCM tag fails means the value was tampered with.
             return crypto.open_with_session_key(session_key, blob)
         raise crypto.UndecryptableError("no key could decrypt it")
-
-    def which(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> str | None:
-        """The fingerprint of the key that opens ``blob``, or None."""
-        try:
-            self.open(blob, label, hints)
-        except crypto.SealedValueError:
-            return None
-        return self._last_success

@@ -3,7 +3,7 @@
 Input is untrusted (it may be anything a developer pipes in), so reading enforces a size limit,
 refuses non-UTF-8 bytes, and refuses documents whose aliases expand beyond a node budget
 (the "billion laughs" attack): PyYAML shares aliased objects rather than copying them, so the
-bomb only explodes when something walks it, which ``_check_expansion`` does with a budget.
+bomb only explodes when something walks it, which ``check_expansion`` does with a budget.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ MAX_INPUT_BYTES = int(os.environ.get("SEALER_MAX_INPUT_BYTES", 64 * 1024 * 1024)
 MAX_EXPANDED_NODES = 1_000_000
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
@@ -87,9 +88,16 @@ def parse_stream(data: bytes | str, source: str = "input") -> list[Document]:
                 raise json_error from None
     else:
         docs = list(_parse_yaml(text, source))
+    surrogates = has_surrogate_escapes(text)
     for doc in docs:
-        _check_expansion(doc, source)
+        check_expansion(doc, source, surrogates)
     return docs
+
+
+def has_surrogate_escapes(text: str) -> bool:
+    """Whether the text holds a ``\\uD800``-style escape: only then can a string in it decode to
+    a lone surrogate, so only then do the strings need looking at."""
+    return _SURROGATE_ESCAPE.search(text) is not None
 
 
 def _parse_json(text: str, source: str) -> Iterator[Document]:
@@ -171,23 +179,23 @@ def yaml_input_error(e: Exception, lines: LineNumbers, doc: int, source: str) ->
     return InputError(f"malformed YAML{where}: {problem}", doc=doc, source=source)
 
 
-def _check_expansion(doc: Document, source: str) -> None:
+def check_expansion(doc: Document, source: str, surrogates: bool = True) -> None:
+    """Walk the document with a node budget (PyYAML shares aliased objects, so an alias bomb only
+    explodes when something walks it) and, if ``surrogates``, refuse lone UTF-16 surrogates,
+    which no output can encode."""
     budget = MAX_EXPANDED_NODES
     stack = [doc.body]
     while stack:
         node = stack.pop()
         budget -= 1
         if budget < 0:
-            raise InputError(
-                "document expands to too many nodes (YAML alias bomb?)", doc=doc.index, source=source
-            )
+            raise InputError("document expands to too many nodes (YAML alias bomb?)", doc=doc.index, source=source)
         if isinstance(node, dict):
             stack.extend(node.keys())
             stack.extend(node.values())
         elif isinstance(node, list):
             stack.extend(node)
-        elif isinstance(node, str) and _SURROGATE.search(node):
-            # JSON's "\ud800" escapes decode to lone surrogates, which no output can encode.
+        elif surrogates and isinstance(node, str) and _SURROGATE.search(node):
             raise InputError("contains an invalid \\u escape (a lone UTF-16 surrogate)", doc=doc.index, source=source)
 
 

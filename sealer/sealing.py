@@ -7,13 +7,14 @@ import binascii
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sealer import crypto
-from sealer.certs import Certificate
 from sealer.errors import InputError
 from sealer.scope import KEY_HINT_ANNOTATION, Scope, with_scope_annotations
+
+if TYPE_CHECKING:  # X.509 costs tens of milliseconds: the hooks use this module without it
+    from sealer.certs import Certificate
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"
@@ -37,16 +38,14 @@ _LAST_APPLIED = (
 )
 
 
-@dataclass(frozen=True)
-class NamespaceChoice:
+class NamespaceChoice(NamedTuple):
     """Where a Secret without a namespace goes: ``explicit`` is ``-n``, ``default`` the kubeconfig's."""
 
     explicit: str | None = None
     default: str = "default"
 
 
-@dataclass(frozen=True)
-class SecretItems:
+class SecretItems(NamedTuple):
     """A validated input Secret: its metadata and its plaintext items (data, then stringData)."""
 
     metadata: dict
@@ -131,10 +130,15 @@ def _string_map(doc: dict, field: str, index: int) -> dict[str, str]:
 _SHOWABLE = re.compile(r"[A-Za-z0-9./-]{1,63}")
 
 
+def showable(value: Any) -> bool:
+    """Whether an input value may appear in a message: only short, identifier-like strings, since
+    a mistyped document may carry a secret in any field."""
+    return isinstance(value, str) and _SHOWABLE.fullmatch(value) is not None
+
+
 def shown(value: Any, *, quote: bool = False) -> str:
-    """An input value fit for an error message: a short identifier-like string as it is, anything
-    else only by its type, since a mistyped document may carry a secret in any field."""
-    if isinstance(value, str) and _SHOWABLE.fullmatch(value):
+    """An input value fit for an error message: itself if ``showable``, else its type."""
+    if showable(value):
         return f'"{value}"' if quote else value
     return f"a {_yaml_type(value)}" if quote else _yaml_type(value)
 

@@ -39,9 +39,9 @@ def open_items(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
     check_sealed_secret(sealed, index)
     spec = sealed["spec"]
     if spec.get("data") and spec.get("encryptedData"):
-        raise UnsealError(f"document {index}: cannot use the field 'encryptedData' and the deprecated field 'data' at the same time")
+        raise UnsealError("cannot use the field 'encryptedData' and the deprecated field 'data' at the same time")
     if spec.get("data"):
-        raise UnsealError(f"document {index}, field spec.data: using deprecated 'data' field, use 'encryptedData'")
+        raise UnsealError("field spec.data: using deprecated 'data' field, use 'encryptedData'")
     target = Target.of(sealed)
     opened: dict[str, bytes] = {}
     undecryptable: list[str] = []
@@ -99,11 +99,16 @@ def secret_from_items(sealed: dict, items: dict[str, bytes]) -> dict:
     return secret
 
 
-def unseal(sealed: dict, keys: KeySet, index: int = 1) -> dict:
-    """The Secret a SealedSecret describes, as the controller would make it (template data too)."""
-    check_sealed_secret(sealed, index)
-    items = open_items(sealed, keys, index) if sealed["spec"].get("encryptedData") else {}
+def opened_data(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
+    """The Secret's data a SealedSecret describes: its opened items, then its rendered
+    ``spec.template.data`` (a template key wins over an item of the same name)."""
+    items = open_items(sealed, keys, index)
     template_data = (sealed["spec"].get("template") or {}).get("data")
     if template_data:
         items = {**items, **render_template_data(template_data, items)}
-    return secret_from_items(sealed, items)
+    return items
+
+
+def unseal(sealed: dict, keys: KeySet, index: int = 1) -> dict:
+    """The Secret a SealedSecret describes, as the controller would make it (template data too)."""
+    return secret_from_items(sealed, opened_data(sealed, keys, index))

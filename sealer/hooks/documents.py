@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from sealer.errors import InputError
+from sealer.sealing import showable
 
 if TYPE_CHECKING:
     from sealer.hooks.parsing import Document
@@ -146,12 +147,11 @@ def display_name(obj: dict) -> str:
 def describe(obj: dict) -> str:
     """``Kind "name"`` for messages, e.g. ``ConfigMap "settings"``."""
     kind = obj.get("kind")
-    return f'{kind if isinstance(kind, str) and _SHOWN.fullmatch(kind) else "object"} "{display_name(obj)}"'
+    return f'{kind if showable(kind) else "object"} "{display_name(obj)}"'
 
 
 # Messages never echo arbitrary input values (they end up in CI logs): a value is shown only if it
-# is a short, plain string, else as its YAML type.
-_SHOWN = re.compile(r"[A-Za-z0-9./-]{1,63}")
+# is a short, plain string (sealer.sealing.showable), else as its YAML type.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:-]{0,252}")  # names: DNS subdomains and then some
 _TYPES = {type(None): "!!null", bool: "!!bool", int: "!!int", float: "!!float", str: "!!str",
           dict: "!!map", list: "!!seq", bytes: "!!binary"}
@@ -159,7 +159,7 @@ _TYPES = {type(None): "!!null", bool: "!!bool", int: "!!int", float: "!!float", 
 
 def shown(value: object) -> str:
     """``"value"`` if it is a short, plain string (^[A-Za-z0-9./-]{1,63}$), else ``(a !!type)``."""
-    if isinstance(value, str) and _SHOWN.fullmatch(value):
+    if showable(value):
         return f'"{value}"'
     return f"(a {_TYPES.get(type(value), '!!' + type(value).__name__)})"
 

@@ -15,7 +15,6 @@ file needs parsing.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Hashable
 from typing import Any, NamedTuple
 
@@ -27,10 +26,6 @@ from sealer import manifests
 from sealer.manifests import MAX_EXPANDED_NODES, MAX_INPUT_BYTES, LineNumbers as Lines  # noqa: F401
 
 _MERGE = "tag:yaml.org,2002:merge"
-# JSON's "\ud800" escapes decode to lone surrogates, which no output can encode: only JSON text
-# with such an escape pays for looking at every string.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class Duplicate(NamedTuple):
@@ -123,12 +118,11 @@ def parse(data: bytes | str, source: str = "input") -> list[Document]:
                 docs = _parse_yaml(text, source)
             except InputError:
                 raise InputError(json_error.reason, doc=json_error.doc, source=source) from None
-        surrogates = _SURROGATE_ESCAPE.search(text) is not None
     else:
         docs = _parse_yaml(text, source)
-        surrogates = False
+    surrogates = manifests.has_surrogate_escapes(text)
     for doc in docs:
-        _check_expansion(doc, source, surrogates)
+        manifests.check_expansion(doc, source, surrogates)
     return docs
 
 
@@ -259,20 +253,3 @@ def _json_duplicates(text: str, line: int, body: Any, found: list[tuple[dict, li
     return tuple(out)
 
 
-def _check_expansion(doc: Document, source: str, surrogates: bool) -> None:
-    """PyYAML shares aliased objects rather than copying them, so an alias bomb explodes only
-    when something walks it: walk it here, with a budget, before any rule does."""
-    budget = MAX_EXPANDED_NODES
-    stack = [doc.body]
-    while stack:
-        node = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise InputError("document expands to too many nodes (YAML alias bomb?)", doc=doc.index, source=source)
-        if isinstance(node, dict):
-            stack.extend(node.keys())
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-        elif surrogates and isinstance(node, str) and _SURROGATE.search(node):
-            raise InputError("contains an invalid \\u escape (a lone UTF-16 surrogate)", doc=doc.index, source=source)

@@ -10,11 +10,8 @@ from collections.abc import Iterator
 from sealer import crypto
 from sealer.hooks.documents import FieldPath, annotations, display_name, metadata, shown
 from sealer.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
+from sealer.sealing import API_VERSION, KIND, split_hint
 
-# The values of sealer.sealing.API_VERSION, KIND and split_hint (a test keeps them equal):
-# importing sealer.sealing pulls in cryptography's X.509 code, tens of milliseconds per process.
-API_VERSION = "bitnami.com/v1alpha1"
-KIND = "SealedSecret"
 _SCOPE_ANNOTATIONS = (CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION)
 
 # Cheap pre-parse check: no file without these bytes holds anything these rules check (misspelt
@@ -22,12 +19,6 @@ _SCOPE_ANNOTATIONS = (CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION)
 WORTH_PARSING = re.compile(rb"""(?i)kind['"]?\s*:\s*['"]?sealed-?secret|bitnami\.com/""")
 
 Hit = tuple[str, FieldPath, str]
-
-
-def split_hint(value: object) -> list[str]:
-    if not isinstance(value, str):
-        return []
-    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def is_sealed_secret(obj: dict) -> bool:

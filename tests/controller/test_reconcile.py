@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from controller import reconcile
+from sealer import unsealing
 from controller.reconcile import ERR_UNSEAL, ERR_UPDATE, UNSEALED, decide
 from sealer.certs import parse_certificate
 from sealer.keyset import KeySet
@@ -157,7 +157,7 @@ def test_template_data_renders(seal, keys, monkeypatch):
         rendered.update(items)
         return {"dsn": b"postgres://admin:p@db"}
 
-    monkeypatch.setattr(reconcile, "render_template_data", fake)
+    monkeypatch.setattr(unsealing, "render_template_data", fake)
     s = decide(sealed, keys, None).secret
     assert rendered == {"user": b"admin", "password": b"p"}
     assert base64.b64decode(s["data"]["dsn"]) == b"postgres://admin:p@db"

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import kubernetes
 
 from tests.e2e.cluster import ControlPlane, _die_with_parent, _free_port
 from tests.e2e.sealer_controller import SERVICE_ACCOUNT, ControllerProcess
@@ -47,19 +46,6 @@ def sandbox_unavailable() -> str | None:
     return None
 
 
-def service_account_token(plane: ControlPlane, namespace: str, name: str, expiration_seconds: int = 3600) -> str:
-    """A TokenRequest token for the ServiceAccount (created if missing), as the kubelet mounts one."""
-    with plane.api_client() as api:
-        core = kubernetes.client.CoreV1Api(api)
-        try:
-            core.create_namespaced_service_account(namespace, {"metadata": {"name": name}})
-        except kubernetes.client.ApiException as e:
-            if e.status != 409:
-                raise
-        req = core.create_namespaced_service_account_token(name, namespace, {"spec": {"expirationSeconds": expiration_seconds}})
-    return req.status.token
-
-
 class BitnamiController(ControllerProcess):
     """Bitnami's controller running as ``service_account`` (in ``sa_namespace``, default: the key
     namespace), with its keys in ``namespace`` (POD_NAMESPACE and the ServiceAccount namespace
@@ -79,7 +65,7 @@ class BitnamiController(ControllerProcess):
 
     def start(self, timeout: float = 60) -> BitnamiController:
         self.pod_files.mkdir(mode=0o700, exist_ok=True)
-        token = service_account_token(self.plane, self.sa_namespace, self.service_account)
+        token = self.plane.service_account_token(self.sa_namespace, self.service_account, 3600)
         fd = os.open(self.pod_files / "token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(token)

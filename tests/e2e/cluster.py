@@ -322,6 +322,13 @@ class ControlPlane:
 
         Only RBAC bound to that ServiceAccount applies to it, as for a controller in a Pod.
         """
+        token = self.service_account_token(namespace, name, expiration_seconds)
+        path = self.dir / f"sa-{namespace}-{name}.kubeconfig"
+        self._write_kubeconfig(path, f"{namespace}-{name}", token, namespace)
+        return path
+
+    def service_account_token(self, namespace: str, name: str, expiration_seconds: int = 24 * 3600) -> str:
+        """A TokenRequest token for the ServiceAccount (created if missing), as the kubelet mounts one."""
         with self.api_client() as api:
             core = kubernetes.client.CoreV1Api(api)
             try:
@@ -331,9 +338,7 @@ class ControlPlane:
                     raise
             req = core.create_namespaced_service_account_token(
                 name, namespace, {"spec": {"expirationSeconds": expiration_seconds}})
-        path = self.dir / f"sa-{namespace}-{name}.kubeconfig"
-        self._write_kubeconfig(path, f"{namespace}-{name}", req.status.token, namespace)
-        return path
+        return req.status.token
 
     def logs_tail(self, lines: int = 40) -> str:
         return "\n".join(f"==> {p.name} ({p.log}) <==\n{p.tail(lines)}" for p in self._procs.values())

@@ -10,18 +10,18 @@ import subprocess
 import sys
 import time
 
-import kubernetes
 import pytest
 
 from sealer.certs import parse_certificate
 from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, Scope
 from sealer.sealing import Sealer
+from tests.e2e import sealed_objects
+from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
 from tests.e2e.sealer_controller import REPO, secret_json
 from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
-GROUP, VERSION, PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
 # Every plaintext value used below contains this marker, so the log check can find any leak.
 MARK = "s3cr3t-e2e-"
 
@@ -46,23 +46,12 @@ def seal(sealer, ns, data, name="testsecret", scope=None, raw=False, own=None, *
     return sealed
 
 
-def create(custom, sealed):
-    ns = sealed["metadata"].get("namespace")
-    return custom.create_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, sealed)
-
-
 def get_ss(custom, ns, name="testsecret"):
-    return custom.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name)
+    return sealed_objects.get_sealed(custom, ns, name)
 
 
 def secret_data(core, ns, name="testsecret"):
-    try:
-        s = core.read_namespaced_secret(name, ns)
-    except kubernetes.client.ApiException as e:
-        if e.status == 404:
-            return None
-        raise
-    return {k: base64.b64decode(v).decode().removeprefix(MARK) for k, v in (s.data or {}).items()}
+    return sealed_objects.secret_data(core, ns, name, MARK)
 
 
 def wait_data(core, ns, expected, name="testsecret", timeout=30):

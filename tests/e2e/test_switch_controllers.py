@@ -31,6 +31,8 @@ import yaml
 from sealer.certs import parse_certificate
 from sealer.scope import KEY_HINT_ANNOTATION
 from sealer.sealing import Sealer
+from tests.e2e import sealed_objects
+from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
 from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable
 from tests.e2e.sealer_controller import REPO, SERVICE_ACCOUNT, RunningController, secret_json
 from tests.e2e.waiting import eventually
@@ -39,7 +41,6 @@ from tests.peers import peer_bin_dir, unavailable
 
 pytestmark = pytest.mark.e2e
 
-GROUP, VERSION, PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 OWN = "sealer.test/own-controller"
 MARK = "s3cr3t-switch-"
@@ -153,12 +154,8 @@ def fingerprint(pem: bytes) -> str:
     return parse_certificate(pem).fingerprint
 
 
-def create(custom, sealed: dict) -> dict:
-    return custom.create_namespaced_custom_object(GROUP, VERSION, sealed["metadata"]["namespace"], PLURAL, sealed)
-
-
 def get_ss(custom, ns: str, name: str) -> dict:
-    return custom.get_namespaced_custom_object(GROUP, VERSION, ns, PLURAL, name)
+    return sealed_objects.get_sealed(custom, ns, name)
 
 
 def replace_spec(custom, ns: str, name: str, spec: dict) -> dict:
@@ -168,13 +165,7 @@ def replace_spec(custom, ns: str, name: str, spec: dict) -> dict:
 
 
 def secret_data(core, ns: str, name: str) -> dict[str, str] | None:
-    try:
-        s = core.read_namespaced_secret(name, ns)
-    except kubernetes.client.ApiException as e:
-        if e.status == 404:
-            return None
-        raise
-    return {k: base64.b64decode(v).decode().removeprefix(MARK) for k, v in (s.data or {}).items()}
+    return sealed_objects.secret_data(core, ns, name, MARK)
 
 
 def wait_data(core, ns: str, name: str, expected: dict[str, str]) -> None:
