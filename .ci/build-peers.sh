@@ -98,6 +98,11 @@ link_control_plane() {
 }
 
 command -v go >/dev/null || { log "go not found"; exit 3; }
+# Two test runs may build at once (both would delete and write the same src/): one builds, the
+# other waits and then finds the build cached.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.build.lock"
+flock 9
 case $what in
   control-plane) build_etcd; build_k8s; link_control_plane ;;
   bitnami) build_bitnami; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
