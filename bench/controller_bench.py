@@ -54,8 +54,8 @@ import kubernetes  # noqa: E402
 
 from keys.generate import generate_key_pair  # noqa: E402
 from keys.secret_format import ACTIVE, StoredKey, generate_name, to_secret  # noqa: E402
-from sealer.certs import Certificate, parse_certificate  # noqa: E402
-from sealer.sealing import Sealer  # noqa: E402
+from sealer.core.certs import Certificate, parse_certificate  # noqa: E402
+from sealer.core.sealing import Sealer  # noqa: E402
 from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable  # noqa: E402
 from tests.e2e.cluster import ControlPlane  # noqa: E402
 from tests.e2e.sealer_controller import RunningController, install  # noqa: E402

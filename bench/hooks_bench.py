@@ -107,9 +107,9 @@ stringData:
 def make_files(root: Path, count: int) -> list[str]:
     """``count`` files, mixed like a GitOps repository: per app a Deployment+Service, a ConfigMap,
     a kustomization and a SealedSecret; every 25th app commits a plaintext Secret instead."""
-    from sealer.certs import load_certificate
-    from sealer.manifests import dump_yaml
-    from sealer.sealing import Sealer
+    from sealer.core.certs import load_certificate
+    from sealer.core.manifests import dump_yaml
+    from sealer.core.sealing import Sealer
 
     sealer = Sealer(load_certificate(str(REPO / "examples/example-cert.pem")))  # 4096-bit, as Bitnami's default
     files: list[str] = []

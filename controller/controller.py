@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from controller import reconcile, status
 from controller.informer import Informer, object_key
 from controller.keys_manager import KeysManager
-from controller.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, secret_path, sealed_secret_path
+from sealer.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, secret_path, sealed_secret_path
 from controller.metrics import Metrics
 from controller.workqueue import WorkQueue
-from sealer.scope import MANAGED_ANNOTATION
+from sealer.core.scope import MANAGED_ANNOTATION
 
 log = logging.getLogger(__name__)
 COMPONENT = "sealed-secrets"

@@ -21,11 +21,11 @@ from typing import Any
 from controller.metrics import Metrics
 from controller.ratelimit import RateLimiter
 from keys.registry import KeyRegistry
-from sealer import crypto, manifests
-from sealer.errors import InputError, SealerError
-from sealer.scope import KEY_HINT_ANNOTATION
-from sealer.sealing import check_sealed_secret
-from sealer.unsealing import Target, open_items
+from sealer.core import crypto, manifests
+from sealer.core.errors import InputError, SealerError
+from sealer.core.scope import KEY_HINT_ANNOTATION
+from sealer.core.sealing import check_sealed_secret
+from sealer.core.unsealing import Target, open_items
 
 log = logging.getLogger(__name__)
 MAX_BODY = 4 * 1024 * 1024

@@ -9,7 +9,7 @@ import random
 import threading
 from collections.abc import Callable
 
-from controller.kube import ApiError, Kube
+from sealer.kube import ApiError, Kube
 
 log = logging.getLogger(__name__)
 

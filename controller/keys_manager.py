@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.informer import Informer
-from controller.kube import Kube, secret_path
+from sealer.kube import Kube, secret_path
 from keys.clock import Clock, rfc3339, utc_now
 from keys.errors import KeyFormatError
 from keys.generate import clock_after, generate_key_pair

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from controller.controller import Controller, Settings
     from controller.http_api import Api, serve
     from controller.keys_manager import KeySettings, KeysManager
-    from controller.kube import Kube
+    from sealer.kube import Kube
     from controller.metrics import Metrics
     from keys.secret_format import validate_prefix
 

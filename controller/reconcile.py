@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.status import Result
-from sealer.errors import InputError, UnsealError
-from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION
-from sealer.unsealing import opened_data, secret_from_items
+from sealer.core.errors import InputError, UnsealError
+from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION
+from sealer.core.unsealing import opened_data, secret_from_items
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"
@@ -77,7 +77,7 @@ def _annotation(obj: dict, key: str) -> bool:
 
 
 def desired_secret(sealed: dict, data: dict[str, bytes]) -> dict:
-    """The Secret a SealedSecret describes (sealer.unsealing's), as the controller creates it:
+    """The Secret a SealedSecret describes (sealer.core.unsealing's), as the controller creates it:
     owned by the SealedSecret, without fields only the API server may set."""
     secret = secret_from_items(sealed, data)
     metadata = secret["metadata"]
@@ -138,7 +138,7 @@ def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
     try:
         data = opened_data(sealed, keys)
     except (UnsealError, InputError) as e:
-        # The message names items, never values (see sealer.unsealing).
+        # The message names items, never values (see sealer.core.unsealing).
         return _fail(ERR_UNSEAL, str(e), "unseal", retry=True, event=f"Failed to unseal: {e}")
     desired = desired_secret(sealed, data)
 

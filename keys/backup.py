@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from keys import envelope
 from keys.errors import BackupError
 from keys.secret_format import StoredKey, from_secret, to_secret
-from sealer import manifests
-from sealer.errors import InputError
+from sealer.core import manifests
+from sealer.core.errors import InputError
 
 MAX_BACKUP_BYTES = 64 * 1024 * 1024
 

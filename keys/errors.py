@@ -3,7 +3,7 @@ exit 1). Messages name the store, key or field; they never contain key material 
 
 from __future__ import annotations
 
-from sealer.errors import PrivateKeyError, SealerError
+from sealer.core.errors import PrivateKeyError, SealerError
 
 __all__ = ["BackupError", "KeyFormatError", "KeyStoreError", "InsecureKeyringError", "PrivateKeyError"]
 

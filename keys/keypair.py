@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from keys.errors import KeyFormatError
-from sealer import crypto
-from sealer.errors import PrivateKeyError
-from sealer.privkeys import load_pem_private_key
+from sealer.core import crypto
+from sealer.core.errors import PrivateKeyError
+from sealer.core.privkeys import load_pem_private_key
 
 
 @dataclass(frozen=True)

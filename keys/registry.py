@@ -9,7 +9,7 @@
     2. the fingerprints the SealedSecret's key-hint annotation names (``sealer.dev/sealing-key``);
     3. the key that last opened a value with the same OAEP label (the other items of the same
        SealedSecret, when it has no hint: e.g. sealed by kubeseal);
-    4. then sealer.keyset.KeySet's order: the key that opened the previous value, then newest first.
+    4. then sealer.core.keyset.KeySet's order: the key that opened the previous value, then newest first.
   Every entry is only an ordering hint: a wrong or stale one costs one extra operation, never a
   wrong answer (OAEP and GCM authenticate).
 - ``private_key_operations`` counts every RSA decryption spent, for tests and metrics.
@@ -27,8 +27,8 @@ from collections.abc import Iterable, Sequence
 
 from keys.keypair import KeyPair
 from keys.secret_format import DEFAULT_PREFIX, StoredKey
-from sealer import crypto
-from sealer.keyset import KeySet
+from sealer.core import crypto
+from sealer.core.keyset import KeySet
 
 DEFAULT_CACHE_SIZE = 65536  # entries of ~100 bytes: a few MiB at most
 
@@ -119,7 +119,7 @@ class KeyRegistry:
             return self._operations_before + self._keyset.private_key_operations
 
     def open(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> bytes:
-        """Open one sealed value (same contract as KeySet.open, so sealer.unsealing takes either)."""
+        """Open one sealed value (same contract as KeySet.open, so sealer.core.unsealing takes either)."""
         wrapped, _ = crypto.split(blob)  # framing errors cost no key
         value_key = b"v" + hashlib.sha256(wrapped).digest()[:16]
         label_key = b"l" + hashlib.sha256(label).digest()[:16]

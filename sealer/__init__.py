@@ -13,22 +13,22 @@ from typing import Any
 from sealer._version import __version__
 
 _API = {
-    "Sealer": "sealer.sealing",
-    "NamespaceChoice": "sealer.sealing",
-    "Certificate": "sealer.certs",
-    "load_certificate": "sealer.certs",
-    "parse_certificate": "sealer.certs",
-    "KeySet": "sealer.keyset",
-    "load_private_keys": "sealer.privkeys",
-    "unseal": "sealer.unsealing",
-    "open_items": "sealer.unsealing",
-    "parse_stream": "sealer.manifests",
-    "dump": "sealer.manifests",
-    "Scope": "sealer.scope",
-    "SealerError": "sealer.errors",
-    "InputError": "sealer.errors",
-    "CertificateError": "sealer.errors",
-    "UnsealError": "sealer.errors",
+    "Sealer": "sealer.core.sealing",
+    "NamespaceChoice": "sealer.core.sealing",
+    "Certificate": "sealer.core.certs",
+    "load_certificate": "sealer.core.certs",
+    "parse_certificate": "sealer.core.certs",
+    "KeySet": "sealer.core.keyset",
+    "load_private_keys": "sealer.core.privkeys",
+    "unseal": "sealer.core.unsealing",
+    "open_items": "sealer.core.unsealing",
+    "parse_stream": "sealer.core.manifests",
+    "dump": "sealer.core.manifests",
+    "Scope": "sealer.core.scope",
+    "SealerError": "sealer.core.errors",
+    "InputError": "sealer.core.errors",
+    "CertificateError": "sealer.core.errors",
+    "UnsealError": "sealer.core.errors",
 }
 
 __all__ = ["__version__", *_API]

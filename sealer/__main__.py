@@ -1,3 +1,3 @@
-from sealer.cli import main
+from sealer.cli.main import main
 
 main()

@@ -33,7 +33,7 @@ class KubernetesKeyStore:
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, **kwargs: Any) -> KubernetesKeyStore:
-        from sealer.cluster import api_client
+        from sealer.kube.controller_api import api_client
 
         return cls(api_client(kubeconfig, context), **kwargs)
 
@@ -59,7 +59,7 @@ class KubernetesKeyStore:
             raise KeyStoreError(f"{self.description}: cannot {what}: cannot reach the cluster ({reason})") from None
 
     def _api_error(self, what: str, e: Any) -> KeyStoreError:
-        from sealer.cluster import api_error_reason
+        from sealer.kube.controller_api import api_error_reason
 
         # A failed create carried a private key: the server's message could quote it.
         quote = not what.startswith("create")

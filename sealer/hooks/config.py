@@ -23,7 +23,7 @@ import fnmatch
 import os
 from typing import NamedTuple
 
-from sealer.errors import SealerError
+from sealer.core.errors import SealerError
 from sealer.hooks.findings import RULES
 
 CONFIG_NAME = ".sealer.yaml"
@@ -114,7 +114,7 @@ def load(explicit: str | None = None, start: str = ".") -> Config:
 def parse(data: bytes, path: str) -> tuple[list[str], list[AllowEntry]]:
     """(certificates, allow entries) of a .sealer.yaml. Every problem is a ConfigError with a
     one-line message."""
-    from sealer.errors import InputError
+    from sealer.core.errors import InputError
     from sealer.hooks import parsing
 
     try:

@@ -8,8 +8,8 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from sealer.errors import InputError
-from sealer.sealing import showable
+from sealer.core.errors import InputError
+from sealer.core.sealing import showable
 
 if TYPE_CHECKING:
     from sealer.hooks.parsing import Document
@@ -73,7 +73,7 @@ class ManifestFile:
             self._nodes = {}
             import yaml
 
-            from sealer import manifests
+            from sealer.core import manifests
 
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             try:
@@ -151,7 +151,7 @@ def describe(obj: dict) -> str:
 
 
 # Messages never echo arbitrary input values (they end up in CI logs): a value is shown only if it
-# is a short, plain string (sealer.sealing.showable), else as its YAML type.
+# is a short, plain string (sealer.core.sealing.showable), else as its YAML type.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:-]{0,252}")  # names: DNS subdomains and then some
 _TYPES = {type(None): "!!null", bool: "!!bool", int: "!!int", float: "!!float", str: "!!str",
           dict: "!!map", list: "!!seq", bytes: "!!binary"}
@@ -179,7 +179,7 @@ def line_of(data: bytes, offset: int) -> int:
 
 
 def error_line(error: InputError) -> int:
-    """The line a parse error names (sealer.manifests says "at line N"), else 1."""
+    """The line a parse error names (sealer.core.manifests says "at line N"), else 1."""
     import re
 
     m = re.search(r"at line (\d+)", error.reason)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from sealer.errors import InputError
+from sealer.core.errors import InputError
 from sealer.hooks import plaintext
 from sealer.hooks.documents import FieldPath, shown_name, walk_objects
 from sealer.hooks.plaintext import is_placeholder

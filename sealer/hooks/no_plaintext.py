@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sealer.errors import InputError
+from sealer.core.errors import InputError
 from sealer.hooks import kustomize, pem, plaintext, runner
 from sealer.hooks.documents import ManifestFile, describe, error_line, line_of, walk_objects
 from sealer.hooks.findings import NO_PLAINTEXT_RULES

@@ -1,4 +1,4 @@
-"""Reading YAML/JSON for the hooks: sealer.manifests' rules (a size limit, UTF-8 only, a budget for
+"""Reading YAML/JSON for the hooks: sealer.core.manifests' rules (a size limit, UTF-8 only, a budget for
 alias expansion, timestamps left as strings), plus what a scanner needs and a sealing tool does not:
 
 - Duplicate keys are recorded, not silently dropped. PyYAML and json keep the last value of a key
@@ -8,7 +8,7 @@ alias expansion, timestamps left as strings), plus what a scanner needs and a se
 - Python's own limits (integers of over 4,300 digits, nesting deeper than the recursion limit) are
   parse errors like any other, not tracebacks.
 
-It builds on sealer.manifests (its limits, loader and line counting) and is imported only when a
+It builds on sealer.core.manifests (its limits, loader and line counting) and is imported only when a
 file needs parsing.
 """
 
@@ -20,10 +20,10 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from sealer.errors import InputError
+from sealer.core.errors import InputError
 
-from sealer import manifests
-from sealer.manifests import MAX_EXPANDED_NODES, MAX_INPUT_BYTES, LineNumbers as Lines  # noqa: F401
+from sealer.core import manifests
+from sealer.core.manifests import MAX_EXPANDED_NODES, MAX_INPUT_BYTES, LineNumbers as Lines  # noqa: F401
 
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -59,7 +59,7 @@ class Document:
 
 
 class Loader(manifests.Loader):
-    """sealer.manifests' loader (timestamps stay strings) that also records duplicate keys in
+    """sealer.core.manifests' loader (timestamps stay strings) that also records duplicate keys in
     ``duplicates`` as (mapping node, first key node, repeated key node)."""
 
     def __init__(self, stream: Any):

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sealer.errors import SealerError
+from sealer.core.errors import SealerError
 from sealer.hooks import config as configuration
 from sealer.hooks import report
 from sealer.hooks.documents import FieldPath, ManifestFile

@@ -1,4 +1,4 @@
-"""The SealedSecret rules: shape, scope consistency, each value's framing (through sealer.crypto,
+"""The SealedSecret rules: shape, scope consistency, each value's framing (through sealer.core.crypto,
 where the wire format lives), and, when .sealer.yaml lists the clusters' certificates, that the
 values are sealed for one of them."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sealer import crypto
+from sealer.core import crypto
 from sealer.hooks.documents import FieldPath, annotations, display_name, metadata, shown
-from sealer.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
-from sealer.sealing import API_VERSION, KIND, split_hint
+from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
+from sealer.core.sealing import API_VERSION, KIND, split_hint
 
 _SCOPE_ANNOTATIONS = (CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION)
 
@@ -40,7 +40,7 @@ class KnownKeys:
     def load(cls, sources: list[str]) -> KnownKeys:
         import datetime as dt
 
-        from sealer.certs import parse_certificate, read_certificate_source
+        from sealer.core.certs import parse_certificate, read_certificate_source
 
         # Expiry says nothing about which key a value was sealed for: the controller keeps opening
         # values sealed for an old certificate, so an expired one still counts here.

@@ -13,7 +13,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from sealer.errors import InputError
+from sealer.core.errors import InputError
 from sealer.hooks import runner, sealed
 from sealer.hooks.documents import ManifestFile, error_line, walk_objects
 from sealer.hooks.findings import ERROR, VALIDATE_SEALED_RULES

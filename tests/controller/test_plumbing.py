@@ -16,10 +16,10 @@ from controller.workqueue import WorkQueue
 from keys.keypair import KeyPair
 from keys.registry import KeyRegistry
 from keys.secret_format import StoredKey
-from sealer.certs import parse_certificate
-from sealer.scope import KEY_HINT_ANNOTATION, Scope
-from sealer.sealing import Sealer
-from sealer.unsealing import open_items
+from sealer.core.certs import parse_certificate
+from sealer.core.scope import KEY_HINT_ANNOTATION, Scope
+from sealer.core.sealing import Sealer
+from sealer.core.unsealing import open_items
 
 
 class FakeClock:
@@ -170,7 +170,7 @@ def test_verify_is_rate_limited(registry, sealed_old):
 
 
 def test_reseal_requires_keys(sealed_old):
-    from sealer.errors import SealerError
+    from sealer.core.errors import SealerError
 
     with pytest.raises(SealerError):
         reseal(sealed_old, KeyRegistry())

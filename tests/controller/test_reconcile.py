@@ -6,12 +6,12 @@ import base64
 
 import pytest
 
-from sealer import unsealing
+from sealer.core import unsealing
 from controller.reconcile import ERR_UNSEAL, ERR_UPDATE, UNSEALED, decide
-from sealer.certs import parse_certificate
-from sealer.keyset import KeySet
-from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION, Scope
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.keyset import KeySet
+from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION, Scope
+from sealer.core.sealing import Sealer
 
 B = lambda s: base64.b64encode(s.encode()).decode()  # noqa: E731
 

@@ -12,9 +12,9 @@ import time
 
 import pytest
 
-from sealer.certs import parse_certificate
-from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, Scope
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, Scope
+from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
 from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
 from tests.e2e.sealer_controller import REPO, secret_json

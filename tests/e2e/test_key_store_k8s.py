@@ -19,7 +19,7 @@ from keys.generate import generate_key_pair
 from keys.registry import KeyRegistry
 from keys.secret_format import KEY_LABEL, to_secret, StoredKey
 from keys.stores.kubernetes import KubernetesKeyStore
-from sealer import crypto
+from sealer.core import crypto
 
 pytestmark = pytest.mark.e2e
 

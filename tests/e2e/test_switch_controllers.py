@@ -28,9 +28,9 @@ import kubernetes
 import pytest
 import yaml
 
-from sealer.certs import parse_certificate
-from sealer.scope import KEY_HINT_ANNOTATION
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.scope import KEY_HINT_ANNOTATION
+from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
 from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
 from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable

@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from sealer.certs import Certificate, parse_certificate
+from sealer.core.certs import Certificate, parse_certificate
 from sealer.hooks import no_plaintext, validate_sealed
-from sealer.sealing import Sealer
+from sealer.core.sealing import Sealer
 
 REPO = Path(__file__).resolve().parents[2]
 HOOKS = {"no-plaintext": no_plaintext.main, "validate-sealed": validate_sealed.main}

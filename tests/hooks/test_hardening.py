@@ -119,7 +119,7 @@ def test_duplicates_count_per_document(check):
 
 
 def test_parser_records_duplicates_and_keeps_manifests_rules():
-    from sealer import manifests
+    from sealer.core import manifests
     from sealer.hooks import parsing
 
     assert parsing.MAX_INPUT_BYTES == manifests.MAX_INPUT_BYTES
@@ -424,7 +424,7 @@ def test_template_names_and_object_names_are_shown_only_when_plain(check, keys):
 
 def test_hooks_import_yaml_only_when_needed_and_no_dataclasses(tmp_path):
     """Start-up is paid per batch of files: PyYAML only for files worth parsing, and nothing that
-    pulls in dataclasses (sealer.manifests keeps to plain classes for this)."""
+    pulls in dataclasses (sealer.core.manifests keeps to plain classes for this)."""
     (tmp_path / "s.yaml").write_text("kind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n")
     (tmp_path / "app.py").write_text("print('hello')\n")
     code = ("import io, sys, contextlib\n"

@@ -9,9 +9,9 @@ import json
 import pytest
 import yaml
 
-from sealer import sealing
+from sealer.core import sealing
 from sealer.hooks import sealed as sealed_rules
-from sealer.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
+from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
 
 SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "prod"},
           "stringData": {"password": "hunter2", "user": "admin"}}
@@ -234,7 +234,7 @@ def test_without_certificates_any_key_passes(check, other_keys):
 def test_expired_certificate_still_counts(check, expired_cert):
     import datetime as dt
 
-    from sealer.certs import parse_certificate
+    from sealer.core.certs import parse_certificate
 
     cert = parse_certificate(expired_cert, now=dt.datetime(2000, 1, 1, 12, tzinfo=dt.timezone.utc))
     doc = sealing.Sealer(cert).seal_secret(copy.deepcopy(SECRET))

@@ -17,7 +17,7 @@ from keys.registry import KeyRegistry
 from keys.stores.base import find_conflicts
 from keys.stores.directory import DirectoryKeyStore
 from keys.stores.keyring import KeyringKeyStore
-from sealer import crypto
+from sealer.core import crypto
 
 from .conftest import MemoryKeyring
 

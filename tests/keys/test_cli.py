@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from keys.secret_format import StoredKey, to_secret
-from sealer.cli import main
+from sealer.cli.main import main
 
 from .conftest import REPO
 
@@ -178,7 +178,7 @@ def test_encrypted_backup(key_dir, tmp_path, capsys, monkeypatch):
 
 
 def test_prompted_passphrase(key_dir, tmp_path, capsys, monkeypatch):
-    from sealer import keys_commands
+    from sealer.cli import keys_commands
 
     monkeypatch.setattr(keys_commands, "_stdin_is_terminal", lambda: True)
     answers = iter(["s3cret", "s3cret"])
@@ -254,7 +254,7 @@ def test_store_list_errors(tmp_path, capsys):
 
 
 def test_help_does_not_import_the_heavy_parts():
-    code = ("import sys; from sealer import cli; cli._register_plugins(); "
+    code = ("import sys; from sealer.cli import main as cli; cli._register_plugins(); "
             "print(sorted(m for m in ('keys', 'cryptography', 'keyring', 'kubernetes') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"
@@ -297,7 +297,7 @@ def test_keyring_errors_through_the_command_line(secret_service, tmp_path):
 
 
 def test_cert_from_the_cluster_asks_the_controller(capsys, monkeypatch):
-    from sealer import cluster
+    from sealer.kube import controller_api as cluster
 
     calls = []
 

@@ -11,7 +11,7 @@ from keys.errors import KeyFormatError, KeyStoreError
 from keys.registry import KeyRegistry
 from keys.secret_format import from_secret
 from keys.stores.directory import DirectoryKeyStore
-from sealer import crypto, manifests
+from sealer.core import crypto, manifests
 
 
 def mode(path) -> int:

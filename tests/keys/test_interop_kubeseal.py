@@ -13,7 +13,7 @@ import yaml
 from keys.backup import backup_document, render
 from keys.registry import KeyRegistry
 from keys.secret_format import StoredKey
-from sealer.unsealing import open_items
+from sealer.core.unsealing import open_items
 from tests.peers import peer_bin_dir
 
 from .conftest import T0

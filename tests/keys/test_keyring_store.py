@@ -12,7 +12,7 @@ from keyring.backends import chainer, fail, null
 from keys.errors import InsecureKeyringError, KeyFormatError, KeyStoreError
 from keys.registry import KeyRegistry
 from keys.stores.keyring import INDEX_USER, KeyringKeyStore
-from sealer import crypto
+from sealer.core import crypto
 
 from .conftest import MemoryKeyring
 

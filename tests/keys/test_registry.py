@@ -8,11 +8,11 @@ import pytest
 
 from keys.registry import KeyRegistry
 from keys.secret_format import StoredKey
-from sealer import crypto
-from sealer.scope import KEY_HINT_ANNOTATION
-from sealer.sealing import Sealer
-from sealer.certs import parse_certificate
-from sealer.unsealing import open_items
+from sealer.core import crypto
+from sealer.core.scope import KEY_HINT_ANNOTATION
+from sealer.core.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.unsealing import open_items
 
 from .conftest import T0
 

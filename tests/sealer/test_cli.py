@@ -294,7 +294,7 @@ def test_sealing_offline_imports_nothing_heavy(run_cli, test_key):
     result = run_cli("--cert", str(test_key.cert_path), input=SECRET, env={"PYTHONPROFILEIMPORTTIME": "1"})
     assert result.returncode == 0
     imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if line.startswith("import time:")}
-    assert "sealer.sealing" in imported  # the probe works
+    assert "sealer.core.sealing" in imported  # the probe works
     assert not {m for m in imported if m.split(".")[0] in ("kubernetes", "prometheus_client", "keyring", "urllib3")}
 
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sealer import manifests
-from sealer.errors import InputError
+from sealer.core import manifests
+from sealer.core.errors import InputError
 
 BOMB = b"""a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
 b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]

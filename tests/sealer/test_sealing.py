@@ -9,13 +9,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealer import manifests
-from sealer.certs import parse_certificate
-from sealer.errors import InputError, UnsealError
-from sealer.keyset import KeySet
-from sealer.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
-from sealer.sealing import NamespaceChoice, Sealer, merge_into
-from sealer.unsealing import open_items, unseal
+from sealer.core import manifests
+from sealer.core.certs import parse_certificate
+from sealer.core.errors import InputError, UnsealError
+from sealer.core.keyset import KeySet
+from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
+from sealer.core.sealing import NamespaceChoice, Sealer, merge_into
+from sealer.core.unsealing import open_items, unseal
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,12 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sealer import crypto
-from sealer.errors import InputError
-from sealer.scope import KEY_HINT_ANNOTATION, Scope, with_scope_annotations
+from sealer.core import crypto
+from sealer.core.errors import InputError
+from sealer.core.scope import KEY_HINT_ANNOTATION, Scope, with_scope_annotations
 
 if TYPE_CHECKING:  # X.509 costs tens of milliseconds: the hooks use this module without it
-    from sealer.certs import Certificate
+    from sealer.core.certs import Certificate
 
 API_VERSION = "bitnami.com/v1alpha1"
 KIND = "SealedSecret"

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 import click
 
 from sealer._version import __version__
-from sealer.errors import InputError, SealerError
+from sealer.core.errors import InputError, SealerError
 
 ENV_PREFIX = "SEALED_SECRETS_"
 DEFAULT_CONTROLLER_NAME = "sealed-secrets-controller"
@@ -98,9 +98,9 @@ def seal_command(**opts: Any) -> None:
     sealer seal --cert cert.pem -o yaml < secret.yaml > sealed-secret.yaml
     sealer seal --controller-namespace kube-system --controller-name sealed-secrets -o yaml < secret.yaml
     """
-    from sealer import commands  # the command bodies: kept out of the import path of --help
+    from sealer.cli import seal_commands  # the command bodies: kept out of the import path of --help
 
-    commands.seal(**opts)
+    seal_commands.seal(**opts)
 
 
 @cli.command("unseal")
@@ -115,18 +115,18 @@ def unseal_command(**opts: Any) -> None:
 
     Prints plaintext Secrets: send them to the cluster or to `sealer seal`, never to Git.
     """
-    from sealer import commands
+    from sealer.cli import seal_commands
 
-    commands.unseal(**opts)
+    seal_commands.unseal(**opts)
 
 
 def _register_plugins() -> None:
     # Command groups that live in other modules register themselves here (kept lazy for start-up).
     try:
-        from sealer import cli_keys
+        from sealer.cli import keys_group
     except ImportError:
         return
-    cli_keys.register(cli)
+    keys_group.register(cli)
 
 
 def fail(message: str, code: int = 1) -> NoReturn:

@@ -18,7 +18,7 @@ import os
 import struct
 from typing import TYPE_CHECKING
 
-from sealer.scope import Scope
+from sealer.core.scope import Scope
 
 # The cryptography imports are deferred to the functions that use them: the framing checks below
 # (``split``, ``check_framing``, ``decode``) are all the pre-commit hooks need, and importing

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sealer import crypto
+from sealer.core import crypto
 
 
 class KeySet:

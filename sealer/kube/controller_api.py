@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sealer.errors import CertificateError, SealerError
+from sealer.core.errors import CertificateError, SealerError
 
 
 def api_client(kubeconfig: str | None = None, context: str | None = None) -> Any:

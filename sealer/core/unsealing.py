@@ -6,11 +6,11 @@ import base64
 import copy
 from dataclasses import dataclass
 
-from sealer import crypto
-from sealer.errors import UnsealError
-from sealer.keyset import KeySet
-from sealer.scope import KEY_HINT_ANNOTATION, Scope
-from sealer.sealing import check_sealed_secret, go_field_order, split_hint
+from sealer.core import crypto
+from sealer.core.errors import UnsealError
+from sealer.core.keyset import KeySet
+from sealer.core.scope import KEY_HINT_ANNOTATION, Scope
+from sealer.core.sealing import check_sealed_secret, go_field_order, split_hint
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """``sealer keys ...`` and ``sealer cert``: argument parsing only. The bodies live in
-sealer.keys_commands and the work in the ``keys`` package, both imported when a command runs, so
+sealer.cli.keys_commands and the work in the ``keys`` package, both imported when a command runs, so
 ``sealer --help`` does not pay for cryptography, keyring or the kubernetes client."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from sealer.cli import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, option
+from sealer.cli.main import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, option
 
 DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX, without the import
 PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
@@ -71,7 +71,7 @@ def passphrase_options(f: Callable) -> Callable:
 
 def _run(name: str) -> Callable[..., None]:
     def call(**opts: Any) -> None:
-        from sealer import keys_commands  # the bodies: kept out of the import path of --help
+        from sealer.cli import keys_commands  # the bodies: kept out of the import path of --help
 
         getattr(keys_commands, name)(**opts)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from sealer.errors import InputError
+from sealer.core.errors import InputError
 
 # A Secret may hold at most 1 MiB (the API server's limit); a stream of many is bounded so that a
 # mistaken `sealer seal < /dev/urandom`-style input fails fast instead of eating memory.

@@ -8,9 +8,9 @@ import binascii
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sealer import manifests
-from sealer.errors import InputError, PrivateKeyError
-from sealer.files import read_limited
+from sealer.core import manifests
+from sealer.core.errors import InputError, PrivateKeyError
+from sealer.core.files import read_limited
 
 MAX_KEY_FILE_BYTES = 16 * 1024 * 1024
 

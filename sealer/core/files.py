@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 
-from sealer.errors import SealerError
+from sealer.core.errors import SealerError
 
 
 def _why(e: OSError) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from sealer import manifests
-from sealer.certs import Certificate, load_certificate, parse_certificate
-from sealer.errors import InputError, SealerError, UnsealError
-from sealer.files import read_limited, write_atomically
-from sealer.scope import Scope
+from sealer.core import manifests
+from sealer.core.certs import Certificate, load_certificate, parse_certificate
+from sealer.core.errors import InputError, SealerError, UnsealError
+from sealer.core.files import read_limited, write_atomically
+from sealer.core.scope import Scope
 
 
 def read_file(path: str) -> bytes:
@@ -42,20 +42,20 @@ def emit(text: str, path: str | None) -> None:
 def certificate_for(opts: dict[str, Any]) -> Certificate:
     if opts.get("cert"):
         return load_certificate(opts["cert"])
-    from sealer import cluster
+    from sealer.kube import controller_api as cluster
 
     pem = cluster.fetch_certificate(opts["controller_namespace"], opts["controller_name"], opts["kubeconfig"], opts["context"])
     return parse_certificate(pem, f"certificate of {opts['controller_namespace']}/{opts['controller_name']}")
 
 
 def default_namespace(opts: dict[str, Any]) -> str:
-    from sealer.kubeconfig import current_namespace
+    from sealer.kube.kubeconfig import current_namespace
 
     return current_namespace(opts.get("kubeconfig"), opts.get("context")) or "default"
 
 
 def seal(**opts: Any) -> None:
-    from sealer.sealing import NamespaceChoice, Sealer
+    from sealer.core.sealing import NamespaceChoice, Sealer
 
     if opts["from_file"] and not opts["raw"]:
         raise InputError("--from-file requires --raw")
@@ -102,8 +102,8 @@ def _server_side(opts: dict[str, Any]) -> None:
     """--validate and --re-encrypt: the controller does the work through the API-server proxy."""
     import json
 
-    from sealer import cluster
-    from sealer.sealing import check_sealed_secret
+    from sealer.kube import controller_api as cluster
+    from sealer.core.sealing import check_sealed_secret
 
     data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml SealedSecret in stdin)")
     docs = manifests.parse_stream(data, source)
@@ -135,7 +135,7 @@ def _server_side(opts: dict[str, Any]) -> None:
 
 
 def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:
-    from sealer.sealing import Sealer
+    from sealer.core.sealing import Sealer
 
     scope = scope or Scope.STRICT
     if opts["from_file"]:
@@ -152,7 +152,7 @@ def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:
 
 
 def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | None, choice: Any) -> None:
-    from sealer.sealing import check_sealed_secret, merge_into
+    from sealer.core.sealing import check_sealed_secret, merge_into
 
     path = opts["merge_into"]
     if len(docs) != 1:
@@ -187,9 +187,9 @@ def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | No
 
 
 def unseal(**opts: Any) -> None:
-    from sealer.keyset import KeySet
-    from sealer.privkeys import load_private_keys
-    from sealer.unsealing import unseal as unseal_one
+    from sealer.core.keyset import KeySet
+    from sealer.core.privkeys import load_private_keys
+    from sealer.core.unsealing import unseal as unseal_one
 
     if not opts["keys"]:
         raise SealerError("no key could decrypt secret: give the private keys with --recovery-private-key")

@@ -1,5 +1,5 @@
 """Bodies of ``sealer keys ...`` and ``sealer cert``: read input, call the ``keys`` package, write
-output. No argument parsing (sealer.cli_keys), no key logic (keys).
+output. No argument parsing (sealer.cli.keys_group), no key logic (keys).
 
 What goes where: results a script wants (fingerprints, tables, certificates, backups) go to
 stdout; progress and warnings to stderr. Key material goes only into a backup, and a backup only
@@ -17,7 +17,7 @@ import click
 
 from keys.clock import rfc3339
 from keys.errors import BackupError, KeyStoreError
-from sealer.errors import SealerError
+from sealer.core.errors import SealerError
 
 PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
 MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
@@ -162,7 +162,7 @@ def list_keys(**opts: Any) -> None:
     if opts["fmt"] == "json":
         click.echo(json.dumps(rows, indent=2))
     elif opts["fmt"] == "yaml":
-        from sealer import manifests
+        from sealer.core import manifests
 
         click.echo(manifests.dump_yaml(rows), nl=False)
     else:
@@ -186,7 +186,7 @@ def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
     """From --passphrase-file, else $SEALER_BACKUP_PASSPHRASE, else a prompt on the terminal."""
     path = opts.get("passphrase_file")
     if path:
-        from sealer.files import read_limited
+        from sealer.core.files import read_limited
 
         raw = read_limited(path, MAX_PASSPHRASE_FILE_BYTES, error=BackupError, what="passphrase file")
         try:
@@ -213,7 +213,7 @@ def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
 
 def write_private_file(path: str, text: str) -> None:
     """Key material: atomic, and 0600 from its creation (never chmod-ed after the key is in it)."""
-    from sealer.files import write_atomically
+    from sealer.core.files import write_atomically
 
     write_atomically(path, text, private=True)
 
@@ -249,13 +249,13 @@ def backup(**opts: Any) -> None:
 def restore(**opts: Any) -> None:
     from keys.backup import read_backup
     from keys.stores.base import find_conflicts
-    from sealer import manifests
+    from sealer.core import manifests
 
     path = opts["backup_file"]
     if path == "-":
         data, source = manifests.read_bytes(sys.stdin.buffer, "stdin"), "stdin"
     else:
-        from sealer.files import read_limited
+        from sealer.core.files import read_limited
 
         data, source = read_limited(path, manifests.MAX_INPUT_BYTES, error=BackupError, what="backup"), path
     # Everything is read and checked before the store is touched: a bad backup writes nothing.
@@ -283,7 +283,7 @@ def restore(**opts: Any) -> None:
 # --- cert --------------------------------------------------------------------------------------
 
 def cert(**opts: Any) -> None:
-    from sealer.commands import emit
+    from sealer.cli.seal_commands import emit
 
     if opts.get("directory") or opts.get("keyring_name"):
         from keys.stores.base import newest
@@ -294,7 +294,7 @@ def cert(**opts: Any) -> None:
             raise KeyStoreError(f"no active keys in {store.description}")
         pem = key.pair.cert_pem
     else:
-        from sealer import cluster
+        from sealer.kube import controller_api as cluster
 
         pem = cluster.fetch_certificate(
             opts["controller_namespace"], opts["controller_name"], opts.get("kubeconfig"), opts.get("context")

@@ -7,7 +7,7 @@ import os
 
 import yaml
 
-from sealer.errors import SealerError
+from sealer.core.errors import SealerError
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from sealer.cluster import call, status_summary
+from sealer.kube.controller_api import call, status_summary
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class Kube:
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None) -> Kube:
-        from sealer.cluster import api_client
+        from sealer.kube.controller_api import api_client
 
         return cls(api_client(kubeconfig, context))
 

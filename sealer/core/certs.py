@@ -9,9 +9,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from sealer import crypto
-from sealer.errors import CertificateError
-from sealer.files import read_limited
+from sealer.core import crypto
+from sealer.core.errors import CertificateError
+from sealer.core.files import read_limited
 
 MAX_CERT_BYTES = 1024 * 1024
 
