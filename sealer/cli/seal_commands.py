@@ -121,10 +121,10 @@ def _server_side(opts: dict[str, Any]) -> None:
             if status == 409:
                 raise SealerError(f"{where}: unable to decrypt sealed secret")
             if status != 200:
-                raise SealerError(f"{where}: cannot validate sealed secret: the controller answered {status}")
+                raise SealerError(f"{where}: cannot validate sealed secret: {cluster.who_answered(status, body)}")
             continue
         if status != 200:
-            raise SealerError(f"{where}: cannot re-encrypt secret: the controller answered {status}")
+            raise SealerError(f"{where}: cannot re-encrypt secret: {cluster.who_answered(status, body)}")
         resealed = json.loads(body)
         resealed.setdefault("apiVersion", item.get("apiVersion", "bitnami.com/v1alpha1"))
         resealed.setdefault("kind", "SealedSecret")

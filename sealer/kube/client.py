@@ -65,7 +65,7 @@ class Kube:
     def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None) -> Kube:
         from sealer.kube.controller_api import api_client
 
-        return cls(api_client(kubeconfig, context))
+        return cls(api_client(kubeconfig, context, program="sealer-controller"))
 
     def _call(self, method: str, path: str, *, body: Any = None, query: dict | None = None, accept: str = "application/json",
               content_type: str = "application/json", timeout: float | tuple | None = None) -> Any:

@@ -8,23 +8,37 @@ from typing import Any
 from sealer.core.errors import CertificateError, SealerError
 
 
-def api_client(kubeconfig: str | None = None, context: str | None = None) -> Any:
+def user_agent(program: str = "sealer") -> str:
+    """Our own User-Agent, shaped like client-go's, so that audit logs tell sealer from kubeseal
+    (and from anything else riding on the Python client's default `OpenAPI-Generator/...`)."""
+    import platform
+
+    from sealer._version import __version__
+
+    return f"{program}/v{__version__} ({platform.system().lower()}/{platform.machine()}) python/{platform.python_version()}"
+
+
+def api_client(kubeconfig: str | None = None, context: str | None = None, *, program: str = "sealer") -> Any:
     """An authenticated kubernetes ApiClient (kubeconfig file, or in-cluster when there is none)."""
     from kubernetes import config  # heavy: ~240 ms
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        return config.new_client_from_config(config_file=kubeconfig, context=context)
+        client = config.new_client_from_config(config_file=kubeconfig, context=context)
     except (ConfigException, FileNotFoundError, TypeError) as e:
+        client = None
         if kubeconfig is None and context is None:
             try:
                 config.load_incluster_config()
-                from kubernetes import client
+                from kubernetes import client as k8s
 
-                return client.ApiClient()
+                client = k8s.ApiClient()
             except ConfigException:
                 pass
-        raise SealerError(f"cannot load kubeconfig: {_one_line(e)}") from None
+        if client is None:
+            raise SealerError(f"cannot load kubeconfig: {_one_line(e)}") from None
+    client.user_agent = user_agent(program)
+    return client
 
 
 def _one_line(e: BaseException) -> str:
@@ -78,6 +92,21 @@ def controller_proxy_path(client: Any, controller_namespace: str, controller_nam
     return f"/api/v1/namespaces/{controller_namespace}/services/http:{controller_name}:{port_name}/proxy{path}"
 
 
+def who_answered(status: int, body: bytes | None) -> str:
+    """Who failed a proxied call, and why. When the API server's proxy itself fails (no endpoints,
+    the Pod unreachable, RBAC), the controller never saw the request and the API server answers
+    with its own Status object: give its reason, as kubeseal does. The controller's own answers
+    are plain text or PEM, never a Status."""
+    try:
+        doc = json.loads(body or b"")
+    except (ValueError, TypeError):
+        doc = None
+    if isinstance(doc, dict) and doc.get("kind") == "Status" and doc.get("message"):
+        # The proxy's messages name services, addresses and users, never what was sent.
+        return f"the API server answered {status}: {' '.join(str(doc['message']).split())[:300]}"
+    return f"the controller answered {status}"
+
+
 def _status_message(response: Any) -> str:
     try:
         return json.loads(response.data).get("message") or f"{response.status} {response.reason}"
@@ -110,5 +139,5 @@ def fetch_certificate(controller_namespace: str, controller_name: str, kubeconfi
     client = api_client(kubeconfig, context)
     status, body = controller_request(client, controller_namespace, controller_name, "GET", "/v1/cert.pem")
     if status != 200:
-        raise CertificateError(f"cannot fetch certificate: the controller answered {status}")
+        raise CertificateError(f"cannot fetch certificate: {who_answered(status, body)}")
     return body

@@ -1,6 +1,6 @@
 """Fetching the certificate through the API server's service proxy, as kubeseal does. A stand-in
-API server on loopback checks the exact requests (the real API server cannot proxy to loopback
-endpoints, so the end-to-end path is covered with --cert URLs instead)."""
+API server on loopback checks the exact requests and headers; the real API server's proxy, with a
+controller behind it, is tested end to end in tests/e2e/test_service_proxy.py."""
 
 from __future__ import annotations
 
@@ -16,11 +16,12 @@ TOKEN = "test-token-123"
 
 @pytest.fixture
 def fake_apiserver(test_key):
-    seen = []
+    seen, agents = [], []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):  # noqa: N802
             seen.append((self.path, self.headers.get("Authorization")))
+            agents.append(self.headers.get("User-Agent"))
             if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                 return self.reply(401, {"kind": "Status", "message": "Unauthorized"})
             if self.path == "/api/v1/namespaces/kube-system/services/sealed-secrets":
@@ -36,6 +37,7 @@ def fake_apiserver(test_key):
         def do_POST(self):  # noqa: N802
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             seen.append((self.path, body["metadata"]["name"]))
+            agents.append(self.headers.get("User-Agent"))
             base = "/api/v1/namespaces/kube-system/services/http:sealed-secrets:http/proxy"
             if self.path == base + "/v1/verify":
                 return self.reply(200 if body["metadata"]["name"] == "good" else 409, {})
@@ -57,7 +59,7 @@ def fake_apiserver(test_key):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", seen
+    yield f"http://127.0.0.1:{server.server_address[1]}", seen, agents
     server.shutdown()
 
 
@@ -88,6 +90,19 @@ def test_guide_command_line_fetches_through_the_proxy(run_cli, kubeconfig, fake_
     ]
     fetched = run_cli("--fetch-cert", "--controller-name", "sealed-secrets", "--kubeconfig", str(kubeconfig))
     assert fetched.stdout == test_key.cert_pem
+
+
+def test_requests_carry_sealers_user_agent(run_cli, kubeconfig, fake_apiserver):
+    """Audit logs tell sealer apart from kubeseal and from the Python client's `OpenAPI-Generator`."""
+    from sealer._version import __version__
+
+    env = {"KUBECONFIG": str(kubeconfig)}
+    assert run_cli("--fetch-cert", "--controller-name", "sealed-secrets", env=env).returncode == 0
+    assert run_cli("--validate", "--controller-name", "sealed-secrets", input=json.dumps(sealed("good")),
+                   env=env).returncode == 0
+    agents = fake_apiserver[2]
+    assert len(agents) == 4
+    assert all(a.startswith(f"sealer/v{__version__} (") and "python/" in a for a in agents), agents
 
 
 def test_wrong_controller_name_says_what_to_do(run_cli, kubeconfig):
