@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from sealer.core import goyaml
 from sealer.core.errors import InputError
 
 # A Secret may hold at most 1 MiB (the API server's limit); a stream of many is bounded so that a
@@ -32,12 +33,44 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
-    """Safe loader that, like Kubernetes' YAML-to-JSON decoding, leaves timestamps as strings."""
+    """Safe loader that resolves plain scalars as Kubernetes' Go tooling does (sealer.core.goyaml):
+    `y` is true, `1e3` is a number, timestamps stay strings."""
 
-    yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-        for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    }
+    yaml_implicit_resolvers = goyaml.implicit_resolvers()
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+        # Keys become JSON's string keys as they are constructed: True and 1 are one key in a dict.
+        if isinstance(node, yaml.MappingNode):
+            self.flatten_mapping(node)
+        if not isinstance(node, yaml.MappingNode):
+            raise yaml.constructor.ConstructorError(None, None, "expected a mapping", node.start_mark)
+        mapping: dict = {}
+        for key_node, value_node in node.value:
+            key = self.construct_key(key_node, deep)
+            try:
+                hash(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+                ) from None
+            mapping[key] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_key(self, key_node: Any, deep: bool = False) -> Any:
+        return goyaml.go_key(self.construct_object(key_node, deep=deep))
+
+
+Loader.add_constructor(goyaml.BOOL_TAG, lambda loader, node: goyaml.construct_bool(loader.construct_scalar(node)))
+Loader.add_constructor(goyaml.NUMBER_TAG, lambda loader, node: goyaml.go_number(loader.construct_scalar(node)))
+
+
+class _GoStyleDumper(_Dumper):  # type: ignore[misc,valid-type]
+    """Quotes and blocks strings as yaml.v2 does, so that YAML output matches kubeseal's bytes."""
+
+    yaml_implicit_resolvers = goyaml.implicit_resolvers()
+
+
+_GoStyleDumper.add_representer(str, goyaml.represent_str)
 
 
 class Document:
@@ -209,12 +242,23 @@ def dump(objects: list[dict], fmt: str) -> str:
     JSON pretty-printed (2-space indent), one object after another."""
     if fmt == "yaml":
         return "".join("---\n" + dump_yaml(o) for o in objects)
-    return "".join(json.dumps(o, indent=2, ensure_ascii=False) + "\n" for o in objects)
+    return "".join(dump_json(o) + "\n" for o in objects)
+
+
+# Go's encoding/json escapes these even inside strings (HTML safety); they cannot occur outside one.
+_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
+                                  "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def dump_json(obj: Any) -> str:
+    """Pretty JSON with Go's escaping, as kubeseal writes it."""
+    return json.dumps(obj, indent=2, ensure_ascii=False).translate(_GO_JSON_ESCAPES)
 
 
 def dump_yaml(obj: Any) -> str:
     # No line wrapping: sealed values are long base64 strings and must stay on one line.
-    return yaml.dump(obj, Dumper=_Dumper, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1 << 30)
+    return yaml.dump(obj, Dumper=_GoStyleDumper, default_flow_style=False, sort_keys=True, allow_unicode=True,
+                     width=1 << 30)
 
 
 def output_format(fmt: str | None, path: str | None) -> str:

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sealer.core import crypto
+from sealer.core import crypto, goyaml
 from sealer.core.errors import InputError
 from sealer.core.scope import KEY_HINT_ANNOTATION, Scope, with_scope_annotations
 
@@ -71,6 +71,8 @@ def read_secret(doc: Any, index: int, *, allow_empty_data: bool = False) -> Secr
         metadata = {}
     if not isinstance(metadata, dict):
         raise InputError("must be an object", doc=index, field="metadata")
+    # Scalars in ObjectMeta's string fields are text, as kubectl and kubeseal read them (goyaml).
+    metadata = _go_strings(metadata)
     name = metadata.get("name")
     if not name or not isinstance(name, str):
         raise InputError("missing metadata.name in input Secret", doc=index, field="metadata.name")
@@ -100,7 +102,7 @@ def read_secret(doc: Any, index: int, *, allow_empty_data: bool = False) -> Secr
     if sum(len(v) for v in items.values()) > MAX_SECRET_BYTES:
         raise InputError("Secret is larger than Kubernetes' 1 MiB limit", doc=index, field="data")
 
-    secret_type = doc.get("type")
+    secret_type = goyaml.go_string(doc.get("type"))
     if secret_type is not None and not isinstance(secret_type, str):
         raise InputError("must be a string", doc=index, field="type")
     immutable = doc.get("immutable")
@@ -117,10 +119,8 @@ def _string_map(doc: dict, field: str, index: int) -> dict[str, str]:
         raise InputError("must be a map of keys to strings", doc=index, field=field)
     out = {}
     for key, item in value.items():
-        if not isinstance(key, str):
-            key = str(key).lower() if isinstance(key, bool) else str(key)
-        if item is None:
-            item = ""
+        key = str(goyaml.go_string(key))
+        item = "" if item is None else goyaml.go_string(item)
         if not isinstance(item, str):
             raise InputError(f"must be a string, found a {_yaml_type(item)} (quote it)", doc=index, field=f"{field}.{key}")
         out[key] = item
@@ -141,6 +141,19 @@ def shown(value: Any, *, quote: bool = False) -> str:
     if showable(value):
         return f'"{value}"' if quote else value
     return f"a {_yaml_type(value)}" if quote else _yaml_type(value)
+
+
+def _go_strings(metadata: dict) -> dict:
+    """name, namespace and the labels' and annotations' keys and values as Go's string fields hold them."""
+    meta = dict(metadata)
+    for field in ("name", "namespace"):
+        if meta.get(field) is not None:
+            meta[field] = goyaml.go_string(meta[field])
+    for field in ("labels", "annotations"):
+        value = meta.get(field)
+        if isinstance(value, dict):
+            meta[field] = {str(goyaml.go_string(k)): "" if v is None else goyaml.go_string(v) for k, v in value.items()}
+    return meta
 
 
 def _yaml_type(value: Any) -> str:
@@ -182,7 +195,15 @@ def template_metadata(metadata: Mapping, namespace: str, scope: Scope) -> dict:
         meta["namespace"] = namespace
     else:
         meta.pop("namespace", None)
-    return go_field_order(meta)
+    return go_field_order(_sorted_maps(meta))
+
+
+def _sorted_maps(meta: dict) -> dict:
+    """Go marshals maps with their keys sorted: labels and annotations in JSON output too."""
+    for field in ("labels", "annotations"):
+        if isinstance(meta.get(field), dict):
+            meta[field] = dict(sorted(meta[field].items()))
+    return meta
 
 
 def go_field_order(meta: dict) -> dict:
@@ -282,13 +303,15 @@ def merge_into(original: dict, addition: dict) -> dict:
     annotations are added or replaced; everything else of ``original`` is kept as it was."""
     merged = copy.deepcopy(original)
     spec = merged.setdefault("spec", {})
-    spec.setdefault("encryptedData", {}).update(addition["spec"]["encryptedData"])
+    # Sorted, as kubeseal writes them: a mixed team's merges do not churn the Git diff.
+    spec["encryptedData"] = dict(sorted({**spec.get("encryptedData", {}), **addition["spec"]["encryptedData"]}.items()))
     new_meta = addition["spec"]["template"].get("metadata", {})
     template = spec.setdefault("template", {})
     meta = template.setdefault("metadata", {})
     for field in ("labels", "annotations"):
         if new_meta.get(field):
             meta.setdefault(field, {}).update(new_meta[field])
+    _sorted_maps(meta)
     new_hint = addition["metadata"].get("annotations", {}).get(KEY_HINT_ANNOTATION)
     if new_hint:
         # Old items may be sealed for another key than the new ones: keep both, newest first.

@@ -89,7 +89,7 @@ class Loader(manifests.Loader):
         mapping: dict = {}
         seen: dict = {}  # key -> its first key node, among the mapping's own pairs
         for i, (key_node, value_node) in enumerate(node.value):
-            key = self.construct_object(key_node, deep=deep)
+            key = self.construct_key(key_node, deep=deep)
             if not isinstance(key, Hashable):
                 raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
                                                         "found unhashable key", key_node.start_mark)

@@ -117,7 +117,7 @@ def test_namespace_resolution(sealer_):
         ({"kind": "Secret", "metadata": {}}, "field metadata.name: missing metadata.name"),
         ({"kind": "Secret", "metadata": {"name": "x"}, "data": {"k": "!!!"}}, "field data.k: is not valid base64"),
         ({"kind": "Secret", "metadata": {"name": "x"}}, "field data: secret.data is empty"),
-        ({"kind": "Secret", "metadata": {"name": "x"}, "stringData": {"port": 5432}}, "field stringData.port: must be a string"),
+        ({"kind": "Secret", "metadata": {"name": "x"}, "stringData": {"port": {"a": 1}}}, "field stringData.port: must be a string"),
         ({"kind": "Secret", "apiVersion": "v2", "metadata": {"name": "x"}, "stringData": {"a": "b"}}, "field apiVersion"),
     ],
 )
