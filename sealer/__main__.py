@@ -1,3 +1,5 @@
+import sys
+
 from sealer.cli.main import main
 
-main()
+sys.exit(main())

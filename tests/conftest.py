@@ -84,3 +84,28 @@ def run_cli(tmp_path: Path):
                               env=environment, cwd=tmp_path, timeout=60)
 
     return run
+
+
+@dataclass
+class CliResult:
+    status: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    """Run `sealer` in-process, in an in-memory Environment: exit status and streams, no subprocess.
+    The environment holds no SEALED_SECRETS_* and a KUBECONFIG that does not exist (the CLI must
+    never need a cluster unless asked); ``environ`` adds variables, other keywords go to the
+    Environment (``stdin_isatty``, ``connect``, ``prompt``)."""
+    from sealer.cli.environment import Environment
+    from sealer.cli.main import main
+
+    def run(*args: str, input: bytes | str = b"", environ: dict | None = None, **environment) -> CliResult:
+        variables = {"KUBECONFIG": str(tmp_path / "no-kubeconfig"), "HOME": str(tmp_path), **(environ or {})}
+        data = input.encode() if isinstance(input, str) else input
+        env = Environment.in_memory(data, variables, **environment)
+        return CliResult(int(main(list(args), env)), env.stdout.getvalue(), env.stderr.getvalue())
+
+    return run

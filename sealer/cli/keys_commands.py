@@ -9,30 +9,24 @@ into a file or a pipe, never a terminal. Passphrases are never echoed.
 from __future__ import annotations
 
 import json
-import os
-import sys
 from typing import Any
-
-import click
 
 from keys.clock import rfc3339
 from keys.errors import BackupError, KeyStoreError
+from sealer.cli.environment import Environment
+from sealer.cli.options import KeyOptions
 from sealer.core.errors import SealerError
 
 PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
 MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
 
 
-def _note(message: str) -> None:
-    click.echo(message, err=True)
-
-
 # --- stores --------------------------------------------------------------------------------------
 
-def open_store(opts: dict[str, Any]) -> Any:
+def open_store(opts: KeyOptions, env: Environment) -> Any:
     """The store the flags name: --dir, --keyring, or else the cluster."""
-    directory, keyring_name = opts.get("directory"), opts.get("keyring_name")
-    prefix = opts.get("key_prefix") or "sealed-secrets-key"
+    directory, keyring_name = opts.directory, opts.keyring_name
+    prefix = opts.key_prefix or "sealed-secrets-key"
     if directory and keyring_name:
         raise SealerError("give only one of --dir and --keyring")
     if directory:
@@ -42,12 +36,10 @@ def open_store(opts: dict[str, Any]) -> Any:
     if keyring_name:
         from keys.stores.keyring import KeyringKeyStore
 
-        return KeyringKeyStore(keyring_name, allow_insecure=opts.get("allow_insecure_keyring", False), prefix=prefix)
+        return KeyringKeyStore(keyring_name, allow_insecure=opts.allow_insecure_keyring, prefix=prefix)
     from keys.stores.kubernetes import KubernetesKeyStore
 
-    return KubernetesKeyStore.from_kubeconfig(
-        opts.get("kubeconfig"), opts.get("context"), namespace=opts["controller_namespace"], prefix=prefix
-    )
+    return KubernetesKeyStore(env.api_client(opts.target.connection), namespace=opts.target.namespace, prefix=prefix)
 
 
 def _existing(store: Any, *, tolerant: bool = False) -> list:
@@ -64,45 +56,45 @@ def _existing(store: Any, *, tolerant: bool = False) -> list:
     return store.list()
 
 
-def _generate(opts: dict[str, Any], store: Any) -> Any:
+def _generate(opts: KeyOptions, store: Any) -> Any:
     """A new key for ``store``, sorting after its newest key so that it is the one that seals."""
     from keys.durations import DurationError, parse_duration
     from keys.generate import check_bits, clock_after, generate_key_pair
     from keys.stores.base import newest
 
     try:
-        ttl = parse_duration(opts["ttl"])
+        ttl = parse_duration(opts.ttl)
     except DurationError as e:
         raise SealerError(f"--ttl: {e}") from None
-    check_bits(opts["bits"])
+    check_bits(opts.bits)
     current = newest(_existing(store, tolerant=True), store.prefix)
-    return generate_key_pair(opts["bits"], ttl, opts["cn"], clock=clock_after(current.pair.not_before if current else None))
+    return generate_key_pair(opts.bits, ttl, opts.cn, clock=clock_after(current.pair.not_before if current else None))
 
 
 # --- generate / rotate ---------------------------------------------------------------------------
 
-def generate(**opts: Any) -> None:
-    if not opts.get("directory") and not opts.get("keyring_name"):
+def generate(opts: KeyOptions, env: Environment) -> None:
+    if not opts.directory and not opts.keyring_name:
         raise SealerError("give --out DIR or --keyring NAME: where to keep the new key")
-    store = open_store(opts)  # before the slow part: a refused keyring fails fast
+    store = open_store(opts, env)  # before the slow part: a refused keyring fails fast
     pair = _generate(opts, store)
     name = store.add(pair)
-    click.echo(pair.fingerprint)
-    _note(f"stored key {name} in {store.description} (certificate valid until {rfc3339(pair.not_after)})")
+    env.write(pair.fingerprint + "\n")
+    env.note(f"stored key {name} in {store.description} (certificate valid until {rfc3339(pair.not_after)})")
 
 
-def rotate(**opts: Any) -> None:
-    store = open_store(opts)
+def rotate(opts: KeyOptions, env: Environment) -> None:
+    store = open_store(opts, env)
     pair = _generate(opts, store)
     name = store.add(pair)
-    click.echo(pair.fingerprint)
+    env.write(pair.fingerprint + "\n")
     from keys.stores.kubernetes import KubernetesKeyStore
 
     if isinstance(store, KubernetesKeyStore):
-        _note(f"created key Secret {name} in {store.description}; the controller seals with it once it reloads "
+        env.note(f"created key Secret {name} in {store.description}; the controller seals with it once it reloads "
               "its keys (Bitnami's controller: on restart). Older keys stay active.")
     else:
-        _note(f"stored key {name} in {store.description}; it is now the sealing key")
+        env.note(f"stored key {name} in {store.description}; it is now the sealing key")
 
 
 # --- list --------------------------------------------------------------------------------------
@@ -148,43 +140,35 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     )
 
 
-def list_keys(**opts: Any) -> None:
+def list_keys(opts: KeyOptions, env: Environment) -> None:
     from keys.stores.kubernetes import KubernetesKeyStore
 
-    store = open_store(opts)
+    store = open_store(opts, env)
     if isinstance(store, KubernetesKeyStore):
         keys = store.list(skip_invalid=True)  # show what can be read, and say what cannot
         for problem in store.skipped:
-            _note(f"warning: skipped an unreadable key Secret: {problem}")
+            env.note(f"warning: skipped an unreadable key Secret: {problem}")
     else:
         keys = store.list()
     rows = key_rows(keys, store.prefix)
-    if opts["fmt"] == "json":
-        click.echo(json.dumps(rows, indent=2))
-    elif opts["fmt"] == "yaml":
+    if opts.fmt == "json":
+        env.write(json.dumps(rows, indent=2) + "\n")
+    elif opts.fmt == "yaml":
         from sealer.core import manifests
 
-        click.echo(manifests.dump_yaml(rows), nl=False)
+        env.write(manifests.dump_yaml(rows))
     else:
         if not rows:
-            _note(f"no keys in {store.description}")
+            env.note(f"no keys in {store.description}")
             return
-        click.echo(render_table(rows), nl=False)
+        env.write(render_table(rows))
 
 
 # --- backup / restore ----------------------------------------------------------------------------
 
-def _stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
-
-
-def _stdin_is_terminal() -> bool:
-    return sys.stdin.isatty()
-
-
-def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
+def read_passphrase(opts: KeyOptions, env: Environment, *, confirm: bool) -> str:
     """From --passphrase-file, else $SEALER_BACKUP_PASSPHRASE, else a prompt on the terminal."""
-    path = opts.get("passphrase_file")
+    path = opts.passphrase_file
     if path:
         from sealer.core.files import read_limited
 
@@ -198,14 +182,14 @@ def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
         if not passphrase:
             raise BackupError(f"--passphrase-file {path}: the file is empty")
         return passphrase
-    env = os.environ.get(PASSPHRASE_ENV)
-    if env is not None:
-        if not env:
+    from_env = env.environ.get(PASSPHRASE_ENV)
+    if from_env is not None:
+        if not from_env:
             raise BackupError(f"${PASSPHRASE_ENV} is set but empty")
-        return env
-    if not _stdin_is_terminal():
+        return from_env
+    if not env.stdin_isatty:
         raise BackupError(f"no passphrase: give --passphrase-file, set ${PASSPHRASE_ENV}, or run on a terminal to be asked")
-    passphrase = click.prompt("Backup passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
+    passphrase = env.prompt("Backup passphrase", confirm)
     if not passphrase:
         raise BackupError("the backup passphrase is empty")
     return passphrase
@@ -218,55 +202,54 @@ def write_private_file(path: str, text: str) -> None:
     write_atomically(path, text, private=True)
 
 
-def backup(**opts: Any) -> None:
+def backup(opts: KeyOptions, env: Environment) -> None:
     from keys.backup import backup_document, encrypt, render
 
-    target = opts.get("output_file")
-    if not target and _stdout_is_terminal():
+    target = opts.output_file
+    if not target and env.stdout_isatty:
         raise SealerError("refusing to write private keys to a terminal: redirect stdout to a file or use -w FILE")
-    encrypting = bool(opts.get("encrypt") or opts.get("passphrase_file") or os.environ.get(PASSPHRASE_ENV) is not None)
-    store = open_store(opts)
+    encrypting = bool(opts.encrypt or opts.passphrase_file or env.environ.get(PASSPHRASE_ENV) is not None)
+    store = open_store(opts, env)
     keys = store.list()
     if not keys:
         raise KeyStoreError(f"no keys in {store.description}: nothing to back up")
-    text = render(backup_document(keys), opts["fmt"])
+    text = render(backup_document(keys), opts.fmt)
     if encrypting:
-        text = encrypt(text, opts["fmt"], read_passphrase(opts, confirm=True))
+        text = encrypt(text, opts.fmt, read_passphrase(opts, env, confirm=True))
     if target:
         write_private_file(target, text)
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        env.write(text)
     where = target or "the output"
     if encrypting:
-        _note(f"WARNING: {where} holds {len(keys)} private key(s), encrypted with your passphrase. "
+        env.note(f"WARNING: {where} holds {len(keys)} private key(s), encrypted with your passphrase. "
               "Without the passphrase the backup is useless: keep both safe, apart, and out of Git.")
     else:
-        _note(f"WARNING: {where} holds {len(keys)} PRIVATE KEY(S) IN PLAINTEXT. Anyone who reads it can decrypt "
+        env.note(f"WARNING: {where} holds {len(keys)} PRIVATE KEY(S) IN PLAINTEXT. Anyone who reads it can decrypt "
               "every SealedSecret sealed with them. Keep it offline, encrypted, and NEVER in Git.")
 
 
-def restore(**opts: Any) -> None:
+def restore(opts: KeyOptions, env: Environment) -> None:
     from keys.backup import read_backup
     from keys.stores.base import find_conflicts
     from sealer.core import manifests
 
-    path = opts["backup_file"]
+    path = opts.backup_file or "-"
     if path == "-":
-        data, source = manifests.read_bytes(sys.stdin.buffer, "stdin"), "stdin"
+        data, source = manifests.read_bytes(env.stdin, "stdin"), "stdin"
     else:
         from sealer.core.files import read_limited
 
         data, source = read_limited(path, manifests.MAX_INPUT_BYTES, error=BackupError, what="backup"), path
     # Everything is read and checked before the store is touched: a bad backup writes nothing.
-    keys = read_backup(data, source, lambda: read_passphrase(opts, confirm=False))
-    store = open_store(opts)
+    keys = read_backup(data, source, lambda: read_passphrase(opts, env, confirm=False))
+    store = open_store(opts, env)
     to_write, notes = find_conflicts(_existing(store), keys)
     for note in notes:
-        _note(f"skipped {note}")
-    if opts.get("dry_run"):
+        env.note(f"skipped {note}")
+    if opts.dry_run:
         for key in to_write:
-            click.echo(f"would restore {key.name} {key.fingerprint}")
+            env.write(f"would restore {key.name} {key.fingerprint}\n")
         return
     written: list[str] = []
     for key in to_write:
@@ -276,27 +259,26 @@ def restore(**opts: Any) -> None:
             done = f"; restored before the failure: {', '.join(written)}" if written else "; nothing was restored"
             raise SealerError(f"{e}{done}") from None
         written.append(key.name)
-        click.echo(f"restored {key.name} {key.fingerprint}")
-    _note(f"restored {len(written)} key(s) into {store.description}" + (f", {len(notes)} already present" if notes else ""))
+        env.write(f"restored {key.name} {key.fingerprint}\n")
+    env.note(f"restored {len(written)} key(s) into {store.description}" + (f", {len(notes)} already present" if notes else ""))
 
 
 # --- cert --------------------------------------------------------------------------------------
 
-def cert(**opts: Any) -> None:
+def cert(opts: KeyOptions, env: Environment) -> None:
     from sealer.cli.seal_commands import emit
 
-    if opts.get("directory") or opts.get("keyring_name"):
+    if opts.directory or opts.keyring_name:
         from keys.stores.base import newest
 
-        store = open_store(opts)
+        store = open_store(opts, env)
         key = newest(store.list(), store.prefix)
         if key is None:
             raise KeyStoreError(f"no active keys in {store.description}")
         pem = key.pair.cert_pem
     else:
-        from sealer.kube import controller_api as cluster
+        from sealer.kube import controller_api
 
-        pem = cluster.fetch_certificate(
-            opts["controller_namespace"], opts["controller_name"], opts.get("kubeconfig"), opts.get("context")
-        )
-    emit(pem.decode("ascii", "replace"), opts.get("output_file"))
+        target = opts.target
+        pem = controller_api.fetch_certificate_with(env.api_client(target.connection), target.namespace, target.name)
+    emit(env, pem.decode("ascii", "replace"), opts.output_file, private=False)

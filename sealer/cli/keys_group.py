@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from sealer.cli.main import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, option
+from sealer.cli.environment import Environment
+from sealer.cli.flags import connection_options, option
 
 DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX, without the import
 PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
@@ -22,11 +23,9 @@ def _apply(f: Callable, decorators: list[Callable]) -> Callable:
 
 
 def cluster_key_options(f: Callable) -> Callable:
+    """The cluster (kubectl's connection flags; the key Secrets live in --controller-namespace)."""
     return _apply(f, [
-        option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: KUBECONFIG or ~/.kube/config)."),
-        option("--context", help="The kubeconfig context to use."),
-        option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
-               help="Namespace of the controller, where its key Secrets live."),
+        connection_options,
         option("--key-prefix", default=DEFAULT_KEY_PREFIX, show_default=True,
                help="Prefix of key names (the key named exactly this is the pre-0.9 legacy key)."),
     ])
@@ -69,13 +68,13 @@ def passphrase_options(f: Callable) -> Callable:
                         help=f"Read the backup passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).")(f)
 
 
-def _run(name: str) -> Callable[..., None]:
-    def call(**opts: Any) -> None:
-        from sealer.cli import keys_commands  # the bodies: kept out of the import path of --help
+def _run(name: str, flags: dict[str, Any]) -> None:
+    from sealer.cli import keys_commands  # the bodies: kept out of the import path of --help
+    from sealer.cli.options import KeyOptions
 
-        getattr(keys_commands, name)(**opts)
-
-    return call
+    env = click.get_current_context().find_object(Environment)
+    assert env is not None
+    getattr(keys_commands, name)(KeyOptions.from_flags(flags, env.environ), env)
 
 
 @click.group("keys")
@@ -99,7 +98,7 @@ def generate_command(**opts: Any) -> None:
     sealer keys generate --out ~/.sealer/keys
     sealer keys generate --keyring dev --bits 4096 --cn my-cluster
     """
-    _run("generate")(**opts)
+    _run("generate", opts)
 
 
 @keys_group.command("list")
@@ -112,7 +111,7 @@ def list_command(**opts: Any) -> None:
     Reads --dir DIR, --keyring NAME, or else the key Secrets in the cluster
     (--controller-namespace). Prints no key material.
     """
-    _run("list_keys")(**opts)
+    _run("list_keys", opts)
 
 
 @keys_group.command("backup")
@@ -134,7 +133,7 @@ def backup_command(**opts: Any) -> None:
     sealer keys backup -w sealed-secrets-keys.yaml
     sealer keys backup --dir ~/.sealer/keys --encrypt -w keys.backup
     """
-    _run("backup")(**opts)
+    _run("backup", opts)
 
 
 @keys_group.command("restore")
@@ -149,7 +148,7 @@ def restore_command(**opts: Any) -> None:
     Every key is checked before any is written; a key whose name is taken by a different key is
     an error and nothing is restored; keys already present are skipped.
     """
-    _run("restore")(**opts)
+    _run("restore", opts)
 
 
 @keys_group.command("rotate")
@@ -162,19 +161,18 @@ def rotate_command(**opts: Any) -> None:
     seals with it once it reloads its keys (Bitnami's controller: on restart). Older keys stay
     active, so everything sealed before still opens.
     """
-    _run("rotate")(**opts)
+    _run("rotate", opts)
 
 
 @click.command("cert")
 @store_options()
-@option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True, help="Name of the controller's Service.")
 @click.option("-w", "--output-file", "output_file", metavar="FILE", help="Write the certificate here instead of stdout.")
 def cert_command(**opts: Any) -> None:
     """Print the certificate new secrets are sealed with (the newest active key's).
 
     From --dir DIR or --keyring NAME, or else fetched from the controller in the cluster.
     """
-    _run("cert")(**opts)
+    _run("cert", opts)
 
 
 def register(cli: click.Group) -> None:

@@ -1,76 +1,75 @@
-"""The ``sealer`` command line: argument parsing and I/O only; the work is done by the library.
+"""The ``sealer`` command line: argument parsing only; the bodies live in seal_commands and
+keys_commands, the work in the library.
 
-Every flag can also be set by an environment variable ``SEALED_SECRETS_<FLAG>`` (kubeseal's
-convention, which users' scripts rely on); the flag wins.
+kubeseal's invocations work unchanged: `sealer [flags]` and `kubectl seal [flags]` mean `sealer
+seal [flags]`, `--recovery-unseal` means `sealer unseal`, every kubectl connection flag and klog's
+`-v` are accepted, and every flag can also be set by an environment variable
+``SEALED_SECRETS_<FLAG>`` (the flag wins).
+
+``main(argv, env)`` returns an ExitStatus and never raises: tests run it in-process with an
+``Environment.in_memory()``; the console scripts run it with the process's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
-from collections.abc import Callable
-from typing import Any, NoReturn
+from collections.abc import Sequence
+from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from sealer._version import __version__
-from sealer.core.errors import InputError, SealerError
+from sealer.cli import keys_group
+from sealer.cli.environment import Environment
+from sealer.cli.flags import connection_options, klog_options, option
+from sealer.cli.options import env_name
+from sealer.core.errors import SealerError
+from sealer.core.exit_status import ExitStatus
 
-ENV_PREFIX = "SEALED_SECRETS_"
-DEFAULT_CONTROLLER_NAME = "sealed-secrets-controller"
-DEFAULT_CONTROLLER_NAMESPACE = "kube-system"
-
-
-def option(*decls: str, **attrs: Any) -> Callable:
-    """click.option with the kubeseal environment variable derived from the long flag name."""
-    long = next(d for d in decls if d.startswith("--"))
-    attrs.setdefault("envvar", ENV_PREFIX + long[2:].upper().replace("-", "_"))
-    attrs.setdefault("show_envvar", True)
-    return click.option(*decls, **attrs)
-
-
-def cluster_options(f: Callable) -> Callable:
-    for decorator in reversed(
-        [
-            option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True,
-                   help="Name of the controller's Service."),
-            option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
-                   help="Namespace of the controller."),
-            option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: KUBECONFIG or ~/.kube/config)."),
-            option("--context", help="The kubeconfig context to use."),
-        ]
-    ):
-        f = decorator(f)
-    return f
+# What `pip install` names the package that brings a module a command imports on demand.
+OPTIONAL_MODULES = {"keyring": "sealer[keyring]", "secretstorage": "sealer[keyring]"}
 
 
 class DefaultToSeal(click.Group):
-    """``sealer [flags]`` and ``kubectl seal [flags]`` mean ``sealer seal [flags]``, as with kubeseal."""
+    """`sealer [flags]` means `sealer seal [flags]` and `--recovery-unseal` means `sealer unseal`,
+    as with kubeseal; `sealer --help` is the seal command's help plus the list of commands."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if "--recovery-unseal" in args:  # kubeseal's spelling of `sealer unseal`
+        if "--recovery-unseal" in args:
             args = ["unseal"] + [a for a in args if a != "--recovery-unseal"]
         elif not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
             args = ["seal", *args]
         return super().parse_args(ctx, args)
 
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        name = ctx.info_name or "sealer"
+        formatter.write_usage(name, "[seal] [OPTIONS]   or   " + name + " COMMAND [ARGS]...")
+        formatter.write_paragraph()
+        formatter.write_text(
+            "Seal Kubernetes Secrets into SealedSecrets that are safe to commit to Git. Wire-compatible with "
+            "Bitnami Sealed Secrets: kubeseal's flags work unchanged, with or without the `seal` command "
+            "(`sealer --cert cert.pem < secret.yaml`), and `--recovery-unseal` means `sealer unseal`.")
+        with ctx.scope(cleanup=False):
+            seal_ctx = seal_command.make_context("seal", [], parent=ctx, resilient_parsing=True)
+            seal_command.format_options(seal_ctx, formatter)
+        self.format_commands(ctx, formatter)
+
 
 @click.group(cls=DefaultToSeal, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="sealer", message="%(prog)s version: v%(version)s")
 def cli() -> None:
-    """Seal Kubernetes Secrets into SealedSecrets that are safe to commit to Git.
-
-    Wire-compatible with Bitnami Sealed Secrets: kubeseal and its controller read what sealer
-    writes, and the other way round. Run `sealer seal --help` for the main command.
-    """
+    """Seal Kubernetes Secrets into SealedSecrets that are safe to commit to Git."""
 
 
-@cli.command("seal")
+@cli.command("seal", context_settings={"ignore_unknown_options": False})
 @option("--cert", metavar="PATH|URL", help="Certificate (or public key) file or http(s) URL to seal with. "
         "Without it, the certificate is fetched from the controller in the cluster.")
 @option("-f", "--secret-file", metavar="PATH", help="Read the Secret(s) from this file instead of stdin.")
-@option("-w", "--sealed-secret-file", metavar="PATH", help="Write here instead of stdout: atomically, and only on "
-        "success. A .yaml/.yml name implies --format yaml.")
+@option("-w", "--sealed-secret-file", metavar="PATH", help="Write here instead of stdout: atomically, only on "
+        "success, created 0600 (as kubeseal). A .yaml/.yml name implies --format yaml.")
 @option("-o", "--format", "fmt", type=click.Choice(["json", "yaml"], case_sensitive=False), default="json",
         show_default=True, help="Output format.")
 @option("--scope", type=click.Choice(["strict", "namespace-wide", "cluster-wide"]),
@@ -79,8 +78,9 @@ def cli() -> None:
 @option("-n", "--namespace", help="Namespace for Secrets that do not name one (default: the kubeconfig's, else default).")
 @option("--allow-empty-data", is_flag=True, help="Allow a Secret with no data.")
 @option("--raw", is_flag=True, help="Seal one value (from stdin or --from-file) and print only its sealed form.")
-@option("--name", help="With --raw: the SealedSecret's name (needed for strict scope).")
-@option("--from-file", metavar="[KEY=]PATH", help="With --raw: read the value from this file.")
+@option("--name", help="The SealedSecret's name (with --raw: needed for strict scope; else it renames the Secret).")
+@option("--from-file", metavar="[KEY=]PATH", multiple=True, env=False,
+        help="With --raw: read the value from this file (exactly one).")
 @option("--merge-into", metavar="PATH", help="Add or replace the input's items in this existing SealedSecret file, in place.")
 @option("--fetch-cert", is_flag=True, help="Print the certificate that would be used, and stop.")
 @option("--validate", is_flag=True, help="Check with the controller that the input SealedSecrets open there "
@@ -88,72 +88,98 @@ def cli() -> None:
 @option("--re-encrypt", is_flag=True, help="Have the controller re-seal the input SealedSecrets for its newest "
         "key (server-side: plaintext never leaves the cluster). With -f and no -w, rewrites the file in place.")
 @option("--rotate", "rotate_alias", is_flag=True, hidden=True, help="Deprecated: --re-encrypt.")
-@option("--key-hint/--no-key-hint", default=True, show_default=True,
-        help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext).")
-@cluster_options
-def seal_command(**opts: Any) -> None:
+@option("--key-hint/--no-key-hint", envvar=env_name("--key-hint"), default=True, show_default=True,
+        help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext). "
+        "Also $SEALED_SECRETS_NO_KEY_HINT=true.")
+@option("--recovery-private-key", "keys", multiple=True, hidden=True, env=False)
+@connection_options
+@klog_options
+@click.argument("extra_args", nargs=-1, metavar="")
+@click.pass_context
+def seal_command(ctx: click.Context, **flags: Any) -> None:
     """Seal Secret manifests (YAML or JSON, one or many documents) into SealedSecrets.
 
     \b
-    sealer seal --cert cert.pem -o yaml < secret.yaml > sealed-secret.yaml
-    sealer seal --controller-namespace kube-system --controller-name sealed-secrets -o yaml < secret.yaml
+    sealer --cert cert.pem -o yaml < secret.yaml > sealed-secret.yaml
+    sealer --controller-namespace kube-system --controller-name sealed-secrets -o yaml < secret.yaml
     """
     from sealer.cli import seal_commands  # the command bodies: kept out of the import path of --help
+    from sealer.cli.options import SealOptions
 
-    seal_commands.seal(**opts)
+    env = ctx.find_object(Environment)
+    given = ctx.get_parameter_source("key_hint") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+    seal_commands.seal(SealOptions.from_flags(flags, env.environ, key_hint_given=given), env)
 
 
 @cli.command("unseal")
-@option("--recovery-private-key", "keys", metavar="KEY[,KEY...]", multiple=True,
+@option("--recovery-private-key", "keys", metavar="KEY[,KEY...]", multiple=True, env=False,
         help="Private key files: PEM keys, or key Secrets / Lists of them (as `sealer keys backup` writes). "
-        "Repeat or separate with commas.")
+        "Repeat or separate with commas (also $SEALED_SECRETS_RECOVERY_PRIVATE_KEY).")
 @option("-f", "--secret-file", metavar="PATH", help="Read the SealedSecret(s) from this file instead of stdin.")
+@option("-w", "--sealed-secret-file", metavar="PATH",
+        help="Write the plaintext Secrets to this file (created 0600) instead of stdout.")
 @option("-o", "--format", "fmt", type=click.Choice(["json", "yaml"], case_sensitive=False), default="json",
         show_default=True, help="Output format.")
-def unseal_command(**opts: Any) -> None:
+@click.pass_obj
+def unseal_command(env: Environment, **flags: Any) -> None:
     """Open SealedSecrets offline with the cluster's private keys (disaster recovery).
 
     Prints plaintext Secrets: send them to the cluster or to `sealer seal`, never to Git.
     """
     from sealer.cli import seal_commands
+    from sealer.cli.options import UnsealOptions
 
-    seal_commands.unseal(**opts)
+    seal_commands.unseal(UnsealOptions.from_flags(flags, env.environ), env)
 
 
-def _register_plugins() -> None:
-    # Command groups that live in other modules register themselves here (kept lazy for start-up).
+keys_group.register(cli)
+
+
+def _fail(env: Environment, message: str, status: ExitStatus = ExitStatus.FAILURE) -> ExitStatus:
+    env.stderr.write(f"error: {' '.join(message.split())}\n")
+    env.stderr.flush()
+    return status
+
+
+def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> int:
+    """Run the CLI; returns the exit status. Errors are one line on stderr, never a traceback
+    (a traceback could show a value)."""
+    env = env or Environment.from_process()
+    args = list(sys.argv[1:] if argv is None else argv)
+    prog = os.path.basename(sys.argv[0]) if argv is None else "sealer"
+    prog = "kubectl seal" if prog == "kubectl-seal" else (prog if prog and prog != "__main__.py" else "sealer")
     try:
-        from sealer.cli import keys_group
-    except ImportError:
-        return
-    keys_group.register(cli)
-
-
-def fail(message: str, code: int = 1) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
-def main(argv: list[str] | None = None) -> None:
-    _register_plugins()
-    try:
-        cli.main(args=argv, prog_name=os.path.basename(sys.argv[0]) or "sealer", standalone_mode=False)
+        with contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
+            cli.main(args=args, prog_name=prog, standalone_mode=False, obj=env)
     except click.exceptions.Abort:
-        fail("aborted", 130)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
+        return _fail(env, "aborted", ExitStatus.INTERRUPTED)
     except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except (SealerError, InputError) as e:
-        fail(" ".join(str(e).split()))
+        return e.exit_code
+    except click.ClickException as e:
+        e.show(file=env.stderr)
+        return ExitStatus.USAGE if isinstance(e, click.UsageError) else ExitStatus.FAILURE
+    except SealerError as e:
+        return _fail(env, str(e))
     except KeyboardInterrupt:
-        sys.exit(130)
-    except Exception as e:  # noqa: BLE001 - never a traceback (it could show a value); a hint instead
-        if os.environ.get("SEALER_DEBUG"):
+        return ExitStatus.INTERRUPTED
+    except ModuleNotFoundError as e:
+        package = OPTIONAL_MODULES.get((e.name or "").split(".")[0], e.name)
+        return _fail(env, f"this command needs the Python package {e.name!r}, which is not installed: "
+                          f"pip install '{package}'")
+    except BrokenPipeError:
+        return ExitStatus.FAILURE
+    except Exception as e:  # noqa: BLE001 - never a traceback; a hint instead
+        if env.environ.get("SEALER_DEBUG"):
             raise
-        fail(f"internal error ({type(e).__name__}); rerun with SEALER_DEBUG=1 for details and please report it")
+        return _fail(env, f"internal error ({type(e).__name__}); rerun with SEALER_DEBUG=1 for details and please "
+                          "report it")
+    return ExitStatus.OK
+
+
+def run() -> None:
+    """The console scripts' entry point."""
+    sys.exit(main())
 
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -1,15 +1,21 @@
-"""Bodies of the CLI commands: read input, call the library, write output. No argument parsing."""
+"""Bodies of `sealer seal` and `sealer unseal`: read input, call the library, write output.
+No argument parsing (sealer.cli.main); every outside effect goes through the Environment."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
+from sealer.cli.environment import Environment
+from sealer.cli.options import SealOptions, UnsealOptions
 from sealer.core import manifests
 from sealer.core.certs import Certificate, load_certificate, parse_certificate
 from sealer.core.errors import InputError, SealerError, UnsealError
 from sealer.core.files import read_limited, write_atomically
 from sealer.core.scope import Scope
+
+TTY_HINT = "(tty detected: expecting json/yaml k8s resource in stdin)"
+TTY_HINT_SEALED = "(tty detected: expecting json/yaml SealedSecret in stdin)"
+TTY_HINT_RAW = "(tty detected: expecting a secret to encrypt in stdin)"
 
 
 def read_file(path: str) -> bytes:
@@ -17,107 +23,122 @@ def read_file(path: str) -> bytes:
     return read_limited(path, manifests.MAX_INPUT_BYTES, error=InputError, what="manifest")
 
 
-def read_stdin(tty_hint: str) -> bytes:
-    if sys.stdin is None or sys.stdin.closed:  # started with stdin closed (`<&-`): nothing to read
-        return b""
-    if sys.stdin.isatty():
-        print(tty_hint, file=sys.stderr)
-    return manifests.read_bytes(sys.stdin.buffer, "stdin")
+def read_stdin(env: Environment, tty_hint: str) -> bytes:
+    if env.stdin_isatty:
+        env.note(tty_hint)
+    return manifests.read_bytes(env.stdin, "stdin")
 
 
-def read_input(path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
+def read_input(env: Environment, path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
     if path:
         return read_file(path), path
-    return read_stdin(tty_hint), "stdin"
+    return read_stdin(env, tty_hint), "stdin"
 
 
-def emit(text: str, path: str | None) -> None:
+def emit(env: Environment, text: str, path: str | None, *, private: bool = True) -> None:
+    """To ``path`` (atomically, new files 0600 as kubeseal makes them) or stdout."""
     if path:
-        write_atomically(path, text)
+        write_atomically(path, text, private=private)
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        env.write(text)
 
 
-def certificate_for(opts: dict[str, Any]) -> Certificate:
-    if opts.get("cert"):
-        return load_certificate(opts["cert"])
-    from sealer.kube import controller_api as cluster
+def certificate_for(options: SealOptions, env: Environment) -> Certificate:
+    if options.cert:
+        if options.verbosity:
+            env.note(f"using the certificate {options.cert} (--cert)")
+        return load_certificate(options.cert)
+    from sealer.kube import controller_api
 
-    pem = cluster.fetch_certificate(opts["controller_namespace"], opts["controller_name"], opts["kubeconfig"], opts["context"])
-    return parse_certificate(pem, f"certificate of {opts['controller_namespace']}/{opts['controller_name']}")
+    target = options.target
+    client = env.api_client(target.connection)
+    pem = controller_api.fetch_certificate_with(client, target.namespace, target.name)
+    if options.verbosity:
+        env.note(f"fetched the certificate from the controller {target.namespace}/{target.name} "
+                 "through the API server's service proxy")
+    return parse_certificate(pem, f"certificate of {target.namespace}/{target.name}")
 
 
-def default_namespace(opts: dict[str, Any]) -> str:
-    from sealer.kube.kubeconfig import current_namespace
+def default_namespace(options: SealOptions, env: Environment) -> str:
+    from sealer.kube.connection import current_namespace
 
-    return current_namespace(opts.get("kubeconfig"), opts.get("context")) or "default"
+    return current_namespace(options.target.connection, env.environ) or "default"
 
 
-def seal(**opts: Any) -> None:
+def _warnings(options: SealOptions, env: Environment) -> None:
+    if options.ignored_arguments:
+        # Not echoed: a mistyped command line may carry a value.
+        env.note(f"warning: ignoring {options.ignored_arguments} positional argument(s), as kubeseal does")
+    if options.ignored_recovery_keys and env.stderr_isatty:
+        env.note("warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal")
+
+
+def seal(options: SealOptions, env: Environment) -> None:
     from sealer.core.sealing import NamespaceChoice, Sealer
 
-    if opts["from_file"] and not opts["raw"]:
+    _warnings(options, env)
+    if options.from_file and not options.raw:
         raise InputError("--from-file requires --raw")
-    scope = Scope.parse(opts["scope"]) if opts["scope"] else None
+    scope = Scope.parse(options.scope) if options.scope else None
 
-    if opts.get("validate") or opts.get("re_encrypt") or opts.get("rotate_alias"):
-        _server_side(opts)
+    if options.validate or options.re_encrypt:
+        _server_side(options, env)
         return
-    if opts["fetch_cert"]:
-        cert = certificate_for(opts)
-        emit(cert.pem.decode("ascii", "replace"), opts["sealed_secret_file"])
+    if options.fetch_cert:
+        cert = certificate_for(options, env)
+        emit(env, cert.pem.decode("ascii", "replace"), options.sealed_secret_file)
         return
-    if opts["raw"]:
-        _seal_raw(opts, scope)
+    if options.raw:
+        _seal_raw(options, env, scope)
         return
 
-    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml k8s resource in stdin)")
+    data, source = read_input(env, options.secret_file, tty_hint=TTY_HINT)
     docs = manifests.parse_stream(data, source)
     if not docs:
         raise InputError("no secrets found. Ensure the input is valid and UTF-8 encoded", source=source)
-    needs_default_ns = not opts["namespace"] and any(
+    needs_default_ns = not options.namespace and any(
         not (isinstance(d.body, dict) and isinstance(d.body.get("metadata"), dict) and d.body["metadata"].get("namespace"))
         for d in docs
     )
-    choice = NamespaceChoice(opts["namespace"], default_namespace(opts) if needs_default_ns else "default")
-    sealer = Sealer(certificate_for(opts), record_key_hint=opts["key_hint"])
+    choice = NamespaceChoice(options.namespace, default_namespace(options, env) if needs_default_ns else "default")
+    sealer = Sealer(certificate_for(options, env), record_key_hint=options.key_hint)
 
-    if opts["merge_into"]:
-        _merge_into(opts, docs, sealer, scope, choice)
+    if options.merge_into:
+        _merge_into(options, docs, sealer, scope, choice)
         return
     try:
         sealed = [
-            sealer.seal_secret(d.body, d.index, scope=scope, namespace=choice, allow_empty_data=opts["allow_empty_data"])
+            sealer.seal_secret(d.body, d.index, scope=scope, namespace=choice, allow_empty_data=options.allow_empty_data,
+                               name_override=options.name)
             for d in docs
         ]
     except InputError as e:
         e.source = e.source or source
         raise
-    fmt = manifests.output_format(opts["fmt"], opts["sealed_secret_file"])
-    emit(manifests.dump(sealed, fmt), opts["sealed_secret_file"])
+    fmt = manifests.output_format(options.fmt, options.sealed_secret_file)
+    emit(env, manifests.dump(sealed, fmt), options.sealed_secret_file)
 
 
-def _server_side(opts: dict[str, Any]) -> None:
+def _server_side(options: SealOptions, env: Environment) -> None:
     """--validate and --re-encrypt: the controller does the work through the API-server proxy."""
     import json
 
-    from sealer.kube import controller_api as cluster
     from sealer.core.sealing import check_sealed_secret
+    from sealer.kube import controller_api as cluster
 
-    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml SealedSecret in stdin)")
+    data, source = read_input(env, options.secret_file, tty_hint=TTY_HINT_SEALED)
     docs = manifests.parse_stream(data, source)
     if not docs:
         raise InputError("no SealedSecrets found in the input", source=source)
     sealed = [check_sealed_secret(d.body, d.index) for d in docs]
-    client = cluster.api_client(opts["kubeconfig"], opts["context"])
-    ns, name = opts["controller_namespace"], opts["controller_name"]
+    client = env.api_client(options.target.connection)
+    ns, name = options.target.namespace, options.target.name
     out = []
     for doc, item in zip(docs, sealed, strict=True):
         where = f"document {doc.index} ({item['metadata'].get('namespace', '')}/{item['metadata']['name']})"
-        path = "/v1/verify" if opts.get("validate") else "/v1/rotate"
+        path = "/v1/verify" if options.validate else "/v1/rotate"
         status, body = cluster.controller_request(client, ns, name, "POST", path, item)
-        if opts.get("validate"):
+        if options.validate:
             if status == 409:
                 raise SealerError(f"{where}: unable to decrypt sealed secret")
             if status != 200:
@@ -130,31 +151,34 @@ def _server_side(opts: dict[str, Any]) -> None:
         resealed.setdefault("kind", "SealedSecret")
         out.append(resealed)
     if out:
-        target = opts["sealed_secret_file"] or opts["secret_file"]  # kubeseal: -f without -w is in place
-        emit(manifests.dump(out, manifests.output_format(opts["fmt"], target)), target)
+        target = options.sealed_secret_file or options.secret_file  # kubeseal: -f without -w is in place
+        emit(env, manifests.dump(out, manifests.output_format(options.fmt, target)), target)
 
 
-def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:
+def _seal_raw(options: SealOptions, env: Environment, scope: Scope | None) -> None:
     from sealer.core.sealing import Sealer
 
     scope = scope or Scope.STRICT
-    if opts["from_file"]:
-        value = read_file(opts["from_file"].split("=", 1)[-1])  # kubectl's [key=]path; the key means nothing here
+    if len(options.from_file) > 1:
+        raise InputError("must provide only one --from-file when encrypting a single item with --raw")
+    if options.from_file:
+        value = read_file(options.from_file[0].split("=", 1)[-1])  # kubectl's [key=]path; the key means nothing here
     else:
-        value = read_stdin("(tty detected: expecting a secret to encrypt in stdin)")
+        value = read_stdin(env, TTY_HINT_RAW)
     namespace = ""
     if scope is not Scope.CLUSTER_WIDE:
-        namespace = opts["namespace"] or default_namespace(opts)
-    if scope is Scope.STRICT and not opts["name"]:
+        namespace = options.namespace or default_namespace(options, env)
+    if scope is Scope.STRICT and not options.name:
         raise InputError("must provide the --name flag with --raw and --scope strict")
-    sealer = Sealer(certificate_for(opts))
-    emit(sealer.seal_value(value, scope, namespace, opts["name"] or ""), opts["sealed_secret_file"])
+    sealer = Sealer(certificate_for(options, env))
+    emit(env, sealer.seal_value(value, scope, namespace, options.name or ""), options.sealed_secret_file)
 
 
-def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | None, choice: Any) -> None:
+def _merge_into(options: SealOptions, docs: list, sealer: Any, scope: Scope | None, choice: Any) -> None:
     from sealer.core.sealing import check_sealed_secret, merge_into
 
-    path = opts["merge_into"]
+    path = options.merge_into
+    assert path is not None
     if len(docs) != 1:
         raise InputError(f"--merge-into takes exactly one input Secret, found {len(docs)}")
     original_bytes = read_file(path)
@@ -173,7 +197,7 @@ def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | No
     if scope is not None and scope is not original_scope:
         raise InputError(f"--scope {scope.value} differs from the scope of {path} ({original_scope.value})")
     addition = sealer.seal_secret(
-        docs[0].body, docs[0].index, scope=original_scope, namespace=choice, allow_empty_data=opts["allow_empty_data"],
+        docs[0].body, docs[0].index, scope=original_scope, namespace=choice, allow_empty_data=options.allow_empty_data,
         name_override=meta["name"], namespace_override=meta.get("namespace") or "",
     )
     merged = merge_into(original, addition)
@@ -183,22 +207,21 @@ def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | No
         text = manifests.dump_yaml(merged)
         if original_text.lstrip().startswith("---"):
             text = "---\n" + text
-    write_atomically(path, text)
+    write_atomically(path, text)  # in place: the file keeps its mode, as with kubeseal
 
 
-def unseal(**opts: Any) -> None:
+def unseal(options: UnsealOptions, env: Environment) -> None:
     from sealer.core.keyset import KeySet
     from sealer.core.privkeys import load_private_keys
     from sealer.core.unsealing import unseal as unseal_one
 
-    if not opts["keys"]:
+    if not options.keys:
         raise SealerError("no key could decrypt secret: give the private keys with --recovery-private-key")
     keys = KeySet()
-    for entry in opts["keys"]:
-        for path in filter(None, (p.strip() for p in entry.split(","))):
-            for key in load_private_keys(path):
-                keys.add(key)
-    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml SealedSecret in stdin)")
+    for path in options.keys:
+        for key in load_private_keys(path):
+            keys.add(key)
+    data, source = read_input(env, options.secret_file, tty_hint=TTY_HINT_SEALED)
     docs = manifests.parse_stream(data, source)
     if not docs:
         raise InputError("no SealedSecrets found in the input", source=source)
@@ -212,4 +235,5 @@ def unseal(**opts: Any) -> None:
         except UnsealError as e:
             meta = d.body.get("metadata") or {}
             raise UnsealError(f"document {d.index} ({meta.get('namespace', '')}/{meta.get('name', '')}): {e}") from None
-    emit(manifests.dump(secrets, manifests.output_format(opts["fmt"], None)), None)
+    text = manifests.dump(secrets, manifests.output_format(options.fmt, options.output_file))
+    emit(env, text, options.output_file, private=True)  # plaintext: 0600 from its creation, whatever was there

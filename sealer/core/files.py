@@ -27,9 +27,10 @@ def read_limited(path: str, limit: int, *, error: type[SealerError] = SealerErro
 
 def write_atomically(path: str, text: str, *, private: bool = False) -> None:
     """Replace ``path`` only once the whole text is on disk, so a failure leaves the old file.
-    ``private``: the file is 0600 from its creation (mkstemp's mode), for key material; otherwise
-    it keeps the mode of the file it replaces (0644 if new). Plaintext Secrets never come here:
-    the temporary file would hold them."""
+    ``private``: the file is 0600 from its creation (mkstemp's mode), whatever it replaces: key
+    material, plaintext a user asked for (`unseal -w`), and `-w` outputs (as kubeseal writes them).
+    Otherwise it keeps the mode of the file it replaces (in-place edits), 0600 if new. The temporary
+    file is in the target's directory and becomes the target: nothing is left elsewhere."""
     path = os.path.expanduser(path)
     if os.path.isdir(path):
         raise SealerError(f"write {path}: is a directory")
@@ -46,7 +47,7 @@ def write_atomically(path: str, text: str, *, private: bool = False) -> None:
             try:
                 os.chmod(tmp, os.stat(path).st_mode & 0o777)
             except FileNotFoundError:
-                os.chmod(tmp, 0o644)
+                pass  # mkstemp's 0600, as kubeseal creates files
         os.replace(tmp, path)
     except BaseException as e:
         try:

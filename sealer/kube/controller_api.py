@@ -76,6 +76,14 @@ def call(client: Any, method: str, path: str, *, query: dict | None = None, head
     method, url, headers, body, _ = client.param_serialize(
         method, path, query_params=list((query or {}).items()), header_params=dict(headers or {}), body=body,
         auth_settings=["BearerToken"])
+    groups = getattr(client, "sealer_as_groups", ())
+    if groups:  # one Impersonate-Group header per group: the API server does not split a joined one
+        import urllib3
+
+        headers = urllib3.HTTPHeaderDict(headers)
+        for group in groups:
+            headers.add("Impersonate-Group", group)
+    timeout = getattr(client, "sealer_request_timeout", None) or timeout  # --request-timeout
     return client.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout).response
 
 
@@ -135,9 +143,12 @@ def controller_request(
     return response.status, response.data
 
 
-def fetch_certificate(controller_namespace: str, controller_name: str, kubeconfig: str | None, context: str | None) -> bytes:
-    client = api_client(kubeconfig, context)
+def fetch_certificate_with(client: Any, controller_namespace: str, controller_name: str) -> bytes:
     status, body = controller_request(client, controller_namespace, controller_name, "GET", "/v1/cert.pem")
     if status != 200:
         raise CertificateError(f"cannot fetch certificate: {who_answered(status, body)}")
     return body
+
+
+def fetch_certificate(controller_namespace: str, controller_name: str, kubeconfig: str | None, context: str | None) -> bytes:
+    return fetch_certificate_with(api_client(kubeconfig, context), controller_namespace, controller_name)

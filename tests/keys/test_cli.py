@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from keys.secret_format import StoredKey, to_secret
+from sealer.cli.environment import Environment
 from sealer.cli.main import main
 
 from .conftest import REPO
@@ -29,19 +30,12 @@ class Result:
     err: str
 
 
-def sealer(capsys, *args: str, stdin: str | None = None, monkeypatch=None) -> Result:
-    """Run the CLI in-process (fast); ``main`` turns every error into ``error: ...`` and exit 1."""
-    if stdin is not None:
-        import io
-
-        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-    code = 0
-    try:
-        main(list(args))
-    except SystemExit as e:
-        code = e.code or 0
-    captured = capsys.readouterr()
-    return Result(code, captured.out, captured.err)
+def sealer(capsys, *args: str, stdin: str | None = None, monkeypatch=None, **environment) -> Result:
+    """Run the CLI in-process (fast) in an in-memory Environment with this process's variables;
+    ``main`` turns every error into ``error: ...`` and exit 1."""
+    env = Environment.in_memory((stdin or "").encode(), dict(os.environ), **environment)
+    code = main(list(args), env)
+    return Result(int(code), env.stdout.getvalue(), env.stderr.getvalue())
 
 
 def sealer_process(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
@@ -178,14 +172,16 @@ def test_encrypted_backup(key_dir, tmp_path, capsys, monkeypatch):
 
 
 def test_prompted_passphrase(key_dir, tmp_path, capsys, monkeypatch):
-    from sealer.cli import keys_commands
+    asked = []
 
-    monkeypatch.setattr(keys_commands, "_stdin_is_terminal", lambda: True)
-    answers = iter(["s3cret", "s3cret"])
-    monkeypatch.setattr("click.termui.visible_prompt_func", lambda prompt: next(answers))
-    monkeypatch.setattr("click.termui.hidden_prompt_func", lambda prompt: next(answers))
-    r = sealer(capsys, "keys", "backup", "--dir", str(key_dir), "--encrypt", "-w", str(tmp_path / "b.enc"))
+    def prompt(text, confirm):
+        asked.append((text, confirm))
+        return "s3cret"
+
+    r = sealer(capsys, "keys", "backup", "--dir", str(key_dir), "--encrypt", "-w", str(tmp_path / "b.enc"),
+               stdin_isatty=True, prompt=prompt)
     assert r.code == 0, r.err
+    assert asked == [("Backup passphrase", True)]  # asked once, and confirmed (a typo would lose the backup)
     assert "s3cret" not in r.out + r.err
     monkeypatch.setenv("SEALER_BACKUP_PASSPHRASE", "s3cret")
     assert sealer(capsys, "keys", "restore", str(tmp_path / "b.enc"), "--to-dir", str(tmp_path / "c")).code == 0
@@ -254,7 +250,7 @@ def test_store_list_errors(tmp_path, capsys):
 
 
 def test_help_does_not_import_the_heavy_parts():
-    code = ("import sys; from sealer.cli import main as cli; cli._register_plugins(); "
+    code = ("import sys; from sealer.cli import main as cli; "
             "print(sorted(m for m in ('keys', 'cryptography', 'keyring', 'kubernetes') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"
@@ -299,13 +295,16 @@ def test_keyring_errors_through_the_command_line(secret_service, tmp_path):
 def test_cert_from_the_cluster_asks_the_controller(capsys, monkeypatch):
     from sealer.kube import controller_api as cluster
 
-    calls = []
+    calls, client = [], object()
 
-    def fetch(namespace, name, kubeconfig, context):
-        calls.append((namespace, name, kubeconfig, context))
+    def fetch(api, namespace, name):
+        calls.append((api, namespace, name))
         return b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
-    monkeypatch.setattr(cluster, "fetch_certificate", fetch)
-    r = sealer(capsys, "cert", "--controller-namespace", "sealed", "--controller-name", "ctrl", "--context", "prod")
+    monkeypatch.setattr(cluster, "fetch_certificate_with", fetch)
+    connections = []
+    r = sealer(capsys, "cert", "--controller-namespace", "sealed", "--controller-name", "ctrl", "--context", "prod",
+               connect=lambda conn, environ: connections.append(conn) or client)
     assert r.code == 0 and r.out.startswith("-----BEGIN CERTIFICATE-----")
-    assert calls == [("sealed", "ctrl", None, "prod")]
+    assert calls == [(client, "sealed", "ctrl")]
+    assert [c.context for c in connections] == ["prod"]

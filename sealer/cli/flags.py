@@ -1,0 +1,87 @@
+"""The flags that several commands share, defined once: kubeseal's environment variables, kubectl's
+connection flags, klog's flags. Cheap to import (click only): `sealer --help` loads this."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from sealer.cli.environment import Environment
+from sealer.cli.options import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, env_name
+
+
+class EnvOption(click.Option):
+    """An option whose environment variable is read from the command's Environment, not os.environ."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        env = ctx.find_object(Environment)
+        environ = env.environ if env is not None else os.environ
+        names = [self.envvar] if isinstance(self.envvar, str) else list(self.envvar or ())
+        for name in names:
+            value = environ.get(name)
+            if value:
+                return value
+        return None
+
+
+def option(*decls: str, env: bool = True, **attrs: Any) -> Callable:
+    """click.option with kubeseal's environment variable (SEALED_SECRETS_<LONG_FLAG>)."""
+    long = next(d for d in decls if d.startswith("--"))
+    if env:
+        attrs.setdefault("envvar", env_name(long))
+        attrs.setdefault("show_envvar", True)
+    return click.option(*decls, cls=EnvOption, **attrs)
+
+
+def _apply(f: Callable, decorators: list[Callable]) -> Callable:
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def connection_options(f: Callable) -> Callable:
+    """kubectl's connection flags (client-go's RecommendedConfigOverrideFlags), as kubeseal has them."""
+    return _apply(f, [
+        option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: $KUBECONFIG, else ~/.kube/config)."),
+        option("--context", help="The kubeconfig context to use."),
+        option("--cluster", help="The kubeconfig cluster to use."),
+        option("--user", help="The kubeconfig user to use."),
+        option("-s", "--server", metavar="URL", help="The API server's address."),
+        option("--token", help="Bearer token for the API server."),
+        option("--certificate-authority", metavar="PATH", help="CA certificate file for the API server."),
+        option("--client-certificate", metavar="PATH", help="Client certificate file for TLS."),
+        option("--client-key", metavar="PATH", help="Client key file for TLS."),
+        option("--insecure-skip-tls-verify", is_flag=True, help="Do not check the API server's certificate (insecure)."),
+        option("--tls-server-name", metavar="NAME", help="Server name to check the API server's certificate for."),
+        option("--as", "as_user", metavar="USER", help="Username to impersonate."),
+        option("--as-group", "as_groups", metavar="GROUP", multiple=True, env=False,
+               help="Group to impersonate (repeatable; also $SEALED_SECRETS_AS_GROUP, comma-separated)."),
+        option("--as-uid", metavar="UID", help="UID to impersonate."),
+        option("--username", help="Username for basic authentication."),
+        option("--password", help="Password for basic authentication."),
+        option("--request-timeout", metavar="DURATION", default="0", show_default=True,
+               help="Time to wait for one request (e.g. 30s, 1m); 0: sealer's own limit of 30 s."),
+        option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True,
+               help="Name of the controller's Service."),
+        option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
+               help="Namespace of the controller."),
+    ])
+
+
+# klog's flags, which kubeseal inherits: accepted so that scripts keep working, and ignored.
+_KLOG_VALUE_FLAGS = ("--vmodule", "--log_dir", "--log_file", "--log_file_max_size", "--stderrthreshold",
+                     "--log_backtrace_at", "--alsologtostderrthreshold")
+_KLOG_BOOL_FLAGS = ("--logtostderr", "--alsologtostderr", "--add_dir_header", "--one_output", "--skip_headers",
+                    "--skip_log_headers")
+
+
+def klog_options(f: Callable) -> Callable:
+    return _apply(f, [
+        click.option("-v", "--v", "verbosity", type=int, default=0, metavar="N",
+                     help="Verbosity: 1 says where the certificate came from (klog's -v)."),
+        *(click.option(flag, hidden=True) for flag in _KLOG_VALUE_FLAGS),
+        *(click.option(flag, hidden=True, is_flag=False, flag_value="true", default=None) for flag in _KLOG_BOOL_FLAGS),
+    ])
