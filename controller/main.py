@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     from prometheus_client import start_http_server
 
     from controller.controller import Controller, Settings
-    from controller.http_api import Api, serve
+    from controller.forwarded import TrustedProxies
+    from controller.http_api import Api, RequestLimits
+    from controller.http_server import serve, server_limits
     from controller.keys_manager import KeySettings, KeysManager
     from sealer.kube import Kube
     from controller.metrics import Metrics
@@ -77,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGUSR1, lambda *_: keys.request_rotation())
 
     ready = lambda: len(keys.registry) > 0 and ctrl.synced  # noqa: E731
-    api = Api(keys.registry, metrics, ready, rate=args.rate_limit, burst=args.rate_limit_burst)
-    serve(api, args.listen_addr, stop)
+    api = Api(keys.registry, metrics, ready, rate=args.rate_limit, burst=args.rate_limit_burst,
+              limits=RequestLimits(max_items=args.max_request_items), proxies=TrustedProxies(args.trusted_proxies))
+    serve(api, args.listen_addr, stop, server_limits(args))
     host, port = parse_listen_addr(args.listen_metrics_addr)
     start_http_server(port, addr=host, registry=metrics.registry)
     log.info("sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s", __version__, namespace,
