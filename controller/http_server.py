@@ -317,15 +317,19 @@ class HttpServer:
         return self
 
     def shutdown(self) -> None:
-        def stop() -> None:
+        async def stop() -> None:
             if self.server is not None:
                 self.server.close()
             for conn in list(self.connections):
                 conn.writer.transport.abort()
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             self.loop.stop()
 
         if self.loop.is_running():
-            self.loop.call_soon_threadsafe(stop)
+            asyncio.run_coroutine_threadsafe(stop(), self.loop)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
