@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import threading
 import time
 
@@ -14,7 +13,7 @@ import pytest
 
 from sealer.certs import parse_certificate
 from sealer.sealing import Sealer
-from tests.security.attacker import Timer, connect, memory_limit_bytes, read_answer, request, usage
+from tests.security.attacker import Timer, connect, hop, memory_limit_bytes, read_answer, request, usage
 from tests.security.conftest import IDLE_TIMEOUT, MAX_CONCURRENT, MAX_CONNECTIONS, READ_HEADER_TIMEOUT, READ_TIMEOUT, TRUSTED_PROXY
 
 pytestmark = pytest.mark.e2e
@@ -43,13 +42,6 @@ def random_items_body(items: int, key_bytes: int = 256) -> bytes:
 
 def len_prefix(n: int) -> bytes:
     return n.to_bytes(2, "big")
-
-
-def hop() -> dict[str, str]:
-    """A client the trusted proxy vouches for: a fresh one each time, so the per-client rate limit
-    is not what answers (the attack of the test is, or the limit that test is about)."""
-    return {"X-Forwarded-For": f"198.51.100.{secrets.randbelow(250)}, 10.{secrets.randbelow(250)}."
-                               f"{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
 
 
 def assert_memory_below_limit(target) -> None:
