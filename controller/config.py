@@ -87,7 +87,7 @@ FLAGS = [
     Flag("read-header-timeout", "10s", "Time to send a request's headers.", _timeout),
     Flag("read-timeout", "2m", "Time to send a whole request.", _timeout),
     Flag("write-timeout", "2m", "Time to take a response.", _timeout),
-    Flag("idle-timeout", "1m", "Time a kept-alive connection may wait for its next request.", _timeout),
+    Flag("idle-timeout", "2m", "Time a kept-alive connection may wait for its next request.", _timeout),
     Flag("max-connections", 512, "Open HTTP connections; one more closes the longest-waiting unserved one.", _count),
     Flag("max-concurrent-requests", 2, "/v1/verify and /v1/rotate requests in progress at once (503 beyond).", _count),
     Flag("max-request-items", 256, "Sealed items in one /v1/verify or /v1/rotate request (413 beyond).", _count),

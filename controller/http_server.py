@@ -19,6 +19,7 @@ to hold threads, file descriptors or memory, nor keep the health probes from ans
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import resource
 import threading
@@ -26,7 +27,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from controller.metrics import Metrics
 from controller.ratelimit import Budget
@@ -55,7 +56,7 @@ class ServerLimits:
     read_header_timeout: float = 10.0
     read_timeout: float = 120.0  # Bitnami's --read-timeout
     write_timeout: float = 120.0  # Bitnami's --write-timeout
-    idle_timeout: float = 60.0
+    idle_timeout: float = 120.0  # as Go's (IdleTimeout falls back to ReadTimeout): above the API-server proxy's 90 s
     max_connections: int = 512
     max_concurrent: int = 2
     max_header_bytes: int = 16 * 1024
@@ -363,11 +364,12 @@ def _content_length(request: Request, limit: int) -> int | None:
     return length
 
 
-def server_limits(args: object) -> ServerLimits:
+def server_limits(args: Any, **override: Any) -> ServerLimits:
     """The limits controller.config's flags set."""
-    return ServerLimits(read_header_timeout=args.read_header_timeout, read_timeout=args.read_timeout,  # type: ignore[attr-defined]
-                        write_timeout=args.write_timeout, idle_timeout=args.idle_timeout,  # type: ignore[attr-defined]
-                        max_connections=args.max_connections, max_concurrent=args.max_concurrent_requests)  # type: ignore[attr-defined]
+    limits = ServerLimits(read_header_timeout=args.read_header_timeout, read_timeout=args.read_timeout,
+                          write_timeout=args.write_timeout, idle_timeout=args.idle_timeout,
+                          max_connections=args.max_connections, max_concurrent=args.max_concurrent_requests)
+    return dataclasses.replace(limits, **override)
 
 
 def serve(handler: Handler, addr: str, stop: threading.Event, limits: ServerLimits = ServerLimits()) -> HttpServer:

@@ -43,15 +43,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # Heavy imports only once the flags are known to be good.
-    from prometheus_client import start_http_server
-
     from controller.controller import Controller, Settings
     from controller.forwarded import TrustedProxies
     from controller.http_api import Api, RequestLimits
     from controller.http_server import serve, server_limits
     from controller.keys_manager import KeySettings, KeysManager
     from sealer.kube import Kube
-    from controller.metrics import Metrics
+    from controller.metrics import Metrics, MetricsEndpoint
     from keys.secret_format import validate_prefix
 
     namespace = flags.own_namespace()
@@ -82,8 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     api = Api(keys.registry, metrics, ready, rate=args.rate_limit, burst=args.rate_limit_burst,
               limits=RequestLimits(max_items=args.max_request_items), proxies=TrustedProxies(args.trusted_proxies))
     serve(api, args.listen_addr, stop, server_limits(args))
-    host, port = parse_listen_addr(args.listen_metrics_addr)
-    start_http_server(port, addr=host, registry=metrics.registry)
+    serve(MetricsEndpoint(metrics), args.listen_metrics_addr, stop, server_limits(args, max_concurrent=1))
     log.info("sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s", __version__, namespace,
              ",".join(ctrl.settings.namespaces) if ctrl.settings.namespaces else "all namespaces",
              args.listen_addr, args.listen_metrics_addr)

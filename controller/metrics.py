@@ -52,3 +52,27 @@ class Metrics:
             self.condition_info.remove(namespace, name, "Synced", instance)
         except KeyError:
             pass
+
+
+class MetricsEndpoint:
+    """``/metrics`` for controller.http_server, so the metrics port has the API's deadlines and
+    connection cap (prometheus_client's own server takes a thread per connection, for ever)."""
+
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def client(self, peer: str, forwarded_for: object = ()) -> str:
+        return peer
+
+    def expensive(self, method: str, path: str) -> bool:
+        return True  # rendering takes milliseconds: on the worker, not the loop that reads connections
+
+    def admit(self, method: str, path: str, client: str) -> None:
+        return None
+
+    def process(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes, dict]:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        if path not in ("/metrics", "/"):
+            return 404, "text/plain; charset=utf-8", b"not found\n", {}
+        return 200, CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry), {}

@@ -227,6 +227,22 @@ def test_slowloris_neither_holds_threads_nor_silences_the_probes(target, record_
     assert_memory_below_limit(target)
 
 
+def test_the_metrics_port_holds_too(target):
+    """Its own server of the same kind: prometheus_client's took a thread per connection."""
+    pid = target.proc.pid
+    before = usage(pid)
+    attackers = [connect(target.metrics_port) for _ in range(300)]
+    for s in attackers:
+        s.sendall(b"GET /metrics HTTP/1.1\r\n")
+    with Timer() as t:
+        answer = request(target.metrics_port, "GET", "/metrics", timeout=5)
+    assert answer.status == 200 and b"sealed_secrets_controller_build_info" in answer.body
+    assert t.seconds < 1
+    assert usage(pid).threads <= before.threads + 2
+    for s in attackers:
+        s.close()
+
+
 def _closed(sock) -> bool:
     """Whether the controller closed it (its 408 answer is read and dropped on the way)."""
     import select
