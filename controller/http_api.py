@@ -5,19 +5,20 @@
   POST /v1/rotate     the SealedSecret re-sealed for the newest key (template untouched)
   GET  /healthz       liveness;  GET /readyz  readiness (keys loaded, watches synced)
 
-No plaintext ever leaves: verify answers yes/no, rotate answers ciphertext."""
+No plaintext ever leaves: verify answers yes/no, rotate answers ciphertext. What a request may
+cost is capped here (body, documents, items; rate per client) before any key is tried; the
+connection-level limits are controller.http_server's. docs/security.md says why each value."""
 
 from __future__ import annotations
 
 import copy
 import json
 import logging
-import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from controller.forwarded import TrustedProxies
+from controller.http_server import TEXT, Response
 from controller.metrics import Metrics
 from controller.ratelimit import RateLimiter
 from keys.registry import KeyRegistry
@@ -28,8 +29,6 @@ from sealer.core.sealing import check_sealed_secret
 from sealer.core.unsealing import Target, open_items
 
 log = logging.getLogger(__name__)
-Response = tuple[int, str, bytes, dict]
-TEXT = "text/plain; charset=utf-8"
 
 # What one SealedSecret can be, derived from what one Secret can be (docs/security.md):
 # the API server refuses Secrets whose data exceed 1 MiB; sealing a value of p bytes gives

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from controller.metrics import Metrics
@@ -84,7 +84,6 @@ class _Connection:
     writer: asyncio.StreamWriter
     since: float
     serving: bool = False  # its request is on the worker pool: not evicted (at most max_concurrent are)
-    tasks: list = field(default_factory=list)
 
 
 @dataclass

@@ -54,7 +54,3 @@ class Budget:
     def give(self, amount: int = 1) -> None:
         with self._lock:
             self._used = max(0, self._used - amount)
-
-    @property
-    def used(self) -> int:
-        return self._used

@@ -21,7 +21,6 @@ from keys.keypair import KeyPair
 from keys.registry import KeyRegistry
 from keys.secret_format import StoredKey
 from sealer.certs import parse_certificate
-from sealer.scope import Scope
 from sealer.sealing import Sealer
 
 
