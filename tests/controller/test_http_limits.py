@@ -20,8 +20,8 @@ from controller.ratelimit import Budget
 from keys.keypair import KeyPair
 from keys.registry import KeyRegistry
 from keys.secret_format import StoredKey
-from sealer.certs import parse_certificate
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.sealing import Sealer
 
 
 # --- who the client is -------------------------------------------------------------------------

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from sealer.certs import parse_certificate
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.sealing import Sealer
 from tests.security.attacker import Timer, connect, hop, memory_limit_bytes, read_answer, request, usage
 from tests.security.conftest import IDLE_TIMEOUT, MAX_CONCURRENT, MAX_CONNECTIONS, READ_HEADER_TIMEOUT, READ_TIMEOUT, TRUSTED_PROXY
 

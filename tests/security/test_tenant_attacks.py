@@ -14,9 +14,9 @@ import pytest
 
 from keys.keypair import KeyPair
 from keys.secret_format import StoredKey, to_secret
-from sealer.certs import parse_certificate
-from sealer.scope import KEY_HINT_ANNOTATION, Scope
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.scope import KEY_HINT_ANNOTATION, Scope
+from sealer.core.sealing import Sealer
 from tests.e2e.sealed_objects import create, get_sealed
 from tests.e2e.waiting import eventually
 from tests.security.attacker import hop, request
