@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from controller.forwarded import TrustedProxies
-from controller.http_server import TEXT, Response
+from controller.http_server import MAX_BODY, TEXT, Response
 from controller.metrics import Metrics
 from controller.ratelimit import RateLimiter
 from keys.registry import KeyRegistry
@@ -40,7 +40,6 @@ SECRET_DATA_LIMIT = 1024 * 1024
 ANNOTATIONS_LIMIT = 256 * 1024
 LARGEST_WRAPPED_KEY = 1024
 LARGEST_SEALED_SECRET = 4 * -(-(2 + LARGEST_WRAPPED_KEY + SECRET_DATA_LIMIT + 16) // 3) + 2 * ANNOTATIONS_LIMIT
-MAX_BODY = 2 * 1024 * 1024
 # Each item costs a private-key operation (~2 ms at 4096 bits); a stream of SealedSecrets shares
 # one body and one item budget.
 MAX_ITEMS = 256

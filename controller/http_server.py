@@ -40,6 +40,7 @@ REASONS = {200: "OK", 100: "Continue", 400: "Bad Request", 404: "Not Found", 405
            429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
            501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"}
 FD_RESERVE = 64  # descriptors kept for the API-server client, logs and the metrics server
+MAX_BODY = 2 * 1024 * 1024  # what one SealedSecret can be: derived in controller/http_api.py
 
 
 class Handler(Protocol):
@@ -60,7 +61,7 @@ class ServerLimits:
     max_connections: int = 512
     max_concurrent: int = 2
     max_header_bytes: int = 16 * 1024
-    max_body: int = 2 * 1024 * 1024
+    max_body: int = MAX_BODY
     max_buffered_bytes: int = 32 * 1024 * 1024
 
     def connections_allowed(self) -> int:
@@ -82,7 +83,6 @@ class _Refused(Exception):
 @dataclass(eq=False)
 class _Connection:
     writer: asyncio.StreamWriter
-    since: float
     serving: bool = False  # its request is on the worker pool: not evicted (at most max_concurrent are)
 
 
@@ -134,7 +134,7 @@ class HttpServer:
     # --- connections ---------------------------------------------------------------------------
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        conn = _Connection(writer, time.monotonic())
+        conn = _Connection(writer)
         self.connections[conn] = None
         self._evict()
         try:
@@ -161,7 +161,6 @@ class HttpServer:
         """Serve one request; whether the connection stays open for another."""
         limits = self.limits
         if not first:  # kept alive: wait for the next request's first byte
-            conn.since = time.monotonic()
             self.connections.pop(conn, None)
             self.connections[conn] = None  # now the newest waiting
             start_byte = await asyncio.wait_for(reader.readexactly(1), limits.idle_timeout)

@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     api = Api(keys.registry, metrics, ready, rate=args.rate_limit, burst=args.rate_limit_burst,
               limits=RequestLimits(max_items=args.max_request_items), proxies=TrustedProxies(args.trusted_proxies))
     serve(api, args.listen_addr, stop, server_limits(args))
-    serve(MetricsEndpoint(metrics), args.listen_metrics_addr, stop, server_limits(args, max_concurrent=1))
+    serve(MetricsEndpoint(metrics), args.listen_metrics_addr, stop, server_limits(args))
     log.info("sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s", __version__, namespace,
              ",".join(ctrl.settings.namespaces) if ctrl.settings.namespaces else "all namespaces",
              args.listen_addr, args.listen_metrics_addr)

@@ -65,7 +65,9 @@ class MetricsEndpoint:
         return peer
 
     def expensive(self, method: str, path: str) -> bool:
-        return True  # rendering takes milliseconds: on the worker, not the loop that reads connections
+        # Answered on its own server's loop: scrapes never wait for a worker (two Prometheus
+        # replicas scraping at once must both get an answer), and the API's loop is another.
+        return False
 
     def admit(self, method: str, path: str, client: str) -> None:
         return None
