@@ -336,3 +336,15 @@ def test_rate_limit_refuses_without_reading_the_body(registry):
                 assert _status(s) == 429
     finally:
         stop.set()
+
+
+def test_a_huge_head_is_431_and_expect_continue_is_honoured(server, test_key):
+    with _connect(server) as s:
+        s.sendall(b"GET /healthz HTTP/1.1\r\nX-Big: " + b"a" * (64 * 1024))
+        assert _status(s) == 431
+    body = json.dumps(_many_items(test_key.cert_pem, 1)).encode()
+    with _connect(server) as s:
+        s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n" % len(body))
+        assert s.recv(4096) == b"HTTP/1.1 100 Continue\r\n\r\n"  # before the body, as curl waits for it
+        s.sendall(body)
+        assert _status(s) == 200
