@@ -76,6 +76,7 @@ FLAGS = [
     Flag("additional-namespaces", "", "Comma-separated namespaces to watch besides the controller's."),
     Flag("label-selector", "", "Only handle SealedSecrets matching this label selector."),
     Flag("skip-recreate", False, "Do not watch Secrets, so deleted Secrets are not recreated.", _bool),
+    Flag("repair-drift", True, "Restore a Secret changed behind its SealedSecret's back (false: only report it).", _bool),
     Flag("max-unseal-retries", 5, "Retries per SealedSecret before giving up until it or the keys change.", int),
     Flag("listen-addr", ":8080", "HTTP API address."),
     Flag("listen-metrics-addr", ":8081", "Prometheus metrics address."),

@@ -28,6 +28,9 @@ class Metrics:
                                      ["path", "code", "method"], registry=r)
         self.http_duration = Histogram(f"{PREFIX}_http_request_duration_seconds", "HTTP request latencies in seconds.",
                                        ["path", "method"], registry=r)
+        self.secret_drift = Counter(f"{PREFIX}_secret_drift", "Secrets found changed behind their SealedSecret's back, "
+                                    "by what was done (repaired, or reported with --repair-drift=false).",
+                                    ["namespace", "action"], registry=r)
         self.reconcile_duration = Histogram(f"{PREFIX}_reconcile_duration_seconds", "Time to reconcile one SealedSecret.",
                                             registry=r)
 
