@@ -95,7 +95,8 @@ FLAGS = [
     Flag("log-format", "text", "text or json."),
     Flag("log-level", "INFO", "DEBUG, INFO, WARN or ERROR."),
     Flag("kubeconfig", "", "Kubeconfig path (default: in-cluster, else KUBECONFIG)."),
-    Flag("workers", 2, "Reconcile workers.", int),
+    Flag("workers", 0, "Reconcile workers (0: 4 per core, so that private-key operations fill the cores while "
+         "other workers wait for the API server).", int),
 ]
 
 
@@ -141,6 +142,10 @@ def namespaces(args: argparse.Namespace, own: str) -> tuple[str, ...] | None:
     if extra:
         return tuple(dict.fromkeys((own, *extra)))
     return None if args.all_namespaces else (own,)
+
+
+def workers(args: argparse.Namespace) -> int:
+    return args.workers if args.workers > 0 else 4 * max(1, len(os.sched_getaffinity(0)))
 
 
 def own_namespace() -> str:

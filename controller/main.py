@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ctrl = Controller(kube, keys, metrics, Settings(
         namespaces=flags.namespaces(args, namespace), label_selector=args.label_selector or None,
         update_status=args.update_status, skip_recreate=args.skip_recreate,
-        max_retries=args.max_unseal_retries, workers=max(1, args.workers), repair_drift=args.repair_drift))
+        max_retries=args.max_unseal_retries, workers=flags.workers(args), repair_drift=args.repair_drift))
     controller_ref.append(ctrl)
     metrics.watch_keys(lambda: len(keys.registry), keys.newest_age_seconds, lambda: keys.registry.private_key_operations)
 
