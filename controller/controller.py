@@ -250,8 +250,10 @@ class Controller:
             return False
         now = _now()
         conditions_changed = status.next_status(sealed.get("status"), meta.get("generation"), result, now) is not None
+        # A failure (not a reported drift) leaves no record behind: it would claim a Secret in sync.
         new = status.next_status(sealed.get("status"), meta.get("generation"), result, now,
-                                 known.condition() if known is not None else None)
+                                 known.condition() if known is not None else None,
+                                 forget=record.CONDITION if known is None and not result.ok else None)
         if new is None:
             return False
         path = sealed_secret_path(meta.get("namespace"), meta["name"]) + "/status"
