@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from sealer.certs import parse_certificate
-from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
+from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
 from tests.e2e.sealed_objects import create
 from tests.e2e.sealer_controller import RunningController

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from sealer.certs import parse_certificate
-from sealer.scope import CLUSTER_WIDE_ANNOTATION
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.scope import CLUSTER_WIDE_ANNOTATION
+from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
 from tests.e2e.apiserver_requests import WRITES, delta, request_counts
 from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
