@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     namespace = flags.own_namespace()
     try:
         prefix = validate_prefix(args.key_prefix)
-        kube = Kube.from_kubeconfig(args.kubeconfig or None)
+        kube = Kube.from_kubeconfig(args.kubeconfig or None, program="sealer-controller")
     except Exception as e:  # noqa: BLE001 - a bad flag or kubeconfig: one line, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -15,11 +15,21 @@ from typing import Any
 
 import click
 
+from keys.backup import backup_document, encrypt, read_backup, render
 from keys.clock import rfc3339
+from keys.durations import DurationError, parse_duration
 from keys.errors import BackupError, KeyStoreError
+from keys.generate import check_bits, clock_after, generate_key_pair
+from keys.stores.base import find_conflicts, newest
+from keys.stores.directory import DirectoryKeyStore
+from keys.stores.kubernetes import KubernetesKeyStore
+from sealer.cli.io import emit
+from sealer.cli.options import DEFAULT_KEY_PREFIX, PASSPHRASE_ENV
+from sealer.core import manifests
 from sealer.core.errors import SealerError
+from sealer.core.files import read_limited, write_atomically
+from sealer.kube import controller_api
 
-PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
 MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
 
 
@@ -32,19 +42,15 @@ def _note(message: str) -> None:
 def open_store(opts: dict[str, Any]) -> Any:
     """The store the flags name: --dir, --keyring, or else the cluster."""
     directory, keyring_name = opts.get("directory"), opts.get("keyring_name")
-    prefix = opts.get("key_prefix") or "sealed-secrets-key"
+    prefix = opts.get("key_prefix") or DEFAULT_KEY_PREFIX
     if directory and keyring_name:
         raise SealerError("give only one of --dir and --keyring")
     if directory:
-        from keys.stores.directory import DirectoryKeyStore
-
         return DirectoryKeyStore(directory, prefix=prefix)
     if keyring_name:
-        from keys.stores.keyring import KeyringKeyStore
+        from keys.stores.keyring import KeyringKeyStore  # the keyring package, only for --keyring
 
         return KeyringKeyStore(keyring_name, allow_insecure=opts.get("allow_insecure_keyring", False), prefix=prefix)
-    from keys.stores.kubernetes import KubernetesKeyStore
-
     return KubernetesKeyStore.from_kubeconfig(
         opts.get("kubeconfig"), opts.get("context"), namespace=opts["controller_namespace"], prefix=prefix
     )
@@ -54,9 +60,6 @@ def _existing(store: Any, *, tolerant: bool = False) -> list:
     """The keys already in ``store``. A directory not made yet holds none. ``tolerant``: skip
     key Secrets in a cluster that cannot be read (one broken Secret must not block making a new
     key, e.g. after a leak); restores and backups stay strict."""
-    from keys.stores.directory import DirectoryKeyStore
-    from keys.stores.kubernetes import KubernetesKeyStore
-
     if isinstance(store, DirectoryKeyStore):
         return store.list(missing_ok=True)
     if tolerant and isinstance(store, KubernetesKeyStore):
@@ -66,10 +69,6 @@ def _existing(store: Any, *, tolerant: bool = False) -> list:
 
 def _generate(opts: dict[str, Any], store: Any) -> Any:
     """A new key for ``store``, sorting after its newest key so that it is the one that seals."""
-    from keys.durations import DurationError, parse_duration
-    from keys.generate import check_bits, clock_after, generate_key_pair
-    from keys.stores.base import newest
-
     try:
         ttl = parse_duration(opts["ttl"])
     except DurationError as e:
@@ -96,8 +95,6 @@ def rotate(**opts: Any) -> None:
     pair = _generate(opts, store)
     name = store.add(pair)
     click.echo(pair.fingerprint)
-    from keys.stores.kubernetes import KubernetesKeyStore
-
     if isinstance(store, KubernetesKeyStore):
         _note(f"created key Secret {name} in {store.description}; the controller seals with it once it reloads "
               "its keys (Bitnami's controller: on restart). Older keys stay active.")
@@ -109,8 +106,6 @@ def rotate(**opts: Any) -> None:
 
 def key_rows(keys: list, prefix: str) -> list[dict[str, Any]]:
     """One row per key, oldest first. Pure: used by `list` and its tests."""
-    from keys.stores.base import newest
-
     sealing = newest(keys, prefix)
     rows = []
     for key in sorted(keys, key=lambda k: (k.pair.not_before, k.name)):
@@ -149,8 +144,6 @@ def render_table(rows: list[dict[str, Any]]) -> str:
 
 
 def list_keys(**opts: Any) -> None:
-    from keys.stores.kubernetes import KubernetesKeyStore
-
     store = open_store(opts)
     if isinstance(store, KubernetesKeyStore):
         keys = store.list(skip_invalid=True)  # show what can be read, and say what cannot
@@ -162,8 +155,6 @@ def list_keys(**opts: Any) -> None:
     if opts["fmt"] == "json":
         click.echo(json.dumps(rows, indent=2))
     elif opts["fmt"] == "yaml":
-        from sealer.core import manifests
-
         click.echo(manifests.dump_yaml(rows), nl=False)
     else:
         if not rows:
@@ -186,8 +177,6 @@ def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
     """From --passphrase-file, else $SEALER_BACKUP_PASSPHRASE, else a prompt on the terminal."""
     path = opts.get("passphrase_file")
     if path:
-        from sealer.core.files import read_limited
-
         raw = read_limited(path, MAX_PASSPHRASE_FILE_BYTES, error=BackupError, what="passphrase file")
         try:
             text = raw.decode("utf-8")
@@ -213,14 +202,10 @@ def read_passphrase(opts: dict[str, Any], *, confirm: bool) -> str:
 
 def write_private_file(path: str, text: str) -> None:
     """Key material: atomic, and 0600 from its creation (never chmod-ed after the key is in it)."""
-    from sealer.core.files import write_atomically
-
     write_atomically(path, text, private=True)
 
 
 def backup(**opts: Any) -> None:
-    from keys.backup import backup_document, encrypt, render
-
     target = opts.get("output_file")
     if not target and _stdout_is_terminal():
         raise SealerError("refusing to write private keys to a terminal: redirect stdout to a file or use -w FILE")
@@ -247,16 +232,10 @@ def backup(**opts: Any) -> None:
 
 
 def restore(**opts: Any) -> None:
-    from keys.backup import read_backup
-    from keys.stores.base import find_conflicts
-    from sealer.core import manifests
-
     path = opts["backup_file"]
     if path == "-":
         data, source = manifests.read_bytes(sys.stdin.buffer, "stdin"), "stdin"
     else:
-        from sealer.core.files import read_limited
-
         data, source = read_limited(path, manifests.MAX_INPUT_BYTES, error=BackupError, what="backup"), path
     # Everything is read and checked before the store is touched: a bad backup writes nothing.
     keys = read_backup(data, source, lambda: read_passphrase(opts, confirm=False))
@@ -283,20 +262,14 @@ def restore(**opts: Any) -> None:
 # --- cert --------------------------------------------------------------------------------------
 
 def cert(**opts: Any) -> None:
-    from sealer.cli.seal_commands import emit
-
     if opts.get("directory") or opts.get("keyring_name"):
-        from keys.stores.base import newest
-
         store = open_store(opts)
         key = newest(store.list(), store.prefix)
         if key is None:
             raise KeyStoreError(f"no active keys in {store.description}")
         pem = key.pair.cert_pem
     else:
-        from sealer.kube import controller_api as cluster
-
-        pem = cluster.fetch_certificate(
+        pem = controller_api.fetch_certificate(
             opts["controller_namespace"], opts["controller_name"], opts.get("kubeconfig"), opts.get("context")
         )
     emit(pem.decode("ascii", "replace"), opts.get("output_file"))

@@ -1,6 +1,7 @@
 """``sealer keys ...`` and ``sealer cert``: argument parsing only. The bodies live in
-sealer.cli.keys_commands and the work in the ``keys`` package, both imported when a command runs, so
-``sealer --help`` does not pay for cryptography, keyring or the kubernetes client."""
+sealer.cli.keys_commands and the work in the ``keys`` package, both loaded when a command runs, so
+``sealer --help`` does not pay for cryptography, keyring or the kubernetes client (an
+import-linter contract keeps it so)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,18 @@ from typing import Any
 
 import click
 
-from sealer.cli.main import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, option
-
-DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX, without the import
-PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
-
-
-def _apply(f: Callable, decorators: list[Callable]) -> Callable:
-    for decorator in reversed(decorators):
-        f = decorator(f)
-    return f
+from sealer.cli.options import (
+    DEFAULT_CONTROLLER_NAME,
+    DEFAULT_CONTROLLER_NAMESPACE,
+    DEFAULT_KEY_PREFIX,
+    PASSPHRASE_ENV,
+    apply,
+    option,
+)
 
 
 def cluster_key_options(f: Callable) -> Callable:
-    return _apply(f, [
+    return apply(f, [
         option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: KUBECONFIG or ~/.kube/config)."),
         option("--context", help="The kubeconfig context to use."),
         option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
@@ -33,7 +32,7 @@ def cluster_key_options(f: Callable) -> Callable:
 
 
 def keyring_options(f: Callable) -> Callable:
-    return _apply(f, [
+    return apply(f, [
         click.option("--keyring", "keyring_name", metavar="NAME",
                      help="Use the keys kept in the system keyring under NAME."),
         click.option("--allow-insecure-keyring", is_flag=True,
@@ -45,7 +44,7 @@ def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[Callable
     """Where the keys are: a local directory, the keyring, or else the cluster."""
 
     def decorate(f: Callable) -> Callable:
-        return _apply(f, [
+        return apply(f, [
             click.option(*dir_flags, "directory", metavar="DIR",
                          help="Use the key directory DIR (one key Secret YAML per key)."),
             keyring_options,
@@ -56,7 +55,7 @@ def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[Callable
 
 
 def generation_options(f: Callable) -> Callable:
-    return _apply(f, [
+    return apply(f, [
         click.option("--bits", type=int, default=4096, show_default=True, help="RSA key size."),
         click.option("--cn", default="", help="Common name of the certificate's subject and issuer (default: empty)."),
         click.option("--ttl", default="87600h", show_default=True, metavar="DURATION",
@@ -71,7 +70,7 @@ def passphrase_options(f: Callable) -> Callable:
 
 def _run(name: str) -> Callable[..., None]:
     def call(**opts: Any) -> None:
-        from sealer.cli import keys_commands  # the bodies: kept out of the import path of --help
+        from sealer.cli import keys_commands  # the bodies, loaded when a command runs: see [tool.importlinter]
 
         getattr(keys_commands, name)(**opts)
 
@@ -176,7 +175,3 @@ def cert_command(**opts: Any) -> None:
     """
     _run("cert")(**opts)
 
-
-def register(cli: click.Group) -> None:
-    cli.add_command(keys_group)
-    cli.add_command(cert_command)

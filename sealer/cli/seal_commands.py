@@ -1,68 +1,49 @@
-"""Bodies of the CLI commands: read input, call the library, write output. No argument parsing."""
+"""Bodies of ``sealer seal`` and ``sealer unseal``: read input, call the library, write output.
+No argument parsing (sealer.cli.main).
+
+Offline by construction: sealing with --cert and unsealing never make a cluster client, so they
+never load the kubernetes package (an import-linter contract and a start-up test keep it so).
+The cluster is reached only through sealer.kube: the certificate from the controller without
+--cert, and --validate / --re-encrypt (sealer.cli.server_side).
+"""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
+from sealer.cli import server_side
+from sealer.cli.io import emit, read_file, read_input, read_stdin
 from sealer.core import manifests
 from sealer.core.certs import Certificate, load_certificate, parse_certificate
 from sealer.core.errors import InputError, SealerError, UnsealError
-from sealer.core.files import read_limited, write_atomically
+from sealer.core.files import write_atomically
+from sealer.core.keyset import KeySet
+from sealer.core.privkeys import load_private_keys
 from sealer.core.scope import Scope
-
-
-def read_file(path: str) -> bytes:
-    """A file's bytes (within the input size limit), or a one-line error naming it."""
-    return read_limited(path, manifests.MAX_INPUT_BYTES, error=InputError, what="manifest")
-
-
-def read_stdin(tty_hint: str) -> bytes:
-    if sys.stdin is None or sys.stdin.closed:  # started with stdin closed (`<&-`): nothing to read
-        return b""
-    if sys.stdin.isatty():
-        print(tty_hint, file=sys.stderr)
-    return manifests.read_bytes(sys.stdin.buffer, "stdin")
-
-
-def read_input(path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
-    if path:
-        return read_file(path), path
-    return read_stdin(tty_hint), "stdin"
-
-
-def emit(text: str, path: str | None) -> None:
-    if path:
-        write_atomically(path, text)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+from sealer.core.sealing import NamespaceChoice, Sealer, check_sealed_secret, merge_into
+from sealer.core.unsealing import unseal as unseal_one
+from sealer.kube import controller_api
+from sealer.kube.kubeconfig import current_namespace
 
 
 def certificate_for(opts: dict[str, Any]) -> Certificate:
     if opts.get("cert"):
         return load_certificate(opts["cert"])
-    from sealer.kube import controller_api as cluster
-
-    pem = cluster.fetch_certificate(opts["controller_namespace"], opts["controller_name"], opts["kubeconfig"], opts["context"])
+    pem = controller_api.fetch_certificate(opts["controller_namespace"], opts["controller_name"], opts["kubeconfig"], opts["context"])
     return parse_certificate(pem, f"certificate of {opts['controller_namespace']}/{opts['controller_name']}")
 
 
 def default_namespace(opts: dict[str, Any]) -> str:
-    from sealer.kube.kubeconfig import current_namespace
-
     return current_namespace(opts.get("kubeconfig"), opts.get("context")) or "default"
 
 
 def seal(**opts: Any) -> None:
-    from sealer.core.sealing import NamespaceChoice, Sealer
-
     if opts["from_file"] and not opts["raw"]:
         raise InputError("--from-file requires --raw")
     scope = Scope.parse(opts["scope"]) if opts["scope"] else None
 
     if opts.get("validate") or opts.get("re_encrypt") or opts.get("rotate_alias"):
-        _server_side(opts)
+        server_side.run(opts)
         return
     if opts["fetch_cert"]:
         cert = certificate_for(opts)
@@ -98,45 +79,7 @@ def seal(**opts: Any) -> None:
     emit(manifests.dump(sealed, fmt), opts["sealed_secret_file"])
 
 
-def _server_side(opts: dict[str, Any]) -> None:
-    """--validate and --re-encrypt: the controller does the work through the API-server proxy."""
-    import json
-
-    from sealer.kube import controller_api as cluster
-    from sealer.core.sealing import check_sealed_secret
-
-    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml SealedSecret in stdin)")
-    docs = manifests.parse_stream(data, source)
-    if not docs:
-        raise InputError("no SealedSecrets found in the input", source=source)
-    sealed = [check_sealed_secret(d.body, d.index) for d in docs]
-    client = cluster.api_client(opts["kubeconfig"], opts["context"])
-    ns, name = opts["controller_namespace"], opts["controller_name"]
-    out = []
-    for doc, item in zip(docs, sealed, strict=True):
-        where = f"document {doc.index} ({item['metadata'].get('namespace', '')}/{item['metadata']['name']})"
-        path = "/v1/verify" if opts.get("validate") else "/v1/rotate"
-        status, body = cluster.controller_request(client, ns, name, "POST", path, item)
-        if opts.get("validate"):
-            if status == 409:
-                raise SealerError(f"{where}: unable to decrypt sealed secret")
-            if status != 200:
-                raise SealerError(f"{where}: cannot validate sealed secret: {cluster.who_answered(status, body)}")
-            continue
-        if status != 200:
-            raise SealerError(f"{where}: cannot re-encrypt secret: {cluster.who_answered(status, body)}")
-        resealed = json.loads(body)
-        resealed.setdefault("apiVersion", item.get("apiVersion", "bitnami.com/v1alpha1"))
-        resealed.setdefault("kind", "SealedSecret")
-        out.append(resealed)
-    if out:
-        target = opts["sealed_secret_file"] or opts["secret_file"]  # kubeseal: -f without -w is in place
-        emit(manifests.dump(out, manifests.output_format(opts["fmt"], target)), target)
-
-
 def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:
-    from sealer.core.sealing import Sealer
-
     scope = scope or Scope.STRICT
     if opts["from_file"]:
         value = read_file(opts["from_file"].split("=", 1)[-1])  # kubectl's [key=]path; the key means nothing here
@@ -152,8 +95,6 @@ def _seal_raw(opts: dict[str, Any], scope: Scope | None) -> None:
 
 
 def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | None, choice: Any) -> None:
-    from sealer.core.sealing import check_sealed_secret, merge_into
-
     path = opts["merge_into"]
     if len(docs) != 1:
         raise InputError(f"--merge-into takes exactly one input Secret, found {len(docs)}")
@@ -187,10 +128,6 @@ def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | No
 
 
 def unseal(**opts: Any) -> None:
-    from sealer.core.keyset import KeySet
-    from sealer.core.privkeys import load_private_keys
-    from sealer.core.unsealing import unseal as unseal_one
-
     if not opts["keys"]:
         raise SealerError("no key could decrypt secret: give the private keys with --recovery-private-key")
     keys = KeySet()
