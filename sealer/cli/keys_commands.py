@@ -139,7 +139,7 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     lines = [header] + [(r["fingerprint"], r["name"], r["created"], r["expires"], _status(r)) for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     return "".join(
-        "   ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths)) + "   " + line[-1] + "\n" for line in lines
+        "   ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)) + "   " + line[-1] + "\n" for line in lines
     )
 
 

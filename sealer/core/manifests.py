@@ -34,7 +34,7 @@ _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Safe loader that, like Kubernetes' YAML-to-JSON decoding, leaves timestamps as strings."""
 
-    yaml_implicit_resolvers = {
+    yaml_implicit_resolvers = {  # noqa: RUF012 - PyYAML's own per-class table, replaced here
         first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
     }
