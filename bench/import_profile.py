@@ -26,7 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, table  # noqa: E402
+from common import REPO, table
 
 CERT = REPO / "examples" / "example-cert.pem"
 SECRET = b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\n  namespace: team\nstringData:\n  password: hunter2\n"
@@ -57,7 +57,7 @@ def measure(targets: list[tuple[str, list[str], dict]], argv: list[str], stdin: 
     """Each target's figures, their runs interleaved (the machine's load then weighs on all alike)."""
     walls: dict[str, list[float]] = defaultdict(list)
     profiles: dict[str, list[dict[str, int]]] = defaultdict(list)
-    for name, command, env in targets:
+    for _name, command, env in targets:
         run([*command, *argv], stdin, env, profile=False)  # warm the page cache and the .pyc files
     for _ in range(runs):
         for name, command, env in targets:
@@ -71,10 +71,15 @@ def measure(targets: list[tuple[str, list[str], dict]], argv: list[str], stdin: 
         for module, us in median.items():
             packages[module.split(".")[0]] += us
         heavy = sorted({m.split(".")[0] for p in ordered for m in p if m.split(".")[0] in HEAVY})
-        results[name] = {"wall": statistics.median(walls[name]), "wall_min": min(walls[name]),
-                         "imports": sum(median.values()) / 1000, "imports_min": sum(ordered[0].values()) / 1000,
-                         "modules": len(median), "packages": sorted(packages.items(), key=lambda kv: -kv[1]),
-                         "heavy": heavy}
+        results[name] = {
+            "wall": statistics.median(walls[name]),
+            "wall_min": min(walls[name]),
+            "imports": sum(median.values()) / 1000,
+            "imports_min": sum(ordered[0].values()) / 1000,
+            "modules": len(median),
+            "packages": sorted(packages.items(), key=lambda kv: -kv[1]),
+            "heavy": heavy,
+        }
     return results
 
 
@@ -84,12 +89,19 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--compare", metavar="DIR", help="another checkout to profile side by side")
     args = parser.parse_args()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SEALED_SECRETS_") and k != "PYTHONPROFILEIMPORTTIME"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("SEALED_SECRETS_") and k != "PYTHONPROFILEIMPORTTIME"
+    }
     env["KUBECONFIG"] = os.devnull  # nothing may need a cluster
     if args.compare:
-        targets = [(Path(args.compare).name or args.compare, [sys.executable, "-m", "sealer"],
-                    {**env, "PYTHONPATH": str(Path(args.compare).resolve())}),
-                   ("this checkout", [sys.executable, "-m", "sealer"], {**env, "PYTHONPATH": str(REPO)})]
+        targets = [
+            (
+                Path(args.compare).name or args.compare,
+                [sys.executable, "-m", "sealer"],
+                {**env, "PYTHONPATH": str(Path(args.compare).resolve())},
+            ),
+            ("this checkout", [sys.executable, "-m", "sealer"], {**env, "PYTHONPATH": str(REPO)}),
+        ]
     else:  # the console script, as users start it
         targets = [("this checkout", [sys.executable, str(Path(sys.executable).parent / "sealer")], env)]
 
@@ -97,9 +109,11 @@ def main() -> None:
     for label, argv, stdin in SCENARIOS:
         for name, r in measure(targets, argv, stdin, args.runs).items():
             results[label, name] = r
-            print(f"\nsealer {label} [{name}]: wall {r['wall']:.1f} ms median, {r['wall_min']:.1f} min (of {args.runs}); "
-                  f"imports {r['imports']:.1f} ms median, {r['imports_min']:.1f} min (profiled), {r['modules']} modules; "
-                  f"heavy packages: {', '.join(r['heavy']) or 'none'}")
+            print(
+                f"\nsealer {label} [{name}]: wall {r['wall']:.1f} ms median, {r['wall_min']:.1f} min (of {args.runs}); "
+                f"imports {r['imports']:.1f} ms median, {r['imports_min']:.1f} min (profiled), {r['modules']} modules; "
+                f"heavy packages: {', '.join(r['heavy']) or 'none'}"
+            )
             total = sum(us for _, us in r["packages"]) or 1
             rows = [(pkg, f"{us / 1000:.1f}", f"{100 * us / total:.0f}%") for pkg, us in r["packages"][: args.top]]
             print(table(rows, ("package", "self ms", "share")))
@@ -108,9 +122,17 @@ def main() -> None:
         rows = []
         for label, _, _ in SCENARIOS:
             a, b = results[label, old], results[label, new]
-            rows.append((label, f"{a['wall']:.1f} / {a['wall_min']:.1f}", f"{b['wall']:.1f} / {b['wall_min']:.1f}",
-                         f"{b['wall'] / a['wall']:.2f}", f"{a['imports']:.1f}", f"{b['imports']:.1f}",
-                         f"{a['modules']} -> {b['modules']}"))
+            rows.append(
+                (
+                    label,
+                    f"{a['wall']:.1f} / {a['wall_min']:.1f}",
+                    f"{b['wall']:.1f} / {b['wall_min']:.1f}",
+                    f"{b['wall'] / a['wall']:.2f}",
+                    f"{a['imports']:.1f}",
+                    f"{b['imports']:.1f}",
+                    f"{a['modules']} -> {b['modules']}",
+                )
+            )
         print(f"\nwall: median / min ms; imports: median ms (profiled). {old} -> this checkout:")
         print(table(rows, ("sealer", f"wall {old}", "wall now", "ratio", f"imports {old}", "imports now", "modules")))
 

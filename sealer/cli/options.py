@@ -30,11 +30,24 @@ def apply(f: Callable, decorators: list[Callable]) -> Callable:
 
 
 def cluster_options(f: Callable) -> Callable:
-    return apply(f, [
-        option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True,
-               help="Name of the controller's Service."),
-        option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
-               help="Namespace of the controller."),
-        option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: KUBECONFIG or ~/.kube/config)."),
-        option("--context", help="The kubeconfig context to use."),
-    ])
+    return apply(
+        f,
+        [
+            option(
+                "--controller-name",
+                default=DEFAULT_CONTROLLER_NAME,
+                show_default=True,
+                help="Name of the controller's Service.",
+            ),
+            option(
+                "--controller-namespace",
+                default=DEFAULT_CONTROLLER_NAMESPACE,
+                show_default=True,
+                help="Namespace of the controller.",
+            ),
+            option(
+                "--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: KUBECONFIG or ~/.kube/config)."
+            ),
+            option("--context", help="The kubeconfig context to use."),
+        ],
+    )

@@ -30,7 +30,9 @@ def run(opts: dict[str, Any]) -> None:
             if status == 409:
                 raise SealerError(f"{where}: unable to decrypt sealed secret")
             if status != 200:
-                raise SealerError(f"{where}: cannot validate sealed secret: {controller_api.who_answered(status, body)}")
+                raise SealerError(
+                    f"{where}: cannot validate sealed secret: {controller_api.who_answered(status, body)}"
+                )
             continue
         if status != 200:
             raise SealerError(f"{where}: cannot re-encrypt secret: {controller_api.who_answered(status, body)}")

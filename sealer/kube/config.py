@@ -39,7 +39,8 @@ def api_client(kubeconfig: str | None = None, context: str | None = None, *, pro
     return api
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None, *, program: str = "sealer",
-            timeout: float = 30.0) -> Kube:
+def connect(
+    kubeconfig: str | None = None, context: str | None = None, *, program: str = "sealer", timeout: float = 30.0
+) -> Kube:
     """A Kube client for the kubeconfig's (or the in-cluster) API server."""
     return Kube(api_client(kubeconfig, context, program=program), timeout=timeout)

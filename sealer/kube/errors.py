@@ -71,8 +71,13 @@ def from_response(status: int, reason: str | None, body: bytes | None) -> ApiErr
         server_message = ""
         message = (body or b"").decode("utf-8", "replace")[:200]
     summary = status_summary(status, str(reason or ""), body)
-    return api_error(status, str(reason or ""), " ".join(str(message or reason or status).split()), summary,
-                     server_message=server_message)
+    return api_error(
+        status,
+        str(reason or ""),
+        " ".join(str(message or reason or status).split()),
+        summary,
+        server_message=server_message,
+    )
 
 
 def _status_object(body: bytes | str | None) -> dict:

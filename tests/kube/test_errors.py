@@ -11,8 +11,10 @@ from hypothesis import strategies as st
 from sealer.kube.errors import ApiError, Conflict, Forbidden, Gone, Invalid, NotFound, api_error, from_response
 
 
-@pytest.mark.parametrize(("status", "cls"), [(403, Forbidden), (404, NotFound), (409, Conflict), (410, Gone),
-                                             (422, Invalid), (500, ApiError), (401, ApiError)])
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(403, Forbidden), (404, NotFound), (409, Conflict), (410, Gone), (422, Invalid), (500, ApiError), (401, ApiError)],
+)
 def test_status_picks_the_type(status, cls):
     error = from_response(status, "Reason", json.dumps({"kind": "Status", "message": "m"}).encode())
     assert type(error) is cls and isinstance(error, ApiError) and error.status == status
@@ -20,8 +22,12 @@ def test_status_picks_the_type(status, cls):
 
 
 def test_status_object_fields():
-    body = {"kind": "Status", "reason": "Invalid", "message": 'Secret "x" is invalid: data[k]: "s3cr3t"',
-            "details": {"causes": [{"field": "data[k]"}, {"field": "metadata.name"}, {"field": "data[k]"}]}}
+    body = {
+        "kind": "Status",
+        "reason": "Invalid",
+        "message": 'Secret "x" is invalid: data[k]: "s3cr3t"',
+        "details": {"causes": [{"field": "data[k]"}, {"field": "metadata.name"}, {"field": "data[k]"}]},
+    }
     error = from_response(422, "Unprocessable Entity", json.dumps(body).encode())
     assert error.reason == "Invalid" and error.server_message == body["message"] and error.message == body["message"]
     assert error.summary == "422 Invalid (fields: data[k], metadata.name)"
