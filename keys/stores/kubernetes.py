@@ -19,7 +19,8 @@ from typing import Any
 from keys.errors import KeyFormatError, KeyStoreError
 from keys.keypair import KeyPair
 from keys.secret_format import ACTIVE, DEFAULT_NAMESPACE, DEFAULT_PREFIX, KEY_LABEL, StoredKey, from_secret, to_secret, validate_name, validate_prefix
-from sealer.kube import ApiError, Conflict, Kube, secret_path
+from sealer.kube.client import Kube, secret_path
+from sealer.kube.errors import ApiError, Conflict
 
 
 class KubernetesKeyStore:

@@ -89,9 +89,9 @@ def unseal_command(**opts: Any) -> None:
 
     Prints plaintext Secrets: send them to the cluster or to `sealer seal`, never to Git.
     """
-    from sealer.cli import seal_commands
+    from sealer.cli import unseal_commands  # the body, loaded when the command runs: see [tool.importlinter]
 
-    seal_commands.unseal(**opts)
+    unseal_commands.unseal(**opts)
 
 
 cli.add_command(keys_group.keys_group)
@@ -117,7 +117,7 @@ def main(argv: list[str] | None = None) -> None:
         fail(" ".join(str(e).split()))
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as e:  # noqa: BLE001 - never a traceback (it could show a value); a hint instead
+    except Exception as e:  # never a traceback (it could show a value): a hint instead (re-raised under SEALER_DEBUG)
         if os.environ.get("SEALER_DEBUG"):
             raise
         fail(f"internal error ({type(e).__name__}); rerun with SEALER_DEBUG=1 for details and please report it")

@@ -1,34 +1,30 @@
-"""Bodies of ``sealer seal`` and ``sealer unseal``: read input, call the library, write output.
-No argument parsing (sealer.cli.main).
+"""The body of ``sealer seal``: read input, call the library, write output. No argument parsing
+(sealer.cli.main).
 
-Offline by construction: sealing with --cert and unsealing never make a cluster client, so they
-never load the kubernetes package (an import-linter contract and a start-up test keep it so).
-The cluster is reached only through sealer.kube: the certificate from the controller without
---cert, and --validate / --re-encrypt (sealer.cli.server_side).
+Offline unless asked: the cluster is reached only for the certificate without --cert
+(sealer.kube.controller_api) and for --validate / --re-encrypt (sealer.cli.server_side), the two
+modules this one loads only then. An import-linter contract and a start-up test keep it so.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sealer.cli import server_side
 from sealer.cli.io import emit, read_file, read_input, read_stdin
 from sealer.core import manifests
 from sealer.core.certs import Certificate, load_certificate, parse_certificate
-from sealer.core.errors import InputError, SealerError, UnsealError
+from sealer.core.errors import InputError
 from sealer.core.files import write_atomically
-from sealer.core.keyset import KeySet
-from sealer.core.privkeys import load_private_keys
 from sealer.core.scope import Scope
 from sealer.core.sealing import NamespaceChoice, Sealer, check_sealed_secret, merge_into
-from sealer.core.unsealing import unseal as unseal_one
-from sealer.kube import controller_api
 from sealer.kube.kubeconfig import current_namespace
 
 
 def certificate_for(opts: dict[str, Any]) -> Certificate:
     if opts.get("cert"):
         return load_certificate(opts["cert"])
+    from sealer.kube import controller_api  # only without --cert: see [tool.importlinter]
+
     pem = controller_api.fetch_certificate(opts["controller_namespace"], opts["controller_name"], opts["kubeconfig"], opts["context"])
     return parse_certificate(pem, f"certificate of {opts['controller_namespace']}/{opts['controller_name']}")
 
@@ -43,6 +39,8 @@ def seal(**opts: Any) -> None:
     scope = Scope.parse(opts["scope"]) if opts["scope"] else None
 
     if opts.get("validate") or opts.get("re_encrypt") or opts.get("rotate_alias"):
+        from sealer.cli import server_side  # only --validate / --re-encrypt: see [tool.importlinter]
+
         server_side.run(opts)
         return
     if opts["fetch_cert"]:
@@ -125,28 +123,3 @@ def _merge_into(opts: dict[str, Any], docs: list, sealer: Any, scope: Scope | No
         if original_text.lstrip().startswith("---"):
             text = "---\n" + text
     write_atomically(path, text)
-
-
-def unseal(**opts: Any) -> None:
-    if not opts["keys"]:
-        raise SealerError("no key could decrypt secret: give the private keys with --recovery-private-key")
-    keys = KeySet()
-    for entry in opts["keys"]:
-        for path in filter(None, (p.strip() for p in entry.split(","))):
-            for key in load_private_keys(path):
-                keys.add(key)
-    data, source = read_input(opts["secret_file"], tty_hint="(tty detected: expecting json/yaml SealedSecret in stdin)")
-    docs = manifests.parse_stream(data, source)
-    if not docs:
-        raise InputError("no SealedSecrets found in the input", source=source)
-    secrets = []
-    for d in docs:
-        try:
-            secrets.append(unseal_one(d.body, keys, d.index))
-        except InputError as e:
-            e.source = e.source or source
-            raise
-        except UnsealError as e:
-            meta = d.body.get("metadata") or {}
-            raise UnsealError(f"document {d.index} ({meta.get('namespace', '')}/{meta.get('name', '')}): {e}") from None
-    emit(manifests.dump(secrets, manifests.output_format(opts["fmt"], None)), None)

@@ -10,7 +10,8 @@ from sealer.cli.io import emit, read_input
 from sealer.core import manifests
 from sealer.core.errors import InputError, SealerError
 from sealer.core.sealing import check_sealed_secret
-from sealer.kube import Kube, controller_api
+from sealer.kube import controller_api
+from sealer.kube.client import Kube
 
 
 def run(opts: dict[str, Any]) -> None:
