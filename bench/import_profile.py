@@ -3,8 +3,9 @@
   seal:  `sealer seal --cert cert.pem` with one Secret on stdin, offline (the cold seal)
   help:  `sealer --help`
 
-For each: the median wall time of the whole process (unprofiled runs: the profiler's bookkeeping
-inflates the others), the median total import time, the number of modules, and the top-level
+For each: the median wall and CPU time (user + system, steadier than wall time on a busy machine)
+of the whole process (unprofiled runs: the profiler's bookkeeping inflates the others), the
+median total import time, the number of modules, and the top-level
 packages by import time (self time summed over their modules) of the median run. The
 import-linter contracts (pyproject.toml) keep kubernetes, prometheus_client, keyring and urllib3
 off these paths; this shows what the paths do cost.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,12 +39,16 @@ SCENARIOS = (
 )
 
 
-def run(command: list[str], stdin: bytes, env: dict, *, profile: bool) -> tuple[float, dict[str, int]]:
-    """One process: wall seconds and, when profiled, {module: self microseconds}."""
+def run(command: list[str], stdin: bytes, env: dict, *, profile: bool) -> tuple[float, float, dict[str, int]]:
+    """One process: wall seconds, CPU seconds (user + system: far steadier than wall time on a
+    busy machine) and, when profiled, {module: self microseconds}."""
     argv = [command[0], "-X", "importtime", *command[1:]] if profile else command
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(argv, input=stdin, capture_output=True, env=env)
     elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed: {proc.stderr.decode(errors='replace')[-500:]}")
     modules: dict[str, int] = {}
@@ -50,19 +56,22 @@ def run(command: list[str], stdin: bytes, env: dict, *, profile: bool) -> tuple[
         if profile and line.startswith("import time:") and "[us]" not in line:
             self_us, _cumulative, name = (part.strip() for part in line[len("import time:") :].split("|"))
             modules[name] = int(self_us)
-    return elapsed, modules
+    return elapsed, cpu, modules
 
 
 def measure(targets: list[tuple[str, list[str], dict]], argv: list[str], stdin: bytes, runs: int) -> dict[str, dict]:
     """Each target's figures, their runs interleaved (the machine's load then weighs on all alike)."""
     walls: dict[str, list[float]] = defaultdict(list)
+    cpus: dict[str, list[float]] = defaultdict(list)
     profiles: dict[str, list[dict[str, int]]] = defaultdict(list)
     for _name, command, env in targets:
         run([*command, *argv], stdin, env, profile=False)  # warm the page cache and the .pyc files
     for _ in range(runs):
         for name, command, env in targets:
-            walls[name].append(run([*command, *argv], stdin, env, profile=False)[0] * 1000)
-            profiles[name].append(run([*command, *argv], stdin, env, profile=True)[1])
+            wall, cpu, _ = run([*command, *argv], stdin, env, profile=False)
+            walls[name].append(wall * 1000)
+            cpus[name].append(cpu * 1000)
+            profiles[name].append(run([*command, *argv], stdin, env, profile=True)[2])
     results = {}
     for name, _, _ in targets:
         ordered = sorted(profiles[name], key=lambda m: sum(m.values()))
@@ -74,6 +83,7 @@ def measure(targets: list[tuple[str, list[str], dict]], argv: list[str], stdin: 
         results[name] = {
             "wall": statistics.median(walls[name]),
             "wall_min": min(walls[name]),
+            "cpu": statistics.median(cpus[name]),
             "imports": sum(median.values()) / 1000,
             "imports_min": sum(ordered[0].values()) / 1000,
             "modules": len(median),
@@ -111,6 +121,7 @@ def main() -> None:
             results[label, name] = r
             print(
                 f"\nsealer {label} [{name}]: wall {r['wall']:.1f} ms median, {r['wall_min']:.1f} min (of {args.runs}); "
+                f"CPU {r['cpu']:.1f} ms median; "
                 f"imports {r['imports']:.1f} ms median, {r['imports_min']:.1f} min (profiled), {r['modules']} modules; "
                 f"heavy packages: {', '.join(r['heavy']) or 'none'}"
             )
@@ -128,13 +139,30 @@ def main() -> None:
                     f"{a['wall']:.1f} / {a['wall_min']:.1f}",
                     f"{b['wall']:.1f} / {b['wall_min']:.1f}",
                     f"{b['wall'] / a['wall']:.2f}",
+                    f"{a['cpu']:.1f}",
+                    f"{b['cpu']:.1f}",
+                    f"{b['cpu'] / a['cpu']:.2f}",
                     f"{a['imports']:.1f}",
                     f"{b['imports']:.1f}",
                     f"{a['modules']} -> {b['modules']}",
                 )
             )
-        print(f"\nwall: median / min ms; imports: median ms (profiled). {old} -> this checkout:")
-        print(table(rows, ("sealer", f"wall {old}", "wall now", "ratio", f"imports {old}", "imports now", "modules")))
+        print(
+            f"\nwall: median / min ms; CPU (user+sys): median ms; imports: median ms (profiled). {old} -> this checkout:"
+        )
+        header = (
+            "sealer",
+            f"wall {old}",
+            "wall now",
+            "ratio",
+            f"CPU {old}",
+            "CPU now",
+            "ratio",
+            f"imports {old}",
+            "imports now",
+            "modules",
+        )
+        print(table(rows, header))
 
 
 if __name__ == "__main__":
