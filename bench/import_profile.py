@@ -45,7 +45,8 @@ def run(command: list[str], stdin: bytes, env: dict, *, profile: bool) -> tuple[
     argv = [command[0], "-X", "importtime", *command[1:]] if profile else command
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(argv, input=stdin, capture_output=True, env=env)
+    # From the code's own directory: `python -m` puts the working directory first on sys.path.
+    proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, cwd=env.get("PYTHONPATH") or REPO)
     elapsed = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
