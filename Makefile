@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test install demo bench bench-controller clean
+.PHONY: test lint install demo bench bench-controller clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -17,11 +17,21 @@ install: $(PY)
 test: install
 	$(PY) -m pytest
 
+# The gates, each run even when one before it fails: formatting, ruff's rules (pyproject.toml
+# says which and why), and the import-linter contracts (the layers and the light start paths).
+lint: install
+	@status=0; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/lint-imports || status=1; \
+	exit $$status
+
 demo: $(PY)
 	$(PY) -m pip install -q -e .
 	sh examples/demo.sh $(VENV)/bin
 
 bench: install
+	$(PY) bench/import_profile.py
 	$(PY) bench/seal_bench.py
 	$(PY) bench/hooks_bench.py
 

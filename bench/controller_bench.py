@@ -1,33 +1,35 @@
 """Our controller against Bitnami's v0.36.6 controller, in the same run, on the e2e control plane.
 
-The scenario of the users' complaints ("slow with many SealedSecrets; everything is re-processed at
-start", "use a key id instead of trying every key"): a controller that has rotated monthly for a
-year holds 13 active keys, and N SealedSecrets (3 items each) were sealed for keys picked uniformly
-among them. Two variants: sealed by `sealer seal` (key-hint annotation `sealer.dev/sealing-key`)
-and sealed without the hint, as kubeseal does.
+The scenario of the users' complaints ("slow with many SealedSecrets", "everything is decrypted
+again at every restart", #761, #1833): a controller that has rotated for half a year holds 6 active
+4096-bit keys, and N SealedSecrets (2 items each) were sealed for keys picked uniformly among them,
+either by `sealer seal` (records the key hint) or by `kubeseal` (does not), both the real CLIs with
+`--cert`, one call per key.
 
-For each controller and variant, per run (fresh namespace, own label; the controller is started
-with `--label-selector` for that label, so it sees only this run's SealedSecrets):
-  cold:   the N SealedSecrets exist first, then the controller starts; wall time from starting the
-          process until all N Secrets exist with the right data (a backlog at start)
-  steady: then K more SealedSecrets are created while it runs; time from the first create until
-          all K Secrets exist with the right data
-  ours only: RSA private-key operations per item (sealed_secrets_controller_private_key_operations_total)
+Per controller and variant (fresh namespace; the controller runs with `--label-selector` for it):
+  sync:     the N SealedSecrets exist, then the controller starts; wall time from starting the
+            process until all N Secrets have the right data; the controller process's CPU seconds
+            (/proc/<pid>/stat) and peak RSS (VmHWM); API requests per SealedSecret counted by the
+            API server (apiserver_request_total: GET/POST/PUT/PATCH of secrets, events and
+            sealedsecrets/status, which only the controller makes here); ours: RSA private-key
+            operations per item (its counter)
+  restart:  stopped (SIGTERM) and started again: time until it is ready (ours: /readyz; Bitnami's:
+            serving its certificate), then, once quiet, private-key operations, writes and events
+  idle:     ours, after the restart: CPU share over --idle seconds
+RSA floor: the private-key operations the sync needed, alone, on 2 threads (pyca/cryptography
+releases the GIL), timed in this process on this machine in the same run; the report prints the
+ratio of each sync to it.
 
-Both controllers run as the deploy/ ServiceAccount (its RBAC only), with `--key-renew-period 0`
-and otherwise their defaults (ours at --log-level INFO). Bitnami's runs in a private mount
-namespace (needs root and `unshare`, see tests/e2e/bitnami_controller.py); without those, ours is
-measured alone.
+--scale N adds a memory mode: N SealedSecrets and N unrelated Secrets (1 KiB each) in the cluster,
+each controller synced over them once; peak RSS (takes long with Bitnami's controller: minutes).
 
-Bitnami's controller is measured twice: with its defaults, which include a client-side limit of
-5 API requests per second (burst 10) per clientset: it spends 3 of them per SealedSecret (get and
-create the Secret, the event; the status update has a clientset of its own), so that limit, not
-its code, sets its pace, ~0.6 s per SealedSecret (one run per variant by default: it takes
-minutes, always the same); and with
-`--kubeclient-qps -1` (no limit), which shows the implementations side by side.
+Both controllers run as the deploy/ ServiceAccount, with `--key-renew-period 0`; Bitnami's with
+`--kubeclient-qps -1` (no client-side limit: its default of 5 requests/s would make it ~0.6 s per
+SealedSecret, --bitnami-defaults measures that too) in a private mount namespace (root and
+`unshare`, see tests/e2e/bitnami_controller.py); without those, ours is measured alone.
 
-Run from the repo root: .venv/bin/python bench/controller_bench.py [--count N] [--steady K]
-    [--repeats R] [--bitnami-default-repeats R] [--bits 2048|4096] [--ours-only]
+Run from the repo root: .venv/bin/python bench/controller_bench.py [--count N] [--repeats R]
+    [--idle S] [--scale N] [--bitnami-defaults] [--ours-only]
 """
 
 from __future__ import annotations
@@ -41,73 +43,107 @@ import random
 import secrets
 import signal
 import statistics
+import subprocess
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import REPO, table  # noqa: E402
+from common import REPO, table, venv_bin  # noqa: E402
 
 sys.path.insert(0, str(REPO))
 import kubernetes  # noqa: E402
+import yaml  # noqa: E402
 
 from keys.generate import generate_key_pair  # noqa: E402
 from keys.secret_format import ACTIVE, StoredKey, generate_name, to_secret  # noqa: E402
-from sealer.core.certs import Certificate, parse_certificate  # noqa: E402
-from sealer.core.sealing import Sealer  # noqa: E402
+from sealer.core import crypto  # noqa: E402
+from tests.e2e.apiserver_requests import WRITES, delta, request_counts  # noqa: E402
 from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable  # noqa: E402
 from tests.e2e.cluster import ControlPlane  # noqa: E402
 from tests.e2e.sealer_controller import RunningController, install  # noqa: E402
+from tests.e2e.waiting import eventually  # noqa: E402
 from tests.interop.conftest import find_binary  # noqa: E402
 from tests.peers import PeerUnavailable, build_peer  # noqa: E402
 
 GROUP, VERSION, PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
-KEY_NAMESPACE = "kube-system"  # deploy/'s namespace: where both controllers read their keys
+KEY_NAMESPACE = "kube-system"
 RUN_LABEL = "sealer.bench/run"
 OPS_METRIC = "sealed_secrets_controller_private_key_operations_total"
-ITEMS = ("username", "password", "url")
+ITEMS = ("username", "password")
+KEYS, BITS = 6, 4096
 MONTH = dt.timedelta(days=30)
+TICK = os.sysconf("SC_CLK_TCK")
+CONTROLLER_RESOURCES = {("GET", "secrets"), ("POST", "secrets"), ("PUT", "secrets"), ("PATCH", "secrets"),
+                        ("POST", "events"), ("PATCH", "events"), ("PUT", "sealedsecrets"), ("PATCH", "sealedsecrets")}
 
 
-# --- set-up ------------------------------------------------------------------------------------
+# --- the process under test ---------------------------------------------------------------------
 
-def store_keys(plane: ControlPlane, count: int, bits: int) -> list[Certificate]:
-    """``count`` active key Secrets, one a month back from now (the newest distinct, and newest)."""
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def machine_load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
+# --- set-up ---------------------------------------------------------------------------------------
+
+def store_keys(plane: ControlPlane, count: int, bits: int, directory: Path) -> list[tuple[Path, object]]:
+    """``count`` active key Secrets, one a month back from now; their certificate files and private keys."""
     now = dt.datetime.now(dt.timezone.utc)
-    pairs = []
-    for i in range(count):
-        when = now - (count - 1 - i) * MONTH
-        pairs.append(generate_key_pair(bits, clock=lambda when=when: when))
+    out = []
     with plane.api_client() as api:
         core = kubernetes.client.CoreV1Api(api)
-        for pair in pairs:
-            secret = to_secret(StoredKey(generate_name(), pair, ACTIVE), KEY_NAMESPACE)
-            core.create_namespaced_secret(KEY_NAMESPACE, secret)
-    return [parse_certificate(p.cert_pem) for p in pairs]
+        for i in range(count):
+            when = now - (count - 1 - i) * MONTH
+            pair = generate_key_pair(bits, clock=lambda when=when: when)
+            core.create_namespaced_secret(KEY_NAMESPACE, to_secret(StoredKey(generate_name(), pair, ACTIVE), KEY_NAMESPACE))
+            cert = directory / f"key{i}.pem"
+            cert.write_bytes(pair.cert_pem)
+            out.append((cert, pair.private_key))
+    return out
+
+
+def seal_with_cli(argv: list[str], docs: list[dict]) -> list[dict]:
+    text = "".join("---\n" + json.dumps(d) + "\n" for d in docs)
+    proc = subprocess.run([*argv, "-o", "yaml"], input=text.encode(), capture_output=True, timeout=600)
+    if proc.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed: {proc.stderr.decode(errors='replace')[-2000:]}")
+    return [d for d in yaml.load_all(proc.stdout, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) if d]
 
 
 class Workload:
-    """This run's SealedSecrets (sealed before any timing) and the Secret data they must give."""
+    """This run's SealedSecrets, sealed by the real CLI before any timing, and the data they must give."""
 
-    def __init__(self, namespace: str, run: str, certs: list[Certificate], hints: bool, count: int, steady: int,
-                 rng: random.Random):
-        self.namespace, self.run = namespace, run
-        self.selector = f"{RUN_LABEL}={run}"
-        sealers = [Sealer(c, record_key_hint=hints) for c in certs]
+    def __init__(self, namespace: str, run: str, certs, sealed_by: str, count: int, rng: random.Random, kubeseal: str):
+        self.namespace, self.run, self.selector = namespace, run, f"{RUN_LABEL}={run}"
         self.expected: dict[str, dict[str, str]] = {}
-        self.docs: list[dict] = []
-        for i in range(count + steady):
-            name = f"app-{i:04d}"
+        by_key: dict[int, list[dict]] = {}
+        for i in range(count):
+            name = f"app-{i:05d}"
             data = {k: f"{k}-{i}-{secrets.token_urlsafe(18)}" for k in ITEMS}
-            secret = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                      "metadata": {"name": name, "namespace": namespace, "labels": {RUN_LABEL: run}},
-                      "stringData": data}
-            sealed = rng.choice(sealers).seal_secret(secret)
-            sealed["metadata"].setdefault("labels", {})[RUN_LABEL] = run  # what the controller selects on
-            self.docs.append(sealed)
+            by_key.setdefault(rng.randrange(len(certs)), []).append(
+                {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                 "metadata": {"name": name, "namespace": namespace}, "stringData": data})
             self.expected[name] = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
-        self.backlog, self.later = self.docs[:count], self.docs[count:]
+        self.docs: list[dict] = []
+        for k, docs in sorted(by_key.items()):
+            cli = [venv_bin("sealer"), "seal"] if sealed_by == "sealer" else [kubeseal]
+            for doc in seal_with_cli([*cli, "--cert", str(certs[k][0])], docs):
+                doc["metadata"].setdefault("labels", {})[RUN_LABEL] = run
+                self.docs.append(doc)
 
 
 def create_all(custom, docs: list[dict], threads: int = 4) -> None:
@@ -117,37 +153,55 @@ def create_all(custom, docs: list[dict], threads: int = 4) -> None:
         list(pool.map(one, docs))
 
 
-def unsealed(core, work: Workload, names: list[str]) -> int:
-    """How many of ``names`` exist as Secrets with the expected data (one list call)."""
-    resp = core.list_namespaced_secret(work.namespace, label_selector=work.selector, _preload_content=False)
+def unsealed(core, work: Workload) -> int:
+    resp = core.list_namespaced_secret(work.namespace, _preload_content=False)
     found = {s["metadata"]["name"]: s.get("data") or {} for s in json.loads(resp.data)["items"]}
-    return sum(1 for n in names if found.get(n) == work.expected[n])
+    return sum(1 for n, want in work.expected.items() if found.get(n) == want)
 
 
-def wait_unsealed(core, work: Workload, names: list[str], timeout: float, ctrl, interval: float = 0.2) -> float:
-    """Poll until all ``names`` are unsealed; returns the monotonic time it was seen."""
+def wait_unsealed(core, work: Workload, timeout: float, ctrl, interval: float = 0.1) -> float:
     deadline = time.monotonic() + timeout
     while True:
-        done = unsealed(core, work, names)
+        done = unsealed(core, work)
         now = time.monotonic()
-        if done == len(names):
+        if done == len(work.expected):
             return now
         if ctrl.proc is not None and ctrl.proc.poll() is not None:
             raise RuntimeError(f"controller exited ({ctrl.proc.returncode}); log ends:\n{ctrl.logs()[-3000:]}")
         if now > deadline:
-            raise RuntimeError(f"timed out after {timeout:.0f} s: {done}/{len(names)} Secrets in {work.namespace}; "
-                               f"controller log ends:\n{ctrl.logs()[-3000:]}")
+            raise RuntimeError(f"timed out: {done}/{len(work.expected)} Secrets; log ends:\n{ctrl.logs()[-3000:]}")
         time.sleep(interval)
 
 
-def delete_namespace(core, name: str, timeout: float = 120) -> None:
-    """Delete and wait until it is gone, so the next run does not share the API server with it."""
+def wait_quiet(plane: ControlPlane, quiet: float = 3.0, timeout: float = 600) -> None:
+    """Until the controller's requests stop (none for ``quiet`` seconds)."""
+    deadline = time.monotonic() + timeout
+    last, since = controller_requests(request_counts(plane)), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = controller_requests(request_counts(plane))
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+
+
+def controller_requests(counts) -> int:
+    return sum(n for (verb, resource, sub), n in counts.items()
+               if (verb, resource) in CONTROLLER_RESOURCES and (resource != "sealedsecrets" or sub == "status"))
+
+
+def events_in(core, namespace: str) -> int:
+    return len(json.loads(core.list_namespaced_event(namespace, _preload_content=False).data)["items"])
+
+
+def delete_namespace(core, name: str, timeout: float = 300) -> None:
     try:
         core.delete_namespace(name)
     except kubernetes.client.ApiException as e:
-        if e.status != 404:
-            raise
-        return
+        if e.status == 404:
+            return
+        raise
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -156,133 +210,174 @@ def delete_namespace(core, name: str, timeout: float = 120) -> None:
             if e.status == 404:
                 return
             raise
-        time.sleep(0.25)
-    print(f"  (namespace {name} still terminating after {timeout:.0f} s; going on)", flush=True)
+        time.sleep(0.5)
 
 
-# --- one measurement -----------------------------------------------------------------------------
+# --- one measurement --------------------------------------------------------------------------------
 
-CONFIGS = {
-    # name: (label in the report, extra flags)
-    "ours": ("ours", ()),
-    "bitnami": ("Bitnami (defaults: 5 QPS)", ()),
-    "bitnami-noqps": ("Bitnami (--kubeclient-qps -1)", ("--kubeclient-qps", "-1")),
-}
+def start_controller(plane, who: str, selector: str, bitnami_bin):
+    flags = ("--key-renew-period", "0", "--label-selector", selector)
+    if who == "ours":
+        return RunningController(plane, KEY_NAMESPACE, *flags, "--log-level", "INFO", name="bench-controller")
+    extra = () if who == "bitnami-defaults" else ("--kubeclient-qps", "-1")
+    return BitnamiController(plane, bitnami_bin, KEY_NAMESPACE, *flags, *extra)
 
 
-def measure(plane: ControlPlane, who: str, hints: bool, args, certs, bitnami_bin, rng, core, custom) -> dict:
-    run = f"{who}-{'hint' if hints else 'nohint'}-{secrets.token_hex(3)}"
-    namespace = f"bench-{run}"
-    core.create_namespace({"metadata": {"name": namespace}})
-    ctrl = None
+def measure(plane, who: str, work: Workload, args, bitnami_bin, core, custom) -> dict:
+    n = len(work.expected)
+    ctrl = start_controller(plane, who, work.selector, bitnami_bin)
+    out: dict = {}
     try:
-        work = Workload(namespace, run, certs, hints, args.count, args.steady, rng)
-        create_all(custom, work.backlog)
-        flags = ("--key-renew-period", "0", "--label-selector", work.selector)
-        if who == "ours":
-            ctrl = RunningController(plane, KEY_NAMESPACE, *flags, "--log-level", "INFO", name="bench-controller")
-        else:
-            ctrl = BitnamiController(plane, bitnami_bin, KEY_NAMESPACE, *flags, *CONFIGS[who][1])
-        timeout = 60 + 3.0 * (args.count + args.steady)
+        requests0 = request_counts(plane)
         t0 = time.monotonic()
-        ctrl.start(timeout=60)  # returns once it serves (ours: /readyz; Bitnami's: /v1/cert.pem)
-        ready = time.monotonic() - t0
-        backlog_names = [d["metadata"]["name"] for d in work.backlog]
-        cold = wait_unsealed(core, work, backlog_names, timeout, ctrl) - t0
-        out = {"cold": cold, "ready": ready}
+        ctrl.start(timeout=120)
+        out["ready"] = time.monotonic() - t0
+        out["sync"] = wait_unsealed(core, work, 60 + 2.0 * n, ctrl) - t0
+        wait_quiet(plane)  # its status writes and events, after the last Secret
+        pid = ctrl.proc.pid
+        out["cpu"], out["rss"] = cpu_seconds(pid), peak_rss_mib(pid)
+        out["requests"] = controller_requests(delta(requests0, request_counts(plane))) / n
         if who == "ours":
-            out["ops_cold"] = ctrl.metric(OPS_METRIC)
+            out["ops"] = ctrl.metric(OPS_METRIC)
+        events0 = events_in(core, work.namespace)
+        ctrl.stop()
+
+        # The restart.
+        ctrl = start_controller(plane, who, work.selector, bitnami_bin)
+        requests1 = request_counts(plane)
         t1 = time.monotonic()
-        create_all(custom, work.later)
-        out["create"] = time.monotonic() - t1  # the floor of "steady": our own API calls
-        out["steady"] = wait_unsealed(core, work, [d["metadata"]["name"] for d in work.later], timeout, ctrl) - t1
+        ctrl.start(timeout=120)
+        out["restart_ready"] = time.monotonic() - t1
         if who == "ours":
-            out["ops_steady"] = ctrl.metric(OPS_METRIC) - out["ops_cold"]
+            eventually(lambda: ctrl.metric("sealed_secrets_controller_unseal_requests_total") >= n, 120, 0.2,
+                       "every SealedSecret looked at")
+        wait_quiet(plane, quiet=5.0)
+        counts = delta(requests1, request_counts(plane))
+        out["restart_writes"] = sum(v for (verb, _, _), v in counts.items() if verb in WRITES)
+        out["restart_requests"] = controller_requests(counts)
+        out["restart_events"] = events_in(core, work.namespace) - events0
+        if who == "ours":
+            out["restart_ops"] = ctrl.metric(OPS_METRIC)
+            if args.idle:
+                pid = ctrl.proc.pid
+                c0, w0 = cpu_seconds(pid), time.monotonic()
+                time.sleep(args.idle)
+                out["idle"] = (cpu_seconds(pid) - c0) / (time.monotonic() - w0)
         return out
     finally:
-        if ctrl is not None:
+        ctrl.stop()
+
+
+def rsa_floor(keys, ops: int, threads: int = 2) -> float:
+    """Seconds for ``ops`` RSA-OAEP private-key operations alone on ``threads`` threads."""
+    private_key = keys[0][1]
+    blob = crypto.seal(private_key.public_key(), b"x" * 40, b"ns/name")
+    per = [ops // threads + (1 if i < ops % threads else 0) for i in range(threads)]
+
+    def work(count: int) -> None:
+        for _ in range(count):
+            crypto.unwrap_key(private_key, blob, b"ns/name")
+
+    pool = [threading.Thread(target=work, args=(c,)) for c in per]
+    t = time.perf_counter()
+    for p in pool:
+        p.start()
+    for p in pool:
+        p.join()
+    return time.perf_counter() - t
+
+
+# --- the memory mode --------------------------------------------------------------------------------
+
+def scale(plane, who: str, args, certs, bitnami_bin, core, custom, rng, kubeseal) -> float:
+    run = f"scale-{who}-{secrets.token_hex(3)}"
+    ns = f"bench-{run}"
+    core.create_namespace({"metadata": {"name": ns}})
+    try:
+        filler = base64.b64encode(b"x" * 1024).decode()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: core.create_namespaced_secret(ns, {"metadata": {"name": f"other-{i:05d}"},
+                                                                      "data": {"blob": filler}}), range(args.scale)))
+        work = Workload(ns, run, certs, "sealer", args.scale, rng, kubeseal)
+        create_all(custom, work.docs)
+        ctrl = start_controller(plane, who, work.selector, bitnami_bin)
+        try:
+            ctrl.start(timeout=300)
+            wait_unsealed(core, work, 120 + 2.0 * args.scale, ctrl, interval=2.0)
+            wait_quiet(plane)
+            return peak_rss_mib(ctrl.proc.pid)
+        finally:
             ctrl.stop()
-        delete_namespace(core, namespace)
+    finally:
+        delete_namespace(core, ns)
 
 
-# --- report ---------------------------------------------------------------------------------------
+# --- report --------------------------------------------------------------------------------------------
 
-def med(values: list[float]) -> float | None:
+def med(values):
+    values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
 
 
-def fmt_s(v: float | None) -> str:
+def f2(v) -> str:
     return "-" if v is None else f"{v:.2f}"
 
 
-VARIANTS = {"hint": "sealer seal (key hint)", "nohint": "no hint (as kubeseal)"}
+LABELS = {"ours": "ours", "bitnami": "Bitnami (--kubeclient-qps -1)", "bitnami-defaults": "Bitnami (defaults)"}
 
 
-def report(results: dict, args, configs: list[str], why_not: str | None) -> None:
-    n, k = args.count, args.steady
-    runs = {c: len(results.get((c, "hint"), [])) for c in configs}
+def report(results, floors, args, configs, why_not) -> None:
+    n = args.count
     print()
-    print(f"13 active {args.bits}-bit keys; SealedSecrets of 3 items, sealed for keys chosen uniformly")
-    print(f"cold = controller started with a backlog of {n}, until all {n} Secrets are right; steady = {k} created "
-          f"while it runs, from the first create until all {k} are right")
-    print("median seconds; runs per variant: " + ", ".join(f"{CONFIGS[c][0]} {runs[c]}" for c in configs))
-    header = ["sealed by", "phase", "ours s"]
-    others = [c for c in configs if c != "ours"]
-    for c in others:
-        header += [f"{CONFIGS[c][0]} s", "ours/it"]
+    print(f"{KEYS} active {BITS}-bit keys; {n} SealedSecrets of {len(ITEMS)} items, sealed for keys chosen uniformly; "
+          f"median of {args.repeats} run(s); machine load (1 min) at the end {machine_load()} on {os.cpu_count()} cores")
     rows = []
-    for variant, label in VARIANTS.items():
-        for phase, size in (("cold", n), ("steady", k)):
-            ours = med([r[phase] for r in results[("ours", variant)]])
-            row = [label, f"{phase} ({size})", fmt_s(ours)]
-            for c in others:
-                theirs = med([r[phase] for r in results.get((c, variant), [])])
-                row += [fmt_s(theirs), f"{ours / theirs:.2f}x" if ours and theirs else "-"]
-            rows.append(tuple(row))
-    print(table(rows, tuple(header)))
-    rows = []
-    for variant, label in VARIANTS.items():
-        row = [label]
-        for c in configs:
-            cold = med([r["cold"] for r in results.get((c, variant), [])])
-            steady = med([r["steady"] for r in results.get((c, variant), [])])
-            row.append(f"{n / cold:.0f} / {k / steady:.0f}" if cold and steady else "-")
-        rows.append(tuple(row))
-    print("SealedSecrets per second (cold / steady)")
-    print(table(rows, ("sealed by", *(CONFIGS[c][0] for c in configs))))
-    serve = ", ".join(f"{CONFIGS[c][0]} {fmt_s(med([r['ready'] for v in VARIANTS for r in results.get((c, v), [])]))} s"
-                      for c in configs)
-    print(f"time from start to serving HTTP (included in cold): {serve}")
-    create = med([r["create"] for v in VARIANTS for c in configs for r in results.get((c, v), [])])
-    print(f"creating the {k} SealedSecrets of steady (included in it, 4 client threads): {fmt_s(create)} s")
+    for variant in ("sealer", "kubeseal"):
+        floor = med(floors.get(variant, []))
+        for who in configs:
+            rs = results.get((who, variant), [])
+            if not rs:
+                continue
+            sync = med([r["sync"] for r in rs])
+            ops = med([r.get("ops") for r in rs])
+            rows.append((f"{variant} seal" if variant == "sealer" else "kubeseal", LABELS[who], f2(sync),
+                         f"{sync / floor:.2f}x" if sync and floor and who == "ours" else
+                         (f"{sync / floor:.1f}x" if sync and floor else "-"),
+                         f2(med([r["sync"] - r["ready"] for r in rs])),
+                         "-" if ops is None else f"{ops / (len(ITEMS) * n):.2f}",
+                         f2(med([r["requests"] for r in rs])), f2(med([r["cpu"] for r in rs])),
+                         f"{med([r['rss'] for r in rs]):.0f}"))
+        rows.append(("", f"RSA floor ({'ours' if floor else '-'}'s ops, 2 threads)", f2(floor), "1.00x", "", "", "", "", ""))
+    print(table(rows, ("sealed by", "controller", "sync s", "vs floor", "after ready s", "ops/item", "requests/SS",
+                       "CPU s", "peak RSS MiB")))
+    print("sync s: from starting the process until every Secret is right (start-up included); after ready: from /readyz")
     print()
-    print("our controller's RSA private-key operations per item, 13 keys (median over runs)")
     rows = []
-    for variant, label in VARIANTS.items():
-        rs = results[("ours", variant)]
-        rows.append((label, f"{med([r['ops_cold'] / (3 * n) for r in rs]):.2f}",
-                     f"{med([r['ops_steady'] / (3 * k) for r in rs]):.2f}"))
-    print(table(rows, ("sealed by", f"cold ({3 * n} items)", f"steady ({3 * k} items)")))
-    print("(Bitnami's controller ignores the hint and tries the keys in Go map order: (13+1)/2 = 7 per item "
-          "on average; it exports no such counter)")
+    for variant in ("sealer", "kubeseal"):
+        for who in configs:
+            rs = results.get((who, variant), [])
+            if rs:
+                rows.append((variant, LABELS[who], f2(med([r["restart_ready"] for r in rs])),
+                             "-" if who != "ours" else f"{med([r['restart_ops'] for r in rs]):.0f}",
+                             f"{med([r['restart_writes'] for r in rs]):.0f}", f"{med([r['restart_events'] for r in rs]):.0f}",
+                             f"{med([r['restart_requests'] for r in rs]):.0f}",
+                             "-" if "idle" not in rs[0] else f"{100 * med([r['idle'] for r in rs]):.3f} %"))
+    print(f"restart over the {n} synced SealedSecrets")
+    print(table(rows, ("sealed by", "controller", "ready s", "private-key ops", "writes", "events", "requests",
+                       f"idle CPU ({args.idle} s)")))
     if why_not:
         print(f"Bitnami's controller: not measured ({why_not}); ours alone")
 
 
-# --- main --------------------------------------------------------------------------------------
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=200, help="SealedSecrets present at start (default 200)")
-    parser.add_argument("--steady", type=int, default=50, help="SealedSecrets created while running (default 50)")
-    parser.add_argument("--repeats", type=int, default=3,
-                        help="runs per variant of ours and of Bitnami's with --kubeclient-qps -1 (default 3)")
-    parser.add_argument("--bitnami-default-repeats", type=int, default=1,
-                        help="runs per variant of Bitnami's controller with its defaults (default 1; 0 skips it): "
-                             "its client limit of 5 requests/s makes each run last ~0.6 s per SealedSecret")
-    parser.add_argument("--bits", type=int, default=2048, choices=(2048, 3072, 4096), help="key size (default 2048)")
+    parser.add_argument("--count", type=int, default=1000, help="SealedSecrets (default 1000)")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per controller and variant (default 1)")
+    parser.add_argument("--idle", type=int, default=60, help="seconds of idle CPU measurement, ours (default 60; 0 skips)")
+    parser.add_argument("--scale", type=int, default=0, help="memory mode: this many SealedSecrets and unrelated Secrets")
+    parser.add_argument("--bitnami-defaults", action="store_true", help="also Bitnami's controller at its 5 QPS default")
     parser.add_argument("--ours-only", action="store_true", help="do not run Bitnami's controller")
-    parser.add_argument("--seed", type=int, default=1, help="for the choice of keys")
+    parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     os.chdir(REPO)
 
@@ -292,51 +387,64 @@ def main() -> None:
 
     started = time.monotonic()
     why_not = "--ours-only" if args.ours_only else sandbox_unavailable()
-    bitnami_bin = None
-    if not why_not:
-        try:
-            bitnami_bin = find_binary(build_peer("bitnami"), "controller")
-        except (PeerUnavailable, FileNotFoundError) as e:
-            why_not = str(e)
-    if why_not:
-        print(f"Bitnami's controller unavailable: {why_not}; benchmarking ours alone", flush=True)
-    configs = ["ours"]
-    if not why_not:
-        configs += (["bitnami"] if args.bitnami_default_repeats > 0 else []) + ["bitnami-noqps"]
-    repeats = {"ours": args.repeats, "bitnami": args.bitnami_default_repeats, "bitnami-noqps": args.repeats}
+    bitnami_bin = kubeseal = None
     try:
-        bin_dir = build_peer("control-plane")
-    except PeerUnavailable as e:
-        raise SystemExit(f"control plane unavailable: {e}")
-
-    plane = ControlPlane(bin_dir)
-    results: dict[tuple[str, str], list[dict]] = {}
+        peer = build_peer("bitnami")
+        kubeseal = str(find_binary(peer, "kubeseal"))
+        if not why_not:
+            bitnami_bin = find_binary(peer, "controller")
+    except (PeerUnavailable, FileNotFoundError) as e:
+        why_not = why_not or str(e)
+    if kubeseal is None:
+        raise SystemExit("kubeseal (the Bitnami peer) is needed to seal the kubeseal variant")
+    configs = ["ours"] + ([] if why_not else ["bitnami"] + (["bitnami-defaults"] if args.bitnami_defaults else []))
+    plane = ControlPlane(build_peer("control-plane"))
+    results: dict = {}
+    floors: dict = {}
+    scale_rss: dict = {}
     try:
         plane.start()
         install(plane)
-        t = time.monotonic()
-        certs = store_keys(plane, 13, args.bits)
-        print(f"control plane up in {plane.startup_seconds:.1f} s; 13 {args.bits}-bit keys made and stored in "
-              f"{time.monotonic() - t:.1f} s", flush=True)
+        keys = store_keys(plane, KEYS, BITS, plane.dir)
+        print(f"control plane up in {plane.startup_seconds:.1f} s; {KEYS} {BITS}-bit keys stored; "
+              f"load {machine_load()}", flush=True)
         rng = random.Random(args.seed)
         with plane.api_client() as api:
             core, custom = kubernetes.client.CoreV1Api(api), kubernetes.client.CustomObjectsApi(api)
-            for rep in range(max(repeats.values())):
-                for variant in VARIANTS:
+            for rep in range(args.repeats):
+                for variant in ("sealer", "kubeseal"):
                     for who in configs:
-                        if rep >= repeats[who]:
-                            continue
-                        t = time.monotonic()
-                        r = measure(plane, who, variant == "hint", args, certs, bitnami_bin, rng, core, custom)
+                        run = f"{who}-{variant}-{secrets.token_hex(3)}"
+                        ns = f"bench-{run}"
+                        core.create_namespace({"metadata": {"name": ns}})
+                        try:
+                            work = Workload(ns, run, keys, variant, args.count, rng, kubeseal)
+                            create_all(custom, work.docs)
+                            t = time.monotonic()
+                            r = measure(plane, who, work, args, bitnami_bin, core, custom)
+                        finally:
+                            delete_namespace(core, ns)
                         results.setdefault((who, variant), []).append(r)
-                        ops = (f"; private-key ops/item {r['ops_cold'] / (3 * args.count):.2f} cold, "
-                               f"{r['ops_steady'] / (3 * args.steady):.2f} steady") if who == "ours" else ""
-                        print(f"  run {rep + 1} {who:13} {variant:6}: cold {r['cold']:6.2f} s (serving after "
-                              f"{r['ready']:.2f} s), steady {r['steady']:5.2f} s (created in {r['create']:.2f} s)"
-                              f"{ops}  [{time.monotonic() - t:.0f} s with set-up]", flush=True)
+                        if who == "ours":
+                            floors.setdefault(variant, []).append(rsa_floor(keys, int(r["ops"])))
+                        print(f"  run {rep + 1} {who:16} {variant:8}: sync {r['sync']:.2f} s (ready {r['ready']:.2f}), "
+                              f"{r['requests']:.2f} requests/SS, CPU {r['cpu']:.1f} s, RSS {r['rss']:.0f} MiB"
+                              + (f", ops/item {r['ops'] / (len(ITEMS) * args.count):.2f}, floor "
+                                 f"{floors[variant][-1]:.2f} s" if who == "ours" else "")
+                              + f"; restart: ready {r['restart_ready']:.2f} s, writes {r['restart_writes']}, "
+                              f"events {r['restart_events']}"
+                              + (f", ops {r['restart_ops']:.0f}, idle {100 * r.get('idle', 0):.3f} %" if who == "ours" else "")
+                              + f"  [{time.monotonic() - t:.0f} s; load {machine_load()}]", flush=True)
+            if args.scale:
+                for who in configs:
+                    scale_rss[who] = scale(plane, who, args, keys, bitnami_bin, core, custom, rng, kubeseal)
+                    print(f"  scale {who}: peak RSS {scale_rss[who]:.0f} MiB", flush=True)
     finally:
         plane.stop()
-    report(results, args, configs, why_not)
+    report(results, floors, args, configs, why_not)
+    if scale_rss:
+        print(f"\npeak RSS with {args.scale} SealedSecrets and {args.scale} unrelated Secrets (1 KiB): "
+              + ", ".join(f"{LABELS[w]} {v:.0f} MiB" for w, v in scale_rss.items()))
     print(f"total wall time {time.monotonic() - started:.0f} s")
 
 

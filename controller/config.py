@@ -29,6 +29,33 @@ def _duration(text: str) -> dt.timedelta:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _timeout(text: str) -> float:
+    """Seconds, from a Go duration; a timeout that never fires is no timeout, so 0 is refused."""
+    seconds = _duration(text).total_seconds()
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive duration")
+    return seconds
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid count {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _networks(text: str) -> tuple:
+    from controller.forwarded import parse_networks
+
+    try:
+        return parse_networks(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 @dataclass
 class Flag:
     name: str
@@ -49,15 +76,27 @@ FLAGS = [
     Flag("additional-namespaces", "", "Comma-separated namespaces to watch besides the controller's."),
     Flag("label-selector", "", "Only handle SealedSecrets matching this label selector."),
     Flag("skip-recreate", False, "Do not watch Secrets, so deleted Secrets are not recreated.", _bool),
+    Flag("repair-drift", True, "Restore a Secret changed behind its SealedSecret's back (false: only report it).", _bool),
     Flag("max-unseal-retries", 5, "Retries per SealedSecret before giving up until it or the keys change.", int),
     Flag("listen-addr", ":8080", "HTTP API address."),
     Flag("listen-metrics-addr", ":8081", "Prometheus metrics address."),
     Flag("rate-limit", 2.0, "Requests per second per client on /v1/verify and /v1/rotate.", float),
     Flag("rate-limit-burst", 2, "Burst on /v1/verify and /v1/rotate.", int),
+    # Limits of the HTTP API (docs/security.md says what each protects and why its value).
+    Flag("trusted-proxies", "", "Comma-separated CIDRs of proxies whose X-Forwarded-For (last hop only) keys the "
+         "rate limit, e.g. the API servers' addresses; others are keyed by their own address.", _networks),
+    Flag("read-header-timeout", "10s", "Time to send a request's headers.", _timeout),
+    Flag("read-timeout", "2m", "Time to send a whole request.", _timeout),
+    Flag("write-timeout", "2m", "Time to take a response.", _timeout),
+    Flag("idle-timeout", "2m", "Time a kept-alive connection may wait for its next request.", _timeout),
+    Flag("max-connections", 512, "Open HTTP connections; one more closes the longest-waiting unserved one.", _count),
+    Flag("max-concurrent-requests", 2, "/v1/verify and /v1/rotate requests in progress at once (503 beyond).", _count),
+    Flag("max-request-items", 256, "Sealed items in one /v1/verify or /v1/rotate request (413 beyond).", _count),
     Flag("log-format", "text", "text or json."),
     Flag("log-level", "INFO", "DEBUG, INFO, WARN or ERROR."),
     Flag("kubeconfig", "", "Kubeconfig path (default: in-cluster, else KUBECONFIG)."),
-    Flag("workers", 2, "Reconcile workers.", int),
+    Flag("workers", 0, "Reconcile workers (0: 4 per core, so that private-key operations fill the cores while "
+         "other workers wait for the API server).", int),
 ]
 
 
@@ -103,6 +142,10 @@ def namespaces(args: argparse.Namespace, own: str) -> tuple[str, ...] | None:
     if extra:
         return tuple(dict.fromkeys((own, *extra)))
     return None if args.all_namespaces else (own,)
+
+
+def workers(args: argparse.Namespace) -> int:
+    return args.workers if args.workers > 0 else 4 * max(1, len(os.sched_getaffinity(0)))
 
 
 def own_namespace() -> str:

@@ -9,13 +9,13 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from controller import reconcile, status
+from controller import reconcile, record, status
 from controller.informer import Informer, object_key
 from controller.keys_manager import KeysManager
 from sealer.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, secret_path, sealed_secret_path
 from controller.metrics import Metrics
 from controller.workqueue import WorkQueue
-from sealer.core.scope import MANAGED_ANNOTATION
+from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
 
 log = logging.getLogger(__name__)
 COMPONENT = "sealed-secrets"
@@ -30,6 +30,7 @@ class Settings:
     skip_recreate: bool = False
     max_retries: int = 5
     workers: int = 2
+    repair_drift: bool = True
 
 
 def _now() -> str:
@@ -48,6 +49,7 @@ class Controller:
     def __init__(self, kube: Kube, keys: KeysManager, metrics: Metrics, settings: Settings):
         self.kube, self.keys, self.metrics, self.settings = kube, keys, metrics, settings
         self.queue = WorkQueue()
+        self.records = record.RecordKeys(keys.registry)
         scopes = settings.namespaces if settings.namespaces is not None else (None,)
         self.sealed = [
             Informer(kube, sealed_secret_path(ns), self._on_sealed, name=f"sealedsecrets[{ns or '*'}]",
@@ -75,15 +77,34 @@ class Controller:
             self.queue.add(key)
 
     def _on_secret(self, kind: str, obj: dict, old: dict | None) -> None:
-        if kind != "DELETED":
+        if kind not in ("DELETED", "MODIFIED"):
             return
         meta = obj.get("metadata") or {}
         owned = any(r.get("controller") and r.get("kind") == reconcile.KIND for r in meta.get("ownerReferences") or [])
-        managed = (meta.get("annotations") or {}).get(MANAGED_ANNOTATION) == "true"
+        annotations = meta.get("annotations") or {}
+        managed = annotations.get(MANAGED_ANNOTATION) == "true"
         key = object_key(obj)
-        if (owned or managed) and self.get_sealed(*key) is not None:
+        sealed = self.get_sealed(*key) if (owned or managed or annotations.get(PATCH_ANNOTATION) == "true") else None
+        if sealed is None:
+            return
+        if kind == "DELETED" and (owned or managed):
             log.info("Secret %s/%s was deleted; recreating it", *key)
             self.queue.add(key)
+        elif kind == "MODIFIED":
+            # Our own writes are recorded at their resourceVersion; any other write may be drift.
+            known = record.parse(sealed.get("status"))
+            if known is None or known.resource_version != meta.get("resourceVersion"):
+                self.queue.add(key)
+
+    def secret_meta(self, namespace: str, name: str) -> tuple[bool, dict | None]:
+        """(whether the metadata cache is there and synced, the Secret's cached metadata or None)."""
+        if not self.secrets or not all(i.synced.is_set() for i in self.secrets):
+            return False, None
+        for informer in self.secrets:
+            obj = informer.get(namespace, name)
+            if obj is not None:
+                return True, obj
+        return True, None
 
     def get_sealed(self, namespace: str, name: str) -> dict | None:
         for informer in self.sealed:
@@ -118,6 +139,10 @@ class Controller:
         self.queue.shutdown()
 
     def _worker(self, stop: threading.Event) -> None:
+        # The Secret cache first: it spares a GET per SealedSecret (absent, or as recorded).
+        while self.secrets and not all(i.synced.wait(0.1) for i in self.secrets):
+            if stop.is_set():
+                return
         while not stop.is_set():
             key = self.queue.get(timeout=1.0)
             if key is None:
@@ -144,14 +169,35 @@ class Controller:
         if sealed is None:
             return False
         started = time.perf_counter()
-        existing = self.kube.get(secret_path(namespace, name))
+        try:
+            return self._sync(sealed, namespace, name)
+        finally:
+            self.metrics.reconcile_duration.observe(time.perf_counter() - started)
+
+    def _sync(self, sealed: dict, namespace: str, name: str) -> bool:
+        cached, meta = self.secret_meta(namespace, name)
+        verdict, known = self.records.assess(sealed, meta, cached) if self.settings.update_status else (record.FULL, None)
+        if verdict == record.CURRENT and known is not None:
+            # As recorded, and untouched since: no GET, no private-key operation, and (status unchanged) no write.
+            self._write_status(sealed, self._recorded_result(sealed, known), known)
+            return False
+        existing = None if cached and meta is None else self.kube.get(secret_path(namespace, name))
+        if verdict == record.VERIFY and known is not None and existing is not None:
+            rv = existing["metadata"].get("resourceVersion", "")
+            if self.records.matches(sealed, known, existing):
+                # Written by someone, but not where the SealedSecret decides (another tool's annotation, say).
+                self._write_status(sealed, status.Result(True, reconcile.UNSEALED), self.records.refresh(sealed, known, rv))
+                return False
         plan = reconcile.decide(sealed, self.keys.registry, existing)
+        if verdict == record.VERIFY and known is not None and existing is not None and plan.action == "update":
+            plan = reconcile.drifted(plan, sealed, existing, self.settings.repair_drift)
         result, retry = plan.result, plan.retry
+        written = existing
         try:
             if plan.action == "create":
-                self.kube.create(secret_path(namespace), plan.secret)
+                written = self.kube.create(secret_path(namespace), plan.secret)
             elif plan.action == "update":
-                self.kube.replace(secret_path(namespace, name), plan.secret)
+                written = self.kube.replace(secret_path(namespace, name), plan.secret)
         except ApiError as e:
             # The server's message is read, never repeated: it may quote the Secret's values.
             immutable = e.status == 422 and "immutable" in e.message
@@ -164,34 +210,57 @@ class Controller:
                 message = f"cannot {plan.action} Secret {namespace}/{name}: {e.summary}"
             result = status.Result(False, reconcile.ERR_UPDATE, message)
             plan = reconcile.Plan("none", result, None, [reconcile.Event("Warning", reconcile.ERR_UPDATE, message)], "update", retry)
+            written = None
         if plan.error_reason:
             self.metrics.unseal_errors.labels(plan.error_reason, namespace).inc()
             log.warning("%s/%s: %s", namespace, name, result.message)
+        elif plan.drift:
+            self.metrics.secret_drift.labels(namespace, plan.drift).inc()
+            log.warning("%s/%s: %s", namespace, name, plan.events[0].message)
         elif plan.action != "none":
             log.info("%s/%s: unsealed (%s Secret)", namespace, name, "created" if plan.action == "create" else "updated")
-        status_written = self._write_status(sealed, result)
+        new_record = None
+        if written is not None and (result.ok or plan.drift == "reported"):
+            state_of = plan.secret if plan.drift == "reported" else written
+            new_record = self.records.make(sealed, state_of, plan.keys_used, written["metadata"].get("resourceVersion", ""),
+                                           in_sync=plan.drift != "reported")
+        conditions_changed = self._write_status(sealed, result, new_record)
         for event in plan.events:
             self._event(sealed, event)
-        if result.ok and plan.action == "none" and status_written and not plan.events:
-            # First sync of an already-correct Secret (e.g. after a restart that found it in place).
+        if result.ok and plan.action == "none" and conditions_changed and not plan.events:
+            # First sync of an already-correct Secret (e.g. taken over from another controller).
             self._event(sealed, reconcile.Event("Normal", reconcile.UNSEALED, "SealedSecret unsealed successfully"))
-        self.metrics.reconcile_duration.observe(time.perf_counter() - started)
         return retry
 
-    def _write_status(self, sealed: dict, result: status.Result) -> bool:
+    @staticmethod
+    def _recorded_result(sealed: dict, known: record.Record) -> status.Result:
+        if known.in_sync:
+            return status.Result(True, reconcile.UNSEALED)
+        for c in (sealed.get("status") or {}).get("conditions") or []:  # the drift report, as made
+            if isinstance(c, dict) and c.get("type") == status.SYNCED:
+                return status.Result(False, reconcile.DRIFTED, str(c.get("message") or ""))
+        return status.Result(False, reconcile.DRIFTED, "the Secret differs from its SealedSecret")
+
+    def _write_status(self, sealed: dict, result: status.Result, known: record.Record | None = None) -> bool:
+        """Writes the status if it changed; returns whether more than the record did."""
         meta = sealed["metadata"]
         instance = (meta.get("labels") or {}).get(INSTANCE_LABEL, "")
         self.metrics.set_condition(meta.get("namespace", ""), meta["name"], 1 if result.ok else -1, instance)
         if not self.settings.update_status:
             return False
-        new = status.next_status(sealed.get("status"), meta.get("generation"), result, _now())
+        now = _now()
+        conditions_changed = status.next_status(sealed.get("status"), meta.get("generation"), result, now) is not None
+        # A failure (not a reported drift) leaves no record behind: it would claim a Secret in sync.
+        new = status.next_status(sealed.get("status"), meta.get("generation"), result, now,
+                                 known.condition() if known is not None else None,
+                                 forget=record.CONDITION if known is None and not result.ok else None)
         if new is None:
             return False
         path = sealed_secret_path(meta.get("namespace"), meta["name"]) + "/status"
         try:
             updated = self.kube.merge_patch(path, {"status": new})
             sealed["status"] = updated.get("status", new)  # the cache sees it before the watch does
-            return True
+            return conditions_changed
         except ApiError as e:
             self.metrics.unseal_errors.labels("status", meta.get("namespace", "")).inc()
             log.warning("%s/%s: cannot update status: %s", meta.get("namespace"), meta["name"], e)

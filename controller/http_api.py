@@ -5,19 +5,20 @@
   POST /v1/rotate     the SealedSecret re-sealed for the newest key (template untouched)
   GET  /healthz       liveness;  GET /readyz  readiness (keys loaded, watches synced)
 
-No plaintext ever leaves: verify answers yes/no, rotate answers ciphertext."""
+No plaintext ever leaves: verify answers yes/no, rotate answers ciphertext. What a request may
+cost is capped here (body, documents, items; rate per client) before any key is tried; the
+connection-level limits are controller.http_server's. docs/security.md says why each value."""
 
 from __future__ import annotations
 
 import copy
 import json
 import logging
-import threading
-import time
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from controller.forwarded import TrustedProxies
+from controller.http_server import MAX_BODY, TEXT, Response
 from controller.metrics import Metrics
 from controller.ratelimit import RateLimiter
 from keys.registry import KeyRegistry
@@ -28,7 +29,29 @@ from sealer.core.sealing import check_sealed_secret
 from sealer.core.unsealing import Target, open_items
 
 log = logging.getLogger(__name__)
-MAX_BODY = 4 * 1024 * 1024
+
+# What one SealedSecret can be, derived from what one Secret can be (docs/security.md):
+# the API server refuses Secrets whose data exceed 1 MiB; sealing a value of p bytes gives
+# 2 + k + p + 16 bytes (k: the wrapped session key, at most 1024 bytes for the largest RSA key a
+# sealed value may name) in base64 (4/3); metadata.annotations and spec.template.metadata.annotations
+# may hold 256 KiB each. That is 1,923,780 bytes; the rest of the object (names, labels, framing)
+# gets what is left of 2 MiB. Anything larger cannot be one SealedSecret of a valid Secret.
+SECRET_DATA_LIMIT = 1024 * 1024
+ANNOTATIONS_LIMIT = 256 * 1024
+LARGEST_WRAPPED_KEY = 1024
+LARGEST_SEALED_SECRET = 4 * -(-(2 + LARGEST_WRAPPED_KEY + SECRET_DATA_LIMIT + 16) // 3) + 2 * ANNOTATIONS_LIMIT
+# Each item costs a private-key operation (~2 ms at 4096 bits); a stream of SealedSecrets shares
+# one body and one item budget.
+MAX_ITEMS = 256
+MAX_DOCUMENTS = 16
+EXPENSIVE = ("/v1/verify", "/v1/rotate")
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    max_body: int = MAX_BODY
+    max_items: int = MAX_ITEMS
+    max_documents: int = MAX_DOCUMENTS
 
 
 def parse_listen_addr(addr: str) -> tuple[str, int]:
@@ -39,11 +62,24 @@ def parse_listen_addr(addr: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def _sealed_secrets(body: bytes) -> list[dict]:
+class TooLarge(InputError):
+    """A well-formed request beyond the caps: refused before any private-key operation."""
+
+
+def sealed_secrets(body: bytes, limits: RequestLimits = RequestLimits()) -> list[dict]:
+    """The SealedSecrets of a request body, within the caps (checked before anything is opened)."""
+    if len(body) > limits.max_body:
+        raise TooLarge(f"request body is larger than {limits.max_body} bytes")
     docs = manifests.parse_stream(body, "request body")
     if not docs:
         raise InputError("no SealedSecret in the request body")
-    return [check_sealed_secret(d.body, d.index) for d in docs]
+    if len(docs) > limits.max_documents:
+        raise TooLarge(f"{len(docs)} documents in one request, at most {limits.max_documents}")
+    sealed = [check_sealed_secret(d.body, d.index) for d in docs]
+    items = sum(len(s["spec"]["encryptedData"]) for s in sealed)
+    if items > limits.max_items:
+        raise TooLarge(f"{items} items in one request, at most {limits.max_items}")
+    return sealed
 
 
 def reseal(sealed: dict, registry: KeyRegistry) -> dict:
@@ -51,7 +87,7 @@ def reseal(sealed: dict, registry: KeyRegistry) -> dict:
     newest = registry.newest
     if newest is None:
         raise SealerError("no keys")
-    items = open_items(sealed, registry)
+    items = open_items(sealed, registry, fail_fast=True)
     target = Target.of(sealed)
     public = newest.private_key.public_key()
     out = copy.deepcopy(sealed)
@@ -63,100 +99,70 @@ def reseal(sealed: dict, registry: KeyRegistry) -> dict:
     return out
 
 
+def _one_line(e: Exception) -> bytes:
+    return (" ".join(str(e).split()) + "\n").encode()
+
+
 class Api:
-    def __init__(self, registry: KeyRegistry, metrics: Metrics, ready: Callable[[], bool], *, rate: float = 2, burst: int = 2):
+    def __init__(self, registry: KeyRegistry, metrics: Metrics, ready: Callable[[], bool], *, rate: float = 2,
+                 burst: int = 2, limits: RequestLimits = RequestLimits(), proxies: TrustedProxies = TrustedProxies()):
         self.registry, self.metrics, self.ready = registry, metrics, ready
         self.limiter = RateLimiter(rate, burst)
+        self.limits, self.proxies = limits, proxies
 
-    def handle(self, method: str, path: str, body: bytes, client: str) -> tuple[int, str, bytes, dict]:
+    @staticmethod
+    def expensive(method: str, path: str) -> bool:
+        """Requests that cost private-key operations: bounded in number, run off the I/O loop."""
+        return method == "POST" and path in EXPENSIVE
+
+    def client(self, peer: str, forwarded_for: Sequence[str] = ()) -> str:
+        return self.proxies.client(peer, forwarded_for)
+
+    def admit(self, method: str, path: str, client: str) -> Response | None:
+        """The answer a request gets before its body is read (None: read it and go on)."""
+        if path in EXPENSIVE:
+            if method != "POST":
+                return 405, TEXT, b"use POST\n", {"Allow": "POST"}
+            allowed, wait = self.limiter.allow(f"{path} {client}")
+            if not allowed:
+                return 429, TEXT, b"limit exceeded\n", {"Retry-After": str(max(1, round(wait)))}
+        return None
+
+    def handle(self, method: str, path: str, body: bytes, client: str) -> Response:
         """(status, content type, body, extra headers) for one request. Pure of sockets, for tests."""
+        return self.admit(method, path, client) or self.process(method, path, body)
+
+    def process(self, method: str, path: str, body: bytes) -> Response:
         if path == "/healthz":
-            return 200, "text/plain; charset=utf-8", b"ok\n", {}
+            return 200, TEXT, b"ok\n", {}
         if path == "/readyz":
             ok = self.ready()
-            return (200 if ok else 503), "text/plain; charset=utf-8", b"ok\n" if ok else b"not ready\n", {}
+            return (200 if ok else 503), TEXT, b"ok\n" if ok else b"not ready\n", {}
         if path == "/v1/cert.pem":
             try:
                 return 200, "application/x-pem-file", self.registry.sealing_certificate_pem(), {}
             except LookupError:
-                return 500, "text/plain; charset=utf-8", b"cannot get certificate\n", {}
-        if path in ("/v1/verify", "/v1/rotate"):
-            if method != "POST":
-                return 405, "text/plain; charset=utf-8", b"use POST\n", {"Allow": "POST"}
-            allowed, wait = self.limiter.allow(f"{path} {client}")
-            if not allowed:
-                return 429, "text/plain; charset=utf-8", b"limit exceeded\n", {"Retry-After": str(max(1, round(wait)))}
+                return 500, TEXT, b"cannot get certificate\n", {}
+        if path in EXPENSIVE:
             try:
-                docs = _sealed_secrets(body)
+                docs = sealed_secrets(body, self.limits)
+            except TooLarge as e:
+                return 413, TEXT, _one_line(e), {}
             except SealerError as e:
-                return 400, "text/plain; charset=utf-8", (" ".join(str(e).split()) + "\n").encode(), {}
+                return 400, TEXT, _one_line(e), {}
             if path == "/v1/verify":
+                # Yes or no, nothing else: the first item that does not open ends it.
                 try:
                     for doc in docs:
-                        open_items(doc, self.registry)
+                        open_items(doc, self.registry, fail_fast=True)
                 except SealerError:
-                    return 409, "text/plain; charset=utf-8", b"", {}
-                return 200, "text/plain; charset=utf-8", b"", {}
+                    return 409, TEXT, b"", {}
+                return 200, TEXT, b"", {}
             try:
                 resealed = [reseal(doc, self.registry) for doc in docs]
             except SealerError as e:
                 log.info("rotate: cannot re-seal: %s", " ".join(str(e).split()))
-                return 409, "text/plain; charset=utf-8", (" ".join(str(e).split()) + "\n").encode(), {}
+                return 409, TEXT, _one_line(e), {}
             payload = resealed[0] if len(resealed) == 1 else {"apiVersion": "v1", "kind": "List", "items": resealed}
             return 200, "application/json", json.dumps(payload).encode(), {}
-        return 404, "text/plain; charset=utf-8", b"not found\n", {}
-
-
-def serve(api: Api, addr: str, stop: threading.Event) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        server_version = "sealer-controller"
-
-        def _respond(self, method: str) -> None:
-            start = time.perf_counter()
-            path = self.path.split("?", 1)[0]
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if length < 0:
-                status, ctype, body, headers = 400, "text/plain; charset=utf-8", b"bad Content-Length\n", {}
-                self.close_connection = True
-            elif length > MAX_BODY:
-                status, ctype, body, headers = 413, "text/plain; charset=utf-8", b"request body too large\n", {}
-                self.close_connection = True
-            else:
-                data = self.rfile.read(length) if length else b""
-                client = self.headers.get("X-Forwarded-For") or self.client_address[0]
-                try:
-                    status, ctype, body, headers = api.handle(method, path, data, client)
-                except Exception:  # noqa: BLE001 - a handler bug answers 500, the server lives on
-                    log.exception("HTTP %s %s failed", method, path)
-                    status, ctype, body, headers = 500, "text/plain; charset=utf-8", b"internal error\n", {}
-            self.send_response(status)
-            self.send_header("Content-Type", ctype)
-            self.send_header("Content-Length", str(len(body)))
-            for k, v in headers.items():
-                self.send_header(k, v)
-            self.end_headers()
-            self.wfile.write(body)
-            if path.startswith("/v1/"):
-                api.metrics.http_requests.labels(path, str(status), method.lower()).inc()
-                api.metrics.http_duration.labels(path, method.lower()).observe(time.perf_counter() - start)
-
-        def do_GET(self) -> None:  # noqa: N802
-            self._respond("GET")
-
-        def do_POST(self) -> None:  # noqa: N802
-            self._respond("POST")
-
-        def log_message(self, fmt: str, *args: Any) -> None:
-            if not self.path.startswith(("/healthz", "/readyz")):  # probes would drown the log
-                log.debug("http: " + fmt, *args)
-
-    host, port = parse_listen_addr(addr)
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, name="http-api", daemon=True).start()
-    threading.Thread(target=lambda: (stop.wait(), server.shutdown()), daemon=True).start()
-    return server
+        return 404, TEXT, b"not found\n", {}

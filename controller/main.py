@@ -43,19 +43,19 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     # Heavy imports only once the flags are known to be good.
-    from prometheus_client import start_http_server
-
     from controller.controller import Controller, Settings
-    from controller.http_api import Api, serve
+    from controller.forwarded import TrustedProxies
+    from controller.http_api import Api, RequestLimits
+    from controller.http_server import serve, server_limits
     from controller.keys_manager import KeySettings, KeysManager
     from sealer.kube import Kube
-    from controller.metrics import Metrics
+    from controller.metrics import Metrics, MetricsEndpoint
     from keys.secret_format import validate_prefix
 
     namespace = flags.own_namespace()
     try:
         prefix = validate_prefix(args.key_prefix)
-        kube = Kube.from_kubeconfig(args.kubeconfig or None)
+        kube = Kube.from_kubeconfig(args.kubeconfig or None, program="sealer-controller")
     except Exception as e:  # noqa: BLE001 - a bad flag or kubeconfig: one line, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     ctrl = Controller(kube, keys, metrics, Settings(
         namespaces=flags.namespaces(args, namespace), label_selector=args.label_selector or None,
         update_status=args.update_status, skip_recreate=args.skip_recreate,
-        max_retries=args.max_unseal_retries, workers=max(1, args.workers)))
+        max_retries=args.max_unseal_retries, workers=flags.workers(args), repair_drift=args.repair_drift))
     controller_ref.append(ctrl)
     metrics.watch_keys(lambda: len(keys.registry), keys.newest_age_seconds, lambda: keys.registry.private_key_operations)
 
@@ -77,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGUSR1, lambda *_: keys.request_rotation())
 
     ready = lambda: len(keys.registry) > 0 and ctrl.synced  # noqa: E731
-    api = Api(keys.registry, metrics, ready, rate=args.rate_limit, burst=args.rate_limit_burst)
-    serve(api, args.listen_addr, stop)
-    host, port = parse_listen_addr(args.listen_metrics_addr)
-    start_http_server(port, addr=host, registry=metrics.registry)
+    api = Api(keys.registry, metrics, ready, rate=args.rate_limit, burst=args.rate_limit_burst,
+              limits=RequestLimits(max_items=args.max_request_items), proxies=TrustedProxies(args.trusted_proxies))
+    serve(api, args.listen_addr, stop, server_limits(args))
+    serve(MetricsEndpoint(metrics), args.listen_metrics_addr, stop, server_limits(args))
     log.info("sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s", __version__, namespace,
              ",".join(ctrl.settings.namespaces) if ctrl.settings.namespaces else "all namespaces",
              args.listen_addr, args.listen_metrics_addr)

@@ -28,6 +28,9 @@ class Metrics:
                                      ["path", "code", "method"], registry=r)
         self.http_duration = Histogram(f"{PREFIX}_http_request_duration_seconds", "HTTP request latencies in seconds.",
                                        ["path", "method"], registry=r)
+        self.secret_drift = Counter(f"{PREFIX}_secret_drift", "Secrets found changed behind their SealedSecret's back, "
+                                    "by what was done (repaired, or reported with --repair-drift=false).",
+                                    ["namespace", "action"], registry=r)
         self.reconcile_duration = Histogram(f"{PREFIX}_reconcile_duration_seconds", "Time to reconcile one SealedSecret.",
                                             registry=r)
 
@@ -52,3 +55,29 @@ class Metrics:
             self.condition_info.remove(namespace, name, "Synced", instance)
         except KeyError:
             pass
+
+
+class MetricsEndpoint:
+    """``/metrics`` for controller.http_server, so the metrics port has the API's deadlines and
+    connection cap (prometheus_client's own server takes a thread per connection, for ever)."""
+
+    def __init__(self, metrics: Metrics):
+        self.metrics = metrics
+
+    def client(self, peer: str, forwarded_for: object = ()) -> str:
+        return peer
+
+    def expensive(self, method: str, path: str) -> bool:
+        # Answered on its own server's loop: scrapes never wait for a worker (two Prometheus
+        # replicas scraping at once must both get an answer), and the API's loop is another.
+        return False
+
+    def admit(self, method: str, path: str, client: str) -> None:
+        return None
+
+    def process(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes, dict]:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        if path not in ("/metrics", "/"):
+            return 404, "text/plain; charset=utf-8", b"not found\n", {}
+        return 200, CONTENT_TYPE_LATEST, generate_latest(self.metrics.registry), {}

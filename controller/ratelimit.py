@@ -32,3 +32,25 @@ class RateLimiter:
             while len(self._buckets) > self._max:
                 self._buckets.popitem(last=False)
             return allowed, 0.0 if allowed else (1.0 - tokens) / self.rate
+
+
+class Budget:
+    """A count of something scarce (requests in progress, bytes of request bodies held) that is
+    taken without waiting: whoever finds it spent is answered "busy" at once, so a flood queues
+    nowhere and holds nothing."""
+
+    def __init__(self, total: int):
+        self.total = max(1, int(total))
+        self._used = 0
+        self._lock = threading.Lock()
+
+    def take(self, amount: int = 1) -> bool:
+        with self._lock:
+            if self._used + amount > self.total:
+                return False
+            self._used += amount
+            return True
+
+    def give(self, amount: int = 1) -> None:
+        with self._lock:
+            self._used = max(0, self._used - amount)

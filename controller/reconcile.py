@@ -23,6 +23,7 @@ KIND = "SealedSecret"
 UNSEALED = "Unsealed"
 ERR_UNSEAL = "ErrUnsealFailed"
 ERR_UPDATE = "ErrUpdateFailed"
+DRIFTED = "SecretDrifted"
 
 IMMUTABLE_MESSAGE = (
     "the target Secret is immutable. Once a Secret is marked as immutable, it is not possible to revert this "
@@ -32,6 +33,20 @@ IMMUTABLE_MESSAGE = (
 
 class Opener(Protocol):
     def open(self, blob: bytes, label: bytes, hints: tuple[str, ...] = ()) -> bytes: ...
+
+
+class _Recording:
+    """Opens through a KeyRegistry, noting which keys opened the values (controller.record keys its MACs by them)."""
+
+    def __init__(self, keys: Opener):
+        self.keys, self.used = keys, set()
+
+    def open(self, blob: bytes, label: bytes, hints: tuple[str, ...] = ()) -> bytes:
+        if not hasattr(self.keys, "open_with_key"):
+            return self.keys.open(blob, label, hints)
+        value, fingerprint = self.keys.open_with_key(blob, label, hints)
+        self.used.add(fingerprint)
+        return value
 
 
 @dataclass(frozen=True)
@@ -52,6 +67,8 @@ class Plan:
     events: list[Event] = field(default_factory=list)
     error_reason: str | None = None
     retry: bool = False
+    keys_used: tuple[str, ...] = ()
+    drift: str | None = None  # "repaired" or "reported": the Secret had been changed behind the SealedSecret's back
 
 
 def _fail(reason: str, message: str, metric: str, *, retry: bool, event: str | None = None) -> Plan:
@@ -134,6 +151,13 @@ def _same(a: dict, b: dict) -> bool:
 
 def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
     """The plan for one SealedSecret, given the keys and the Secret of the same name (or None)."""
+    opener = _Recording(keys)
+    plan = _decide(sealed, opener, existing)
+    plan.keys_used = tuple(sorted(opener.used))
+    return plan
+
+
+def _decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
     name = sealed["metadata"]["name"]
     try:
         data = opened_data(sealed, keys)
@@ -156,3 +180,41 @@ def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
         ns = sealed["metadata"].get("namespace")
         return _fail(ERR_UPDATE, f"Error updating {ns}/{name}: {IMMUTABLE_MESSAGE}", "update", retry=False)
     return Plan("update", Result(True, UNSEALED), updated, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])
+
+
+def drift_fields(existing: dict, wanted: dict) -> list[str]:
+    """What differs between a Secret and what it should be, by name only (never a value)."""
+    out = []
+    have, want = existing.get("data") or {}, wanted.get("data") or {}
+    for key in sorted(set(have) | set(want)):
+        if key not in want:
+            out.append(f"data.{key} added")
+        elif key not in have:
+            out.append(f"data.{key} removed")
+        elif have[key] != want[key]:
+            out.append(f"data.{key}")
+    if (existing.get("type") or "Opaque") != (wanted.get("type") or "Opaque"):
+        out.append("type")
+    emeta, wmeta = existing.get("metadata") or {}, wanted.get("metadata") or {}
+    for part in ("labels", "annotations"):
+        mine, theirs = emeta.get(part) or {}, wmeta.get(part) or {}
+        out.extend(f"{part}.{k}" for k in sorted(set(mine) | set(theirs)) if mine.get(k) != theirs.get(k))
+    if (emeta.get("ownerReferences") or []) != (wmeta.get("ownerReferences") or []):
+        out.append("ownerReferences")
+    return out
+
+
+def drifted(plan: Plan, sealed: dict, existing: dict, repair: bool) -> Plan:
+    """``plan`` (an update) repairs a Secret that was changed while its SealedSecret was not: say so,
+    and with ``repair`` off only report it."""
+    meta = sealed["metadata"]
+    assert plan.secret is not None
+    fields = ", ".join(drift_fields(existing, plan.secret)) or "metadata"
+    where = f"Secret {meta.get('namespace')}/{meta['name']}"
+    if repair:
+        message = f"{where} was changed outside its SealedSecret ({fields}); restored the sealed state"
+        return Plan("update", plan.result, plan.secret, [Event("Warning", DRIFTED, message)],
+                    keys_used=plan.keys_used, drift="repaired")
+    message = f"{where} differs from its SealedSecret ({fields}); not restored (--repair-drift=false)"
+    return Plan("none", Result(False, DRIFTED, message), plan.secret, [Event("Warning", DRIFTED, message)],
+                keys_used=plan.keys_used, drift="reported")

@@ -40,9 +40,12 @@ def _condition(kind: str, status: bool, reason: str, message: str, now: str, old
     }
 
 
-def next_status(old: dict | None, generation: int | None, result: Result, now: str) -> dict | None:
+def next_status(old: dict | None, generation: int | None, result: Result, now: str,
+                record: tuple[str, bool, str, str] | None = None, forget: str | None = None) -> dict | None:
     """The status to write, or None when the current one already says the same thing
-    (so an unchanged SealedSecret costs no write, and lastUpdateTime means "last change")."""
+    (so an unchanged SealedSecret costs no write, and lastUpdateTime means "last change").
+    ``record``: (type, status, reason, message) of a condition to set besides Synced/Ready/Stalled
+    (controller.record's); None keeps whatever is there. ``forget``: a condition type to drop."""
     old = old or {}
     by_type = {c.get("type"): c for c in old.get("conditions") or [] if isinstance(c, dict)}
     message = "" if result.ok else result.message
@@ -55,6 +58,8 @@ def next_status(old: dict | None, generation: int | None, result: Result, now: s
         and old.get("observedGeneration") == generation
         and (READY in by_type)
         and ((stalled is None or stalled.get("status") != "True") if result.ok else stalled is not None)
+        and (record is None or _same_condition(by_type.get(record[0]), *record[1:]))
+        and (forget is None or forget not in by_type)
     )
     if unchanged:
         return None
@@ -64,13 +69,23 @@ def next_status(old: dict | None, generation: int | None, result: Result, now: s
     ]
     if not result.ok:
         conditions.append(_condition(STALLED, True, result.reason, message, now, stalled))
+    ours = {SYNCED, READY, STALLED, *((forget,) if forget else ())}
+    if record is not None:
+        kind, ok, reason, text = record
+        conditions.append(_condition(kind, ok, reason, text, now, by_type.get(kind)))
+        ours.add(kind)
     # Conditions other tools added are theirs: keep them.
-    conditions.extend(copy.deepcopy(c) for t, c in by_type.items() if t not in (SYNCED, READY, STALLED))
+    conditions.extend(copy.deepcopy(c) for t, c in by_type.items() if t not in ours)
     status = {k: copy.deepcopy(v) for k, v in old.items() if k not in ("conditions", "observedGeneration")}
     if generation is not None:
         status["observedGeneration"] = generation
     status["conditions"] = conditions
     return status
+
+
+def _same_condition(old: dict | None, ok: bool, reason: str, message: str) -> bool:
+    return (old is not None and old.get("status") == ("True" if ok else "False") and old.get("reason") == reason
+            and (old.get("message") or "") == message)
 
 
 def condition_value(status: dict | None) -> int:

@@ -3,6 +3,13 @@ flags (``--key-renew-period``, ``--key-ttl``) take them. A port of Go's ``time.P
 so a flag value means the same thing to both programs; ``format_duration`` is ``Duration.String``.
 
 Python's timedelta stops at microseconds, so nanoseconds are truncated towards zero.
+
+Why not durationpy (which the kubernetes client pulls in): it does a different job. It accepts
+units Go rejects (``1d``, ``1w``, ``2mm``, ``1y``: a flag Bitnami's controller refuses would mean
+something here), sums in floats (``9007199254740993ns`` is off by one microsecond) with no int64
+bound (``9223372036854775808ns`` passes), and its ``to_str`` is not Go's ``Duration.String``
+(``0`` for ``0s``, ``87600h`` for ``87600h0m0s``, ``us`` for ``µs``). tests/keys/test_durations.py
+holds Go's own cases, which it fails.
 """
 
 from __future__ import annotations

@@ -21,6 +21,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import keyring  # ~50 ms: this module is loaded only by the commands that use a keyring
+from keyring.backends.chainer import ChainerBackend
+
 from keys.errors import InsecureKeyringError, KeyFormatError, KeyStoreError
 from keys.keypair import KeyPair
 from keys.secret_format import ACTIVE, DEFAULT_PREFIX, StoredKey, from_secret, generate_name, to_secret, validate_name, validate_prefix
@@ -41,8 +44,6 @@ INSECURE_BACKENDS = {
 
 def backend_problems(backend: Any) -> list[str]:
     """Why ``backend`` is unfit for private keys (empty: fit)."""
-    from keyring.backends.chainer import ChainerBackend
-
     if isinstance(backend, ChainerBackend):
         chained = list(backend.backends)
         if not chained:
@@ -76,8 +77,6 @@ class KeyringKeyStore:
         self.service = f"sealer:{name}"
         self.description = f"keyring {name}"
         if backend is None:
-            import keyring  # ~50 ms, and only the keyring commands need it
-
             try:
                 backend = keyring.get_keyring()
             except Exception as e:  # noqa: BLE001 - e.g. a bad PYTHON_KEYRING_BACKEND

@@ -7,24 +7,25 @@ New keys are created with ``generateName: <prefix>``, so the API server picks th
 suffix and guarantees the name is free; restores create exact names, and a taken name is an error
 (409), never a replacement.
 
-Calls go through the generated client with ``_preload_content=False`` and plain JSON: turning
-Secrets into client model objects and back would cost more than the call and buys nothing here.
-The kubernetes package is imported only when a store is used.
+Calls go through sealer.kube (plain JSON, typed errors); the kubernetes package is loaded only
+when a store is made from a kubeconfig.
 """
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable
 from typing import Any
 
 from keys.errors import KeyFormatError, KeyStoreError
 from keys.keypair import KeyPair
 from keys.secret_format import ACTIVE, DEFAULT_NAMESPACE, DEFAULT_PREFIX, KEY_LABEL, StoredKey, from_secret, to_secret, validate_name, validate_prefix
+from sealer.kube.client import Kube, secret_path
+from sealer.kube.errors import ApiError, Conflict
 
 
 class KubernetesKeyStore:
-    def __init__(self, api_client: Any, namespace: str = DEFAULT_NAMESPACE, prefix: str = DEFAULT_PREFIX):
-        self.api_client = api_client
+    def __init__(self, kube: Kube, namespace: str = DEFAULT_NAMESPACE, prefix: str = DEFAULT_PREFIX):
+        self.kube = kube
         self.namespace = namespace
         self.prefix = validate_prefix(prefix)
         self.description = f"namespace {namespace}"
@@ -33,24 +34,14 @@ class KubernetesKeyStore:
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, **kwargs: Any) -> KubernetesKeyStore:
-        from sealer.kube.controller_api import api_client
+        return cls(Kube.from_kubeconfig(kubeconfig, context), **kwargs)
 
-        return cls(api_client(kubeconfig, context), **kwargs)
-
-    def _core(self) -> Any:
-        from kubernetes import client
-
-        return client.CoreV1Api(self.api_client)
-
-    def _call(self, what: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        """``fn``'s JSON answer. API errors pass through (callers judge 404 and 409); every other
+    def _call(self, what: str, fn: Callable[[], Any]) -> Any:
+        """``fn()``'s answer. API errors pass through (callers judge 404 and 409); every other
         failure becomes one KeyStoreError line."""
-        from kubernetes.client.exceptions import ApiException
-
         try:
-            response = fn(*args, _preload_content=False, **kwargs)
-            return json.loads(response.data)
-        except ApiException:
+            return fn()
+        except ApiError:
             raise
         except ValueError:
             raise KeyStoreError(f"{self.description}: cannot {what}: the API server's answer is not JSON") from None
@@ -58,31 +49,28 @@ class KubernetesKeyStore:
             reason = " ".join(str(e).split())[:200] or type(e).__name__
             raise KeyStoreError(f"{self.description}: cannot {what}: cannot reach the cluster ({reason})") from None
 
-    def _api_error(self, what: str, e: Any) -> KeyStoreError:
-        from sealer.kube.controller_api import api_error_reason
-
+    def _api_error(self, what: str, e: ApiError) -> KeyStoreError:
         # A failed create carried a private key: the server's message could quote it.
-        quote = not what.startswith("create")
-        return KeyStoreError(f"{self.description}: cannot {what}: {api_error_reason(e, quote_message=quote)}")
+        reason = e.server_message if e.server_message and not what.startswith("create") else e.summary
+        return KeyStoreError(f"{self.description}: cannot {what}: {reason}")
 
     # --- reading -----------------------------------------------------------------------------
 
     def secrets(self) -> list[dict]:
         """The raw key Secrets (labelled, then the legacy one if it exists)."""
-        from kubernetes.client.exceptions import ApiException
-
-        core = self._core()
+        path = secret_path(self.namespace)
         try:
-            listed = self._call("list key Secrets", core.list_namespaced_secret, self.namespace, label_selector=KEY_LABEL)
-        except ApiException as e:
+            listed = self._call("list key Secrets", lambda: self.kube.request("GET", path, query={"labelSelector": KEY_LABEL}))
+        except ApiError as e:
             raise self._api_error("list key Secrets", e) from None
         items = [i for i in listed.get("items") or [] if isinstance(i, dict)]
         if not any((i.get("metadata") or {}).get("name") == self.prefix for i in items):
             try:
-                items.append(self._call("read the legacy key Secret", core.read_namespaced_secret, self.prefix, self.namespace))
-            except ApiException as e:
-                if e.status != 404:
-                    raise self._api_error(f"read the legacy key Secret {self.prefix}", e) from None
+                legacy = self._call("read the legacy key Secret", lambda: self.kube.get(secret_path(self.namespace, self.prefix)))
+            except ApiError as e:
+                raise self._api_error(f"read the legacy key Secret {self.prefix}", e) from None
+            if legacy is not None:
+                items.append(legacy)
         return items
 
     def list(self, *, skip_invalid: bool = False) -> list[StoredKey]:
@@ -103,16 +91,14 @@ class KubernetesKeyStore:
     # --- writing -----------------------------------------------------------------------------
 
     def add(self, pair: KeyPair, name: str | None = None, status: str | None = ACTIVE) -> str:
-        from kubernetes.client.exceptions import ApiException
-
         if name is None:
             body = to_secret(StoredKey("", pair, status), self.namespace, generate_name_prefix=self.prefix)
         else:
             body = to_secret(StoredKey(validate_name(name), pair, status), self.namespace)
         try:
-            created = self._call("create a key Secret", self._core().create_namespaced_secret, self.namespace, body)
-        except ApiException as e:
-            if e.status == 409:
-                raise KeyStoreError(f"{self.description}: a Secret named {name} exists already; refusing to overwrite it") from None
+            created = self._call("create a key Secret", lambda: self.kube.create(secret_path(self.namespace), body))
+        except Conflict:
+            raise KeyStoreError(f"{self.description}: a Secret named {name} exists already; refusing to overwrite it") from None
+        except ApiError as e:
             raise self._api_error("create a key Secret", e) from None
         return created["metadata"]["name"]

@@ -10,15 +10,17 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, BinaryIO, TextIO
+from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
-from sealer.kube.connection import Connection
+if TYPE_CHECKING:  # the start path never loads the cluster client's modules
+    from sealer.kube.client import Kube
+    from sealer.kube.connection import Connection
 
 
-def _connect(conn: Connection, environ: Mapping[str, str]) -> Any:
-    from sealer.kube.connection import api_client
+def _connect(conn: Connection, environ: Mapping[str, str]) -> Kube:
+    from sealer.kube.config import connect_with
 
-    return api_client(conn, environ=environ)
+    return connect_with(conn, environ=environ)
 
 
 def _prompt(text: str, confirm: bool) -> str:
@@ -38,8 +40,8 @@ class Environment:
     stdout_isatty: bool = False
     stderr_isatty: bool = False
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
-    connect: Callable[[Connection, Mapping[str, str]], Any] = _connect
-    """Connection flags -> an authenticated kubernetes ApiClient."""
+    connect: Callable[[Connection, Mapping[str, str]], Kube] = _connect
+    """Connection flags -> the API-server client (sealer.kube)."""
     prompt: Callable[[str, bool], str] = _prompt
     """(text, confirm) -> what the user typed, hidden: passphrases."""
 
@@ -56,7 +58,7 @@ class Environment:
         return cls(stdin=io.BytesIO(stdin), stdout=io.StringIO(), stderr=io.StringIO(), environ=dict(environ or {}),
                    **kwargs)
 
-    def api_client(self, conn: Connection) -> Any:
+    def kube(self, conn: Connection) -> Kube:
         return self.connect(conn, self.environ)
 
     def write(self, text: str) -> None:

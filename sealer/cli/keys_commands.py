@@ -14,10 +14,10 @@ from typing import Any
 from keys.clock import rfc3339
 from keys.errors import BackupError, KeyStoreError
 from sealer.cli.environment import Environment
-from sealer.cli.options import KeyOptions
+from sealer.cli.arguments import KeyOptions
+from sealer.cli.options import PASSPHRASE_ENV
 from sealer.core.errors import SealerError
 
-PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
 MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
 
 
@@ -39,7 +39,7 @@ def open_store(opts: KeyOptions, env: Environment) -> Any:
         return KeyringKeyStore(keyring_name, allow_insecure=opts.allow_insecure_keyring, prefix=prefix)
     from keys.stores.kubernetes import KubernetesKeyStore
 
-    return KubernetesKeyStore(env.api_client(opts.target.connection), namespace=opts.target.namespace, prefix=prefix)
+    return KubernetesKeyStore(env.kube(opts.target.connection), namespace=opts.target.namespace, prefix=prefix)
 
 
 def _existing(store: Any, *, tolerant: bool = False) -> list:
@@ -266,7 +266,7 @@ def restore(opts: KeyOptions, env: Environment) -> None:
 # --- cert --------------------------------------------------------------------------------------
 
 def cert(opts: KeyOptions, env: Environment) -> None:
-    from sealer.cli.seal_commands import emit
+    from sealer.cli.io import emit
 
     if opts.directory or opts.keyring_name:
         from keys.stores.base import newest
@@ -280,5 +280,5 @@ def cert(opts: KeyOptions, env: Environment) -> None:
         from sealer.kube import controller_api
 
         target = opts.target
-        pem = controller_api.fetch_certificate_with(env.api_client(target.connection), target.namespace, target.name)
+        pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
     emit(env, pem.decode("ascii", "replace"), opts.output_file, private=False)

@@ -10,21 +10,14 @@ from typing import Any
 import click
 
 from sealer.cli.environment import Environment
-from sealer.cli.flags import connection_options, option
-
-DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX, without the import
-PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
+from sealer.cli.options import DEFAULT_KEY_PREFIX, PASSPHRASE_ENV, apply, connection_options, option
 
 
-def _apply(f: Callable, decorators: list[Callable]) -> Callable:
-    for decorator in reversed(decorators):
-        f = decorator(f)
-    return f
 
 
 def cluster_key_options(f: Callable) -> Callable:
     """The cluster (kubectl's connection flags; the key Secrets live in --controller-namespace)."""
-    return _apply(f, [
+    return apply(f, [
         connection_options,
         option("--key-prefix", default=DEFAULT_KEY_PREFIX, show_default=True,
                help="Prefix of key names (the key named exactly this is the pre-0.9 legacy key)."),
@@ -32,7 +25,7 @@ def cluster_key_options(f: Callable) -> Callable:
 
 
 def keyring_options(f: Callable) -> Callable:
-    return _apply(f, [
+    return apply(f, [
         click.option("--keyring", "keyring_name", metavar="NAME",
                      help="Use the keys kept in the system keyring under NAME."),
         click.option("--allow-insecure-keyring", is_flag=True,
@@ -44,7 +37,7 @@ def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[Callable
     """Where the keys are: a local directory, the keyring, or else the cluster."""
 
     def decorate(f: Callable) -> Callable:
-        return _apply(f, [
+        return apply(f, [
             click.option(*dir_flags, "directory", metavar="DIR",
                          help="Use the key directory DIR (one key Secret YAML per key)."),
             keyring_options,
@@ -55,7 +48,7 @@ def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[Callable
 
 
 def generation_options(f: Callable) -> Callable:
-    return _apply(f, [
+    return apply(f, [
         click.option("--bits", type=int, default=4096, show_default=True, help="RSA key size."),
         click.option("--cn", default="", help="Common name of the certificate's subject and issuer (default: empty)."),
         click.option("--ttl", default="87600h", show_default=True, metavar="DURATION",
@@ -70,7 +63,7 @@ def passphrase_options(f: Callable) -> Callable:
 
 def _run(name: str, flags: dict[str, Any]) -> None:
     from sealer.cli import keys_commands  # the bodies: kept out of the import path of --help
-    from sealer.cli.options import KeyOptions
+    from sealer.cli.arguments import KeyOptions
 
     env = click.get_current_context().find_object(Environment)
     assert env is not None

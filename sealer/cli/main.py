@@ -24,8 +24,7 @@ from click.core import ParameterSource
 from sealer._version import __version__
 from sealer.cli import keys_group
 from sealer.cli.environment import Environment
-from sealer.cli.flags import connection_options, klog_options, option
-from sealer.cli.options import env_name
+from sealer.cli.options import connection_options, env_name, klog_options, option
 from sealer.core.errors import SealerError
 from sealer.core.exit_status import ExitStatus
 
@@ -103,8 +102,8 @@ def seal_command(ctx: click.Context, **flags: Any) -> None:
     sealer --cert cert.pem -o yaml < secret.yaml > sealed-secret.yaml
     sealer --controller-namespace kube-system --controller-name sealed-secrets -o yaml < secret.yaml
     """
-    from sealer.cli import seal_commands  # the command bodies: kept out of the import path of --help
-    from sealer.cli.options import SealOptions
+    from sealer.cli import seal_commands  # the body, loaded when the command runs: see [tool.importlinter]
+    from sealer.cli.arguments import SealOptions
 
     env = ctx.find_object(Environment)
     given = ctx.get_parameter_source("key_hint") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
@@ -126,10 +125,10 @@ def unseal_command(env: Environment, **flags: Any) -> None:
 
     Prints plaintext Secrets: send them to the cluster or to `sealer seal`, never to Git.
     """
-    from sealer.cli import seal_commands
-    from sealer.cli.options import UnsealOptions
+    from sealer.cli import unseal_commands  # the body, loaded when the command runs: see [tool.importlinter]
+    from sealer.cli.arguments import UnsealOptions
 
-    seal_commands.unseal(UnsealOptions.from_flags(flags, env.environ), env)
+    unseal_commands.unseal(UnsealOptions.from_flags(flags, env.environ), env)
 
 
 keys_group.register(cli)

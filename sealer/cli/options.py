@@ -1,22 +1,22 @@
-"""The typed options of the CLI's commands: what the command bodies receive instead of flag dicts.
-
-Built from click's parsed values by ``from_flags``, which also applies kubeseal's environment
-conventions that click has no notion of (slice flags that concatenate $SEALED_SECRETS_X with the
-command line; SEALED_SECRETS_NO_KEY_HINT).
-"""
+"""The flags that several commands share, defined once: kubeseal's environment variables, kubectl's
+connection flags, klog's flags, and the defaults. click only: this is on the start path of every
+command (`sealer --help` loads it)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import os
+from collections.abc import Callable
 from typing import Any
 
-from sealer.kube.connection import Connection, parse_request_timeout
+import click
+
+from sealer.cli.environment import Environment
 
 ENV_PREFIX = "SEALED_SECRETS_"
 DEFAULT_CONTROLLER_NAME = "sealed-secrets-controller"
 DEFAULT_CONTROLLER_NAMESPACE = "kube-system"
-TRUE_WORDS = ("1", "t", "true", "y", "yes", "on")  # strconv.ParseBool's and click's, lower-cased
+DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX (tests check they agree)
+PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
 
 
 def env_name(flag: str) -> str:
@@ -24,116 +24,75 @@ def env_name(flag: str) -> str:
     return ENV_PREFIX + flag.lstrip("-").upper().replace("-", "_")
 
 
-def slice_values(environ: Mapping[str, str], flag: str, given: Iterable[str]) -> tuple[str, ...]:
-    """A kubeseal slice flag: comma-separated values, from $SEALED_SECRETS_<FLAG> then the command
-    line (pflag appends the command line's values to the environment's)."""
-    values = [environ.get(env_name(flag), ""), *given]
-    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
+class EnvOption(click.Option):
+    """An option whose environment variable is read from the command's Environment, not os.environ."""
+
+    def resolve_envvar_value(self, ctx: click.Context) -> str | None:
+        env = ctx.find_object(Environment)
+        environ = env.environ if env is not None else os.environ
+        names = [self.envvar] if isinstance(self.envvar, str) else list(self.envvar or ())
+        for name in names:
+            value = environ.get(name)
+            if value:
+                return value
+        return None
 
 
-@dataclass(frozen=True)
-class ControllerTarget:
-    """Where the controller is: its Service, and how to reach the API server that proxies to it."""
-
-    connection: Connection = field(default_factory=Connection)
-    name: str = DEFAULT_CONTROLLER_NAME
-    namespace: str = DEFAULT_CONTROLLER_NAMESPACE
-
-    @classmethod
-    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ControllerTarget:
-        timeout = flags.get("request_timeout")
-        connection = Connection(
-            kubeconfig=flags.get("kubeconfig"), context=flags.get("context"), cluster=flags.get("cluster"),
-            user=flags.get("user"), server=flags.get("server"), token=flags.get("token"),
-            certificate_authority=flags.get("certificate_authority"),
-            client_certificate=flags.get("client_certificate"), client_key=flags.get("client_key"),
-            insecure_skip_tls_verify=bool(flags.get("insecure_skip_tls_verify")),
-            tls_server_name=flags.get("tls_server_name"), as_user=flags.get("as_user"),
-            as_groups=slice_values(environ, "--as-group", flags.get("as_groups") or ()), as_uid=flags.get("as_uid"),
-            username=flags.get("username"), password=flags.get("password"),
-            request_timeout=parse_request_timeout(timeout) if timeout else None,
-        )
-        return cls(connection, flags.get("controller_name") or DEFAULT_CONTROLLER_NAME,
-                   flags.get("controller_namespace") or DEFAULT_CONTROLLER_NAMESPACE)
+def option(*decls: str, env: bool = True, **attrs: Any) -> Callable:
+    """click.option with kubeseal's environment variable (SEALED_SECRETS_<LONG_FLAG>)."""
+    long = next(d for d in decls if d.startswith("--"))
+    if env:
+        attrs.setdefault("envvar", env_name(long))
+        attrs.setdefault("show_envvar", True)
+    return click.option(*decls, cls=EnvOption, **attrs)
 
 
-@dataclass(frozen=True)
-class SealOptions:
-    target: ControllerTarget = field(default_factory=ControllerTarget)
-    cert: str | None = None
-    secret_file: str | None = None
-    sealed_secret_file: str | None = None
-    fmt: str = "json"
-    scope: str | None = None
-    namespace: str | None = None
-    allow_empty_data: bool = False
-    raw: bool = False
-    name: str | None = None
-    from_file: tuple[str, ...] = ()
-    merge_into: str | None = None
-    fetch_cert: bool = False
-    validate: bool = False
-    re_encrypt: bool = False
-    key_hint: bool = True
-    verbosity: int = 0
-    ignored_arguments: int = 0
-    ignored_recovery_keys: bool = False
-
-    @classmethod
-    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str], *, key_hint_given: bool) -> SealOptions:
-        key_hint = flags["key_hint"]
-        if not key_hint_given and environ.get(env_name("--no-key-hint"), "").lower() in TRUE_WORDS:
-            key_hint = False
-        return cls(
-            target=ControllerTarget.from_flags(flags, environ),
-            cert=flags.get("cert"), secret_file=flags.get("secret_file"),
-            sealed_secret_file=flags.get("sealed_secret_file"), fmt=flags.get("fmt") or "json",
-            scope=flags.get("scope"), namespace=flags.get("namespace"),
-            allow_empty_data=bool(flags.get("allow_empty_data")), raw=bool(flags.get("raw")), name=flags.get("name"),
-            from_file=slice_values(environ, "--from-file", flags.get("from_file") or ()),
-            merge_into=flags.get("merge_into"), fetch_cert=bool(flags.get("fetch_cert")),
-            validate=bool(flags.get("validate")),
-            re_encrypt=bool(flags.get("re_encrypt") or flags.get("rotate_alias")),
-            key_hint=key_hint, verbosity=int(flags.get("verbosity") or 0),
-            ignored_arguments=len(flags.get("extra_args") or ()),
-            ignored_recovery_keys=bool(slice_values(environ, "--recovery-private-key", flags.get("keys") or ())),
-        )
+def apply(f: Callable, decorators: list[Callable]) -> Callable:
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
 
 
-@dataclass(frozen=True)
-class UnsealOptions:
-    keys: tuple[str, ...] = ()
-    secret_file: str | None = None
-    output_file: str | None = None
-    fmt: str = "json"
+def connection_options(f: Callable) -> Callable:
+    """kubectl's connection flags (client-go's RecommendedConfigOverrideFlags), as kubeseal has them."""
+    return apply(f, [
+        option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: $KUBECONFIG, else ~/.kube/config)."),
+        option("--context", help="The kubeconfig context to use."),
+        option("--cluster", help="The kubeconfig cluster to use."),
+        option("--user", help="The kubeconfig user to use."),
+        option("-s", "--server", metavar="URL", help="The API server's address."),
+        option("--token", help="Bearer token for the API server."),
+        option("--certificate-authority", metavar="PATH", help="CA certificate file for the API server."),
+        option("--client-certificate", metavar="PATH", help="Client certificate file for TLS."),
+        option("--client-key", metavar="PATH", help="Client key file for TLS."),
+        option("--insecure-skip-tls-verify", is_flag=True, help="Do not check the API server's certificate (insecure)."),
+        option("--tls-server-name", metavar="NAME", help="Server name to check the API server's certificate for."),
+        option("--as", "as_user", metavar="USER", help="Username to impersonate."),
+        option("--as-group", "as_groups", metavar="GROUP", multiple=True, env=False,
+               help="Group to impersonate (repeatable; also $SEALED_SECRETS_AS_GROUP, comma-separated)."),
+        option("--as-uid", metavar="UID", help="UID to impersonate."),
+        option("--username", help="Username for basic authentication."),
+        option("--password", help="Password for basic authentication."),
+        option("--request-timeout", metavar="DURATION", default="0", show_default=True,
+               help="Time to wait for one request (e.g. 30s, 1m); 0: sealer's own limit of 30 s."),
+        option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True,
+               help="Name of the controller's Service."),
+        option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
+               help="Namespace of the controller."),
+    ])
 
-    @classmethod
-    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> UnsealOptions:
-        return cls(keys=slice_values(environ, "--recovery-private-key", flags.get("keys") or ()),
-                   secret_file=flags.get("secret_file"), output_file=flags.get("sealed_secret_file"),
-                   fmt=flags.get("fmt") or "json")
+
+# klog's flags, which kubeseal inherits: accepted so that scripts keep working, and ignored.
+_KLOG_VALUE_FLAGS = ("--vmodule", "--log_dir", "--log_file", "--log_file_max_size", "--stderrthreshold",
+                     "--log_backtrace_at", "--alsologtostderrthreshold")
+_KLOG_BOOL_FLAGS = ("--logtostderr", "--alsologtostderr", "--add_dir_header", "--one_output", "--skip_headers",
+                    "--skip_log_headers")
 
 
-@dataclass(frozen=True)
-class KeyOptions:
-    """`sealer keys ...` and `sealer cert`: where the keys are, and what to do with them."""
-
-    directory: str | None = None
-    keyring_name: str | None = None
-    allow_insecure_keyring: bool = False
-    target: ControllerTarget = field(default_factory=ControllerTarget)
-    key_prefix: str = "sealed-secrets-key"
-    bits: int = 4096
-    cn: str = ""
-    ttl: str = "87600h"
-    fmt: str = "table"
-    output_file: str | None = None
-    encrypt: bool = False
-    passphrase_file: str | None = None
-    backup_file: str | None = None
-    dry_run: bool = False
-
-    @classmethod
-    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:
-        known = {k: v for k, v in flags.items() if k in cls.__dataclass_fields__ and k != "target" and v is not None}
-        return cls(target=ControllerTarget.from_flags(flags, environ), **known)
+def klog_options(f: Callable) -> Callable:
+    return apply(f, [
+        click.option("-v", "--v", "verbosity", type=int, default=0, metavar="N",
+                     help="Verbosity: 1 says where the certificate came from (klog's -v)."),
+        *(click.option(flag, hidden=True) for flag in _KLOG_VALUE_FLAGS),
+        *(click.option(flag, hidden=True, is_flag=False, flag_value="true", default=None) for flag in _KLOG_BOOL_FLAGS),
+    ])

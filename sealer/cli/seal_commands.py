@@ -1,46 +1,19 @@
-"""Bodies of `sealer seal` and `sealer unseal`: read input, call the library, write output.
-No argument parsing (sealer.cli.main); every outside effect goes through the Environment."""
+"""The body of `sealer seal`: read input, call the library, write output. No argument parsing
+(sealer.cli.main); every outside effect goes through the Environment. --validate and --re-encrypt
+are in sealer.cli.server_side, loaded only for them."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sealer.cli.arguments import SealOptions
 from sealer.cli.environment import Environment
-from sealer.cli.options import SealOptions, UnsealOptions
+from sealer.cli.io import TTY_HINT, TTY_HINT_RAW, emit, read_file, read_input, read_stdin
 from sealer.core import manifests
 from sealer.core.certs import Certificate, load_certificate, parse_certificate
-from sealer.core.errors import InputError, SealerError, UnsealError
-from sealer.core.files import read_limited, write_atomically
+from sealer.core.errors import InputError
+from sealer.core.files import write_atomically
 from sealer.core.scope import Scope
-
-TTY_HINT = "(tty detected: expecting json/yaml k8s resource in stdin)"
-TTY_HINT_SEALED = "(tty detected: expecting json/yaml SealedSecret in stdin)"
-TTY_HINT_RAW = "(tty detected: expecting a secret to encrypt in stdin)"
-
-
-def read_file(path: str) -> bytes:
-    """A file's bytes (within the input size limit), or a one-line error naming it."""
-    return read_limited(path, manifests.MAX_INPUT_BYTES, error=InputError, what="manifest")
-
-
-def read_stdin(env: Environment, tty_hint: str) -> bytes:
-    if env.stdin_isatty:
-        env.note(tty_hint)
-    return manifests.read_bytes(env.stdin, "stdin")
-
-
-def read_input(env: Environment, path: str | None, *, tty_hint: str) -> tuple[bytes, str]:
-    if path:
-        return read_file(path), path
-    return read_stdin(env, tty_hint), "stdin"
-
-
-def emit(env: Environment, text: str, path: str | None, *, private: bool = True) -> None:
-    """To ``path`` (atomically, new files 0600 as kubeseal makes them) or stdout."""
-    if path:
-        write_atomically(path, text, private=private)
-    else:
-        env.write(text)
 
 
 def certificate_for(options: SealOptions, env: Environment) -> Certificate:
@@ -51,8 +24,7 @@ def certificate_for(options: SealOptions, env: Environment) -> Certificate:
     from sealer.kube import controller_api
 
     target = options.target
-    client = env.api_client(target.connection)
-    pem = controller_api.fetch_certificate_with(client, target.namespace, target.name)
+    pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
     if options.verbosity:
         env.note(f"fetched the certificate from the controller {target.namespace}/{target.name} "
                  "through the API server's service proxy")
@@ -82,7 +54,9 @@ def seal(options: SealOptions, env: Environment) -> None:
     scope = Scope.parse(options.scope) if options.scope else None
 
     if options.validate or options.re_encrypt:
-        _server_side(options, env)
+        from sealer.cli import server_side
+
+        server_side.run(options, env)
         return
     if options.fetch_cert:
         cert = certificate_for(options, env)
@@ -117,42 +91,6 @@ def seal(options: SealOptions, env: Environment) -> None:
         raise
     fmt = manifests.output_format(options.fmt, options.sealed_secret_file)
     emit(env, manifests.dump(sealed, fmt), options.sealed_secret_file)
-
-
-def _server_side(options: SealOptions, env: Environment) -> None:
-    """--validate and --re-encrypt: the controller does the work through the API-server proxy."""
-    import json
-
-    from sealer.core.sealing import check_sealed_secret
-    from sealer.kube import controller_api as cluster
-
-    data, source = read_input(env, options.secret_file, tty_hint=TTY_HINT_SEALED)
-    docs = manifests.parse_stream(data, source)
-    if not docs:
-        raise InputError("no SealedSecrets found in the input", source=source)
-    sealed = [check_sealed_secret(d.body, d.index) for d in docs]
-    client = env.api_client(options.target.connection)
-    ns, name = options.target.namespace, options.target.name
-    out = []
-    for doc, item in zip(docs, sealed, strict=True):
-        where = f"document {doc.index} ({item['metadata'].get('namespace', '')}/{item['metadata']['name']})"
-        path = "/v1/verify" if options.validate else "/v1/rotate"
-        status, body = cluster.controller_request(client, ns, name, "POST", path, item)
-        if options.validate:
-            if status == 409:
-                raise SealerError(f"{where}: unable to decrypt sealed secret")
-            if status != 200:
-                raise SealerError(f"{where}: cannot validate sealed secret: {cluster.who_answered(status, body)}")
-            continue
-        if status != 200:
-            raise SealerError(f"{where}: cannot re-encrypt secret: {cluster.who_answered(status, body)}")
-        resealed = json.loads(body)
-        resealed.setdefault("apiVersion", item.get("apiVersion", "bitnami.com/v1alpha1"))
-        resealed.setdefault("kind", "SealedSecret")
-        out.append(resealed)
-    if out:
-        target = options.sealed_secret_file or options.secret_file  # kubeseal: -f without -w is in place
-        emit(env, manifests.dump(out, manifests.output_format(options.fmt, target)), target)
 
 
 def _seal_raw(options: SealOptions, env: Environment, scope: Scope | None) -> None:
@@ -208,32 +146,3 @@ def _merge_into(options: SealOptions, docs: list, sealer: Any, scope: Scope | No
         if original_text.lstrip().startswith("---"):
             text = "---\n" + text
     write_atomically(path, text)  # in place: the file keeps its mode, as with kubeseal
-
-
-def unseal(options: UnsealOptions, env: Environment) -> None:
-    from sealer.core.keyset import KeySet
-    from sealer.core.privkeys import load_private_keys
-    from sealer.core.unsealing import unseal as unseal_one
-
-    if not options.keys:
-        raise SealerError("no key could decrypt secret: give the private keys with --recovery-private-key")
-    keys = KeySet()
-    for path in options.keys:
-        for key in load_private_keys(path):
-            keys.add(key)
-    data, source = read_input(env, options.secret_file, tty_hint=TTY_HINT_SEALED)
-    docs = manifests.parse_stream(data, source)
-    if not docs:
-        raise InputError("no SealedSecrets found in the input", source=source)
-    secrets = []
-    for d in docs:
-        try:
-            secrets.append(unseal_one(d.body, keys, d.index))
-        except InputError as e:
-            e.source = e.source or source
-            raise
-        except UnsealError as e:
-            meta = d.body.get("metadata") or {}
-            raise UnsealError(f"document {d.index} ({meta.get('namespace', '')}/{meta.get('name', '')}): {e}") from None
-    text = manifests.dump(secrets, manifests.output_format(options.fmt, options.output_file))
-    emit(env, text, options.output_file, private=True)  # plaintext: 0600 from its creation, whatever was there

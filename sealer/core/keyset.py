@@ -54,6 +54,10 @@ class KeySet:
         order.extend(reversed(self._keys))
         return list(dict.fromkeys(order))
 
+    def in_order(self, hints: Sequence[str] = ()) -> list[tuple[str, rsa.RSAPrivateKey]]:
+        """The keys to try for a value, likeliest first (a snapshot: safe to use without a lock)."""
+        return [(fp, self._keys[fp]) for fp in self.candidates(hints)]
+
     def open(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> bytes:
         """Open one sealed value, or raise SealedValueError naming why."""
         wrapped, _ = crypto.split(blob)  # framing errors need no key to find

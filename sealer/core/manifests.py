@@ -36,7 +36,7 @@ class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
     """Safe loader that resolves plain scalars as Kubernetes' Go tooling does (sealer.core.goyaml):
     `y` is true, `1e3` is a number, timestamps stay strings."""
 
-    yaml_implicit_resolvers = goyaml.implicit_resolvers()
+    yaml_implicit_resolvers = goyaml.implicit_resolvers()  # noqa: RUF012 - PyYAML's own per-class table
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict:
         # Keys become JSON's string keys as they are constructed: True and 1 are one key in a dict.
@@ -67,7 +67,7 @@ Loader.add_constructor(goyaml.NUMBER_TAG, lambda loader, node: goyaml.go_number(
 class _GoStyleDumper(_Dumper):  # type: ignore[misc,valid-type]
     """Quotes and blocks strings as yaml.v2 does, so that YAML output matches kubeseal's bytes."""
 
-    yaml_implicit_resolvers = goyaml.implicit_resolvers()
+    yaml_implicit_resolvers = goyaml.implicit_resolvers()  # noqa: RUF012 - PyYAML's own per-class table
 
 
 _GoStyleDumper.add_representer(str, goyaml.represent_str)

@@ -34,8 +34,10 @@ class Target:
         return crypto.encryption_label(self.scope, self.namespace, self.name)
 
 
-def open_items(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
-    """Decrypt every ``spec.encryptedData`` item. All or nothing: one failure fails the whole."""
+def open_items(sealed: dict, keys: KeySet, index: int = 1, *, fail_fast: bool = False) -> dict[str, bytes]:
+    """Decrypt every ``spec.encryptedData`` item. All or nothing: one failure fails the whole.
+    ``fail_fast``: stop at the first item that does not open (each costs up to one private-key
+    operation per key), for callers that need only yes or no, not the list of failed items."""
     check_sealed_secret(sealed, index)
     spec = sealed["spec"]
     if spec.get("data") and spec.get("encryptedData"):
@@ -53,6 +55,8 @@ def open_items(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
             undecryptable.append(key)
         except crypto.SealedValueError as e:
             malformed.append(f"{key}: {e}")
+        if fail_fast and (malformed or undecryptable):
+            break
     if malformed or undecryptable:
         parts = []
         if malformed:

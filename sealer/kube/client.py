@@ -1,49 +1,25 @@
-"""A thin JSON client for the Kubernetes API: paths in, dicts out.
+"""A thin JSON client for the Kubernetes API: paths in, dicts out, typed errors.
 
 It rides on the official client's ApiClient for configuration, authentication and TLS, but skips
 its generated model classes: the controller handles every SealedSecret and Secret on the hot path,
-and plain dicts from ``json.loads`` cost a fraction of the models' deserialisation.
+and plain dicts from ``json.loads`` cost a fraction of the models' deserialisation. This module
+itself imports nothing heavy: the ApiClient is made by sealer.kube.config (``Kube.from_kubeconfig``).
 """
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
-from sealer.kube.controller_api import call, status_summary
-
-log = logging.getLogger(__name__)
+from sealer.kube.errors import ApiError, api_error, from_response
 
 SEALED_SECRETS = "/apis/bitnami.com/v1alpha1"
 # Metadata only: the controller watches Secrets to notice deletions, and has no business holding
 # every Secret of the cluster (values included) in memory.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
 METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
-
-
-class ApiError(Exception):
-    """``message`` is the server's text and may quote what was sent; ``summary`` never does."""
-
-    def __init__(self, status: int, reason: str, message: str, summary: str = ""):
-        self.status, self.reason, self.message = status, reason, message
-        self.summary = summary or f"{status} {reason}".strip()
-        super().__init__(f"{status} {reason}: {message}")
-
-
-def _error(status: int, reason: str | None, body: bytes | None) -> ApiError:
-    """The API server's Status object, on one line."""
-    text = (body or b"").decode("utf-8", "replace")
-    message = ""
-    try:
-        doc = json.loads(text)
-        message, reason = doc.get("message", ""), doc.get("reason") or reason
-    except ValueError:
-        message = text[:200]
-    summary = status_summary(status, str(reason or ""), body, quote_message=False)
-    return ApiError(status, str(reason or ""), " ".join(str(message or reason or status).split()), summary)
 
 
 def secret_path(namespace: str, name: str = "") -> str:
@@ -56,16 +32,40 @@ def sealed_secret_path(namespace: str | None = None, name: str = "") -> str:
     return f"{SEALED_SECRETS}/namespaces/{quote(namespace)}/sealedsecrets" + (f"/{quote(name)}" if name else "")
 
 
+def service_path(namespace: str, name: str = "") -> str:
+    return f"/api/v1/namespaces/{quote(namespace)}/services" + (f"/{quote(name)}" if name else "")
+
+
 class Kube:
-    def __init__(self, api_client: Any, *, timeout: float = 30.0):
+    def __init__(self, api_client: Any, *, timeout: float = 30.0, impersonate_groups: tuple[str, ...] = ()):
         self.api_client = api_client
         self.timeout = timeout
+        self.impersonate_groups = impersonate_groups
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None) -> Kube:
-        from sealer.kube.controller_api import api_client
+    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, *,
+                        program: str = "sealer") -> Kube:
+        """A client for the kubeconfig's (or the in-cluster) API server; ``program`` names the
+        caller in the User-Agent (sealer, sealer-controller)."""
+        # The one way in to the kubernetes package, loaded only when a client is made.
+        from sealer.kube.config import connect
 
-        return cls(api_client(kubeconfig, context, program="sealer-controller"))
+        return connect(kubeconfig, context, program=program)
+
+    def raw(self, method: str, path: str, *, body: Any = None, query: dict | None = None,
+            headers: dict | None = None, timeout: float | tuple | None = None) -> Any:
+        """One authenticated call, whatever its status: the raw, unread urllib3 response."""
+        method, url, headers, body, _ = self.api_client.param_serialize(
+            method, path, query_params=list((query or {}).items()), header_params=dict(headers or {}), body=body,
+            auth_settings=["BearerToken"])
+        if self.impersonate_groups:  # one header per group: the API server does not split a joined one
+            import urllib3
+
+            headers = urllib3.HTTPHeaderDict(headers)
+            for group in self.impersonate_groups:
+                headers.add("Impersonate-Group", group)
+        return self.api_client.call_api(method, url, header_params=headers, body=body,
+                                        _request_timeout=timeout if timeout is not None else self.timeout).response
 
     def _call(self, method: str, path: str, *, body: Any = None, query: dict | None = None, accept: str = "application/json",
               content_type: str = "application/json", timeout: float | tuple | None = None) -> Any:
@@ -73,10 +73,9 @@ class Kube:
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
-        response = call(self.api_client, method, path, query=query, headers=headers, body=body,
-                        timeout=timeout if timeout is not None else self.timeout)
+        response = self.raw(method, path, query=query, headers=headers, body=body, timeout=timeout)
         if not 200 <= response.status < 300:
-            raise _error(response.status, response.reason, response.data)
+            raise from_response(response.status, response.reason, response.data)
         return response
 
     def request(self, method: str, path: str, **kw: Any) -> dict:
@@ -108,7 +107,7 @@ class Kube:
     def watch(self, path: str, resource_version: str, *, label_selector: str | None = None, timeout_seconds: int = 300,
               accept: str = "application/json") -> Iterator[tuple[str, dict]]:
         """Events (type, object) from ``resource_version`` on; ends when the server closes the watch.
-        An expired resourceVersion raises ApiError(410), whether as HTTP status or as an ERROR event."""
+        An expired resourceVersion raises Gone (410), whether as HTTP status or as an ERROR event."""
         query: dict = {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
                        "timeoutSeconds": timeout_seconds}
         if label_selector:
@@ -133,7 +132,7 @@ class Kube:
         event = json.loads(line)
         kind, obj = event.get("type", ""), event.get("object") or {}
         if kind == "ERROR":
-            raise ApiError(int(obj.get("code") or 500), str(obj.get("reason", "")), str(obj.get("message", "")))
+            raise api_error(int(obj.get("code") or 500), str(obj.get("reason", "")), str(obj.get("message", "")))
         return kind, obj
 
     def create(self, path: str, body: dict) -> dict:
@@ -144,4 +143,3 @@ class Kube:
 
     def merge_patch(self, path: str, body: dict) -> dict:
         return self.request("PATCH", path, body=body, content_type="application/merge-patch+json")
-

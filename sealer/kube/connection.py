@@ -5,8 +5,8 @@ so does sealer, with the same meaning: `--server`/`--token` work with no kubecon
 `--context`, `--cluster` and `--user` pick entries of the merged kubeconfig files (KUBECONFIG may
 name several; the first file that names an entry wins, as with kubectl).
 
-The kubeconfig handling is pure (``effective_kubeconfig``) so it is tested without a cluster; only
-``api_client`` imports the kubernetes client.
+The kubeconfig handling here is pure (``effective_kubeconfig``), tested without a cluster; the
+client is made from it by sealer.kube.config, the one module that imports the kubernetes package.
 """
 
 from __future__ import annotations
@@ -192,40 +192,3 @@ def current_namespace(conn: Connection, environ: Mapping[str, str]) -> str | Non
     context = _named(doc, "contexts", conn.context or doc.get("current-context")) or {}
     namespace = context.get("namespace")
     return namespace if isinstance(namespace, str) and namespace else None
-
-
-def api_client(conn: Connection, *, program: str = "sealer", environ: Mapping[str, str] | None = None) -> Any:
-    """An authenticated kubernetes ApiClient for ``conn`` (in-cluster when there is no kubeconfig
-    and no --server), sending our User-Agent and the impersonation headers."""
-    from kubernetes import client as k8s  # heavy: ~240 ms, only for commands that talk to a cluster
-    from kubernetes.config.config_exception import ConfigException
-    from kubernetes.config.kube_config import KubeConfigLoader
-
-    from sealer.kube.controller_api import user_agent
-
-    environ = os.environ if environ is None else environ
-    paths = kubeconfig_paths(conn, environ)
-    configuration = k8s.Configuration()
-    try:
-        if paths or conn.server:
-            doc = effective_kubeconfig(merged_kubeconfig(paths), conn)
-            KubeConfigLoader(config_dict=doc, active_context=OVERRIDE).load_and_set(configuration)
-        else:
-            from kubernetes import config
-
-            config.load_incluster_config(client_configuration=configuration)
-    except ConfigException as e:
-        detail = " ".join(str(e).split())
-        if not paths and not conn.server:
-            detail = "no kubeconfig found (KUBECONFIG, ~/.kube/config) and not running in a cluster"
-        raise SealerError(f"cannot load kubeconfig: {detail}") from None
-    except (OSError, TypeError, ValueError) as e:
-        raise SealerError(f"cannot load kubeconfig: {' '.join(str(e).split()) or type(e).__name__}") from None
-    api = k8s.ApiClient(configuration)
-    api.user_agent = user_agent(program)
-    for name, value in conn.impersonation_headers().items():
-        api.set_default_header(name, value)
-    # Read by sealer.kube's calls: several headers of one name, and the per-request time limit.
-    api.sealer_as_groups = conn.as_groups
-    api.sealer_request_timeout = conn.request_timeout
-    return api

@@ -104,7 +104,7 @@ def test_parse_listen_addr():
 def test_server_refuses_bad_or_huge_content_length(registry):
     import socket
 
-    from controller.http_api import serve
+    from controller.http_server import serve
 
     stop = threading.Event()
     server = serve(api(registry), "127.0.0.1:0", stop)

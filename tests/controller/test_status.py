@@ -77,3 +77,16 @@ def test_properties_over_any_history(history):
         else:
             assert synced["lastTransitionTime"] == f"T{t}"
         status = new
+
+
+def test_a_record_condition_is_set_compared_and_forgotten():
+    rec = ("SecretInSync", True, "Recorded", "Secret verified at resourceVersion 1; record v1 ...")
+    s = next_status(None, 1, OK, "T1", rec)
+    assert [c["type"] for c in s["conditions"]] == ["Synced", "Ready", "SecretInSync"]
+    assert next_status(s, 1, OK, "T2", rec) is None  # the same record: no write
+    moved = next_status(s, 1, OK, "T2", (*rec[:3], "Secret verified at resourceVersion 2; record v1 ..."))
+    assert cond(moved, "SecretInSync")["lastTransitionTime"] == "T1"  # still True: no transition
+    assert next_status(s, 1, OK, "T2") is None  # no record given: the one there is kept
+    failed = next_status(s, 1, BAD, "T3", forget="SecretInSync")
+    assert "SecretInSync" not in {c["type"] for c in failed["conditions"]}
+    assert next_status(failed, 1, BAD, "T4", forget="SecretInSync") is None

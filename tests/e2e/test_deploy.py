@@ -348,7 +348,7 @@ def test_crd_matches_bitnamis_field_for_field(bitnami_crd_file):
 def test_bitnami_crd_and_ours_apply_over_each_other(crd, bitnami_crd_file, control_plane, kube,
                                                     namespace):
     k = control_plane.kubectl
-    for first, second in ((CRD_FILE, bitnami_crd_file), (bitnami_crd_file, CRD_FILE)):
+    for _first, second in ((CRD_FILE, bitnami_crd_file), (bitnami_crd_file, CRD_FILE)):
         out = k("apply", "--server-side", "--force-conflicts", "--dry-run=server",
                 "-f", str(second)).stdout
         assert CRD_NAME in out, out

@@ -19,6 +19,7 @@ from keys.generate import generate_key_pair
 from keys.registry import KeyRegistry
 from keys.secret_format import KEY_LABEL, to_secret, StoredKey
 from keys.stores.kubernetes import KubernetesKeyStore
+from sealer.kube import Kube
 from sealer.core import crypto
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +52,7 @@ def sealer(control_plane, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_created_key_secret_has_bitnami_format(kube, core, namespace, pairs):
-    store = KubernetesKeyStore(kube, namespace)
+    store = KubernetesKeyStore(Kube(kube), namespace)
     name = store.add(pairs[0])
     assert re.fullmatch(r"sealed-secrets-key[a-z0-9]{5}", name)  # generateName, as Bitnami's controller
     raw = core.read_namespaced_secret(name, namespace)
@@ -65,7 +66,7 @@ def test_created_key_secret_has_bitnami_format(kube, core, namespace, pairs):
 
 
 def test_labels_and_the_legacy_key(kube, core, namespace, pairs):
-    store = KubernetesKeyStore(kube, namespace)
+    store = KubernetesKeyStore(Kube(kube), namespace)
     active = store.add(pairs[0])
     retired = store.add(pairs[1])
     core.patch_namespaced_secret(retired, namespace, {"metadata": {"labels": {KEY_LABEL: "compromised"}}})
@@ -87,7 +88,7 @@ def test_labels_and_the_legacy_key(kube, core, namespace, pairs):
 
 
 def test_never_overwrites_and_reports_bad_key_secrets(kube, core, namespace, pairs):
-    store = KubernetesKeyStore(kube, namespace)
+    store = KubernetesKeyStore(Kube(kube), namespace)
     name = store.add(pairs[0])
     with pytest.raises(KeyStoreError, match="exists already; refusing to overwrite"):
         store.add(pairs[1], name)
@@ -108,11 +109,11 @@ def test_unreachable_cluster_is_a_clear_error():
     configuration.retries = False
     with client.ApiClient(configuration) as api:
         with pytest.raises(KeyStoreError, match="cannot list key Secrets: cannot reach the cluster"):
-            KubernetesKeyStore(api, "kube-system").list()
+            KubernetesKeyStore(Kube(api), "kube-system").list()
 
 
 def test_backup_and_restore_into_another_namespace(control_plane, kube, namespace, other_namespace, tmp_path, pairs):
-    source = KubernetesKeyStore(kube, namespace)
+    source = KubernetesKeyStore(Kube(kube), namespace)
     for pair in pairs[:2]:
         source.add(pair)
     sealed = [crypto.seal(p.certificate.public_key(), b"sealed-before-%d" % i, b"app/db") for i, p in enumerate(pairs[:2])]
@@ -125,7 +126,7 @@ def test_backup_and_restore_into_another_namespace(control_plane, kube, namespac
     assert r.returncode == 0, r.stderr
     assert sorted(line.split()[2] for line in r.stdout.splitlines()) == sorted(p.fingerprint for p in pairs[:2])
 
-    target = KubernetesKeyStore(kube, other_namespace)
+    target = KubernetesKeyStore(Kube(kube), other_namespace)
     registry = KeyRegistry.from_stored(target.list())
     for i, blob in enumerate(sealed):
         assert registry.open(blob, b"app/db") == b"sealed-before-%d" % i

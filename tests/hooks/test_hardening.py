@@ -133,7 +133,7 @@ def test_parser_records_duplicates_and_keeps_manifests_rules():
     assert docs[1].duplicates == (parsing.Duplicate(("x", 1), "y", 5, 5),)
     with pytest.raises(Exception, match="alias bomb"):
         bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-            f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdef", "bcdefg"))
+            f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdef", "bcdefg", strict=True))
         parsing.parse(bomb)
 
 

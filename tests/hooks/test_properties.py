@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 
 import yaml
+
+from sealer.core import manifests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -57,9 +59,10 @@ def secrets(draw) -> dict:
 
 
 def render(docs: list[dict], form: str) -> tuple[str, list[tuple[int, int]]]:
-    """The file, and each document's (first, last) line."""
+    """The file, and each document's (first, last) line. YAML is written as kubectl, kubeseal and
+    sealer write it (a namespace `n` quoted: unquoted, yaml.v2 reads it as false)."""
     if form == "yaml":
-        parts = [yaml.safe_dump(d, allow_unicode=True) for d in docs]
+        parts = [manifests.dump_yaml(d) for d in docs]
         sep = "---\n"
     elif form == "json":
         parts = [json.dumps(d, indent=2, ensure_ascii=False) + "\n" for d in docs]

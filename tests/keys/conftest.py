@@ -173,7 +173,7 @@ def secret_service(tmp_path_factory):
 @pytest.fixture
 def keyring_backend(secret_service, monkeypatch):
     """The SecretService keyring backend, talking to the private gnome-keyring."""
-    from keyring.backends import SecretService as backends
+    from keyring.backends import SecretService as backends  # noqa: N813
 
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", secret_service.env["DBUS_SESSION_BUS_ADDRESS"])
     return backends.Keyring()

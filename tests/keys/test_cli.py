@@ -250,12 +250,21 @@ def test_store_list_errors(tmp_path, capsys):
 
 
 def test_help_does_not_import_the_heavy_parts():
-    code = ("import sys; from sealer.cli import main as cli; "
-            "print(sorted(m for m in ('keys', 'cryptography', 'keyring', 'kubernetes') if m in sys.modules))")
+    code = ("import sys; from sealer.cli import main; "
+            "print(sorted(m for m in ('keys', 'cryptography', 'yaml', 'keyring', 'kubernetes', 'urllib3', "
+            "'prometheus_client') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"
     r = sealer_process("keys", "--help")
     assert r.returncode == 0 and "backup" in r.stdout and "restore" in r.stdout
+
+
+def test_the_definitions_default_key_prefix_is_the_key_formats():
+    # sealer.cli.options repeats the constant so that --help need not import keys.
+    from keys.secret_format import DEFAULT_PREFIX
+    from sealer.cli.options import DEFAULT_KEY_PREFIX
+
+    assert DEFAULT_KEY_PREFIX == DEFAULT_PREFIX
 
 
 # --- the keyring, through the real command line ----------------------------------------------

@@ -166,3 +166,43 @@ def test_framing_errors_cost_nothing(make_stored):
     with pytest.raises(crypto.SealedValueError):
         registry.open(b"\x00", LABEL)
     assert registry.private_key_operations == 0
+
+
+def test_opens_run_in_parallel(make_stored, monkeypatch):
+    """The lock guards bookkeeping, not RSA: two threads' private-key operations overlap in time.
+    (Measured on wall-clock spans, so it holds on a loaded machine too: a lock or the GIL held
+    across the decryption makes the overlap 0.)"""
+    import threading
+    import time
+
+    key = make_stored("sealed-secrets-keyabcde", months=0)
+    registry = KeyRegistry([key])
+    blobs = [crypto.seal(key.pair.private_key.public_key(), b"v%d" % i, LABEL) for i in range(40)]
+    real_unwrap = crypto.unwrap_key
+    spans: dict[int, list[tuple[float, float]]] = {0: [], 1: []}
+
+    def timed_unwrap(private_key, blob, label):
+        started = time.perf_counter()
+        try:
+            return real_unwrap(private_key, blob, label)
+        finally:
+            spans[current[threading.get_ident()]].append(
+                (started, time.perf_counter()))
+
+    current: dict[int, int] = {}
+    monkeypatch.setattr(crypto, "unwrap_key", timed_unwrap)
+
+    def work(i: int) -> None:
+        current[threading.get_ident()] = i
+        for blob in blobs[i::2]:
+            registry.open(blob, LABEL)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    overlap = sum(max(0.0, min(e, e2) - max(s, s2)) for s, e in spans[0] for s2, e2 in spans[1])
+    busy = min(sum(e - s for s, e in spans[i]) for i in (0, 1))
+    assert registry.private_key_operations == len(blobs)
+    assert overlap / busy > 0.3, f"private-key operations overlapped {overlap / busy:.0%} only"

@@ -296,6 +296,9 @@ def test_sealing_offline_imports_nothing_heavy(run_cli, test_key):
     imported = {line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if line.startswith("import time:")}
     assert "sealer.core.sealing" in imported  # the probe works
     assert not {m for m in imported if m.split(".")[0] in ("kubernetes", "prometheus_client", "keyring", "urllib3")}
+    # Nor our own cluster, key-management or controller code (the import-linter contracts' runtime twin).
+    assert not {m for m in imported if m.split(".")[0] in ("keys", "controller")}
+    assert not imported & {"sealer.kube.client", "sealer.kube.config", "sealer.kube.controller_api", "sealer.cli.server_side"}
 
 
 @pytest.mark.parametrize("args", [("-w", "{tmp}"), ("-w", "{tmp}/missing/x.yaml"), ("--merge-into", "{tmp}"),

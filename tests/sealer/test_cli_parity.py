@@ -133,12 +133,24 @@ def test_verbose_says_where_the_certificate_came_from(cli, test_key):
     assert r.err == f"using the certificate {test_key.cert_path} (--cert)\n"
 
 
-def test_a_missing_optional_package_is_a_one_line_error(cli, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "keyring", None)  # as if not installed
-    r = cli("keys", "generate", "--keyring", "dev", "--bits", "2048")
-    assert r.status == 1
-    assert r.err == ("error: this command needs the Python package 'keyring', which is not installed: "
-                     "pip install 'sealer[keyring]'\n")
+def test_a_missing_optional_package_is_a_one_line_error(tmp_path):
+    """As if keyring were not installed (a fresh interpreter whose imports of it fail)."""
+    import subprocess
+
+    code = (
+        "import sys\n"
+        "class NotInstalled:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'keyring':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, NotInstalled())\n"
+        "from sealer.cli.main import main\n"
+        "sys.exit(main(['keys', 'generate', '--keyring', 'dev', '--bits', '2048']))\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr == ("error: this command needs the Python package 'keyring', which is not installed: "
+                        "pip install 'sealer[keyring]'\n")
 
 
 def test_connection_flags_reach_the_client_factory(cli, test_key):
