@@ -2,7 +2,8 @@
 
 Every node walked, command run and loop round is a step of the budget; what functions make is
 charged as it is made (see ``call``); output is counted as it is written. Recursion is bounded:
-template calls by ``Limits.nesting``, and blocks and pipelines nested at run time by twice that.
+template calls by ``Limits.nesting``, and the Python frames that blocks, pipelines and template
+calls nest at run time by six times that (see ``Exec.enter``).
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ class Exec:
         self.text, self.trees, self.budget = text, trees, budget
         self.out: list[str] = []
         self.pos = 0  # of the node being evaluated: where a limit error is reported
-        self.calls = self.level = 0
-        self.max_level = 2 * budget.limits.nesting
+        self.calls = self.frames = 0
+        self.max_frames = 6 * budget.limits.nesting
         self.vars: list[Frame] = [["$", dot]]
 
     def step(self, pos: int, cost: int = 1) -> None:
@@ -41,10 +42,13 @@ class Exec:
         self.budget.emit(len(s))
         self.out.append(s)
 
-    def enter(self, pos: int) -> None:
-        self.level += 1
-        if self.level > self.max_level:
-            raise ExecError(pos, f"template nested deeper than {self.max_level} levels at run time")
+    def enter(self, pos: int, frames: int) -> None:
+        """Python frames about to be used by a nested body or pipeline: bounded, so that no
+        template can reach Python's recursion limit (parsing bounds one tree's nesting; this
+        bounds template calls with what their bodies nest)."""
+        self.frames += frames
+        if self.frames > self.max_frames:
+            raise ExecError(pos, "template nests blocks, pipelines and template calls too deeply at run time")
 
     # variables
     def lookup(self, name: str, pos: int) -> Value:
@@ -61,14 +65,14 @@ class Exec:
         raise ExecError(pos, f"undefined variable: {name}")
 
     # statements
-    def walk(self, dot: Value, nodes: list[Node]) -> None:
-        self.enter(nodes[0].pos if nodes else self.pos)
+    def walk(self, dot: Value, nodes: list[Node], frames: int = 2) -> None:
+        self.enter(nodes[0].pos if nodes else self.pos, frames)
         try:
             for node in nodes:
                 self.step(node.pos)
                 self.walk_one(dot, node)
         finally:
-            self.level -= 1
+            self.frames -= frames
 
     def walk_one(self, dot: Value, node: Node) -> None:
         if isinstance(node, Text):
@@ -112,7 +116,7 @@ class Exec:
                 else:
                     self.vars[-2][1] = index
             try:
-                self.walk(elem, node.body)
+                self.walk(elem, node.body, 4)  # walk_one, range, one, walk
             except Continue:
                 pass
             finally:
@@ -153,13 +157,13 @@ class Exec:
         saved = self.vars
         self.vars, self.calls = [["$", dot]], self.calls + 1
         try:
-            self.walk(dot, body)
+            self.walk(dot, body, 3)  # call_template, walk, walk_one
         finally:
             self.vars, self.calls = saved, self.calls - 1
 
     # expressions
     def pipeline(self, dot: Value, pipe: Pipe) -> Value:
-        self.enter(pipe.pos)
+        self.enter(pipe.pos, 4)  # pipeline, command, call, arg
         try:
             value = NOFINAL
             for cmd in pipe.cmds:
@@ -168,7 +172,7 @@ class Exec:
                 if value is None:  # a nil interface{} result is an invalid value, as in Go
                     value = MISSING
         finally:
-            self.level -= 1
+            self.frames -= 4
         for name in pipe.decl:
             if pipe.is_assign:
                 self.assign(name, value, pipe.pos)
@@ -252,7 +256,7 @@ class Exec:
         self.pos = ident.pos
         try:
             # Big strings cost their size to read, whatever the function does with them.
-            budget.step(sum(len(a) for a in argv if type(a) is str) >> 10)
+            budget.step(sum(len(a) for a in argv if type(a) is str) >> 8)
             result = fn.impl(budget, *argv) if fn.budget else fn.impl(*argv)
             if isinstance(result, str | list | dict) and not any(result is a for a in argv):
                 self.charge(fn.name, ident, result)

@@ -35,7 +35,7 @@ class Limits:
     string: int = 1 << 20  # characters of any one string made during evaluation
     allocated: int = 64 << 20  # bytes allocated during evaluation, all together
     steps: int = 200_000  # evaluation steps
-    seconds: float = 2.0  # wall-clock time of all renders sharing a budget
+    seconds: float = 3.0  # wall-clock time of all renders sharing a budget
     nesting: int = 100  # parse nesting (parentheses, control blocks), and template calls
     depth: int = 100  # nesting of lists and dicts inside each other
     template: int = 1 << 20  # characters of template text

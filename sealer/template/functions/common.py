@@ -45,14 +45,22 @@ def deep_equal(a: Value, b: Value, budget: Budget, depth: int = 0) -> bool:
     """reflect.DeepEqual; each node compared is a step, and long strings cost their length."""
     if type(a) is not type(b) and not (isinstance(a, list) and isinstance(b, list) and type_name(a) == type_name(b)):
         return False
-    if isinstance(a, dict):
+    if isinstance(a, dict):  # loops, not all(...): one Python frame per level of the value
         enter(budget, depth)
-        return isinstance(b, dict) and a.keys() == b.keys() and all(
-            deep_equal(a[k], b[k], budget, depth + 1) for k in a) and isinstance(a, NilMap) == isinstance(b, NilMap)
+        if not (isinstance(b, dict) and a.keys() == b.keys() and isinstance(a, NilMap) == isinstance(b, NilMap)):
+            return False
+        for k in a:
+            if not deep_equal(a[k], b[k], budget, depth + 1):
+                return False
+        return True
     if isinstance(a, list):
         enter(budget, depth)
-        return (isinstance(a, NilList) == isinstance(b, NilList) and len(a) == len(b)
-                and all(deep_equal(x, y, budget, depth + 1) for x, y in zip(a, b, strict=True)))
+        if isinstance(a, NilList) != isinstance(b, NilList) or len(a) != len(b):
+            return False
+        for x, y in zip(a, b, strict=True):
+            if not deep_equal(x, y, budget, depth + 1):
+                return False
+        return True
     if type(a) is str and a is not b:
         budget.step(len(a) >> 12)
     return bool(a == b)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import zlib
 from collections.abc import Callable
 
@@ -34,15 +35,28 @@ def _b32enc(b: Budget, s: str) -> str:
     return base64.b32encode(raw).decode()
 
 
-def _decoder(decode: Callable[[str], tuple[bytes | None, int | None]], what: str) -> Callable[[str], str]:
-    def run(s: str) -> str:
+_CANONICAL_B64 = re.compile(rb"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+
+
+def _fast_b64decode(s: str) -> tuple[bytes | None, int | None]:
+    """Go's decoder ported to Python costs ~0.3 us a byte: well-formed input takes C's way."""
+    raw = to_bytes(s).translate(None, b"\r\n")
+    if _CANONICAL_B64.fullmatch(raw):
+        return base64.b64decode(raw), None
+    return b64decode(s)
+
+
+def _decoder(decode: Callable[[str], tuple[bytes | None, int | None]], what: str) -> Callable[[Budget, str], str]:
+    def run(b: Budget, s: str) -> str:
         data, bad = decode(s)
+        if decode is not _fast_b64decode or bad is not None:
+            b.step(len(s) >> 4)  # the Python port's cost
         return from_bytes(data) if data is not None else f"illegal {what} data at input byte {bad}"
     return run
 
 
-fn("b64dec", "s")(_decoder(b64decode, "base64"))
-fn("b32dec", "s")(_decoder(b32decode, "base32"))
+fn("b64dec", "s", budget=True)(_decoder(_fast_b64decode, "base64"))
+fn("b32dec", "s", budget=True)(_decoder(b32decode, "base32"))
 
 
 def _json_fn(must: bool, html: bool = True, indent: str = "") -> Callable[[Budget, Value], str]:
