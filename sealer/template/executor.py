@@ -132,6 +132,7 @@ class Exec:
         elif isinstance(val, list):
             items, empty = enumerate(val), not val
         elif isinstance(val, dict):
+            self.step(node.pos, len(val))  # the sort
             items, empty = ((k, val[k]) for k in sorted(val, key=skey)), not val
         elif val is MISSING:
             items, empty = iter(()), True
@@ -279,11 +280,13 @@ class Exec:
             if len(result) > budget.limits.string:
                 raise ExecError(ident.pos, f"{name} result exceeds {budget.limits.string} bytes")
             budget.alloc(str_cost(result))
-        elif isinstance(result, list):
+            budget.step(len(result) >> 6)
+            return
+        if isinstance(result, list):
             budget.alloc(LIST_BASE + LIST_ITEM * len(result))
         else:
             budget.alloc(DICT_BASE + DICT_ITEM * len(result))
-        budget.step(len(result) >> 6)
+        budget.step(len(result) >> 2)  # made element by element, in Python mostly
 
     def validate(self, v: Value, typ: str | None, node: Node, fname: str | None = None) -> Value:
         """Go's validateType: can value v be passed as a parameter of type typ?"""

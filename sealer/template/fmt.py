@@ -22,11 +22,12 @@ def too_deep(budget: Budget) -> NoReturn:
     raise LimitError(f"a value is nested deeper than {budget.limits.depth} levels (or contains itself)")
 
 
-def enter(budget: Budget, depth: int) -> None:
-    """One more level of a list or dict being walked: a step, and the depth limit."""
+def enter(budget: Budget, depth: int, items: int = 0) -> None:
+    """One more level of a list or dict being walked: the depth limit, and a step for it and
+    for each of its ``items`` (Python-level work each)."""
     if depth >= budget.limits.depth:
         too_deep(budget)
-    budget.step()
+    budget.step(1 + items)
 
 
 def shortest(f: float) -> tuple[str, int]:
@@ -84,7 +85,7 @@ def write_v(sink: Sink, v: Value, budget: Budget, depth: int = 0) -> None:
     elif t is float:
         sink.write(float_g(v))
     elif isinstance(v, list):
-        enter(budget, depth)
+        enter(budget, depth, len(v))
         sink.write("[")
         for i, e in enumerate(v):
             if i:
@@ -92,7 +93,7 @@ def write_v(sink: Sink, v: Value, budget: Budget, depth: int = 0) -> None:
             write_v(sink, e, budget, depth + 1)
         sink.write("]")
     elif isinstance(v, dict):
-        enter(budget, depth)
+        enter(budget, depth, len(v))
         sink.write("map[")
         for i, k in enumerate(sorted(v, key=skey)):
             if i:
@@ -208,7 +209,7 @@ def write_arg(sink: Sink, a: Value, verb: str, flags: str, width: int | None, pr
               budget: Budget, top: bool = True, depth: int = 0) -> None:
     """One printf operand, following fmt's printArg/printValue."""
     if isinstance(a, list | dict):
-        enter(budget, depth)
+        enter(budget, depth, len(a))
         if isinstance(a, list):
             sink.write("[")
             for i, e in enumerate(a):

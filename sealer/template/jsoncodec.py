@@ -55,7 +55,7 @@ def write_json(sink: Sink, v: Value, budget: Budget, html: bool = True, indent: 
     elif t is str:
         write_json_str(sink, v, html)
     elif isinstance(v, list | dict):
-        enter(budget, level)
+        enter(budget, level, len(v))
         is_dict = isinstance(v, dict)
         opener, closer = ("{", "}") if is_dict else ("[", "]")
         if not v:
@@ -105,11 +105,11 @@ def from_json(s: str, budget: Budget) -> tuple[Value, str | None]:
             budget.alloc(str_cost(v))
             return v if v.isascii() else v.translate(_SURROGATES)
         if isinstance(v, list):
-            enter(budget, depth)
+            enter(budget, depth, len(v))
             budget.alloc(LIST_BASE + LIST_ITEM * len(v))
             return [fix(e, depth + 1) for e in v]
         if isinstance(v, dict):
-            enter(budget, depth)
+            enter(budget, depth, len(v))
             budget.alloc(DICT_BASE + DICT_ITEM * len(v))
             return {fix(k, depth + 1): fix(e, depth + 1) for k, e in v.items()}
         budget.alloc(SCALAR)

@@ -120,7 +120,8 @@ def _split(b: Budget, s: str, sep: str, n: int = -1, item: int = LIST_ITEM) -> l
     parts = len(s) if not sep else s.count(sep) + 1
     if n > 0:
         parts = min(parts, n)
-    b.alloc(parts * (item + str_cost("")) + (len(s) if s.isascii() else 4 * len(s)))
+    ascii = s.isascii()  # else each part may be a new object of 4-byte characters
+    b.alloc(parts * (item + (str_cost("") if ascii else str_cost("\u4e00"))) + (len(s) if ascii else 4 * len(s)))
     if not sep:
         chars = list(s)
         return chars if n < 0 or len(chars) <= n else chars[:n - 1] + ["".join(chars[n - 1:])]
@@ -146,4 +147,5 @@ fn("toStrings", "a", budget=True)(lambda b, v: StrList(strslice(v, b)))
 
 @fn("sortAlpha", "a", budget=True)
 def _sort_alpha(b: Budget, v: Value) -> StrList:
+    b.step(len(v) if isinstance(v, list) else 1)
     return StrList(sorted(strslice(v, b), key=skey) if isinstance(v, list) else [strval(v, b)])
