@@ -31,15 +31,22 @@ class Exec:
         self.pos = 0  # of the node being evaluated: where a limit error is reported
         self.calls = self.frames = 0
         self.max_frames = 6 * budget.limits.nesting
+        self.max_output, self.max_string = budget.limits.output, budget.limits.string
         self.vars: list[Frame] = [["$", dot]]
 
-    def step(self, pos: int, cost: int = 1) -> None:
+    def step(self, pos: int, cost: int = 1) -> None:  # Budget.step, inlined: the hottest path
         self.pos = pos
-        self.budget.step(cost)
+        budget = self.budget
+        budget.steps += cost
+        if budget.steps >= budget.next_check:
+            budget.checkpoint()
 
     def write(self, s: str, pos: int) -> None:
         self.pos = pos
-        self.budget.emit(len(s))
+        budget = self.budget
+        budget.output += len(s)
+        if budget.output > self.max_output:
+            budget.emit(0)
         self.out.append(s)
 
     def enter(self, pos: int, frames: int) -> None:
@@ -65,40 +72,44 @@ class Exec:
         raise ExecError(pos, f"undefined variable: {name}")
 
     # statements
-    def walk(self, dot: Value, nodes: list[Node], frames: int = 2) -> None:
-        self.enter(nodes[0].pos if nodes else self.pos, frames)
+    def walk(self, dot: Value, nodes: list[Node], frames: int = 1) -> None:
+        self.frames += frames
+        if self.frames > self.max_frames:
+            self.enter(nodes[0].pos if nodes else self.pos, 0)
         try:
             for node in nodes:
                 self.step(node.pos)
-                self.walk_one(dot, node)
+                t = type(node)  # dispatch on the exact type: the hottest loop of all
+                if t is Text:
+                    self.write(node.text, node.pos)  # type: ignore[attr-defined]
+                elif t is Action:
+                    pipe = node.pipe  # type: ignore[attr-defined]
+                    v = self.pipeline(dot, pipe)
+                    if not pipe.decl:
+                        self.write("<no value>" if v is MISSING else go_v(v, self.budget), node.pos)
+                elif t is Control:
+                    self.control(dot, node)  # type: ignore[arg-type]
+                elif t is TemplateCall:
+                    self.call_template(dot, node)  # type: ignore[arg-type]
+                else:
+                    assert isinstance(node, Jump)
+                    raise Break() if node.kind == "break" else Continue()
         finally:
             self.frames -= frames
 
-    def walk_one(self, dot: Value, node: Node) -> None:
-        if isinstance(node, Text):
-            self.write(node.text, node.pos)
-        elif isinstance(node, Action):
+    def control(self, dot: Value, node: Control) -> None:
+        mark = len(self.vars)
+        try:
+            if node.kind == "range":
+                self.range(dot, node)
+                return
             v = self.pipeline(dot, node.pipe)
-            if not node.pipe.decl:
-                self.write("<no value>" if v is MISSING else go_v(v, self.budget), node.pos)
-        elif isinstance(node, Control):
-            mark = len(self.vars)
-            try:
-                if node.kind == "range":
-                    self.range(dot, node)
-                    return
-                v = self.pipeline(dot, node.pipe)
-                if truth(v):
-                    self.walk(v if node.kind == "with" else dot, node.body)
-                elif node.orelse is not None:
-                    self.walk(dot, node.orelse)
-            finally:
-                del self.vars[mark:]
-        elif isinstance(node, TemplateCall):
-            self.call_template(dot, node)
-        else:
-            assert isinstance(node, Jump)
-            raise Break() if node.kind == "break" else Continue()
+            if truth(v):
+                self.walk(v if node.kind == "with" else dot, node.body, 2)  # control, walk
+            elif node.orelse is not None:
+                self.walk(dot, node.orelse, 2)
+        finally:
+            del self.vars[mark:]
 
     def range(self, dot: Value, node: Control) -> None:
         val = self.pipeline(dot, node.pipe)
@@ -116,7 +127,7 @@ class Exec:
                 else:
                     self.vars[-2][1] = index
             try:
-                self.walk(elem, node.body, 4)  # walk_one, range, one, walk
+                self.walk(elem, node.body, 4)  # control, range, one, walk
             except Continue:
                 pass
             finally:
@@ -158,22 +169,24 @@ class Exec:
         saved = self.vars
         self.vars, self.calls = [["$", dot]], self.calls + 1
         try:
-            self.walk(dot, body, 3)  # call_template, walk, walk_one
+            self.walk(dot, body, 2)  # call_template, walk
         finally:
             self.vars, self.calls = saved, self.calls - 1
 
     # expressions
     def pipeline(self, dot: Value, pipe: Pipe) -> Value:
-        self.enter(pipe.pos, 4)  # pipeline, command, call, arg
-        try:
-            value = NOFINAL
-            for cmd in pipe.cmds:
-                self.step(cmd.pos)
-                value = self.command(dot, cmd, value)
-                if value is None:  # a nil interface{} result is an invalid value, as in Go
-                    value = MISSING
-        finally:
-            self.frames -= 4
+        self.frames += 4  # pipeline, command, call, arg
+        if self.frames > self.max_frames:
+            self.enter(pipe.pos, 0)
+        # No try/finally: what may be raised in a pipeline ends the render (break and
+        # continue are statements, raised and caught outside pipelines).
+        value = NOFINAL
+        for cmd in pipe.cmds:
+            self.step(cmd.pos)
+            value = self.command(dot, cmd, value)
+            if value is None:  # a nil interface{} result is an invalid value, as in Go
+                value = MISSING
+        self.frames -= 4
         for name in pipe.decl:
             if pipe.is_assign:
                 self.assign(name, value, pipe.pos)
@@ -187,14 +200,15 @@ class Exec:
 
     def command(self, dot: Value, cmd: Command, final: Value) -> Value:
         first, args = cmd.args[0], cmd.args
-        if isinstance(first, Field):
-            return self.field_chain(dot, first, first.names, args, final)
-        if isinstance(first, Chain):
-            return self.chain(dot, first, args, final)
-        if isinstance(first, Ident):
-            return self.call(dot, first, args[1:], final)
-        if isinstance(first, Var):
-            return self.variable(dot, first, args, final)
+        t = type(first)
+        if t is Field:
+            return self.field_chain(dot, first, first.names, args, final)  # type: ignore[attr-defined]
+        if t is Ident:
+            return self.call(dot, first, args[1:], final)  # type: ignore[arg-type]
+        if t is Var:
+            return self.variable(dot, first, args, final)  # type: ignore[arg-type]
+        if t is Chain:
+            return self.chain(dot, first, args, final)  # type: ignore[arg-type]
         self.not_a_function(first, args, final)
         if isinstance(first, Pipe):
             return self.pipeline(dot, first)
@@ -256,11 +270,19 @@ class Exec:
         budget = self.budget
         self.pos = ident.pos
         try:
-            # Big strings cost their size to read, whatever the function does with them.
-            budget.step(sum(len(a) for a in argv if type(a) is str) >> 8)
+            size = 0
+            for a in argv:
+                if type(a) is str:
+                    size += len(a)
+            if size >= 256:  # big strings cost their size to read, whatever the function does
+                budget.step(size >> 8)
             result = fn.impl(budget, *argv) if fn.budget else fn.impl(*argv)
-            if isinstance(result, str | list | dict) and not any(result is a for a in argv):
-                self.charge(fn.name, ident, result)
+            if isinstance(result, str | list | dict):
+                for a in argv:
+                    if result is a:  # an argument passed through: nothing new was made
+                        break
+                else:
+                    self.charge(fn.name, ident, result)
         except CallError as e:
             reason = str(e)
             if fn.impl is fail and not _is_string_constant(args, final):
@@ -277,10 +299,12 @@ class Exec:
         """A function's new result: its size is allocated, and big values cost steps."""
         budget = self.budget
         if type(result) is str:
-            if len(result) > budget.limits.string:
-                raise ExecError(ident.pos, f"{name} result exceeds {budget.limits.string} bytes")
+            n = len(result)
+            if n > self.max_string:
+                raise ExecError(ident.pos, f"{name} result exceeds {self.max_string} bytes")
             budget.alloc(str_cost(result))
-            budget.step(len(result) >> 6)
+            if n >= 64:
+                budget.step(n >> 6)
             return
         if isinstance(result, list):
             budget.alloc(LIST_BASE + LIST_ITEM * len(result))
@@ -309,17 +333,18 @@ class Exec:
         return v
 
     def arg(self, dot: Value, typ: str | None, node: Node, fname: str | None = None) -> Value:
-        if isinstance(node, Field):
-            v = self.field_chain(dot, node, node.names, [node], NOFINAL)
-        elif isinstance(node, Var):
-            v = self.variable(dot, node, None, NOFINAL)
-        elif isinstance(node, Pipe):
-            v = self.pipeline(dot, node)
-        elif isinstance(node, Ident):
-            v = self.call(dot, node, [], NOFINAL)
-        elif isinstance(node, Chain):
-            v = self.chain(dot, node, None, NOFINAL)
-        elif isinstance(node, Literal) and node.kind == "dot":
+        t = type(node)
+        if t is Field:
+            v = self.field_chain(dot, node, node.names, [node], NOFINAL)  # type: ignore[attr-defined]
+        elif t is Var:
+            v = self.variable(dot, node, None, NOFINAL)  # type: ignore[arg-type]
+        elif t is Pipe:
+            v = self.pipeline(dot, node)  # type: ignore[arg-type]
+        elif t is Ident:
+            v = self.call(dot, node, [], NOFINAL)  # type: ignore[arg-type]
+        elif t is Chain:
+            v = self.chain(dot, node, None, NOFINAL)  # type: ignore[arg-type]
+        elif t is Literal and node.kind == "dot":  # type: ignore[attr-defined]
             v = dot
         else:
             return self.literal(typ, node, fname)

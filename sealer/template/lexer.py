@@ -53,16 +53,23 @@ def lex(text: str, budget: Budget) -> list[Tok]:
     def err(msg: str, at: int | None = None) -> NoReturn:
         raise TemplateError(f"template: {where(text, start if at is None else at)}: {msg}")
 
-    def add(tok: Tok) -> None:
+    def charge(tok: Tok) -> None:  # tokens are charged as they come, 256 at a time
         try:
-            budget.alloc(TOKEN_COST)
+            budget.alloc(TOKEN_COST * ((len(toks) - 1) % 256 + 1))
         except LimitError as e:
             raise TemplateError(f"template: {where(text, tok.pos)}: {e}") from None
+
+    def add(tok: Tok) -> None:
         toks.append(tok)
+        if not len(toks) & 255 or tok.typ == EOF:
+            charge(tok)
 
     def emit(typ: TokType) -> None:
         nonlocal start
-        add(Tok(typ, text[start:pos], start))
+        tok = Tok(typ, text[start:pos], start)
+        toks.append(tok)
+        if not len(toks) & 255:
+            charge(tok)
         start = pos
 
     def left_trim(i: int) -> bool:

@@ -58,21 +58,25 @@ def str_cost(s: str) -> int:
 class Budget:
     """What one evaluation (or several, sharing it) may still spend."""
 
-    __slots__ = ("limits", "steps", "allocated", "output", "deadline", "_next_check")
+    __slots__ = ("limits", "steps", "allocated", "output", "deadline", "next_check")
 
     def __init__(self, limits: Limits = LIMITS) -> None:
         self.limits = limits
         self.steps = self.allocated = self.output = 0
         self.deadline = time.monotonic() + limits.seconds
-        self._next_check = _CHECK_EVERY
+        self.next_check = min(_CHECK_EVERY, limits.steps + 1)
 
     def step(self, n: int = 1) -> None:
         self.steps += n
+        if self.steps >= self.next_check:  # one comparison on the hot path
+            self.checkpoint()
+
+    def checkpoint(self) -> None:
+        """The step limit and the clock, looked at every few hundred steps (``next_check``)."""
         if self.steps > self.limits.steps:
             raise LimitError(f"template exceeds {self.limits.steps} evaluation steps")
-        if self.steps >= self._next_check:
-            self._next_check = self.steps + _CHECK_EVERY
-            self.check_time()
+        self.next_check = min(self.steps + _CHECK_EVERY, self.limits.steps + 1)
+        self.check_time()
 
     def check_time(self) -> None:
         if time.monotonic() > self.deadline:

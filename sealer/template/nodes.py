@@ -19,7 +19,7 @@ class Text(Node):
     __slots__ = ("text",)
 
     def __init__(self, pos: int, text: str) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.text = text
 
 
@@ -27,7 +27,7 @@ class Action(Node):
     __slots__ = ("pipe",)
 
     def __init__(self, pos: int, pipe: Pipe) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.pipe = pipe
 
 
@@ -35,7 +35,7 @@ class Control(Node):  # if / with / range
     __slots__ = ("kind", "pipe", "body", "orelse")
 
     def __init__(self, pos: int, kind: str, pipe: Pipe, body: list[Node], orelse: list[Node] | None) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.kind, self.pipe, self.body, self.orelse = kind, pipe, body, orelse
 
 
@@ -43,7 +43,7 @@ class TemplateCall(Node):
     __slots__ = ("name", "pipe")
 
     def __init__(self, pos: int, name: str, pipe: Pipe | None) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.name, self.pipe = name, pipe
 
 
@@ -51,7 +51,7 @@ class Jump(Node):  # break / continue / end / else markers
     __slots__ = ("kind",)
 
     def __init__(self, pos: int, kind: str) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.kind = kind
 
     def __str__(self) -> str:  # as Go prints the node in "unexpected ... in define clause"
@@ -62,7 +62,7 @@ class Pipe(Node):
     __slots__ = ("decl", "is_assign", "cmds")
 
     def __init__(self, pos: int) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.decl: list[str] = []
         self.is_assign = False
         self.cmds: list[Command] = []
@@ -72,7 +72,7 @@ class Command(Node):
     __slots__ = ("args",)
 
     def __init__(self, pos: int) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.args: list[Node] = []
 
 
@@ -80,7 +80,7 @@ class Field(Node):
     __slots__ = ("names",)
 
     def __init__(self, pos: int, names: list[str]) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.names = names
 
 
@@ -88,7 +88,7 @@ class Var(Node):
     __slots__ = ("name", "names")
 
     def __init__(self, pos: int, name: str, names: list[str]) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.name, self.names = name, names
 
 
@@ -96,7 +96,7 @@ class Chain(Node):
     __slots__ = ("node", "names")
 
     def __init__(self, pos: int, node: Node, names: list[str]) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.node, self.names = node, names
 
 
@@ -104,7 +104,7 @@ class Ident(Node):
     __slots__ = ("name",)
 
     def __init__(self, pos: int, name: str) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.name = name
 
 
@@ -112,7 +112,7 @@ class Literal(Node):  # string, bool, nil, dot
     __slots__ = ("kind", "value")
 
     def __init__(self, pos: int, kind: str, value: str | bool) -> None:
-        super().__init__(pos)
+        self.pos = pos
         self.kind, self.value = kind, value
 
 
@@ -122,7 +122,7 @@ class Number(Node):
     __slots__ = ("text", "int", "float")
 
     def __init__(self, tok: Tok, text: str) -> None:
-        super().__init__(tok.pos)
+        self.pos = tok.pos
         self.text = tok.val
         self.int: int | None = None
         self.float: float | None = None
