@@ -14,7 +14,9 @@ import yaml
 
 from tests.e2e.sealed_objects import create
 from tests.e2e.sealer_controller import REPO, RunningController
-from tests.e2e.test_controller import MARK, condition, seal, sealer, wait_data, wait_synced  # noqa: F401 (a fixture)
+from sealer.core.certs import parse_certificate
+from sealer.core.sealing import Sealer
+from tests.e2e.test_controller import MARK, condition, seal, wait_data, wait_synced
 from tests.e2e.waiting import eventually
 from tests.template.test_bombs import BOMBS, ISSUE_BOMB
 
@@ -35,6 +37,11 @@ def memory_limit_bytes() -> int:
 def peak_rss_bytes(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) << 10
+
+
+@pytest.fixture
+def sealer(sealer_controller):
+    return Sealer(parse_certificate(sealer_controller.cert_pem()))
 
 
 @pytest.fixture

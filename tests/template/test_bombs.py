@@ -54,8 +54,8 @@ BOMBS = {  # name: (template, bound on the peak of Python allocations)
     "b64enc of the limit": ('{{ b64enc (repeat 1000000 "a") }}', 8 * MiB),
     "html of quotes": ('{{ html (repeat 500000 "\'") }}', 4 * MiB),
     "js and urlquery of angle brackets": ('{{ js (repeat 500000 "<") }}{{ urlquery (repeat 500000 "<") }}', 8 * MiB),
-    "splitList of many characters": ('{{ $s := repeat 300000 "\\u4e00" }}{{ $a := splitList "" $s }}'
-                                     '{{ $b := splitList "" $s }}{{ $c := splitList "" $s }}', GENERAL_BOUND),
+    "splitList of many characters": (('{{ $s := repeat 300000 "\\u4e00" }}{{ $a := splitList "" $s }}'
+                                      '{{ $b := splitList "" $s }}{{ $c := splitList "" $s }}'), GENERAL_BOUND),
     "split into a huge dict": ('{{ split "," (repeat 1000000 ",") }}', GENERAL_BOUND),
     "range over a huge int": ("{{ range 1000000000 }}{{ end }}", 1 * MiB),
     "range over a huge int, nested": ("{{ range 100000 }}{{ range 100000 }}x{{ end }}{{ end }}", 4 * MiB),
@@ -65,10 +65,10 @@ BOMBS = {  # name: (template, bound on the peak of Python allocations)
                                      GENERAL_BOUND),
     "append in a loop": ('{{ $l := list }}{{ range 100000 }}{{ $l = append $l (repeat 100000 "x") }}{{ end }}',
                          GENERAL_BOUND),
-    "dict of big keys in a loop": ('{{ $d := dict }}{{ range $i := 100000 }}'
-                                   '{{ $_ := set $d (printf "%d%s" $i (repeat 100000 "k")) 1 }}{{ end }}', GENERAL_BOUND),
-    "keys of a growing dict": ('{{ $d := dict }}{{ range $i := 100000 }}{{ $_ := set $d (print $i) $i }}'
-                               "{{ $k := keys $d }}{{ end }}", GENERAL_BOUND),
+    "dict of big keys in a loop": (('{{ $d := dict }}{{ range $i := 100000 }}'
+                                    '{{ $_ := set $d (printf "%d%s" $i (repeat 100000 "k")) 1 }}{{ end }}'), GENERAL_BOUND),
+    "keys of a growing dict": (('{{ $d := dict }}{{ range $i := 100000 }}{{ $_ := set $d (print $i) $i }}'
+                                "{{ $k := keys $d }}{{ end }}"), GENERAL_BOUND),
     "output of a loop": ('{{ $s := repeat 100000 "x" }}{{ range 1000 }}{{ $s }}{{ end }}', 4 * MiB),
     "recursion: infinite": ('{{ define "a" }}{{ template "a" }}{{ end }}{{ template "a" }}', 1 * MiB),
     "recursion: binary": ('{{ define "a" }}x{{ template "a" . }}{{ template "a" . }}{{ end }}{{ template "a" }}',

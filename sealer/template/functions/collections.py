@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from sealer.template.errors import CallError
 from sealer.template.functions.common import deep_equal, need_list, strval, to_int
 from sealer.template.functions.registry import fn
@@ -54,7 +56,7 @@ fn("compact mustCompact", "a")(lambda v: [x for x in need_list(v, "compact") if 
 def _key(x: Value) -> tuple[type, Value] | None:
     """A hashable stand-in for a scalar under deep equality (None for lists and maps)."""
     t = type(x)
-    if t is float and x != x:  # NaN equals nothing, not even itself
+    if t is float and math.isnan(x):  # NaN equals nothing, not even itself
         return None
     return (t, x) if t in (str, bool, float, *INTS) or x is None else None
 
