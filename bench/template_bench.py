@@ -2,8 +2,8 @@
 given git revision) and Bitnami's own (Go text/template + Sprig, the differential-test peer), in
 the same run; then the cost of rejecting issue 17's memory bomb.
 
-  typical: medians of one render of each typical template (per-render, in process; the Go peer
-           is timed over its JSON-lines pipe, so its figure includes that round trip)
+  typical: CPU µs per render of each typical template, in process (the Go peer: wall-clock
+           median of a round trip over its JSON-lines pipe, so an upper bound of Go's own cost)
   bomb:    time and tracemalloc peak to reject the issue's bomb (and the old engine on smaller
            versions of it: its cost doubles with each doubling, up to ~4 GiB at twelve)
   tokens:  the parse's memory per token (what Limits' TOKEN_COST charges)
@@ -71,15 +71,27 @@ def go_peer():
     return GoPeer(exe) if not isinstance(exe, str) else None
 
 
-def medians_us(fns, runs: int) -> list[float]:
-    """Median µs of each function, run in turn (interleaved, so that load changes hit all alike)."""
+def medians_us(fns, runs: int, per_round: int = 20) -> list[float]:
+    """µs of CPU per call of each function: the median over rounds of ``per_round`` calls, the
+    functions taking turns round by round (so that a loaded machine slows all alike; CPU time,
+    not wall time, so that waiting for a core is not counted)."""
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(runs):
+    for _ in range(max(runs // per_round, 1)):
         for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[i].append(time.perf_counter() - start)
+            start = time.process_time()
+            for _ in range(per_round):
+                fn()
+            times[i].append((time.process_time() - start) / per_round)
     return [statistics.median(t) * 1e6 for t in times]
+
+
+def wall_median_us(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e6
 
 
 def peak_of(fn) -> tuple[float, float, str]:
@@ -107,13 +119,12 @@ def main() -> None:
     rows = []
     for name, template in TYPICAL.items():
         assert render(template, VALUES) == before.render(template, VALUES)
-        fns = [lambda t=template: render(t, VALUES), lambda t=template: before.render(t, VALUES)]
-        if peer:
-            fns.append(lambda t=template: peer.render(t, VALUES))
-        ours, old, go = [*medians_us(fns, args.runs), float("nan")][:3]
+        ours, old = medians_us([lambda t=template: render(t, VALUES), lambda t=template: before.render(t, VALUES)],
+                               args.runs)
+        go = wall_median_us(lambda t=template: peer.render(t, VALUES), args.runs // 4) if peer else float("nan")
         rows.append((name, f"{old:.0f}", f"{ours:.0f}", f"{ours / old:.2f}", f"{go:.0f}", f"{ours / go:.2f}"))
-    print(f"typical templates, median of {args.runs} renders (µs)")
-    print(table(rows, ("template", "before", "now", "now/before", "Go peer (pipe)", "now/Go")))
+    print(f"typical templates, µs of CPU per render (median over rounds; {args.runs} renders each)")
+    print(table(rows, ("template", "before", "now", "now/before", "Go peer (pipe, wall)", "now/Go")))
 
     print("\nissue 17's bomb (list (repeat 1000000 \"a\"), doubled n times by sharing, then toJson)")
     rows = []

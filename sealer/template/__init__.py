@@ -65,12 +65,13 @@ def render(template_text: str, values: Mapping[str, str], budget: Budget | None 
             raise TemplateError("template values must map strings to strings")
         data[k] = v
     try:
-        budget.check_time()
+        if budget.steps:  # a budget other renders used: it may have run out of time meanwhile
+            budget.check_time()
         root, trees = Parser(template_text, budget).parse()
         ex = Exec(template_text, trees, budget, data)
         try:
             ex.walk(data, root)
-            return "".join(ex.out)
+            return ex.finish()
         except ExecError as e:
             raise TemplateError(f"template: {where(template_text, e.pos)}: {e}") from None
         except LimitError as e:
