@@ -31,18 +31,25 @@ from common import REPO, table  # noqa: E402
 
 from sealer.template import render  # noqa: E402
 
-VALUES = {"user": "admin", "password": "s3cr\"t-pa$$word", "host": "db.example.com", "port": "5432",
-          "ca.crt": base64.b64encode(b"-----BEGIN CERTIFICATE-----\n" + b"A" * 1200).decode(),
-          "config": json.dumps({"replicas": 3, "features": ["a", "b", "c"], "limits": {"cpu": "1"}})}
+VALUES = {
+    "user": "admin",
+    "password": 's3cr"t-pa$$word',
+    "host": "db.example.com",
+    "port": "5432",
+    "ca.crt": base64.b64encode(b"-----BEGIN CERTIFICATE-----\n" + b"A" * 1200).decode(),
+    "config": json.dumps({"replicas": 3, "features": ["a", "b", "c"], "limits": {"cpu": "1"}}),
+}
 TYPICAL = {
     "dsn": 'postgres://{{ .user }}:{{ index . "password" | urlquery }}@{{ .host }}:{{ .port }}/app',
-    "config file": ('apiUrl: "https://{{ .host }}:{{ .port }}/v1"\nuser: {{ .user | quote }}\n'
-                    'password: {{ .password | quote }}\n{{- if .port }}\nport: {{ .port }}{{ end }}\n'
-                    'ca: |\n{{ index . "ca.crt" | b64dec | indent 2 }}\n'),
+    "config file": (
+        'apiUrl: "https://{{ .host }}:{{ .port }}/v1"\nuser: {{ .user | quote }}\n'
+        "password: {{ .password | quote }}\n{{- if .port }}\nport: {{ .port }}{{ end }}\n"
+        'ca: |\n{{ index . "ca.crt" | b64dec | indent 2 }}\n'
+    ),
     "json": '{{ toPrettyJson (dict "user" .user "password" .password "hosts" (list .host "replica")) }}',
     "range": "{{ range $k, $v := . }}{{ $k }}={{ $v | b64enc }}\n{{ end }}",
     "fromJson": "{{ $c := fromJson .config }}replicas: {{ $c.replicas }}\n"
-                "{{ range $c.features }}- {{ . | upper }}\n{{ end }}",
+    "{{ range $c.features }}- {{ . | upper }}\n{{ end }}",
 }
 DOUBLE = "{{ $l = list $l $l }}"
 
@@ -53,8 +60,9 @@ def bomb(doublings: int) -> str:
 
 def load_before(rev: str):
     """gotemplate.py as it was at ``rev``, loaded from a temporary file."""
-    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:sealer/gotemplate.py"], capture_output=True,
-                            check=True).stdout
+    source = subprocess.run(
+        ["git", "-C", str(REPO), "show", f"{rev}:sealer/gotemplate.py"], capture_output=True, check=True
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "gotemplate_before.py"
     path.write_bytes(source)
     spec = importlib.util.spec_from_file_location("gotemplate_before", path)
@@ -119,14 +127,15 @@ def main() -> None:
     rows = []
     for name, template in TYPICAL.items():
         assert render(template, VALUES) == before.render(template, VALUES)
-        ours, old = medians_us([lambda t=template: render(t, VALUES), lambda t=template: before.render(t, VALUES)],
-                               args.runs)
+        ours, old = medians_us(
+            [lambda t=template: render(t, VALUES), lambda t=template: before.render(t, VALUES)], args.runs
+        )
         go = wall_median_us(lambda t=template: peer.render(t, VALUES), args.runs // 4) if peer else float("nan")
         rows.append((name, f"{old:.0f}", f"{ours:.0f}", f"{ours / old:.2f}", f"{go:.0f}", f"{ours / go:.2f}"))
     print(f"typical templates, µs of CPU per render (median over rounds; {args.runs} renders each)")
     print(table(rows, ("template", "before", "now", "now/before", "Go peer (pipe, wall)", "now/Go")))
 
-    print("\nissue 17's bomb (list (repeat 1000000 \"a\"), doubled n times by sharing, then toJson)")
+    print('\nissue 17\'s bomb (list (repeat 1000000 "a"), doubled n times by sharing, then toJson)')
     rows = []
     for n in (4, 6):
         ms, mib, outcome = peak_of(lambda n=n: before.render(bomb(n), {}))
@@ -139,6 +148,7 @@ def main() -> None:
     tokens = 50_000
     from sealer.template.limits import Budget
     from sealer.template.parser import Parser
+
     text = "{{ .a }}" * (tokens // 5)  # LDELIM SPACE FIELD SPACE RDELIM
     tracemalloc.start()
     tree = Parser(text, Budget()).parse()

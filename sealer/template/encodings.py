@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sealer.template.values import to_bytes
 
+
 def b64decode(s: str) -> tuple[bytes | None, int | None]:
     """base64.StdEncoding.DecodeString, with Go's error offsets."""
     src, out, si = to_bytes(s), bytearray(), 0
@@ -42,7 +43,7 @@ def b64decode(s: str) -> tuple[bytes | None, int | None]:
             dlen = j
             break
         val = dbuf[0] << 18 | dbuf[1] << 12 | dbuf[2] << 6 | dbuf[3]
-        out += val.to_bytes(3, "big")[:dlen - 1]
+        out += val.to_bytes(3, "big")[: dlen - 1]
         if err is not None:
             return None, err
     return bytes(out), None
@@ -79,7 +80,7 @@ def b32decode(s: str) -> tuple[bytes | None, int | None]:
         val = 0
         for d in dbuf:
             val = val << 5 | d
-        out += val.to_bytes(5, "big")[:{8: 5, 7: 4, 5: 3, 4: 2, 2: 1}[dlen]]
+        out += val.to_bytes(5, "big")[: {8: 5, 7: 4, 5: 3, 4: 2, 2: 1}[dlen]]
         if end:
             break
     return bytes(out), None

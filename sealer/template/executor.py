@@ -15,7 +15,20 @@ from sealer.template.fmt import go_v
 from sealer.template.functions import FUNCS, fail
 from sealer.template.limits import DICT_BASE, DICT_ITEM, LIST_BASE, LIST_ITEM, Budget, str_cost
 from sealer.template.nodes import (
-    Action, Chain, Command, Control, Field, Ident, Jump, Literal, Node, Number, Pipe, TemplateCall, Text, Var,
+    Action,
+    Chain,
+    Command,
+    Control,
+    Field,
+    Ident,
+    Jump,
+    Literal,
+    Node,
+    Number,
+    Pipe,
+    TemplateCall,
+    Text,
+    Var,
 )
 from sealer.template.text import quote
 from sealer.template.values import MISSING, NOFINAL, NilMap, Value, is_int, skey, truth, type_name
@@ -148,8 +161,9 @@ class Exec:
         items: Iterator[tuple[Value, Value]]
         if is_int(val):
             if len(decl) > 1:
-                raise ExecError(node.pos, f"can't use a value of type {type_name(val)} to iterate over "
-                                          "more than one variable")
+                raise ExecError(
+                    node.pos, f"can't use a value of type {type_name(val)} to iterate over more than one variable"
+                )
             items = ((None, type(val)(i)) for i in range(max(int(val), 0)))
             empty = val <= 0
         elif isinstance(val, list):
@@ -244,8 +258,9 @@ class Exec:
             return value
         return self.field_chain(dot, node, names, args, final, value)
 
-    def field_chain(self, dot: Value, node: Node, names: list[str], args: list[Node] | None, final: Value,
-                    recv: Value = NOFINAL) -> Value:
+    def field_chain(
+        self, dot: Value, node: Node, names: list[str], args: list[Node] | None, final: Value, recv: Value = NOFINAL
+    ) -> Value:
         recv = dot if recv is NOFINAL else recv
         for i, name in enumerate(names):
             last = i == len(names) - 1
@@ -265,7 +280,7 @@ class Exec:
         fn = FUNCS[ident.name]
         n_in = len(args) + (final is not NOFINAL)
         n_fixed = len(fn.params) - 1 if fn.variadic else len(fn.params)
-        if fn.variadic and n_in < n_fixed or not fn.variadic and n_in != n_fixed:
+        if (fn.variadic and n_in < n_fixed) or (not fn.variadic and n_in != n_fixed):
             want = f"at least {n_fixed}" if fn.variadic else str(n_fixed)
             raise ExecError(ident.pos, f"wrong number of args for {fn.name}: want {want} got {n_in}")
         if fn.impl is None:  # and / or: return the first (un)true argument, lazily
@@ -303,8 +318,7 @@ class Exec:
         except LimitError as e:
             raise ExecError(ident.pos, f"error calling {fn.name}: {e}") from None
         except UnicodeError:  # a lone surrogate that is no escaped byte; its offset would tell
-            raise ExecError(ident.pos, f"error calling {fn.name}: a value is not valid "
-                                       "Unicode") from None
+            raise ExecError(ident.pos, f"error calling {fn.name}: a value is not valid Unicode") from None
         return result
 
     def charge(self, name: str, ident: Ident, result: str | list[Value] | dict[str, Value]) -> None:
@@ -337,8 +351,7 @@ class Exec:
             raise ExecError(node.pos, f"{where}invalid value; expected {_NAMES[typ]}")
         if typ == "a":
             return v
-        ok = {"s": type(v) is str, "i": type(v) is int, "b": type(v) is bool,
-              "m": type(v) in (dict, NilMap)}[typ]
+        ok = {"s": type(v) is str, "i": type(v) is int, "b": type(v) is bool, "m": type(v) in (dict, NilMap)}[typ]
         if not ok:
             got = "interface {}" if v is None else type_name(v)
             raise ExecError(node.pos, f"{where}wrong type for value; expected {_NAMES[typ]}; got {got}")

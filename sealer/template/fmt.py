@@ -135,9 +135,11 @@ def sprint(args: Sequence[Value], budget: Budget) -> str:
 def _unsupported_fmt(budget: Budget) -> NoReturn:
     # One message for all: the format may be a secret value, so which of these it holds,
     # and where, is not told.
-    raise CallError("unsupported printf format: one of the '#' and ' ' flags, a '*' width, an "
-                    f"argument index, a width or precision over {budget.limits.string}, %x, %X or %b "
-                    "of a float64, or a verb such as %U")
+    raise CallError(
+        "unsupported printf format: one of the '#' and ' ' flags, a '*' width, an "
+        f"argument index, a width or precision over {budget.limits.string}, %x, %X or %b "
+        "of a float64, or a verb such as %U"
+    )
 
 
 def _pad(s: str, width: int | None, minus: bool, zero: bool = False) -> str:
@@ -162,8 +164,9 @@ def _fmt_int(n: int, verb: str, plus: bool, minus: bool, zero: bool, width: int 
     return _pad(sign + digits, width, minus)
 
 
-def _fmt_scalar(a: Value, verb: str, flags: str, width: int | None, prec: int | None, top: bool,
-                budget: Budget) -> str | None:
+def _fmt_scalar(
+    a: Value, verb: str, flags: str, width: int | None, prec: int | None, top: bool, budget: Budget
+) -> str | None:
     """One operand that is not a list or map (None: the verb does not apply to it)."""
     minus, plus = "-" in flags, "+" in flags
     zero = "0" in flags and not minus
@@ -180,7 +183,7 @@ def _fmt_scalar(a: Value, verb: str, flags: str, width: int | None, prec: int | 
     if t is float and verb in "xXb":  # Go prints hexadecimal/binary floats; we do not
         _unsupported_fmt(budget)
     if t is float and verb in "vgfFeE":
-        if verb in "vg" and prec is None or math.isinf(a) or math.isnan(a):
+        if (verb in "vg" and prec is None) or math.isinf(a) or math.isnan(a):
             s = float_g(a)
         else:
             s = ("%." + str(6 if prec is None else prec) + ("g" if verb == "v" else verb)) % a
@@ -188,7 +191,7 @@ def _fmt_scalar(a: Value, verb: str, flags: str, width: int | None, prec: int | 
             s = "+" + s
         if zero and width and len(s) < width and s[-1].isdigit():
             sign = s[0] if s[0] in "+-" else ""
-            s = sign + s[len(sign):].zfill(width - len(sign))
+            s = sign + s[len(sign) :].zfill(width - len(sign))
         return _pad(s, width, minus)
     if t is str and verb in "vsqxX":
         if verb in "xX":
@@ -205,8 +208,17 @@ def _fmt_scalar(a: Value, verb: str, flags: str, width: int | None, prec: int | 
     return None
 
 
-def write_arg(sink: Sink, a: Value, verb: str, flags: str, width: int | None, prec: int | None,
-              budget: Budget, top: bool = True, depth: int = 0) -> None:
+def write_arg(
+    sink: Sink,
+    a: Value,
+    verb: str,
+    flags: str,
+    width: int | None,
+    prec: int | None,
+    budget: Budget,
+    top: bool = True,
+    depth: int = 0,
+) -> None:
     """One printf operand, following fmt's printArg/printValue."""
     if isinstance(a, list | dict):
         enter(budget, depth, len(a))

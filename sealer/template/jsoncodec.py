@@ -30,7 +30,7 @@ def write_json_str(sink: Sink, s: str, html: bool) -> None:
     table = _ESCAPE[html]
     sink.write('"')
     for i in range(0, len(s), _CHUNK):  # escaping may grow a chunk six-fold: chunks bound that
-        sink.write(s[i:i + _CHUNK].translate(table))
+        sink.write(s[i : i + _CHUNK].translate(table))
     sink.write('"')
 
 
@@ -114,6 +114,7 @@ def from_json(s: str, budget: Budget) -> tuple[Value, str | None]:
             return {fix(k, depth + 1): fix(e, depth + 1) for k, e in v.items()}
         budget.alloc(SCALAR)
         return v
+
     try:
         v = json.loads(s, parse_float=number, parse_int=number, parse_constant=reject)
     except (ValueError, RecursionError):

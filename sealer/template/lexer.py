@@ -9,11 +9,31 @@ from sealer.template.errors import LimitError, TemplateError
 from sealer.template.limits import TOKEN_COST, Budget, str_cost
 
 _SPACE = " \t\r\n"
-KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range", "nil",
-            "template", "with"}
+KEYWORDS = {"block", "break", "continue", "define", "else", "end", "if", "range", "nil", "template", "with"}
 # Token types: ints for the lexer's items, the keyword itself for keywords.
-(TEXT, LDELIM, RDELIM, SPACE, FIELD, IDENT, VAR, DOT, STRING, RAWSTRING, NUMBER, CHARCONST,
- COMPLEX, BOOL, PIPE, LPAREN, RPAREN, ASSIGN, DECLARE, CHAR, EOF) = range(21)
+(
+    TEXT,
+    LDELIM,
+    RDELIM,
+    SPACE,
+    FIELD,
+    IDENT,
+    VAR,
+    DOT,
+    STRING,
+    RAWSTRING,
+    NUMBER,
+    CHARCONST,
+    COMPLEX,
+    BOOL,
+    PIPE,
+    LPAREN,
+    RPAREN,
+    ASSIGN,
+    DECLARE,
+    CHAR,
+    EOF,
+) = range(21)
 TokType = int | str
 
 
@@ -22,7 +42,7 @@ def is_alnum(c: str) -> bool:
 
 
 class Tok:
-    __slots__ = ("typ", "val", "pos", "idx")
+    __slots__ = ("idx", "pos", "typ", "val")
 
     def __init__(self, typ: TokType, val: str, pos: int) -> None:
         self.typ, self.val, self.pos, self.idx = typ, val, pos, 0
@@ -201,14 +221,12 @@ def lex(text: str, budget: Budget) -> list[Tok]:
         elif c in "\"'":
             while True:
                 if pos >= n or text[pos] == "\n":
-                    err("unterminated quoted string" if c == '"' else
-                        "unterminated character constant")
+                    err("unterminated quoted string" if c == '"' else "unterminated character constant")
                 ch = text[pos]
                 pos += 1
                 if ch == "\\":
                     if pos >= n or text[pos] == "\n":
-                        err("unterminated quoted string" if c == '"' else
-                            "unterminated character constant")
+                        err("unterminated quoted string" if c == '"' else "unterminated character constant")
                     pos += 1
                 elif ch == c:
                     break
@@ -219,7 +237,7 @@ def lex(text: str, budget: Budget) -> list[Tok]:
                 err("unterminated raw quoted string")
             pos = close + 1
             emit(RAWSTRING)
-        elif c == "$" or c == "." and pos < n and not "0" <= text[pos] <= "9":
+        elif c == "$" or (c == "." and pos < n and not "0" <= text[pos] <= "9"):
             if at_terminator():
                 emit(VAR if c == "$" else DOT)
                 continue

@@ -58,7 +58,7 @@ def str_cost(s: str) -> int:
 class Budget:
     """What one evaluation (or several, sharing it) may still spend."""
 
-    __slots__ = ("limits", "steps", "allocated", "output", "deadline", "next_check")
+    __slots__ = ("allocated", "deadline", "limits", "next_check", "output", "steps")
 
     def __init__(self, limits: Limits = LIMITS) -> None:
         self.limits = limits
@@ -119,7 +119,7 @@ class Budget:
 class Sink:
     """Text written piece by piece that refuses to grow past ``cap`` characters, before it does."""
 
-    __slots__ = ("chunks", "parts", "size", "cap", "message")
+    __slots__ = ("cap", "chunks", "message", "parts", "size")
 
     def __init__(self, cap: int, message: str) -> None:
         self.chunks: list[str] = []

@@ -23,13 +23,13 @@ def unquote_char(s: str, quote: str) -> tuple[int, bool, str]:
         return _ESCAPES[e], False, s[2:]
     if e and e in "xuU":
         width = {"x": 2, "u": 4, "U": 8}[e]
-        digits = s[2:2 + width]
+        digits = s[2 : 2 + width]
         if len(digits) != width or any(d not in "0123456789abcdefABCDEF" for d in digits):
             raise ValueError(e)
         v = int(digits, 16)
         if e != "x" and (v > 0x10FFFF or 0xD800 <= v <= 0xDFFF):
             raise ValueError(e)
-        return v, e == "x", s[2 + width:]
+        return v, e == "x", s[2 + width :]
     if e and e in "01234567":
         digits = s[1:4]
         if len(digits) != 3 or any(d not in "01234567" for d in digits) or int(digits, 8) > 255:
@@ -63,7 +63,7 @@ def _underscore_ok(s: str) -> bool:
     if len(s) >= 2 and s[0] == "0" and s[1] in "bBoOxX":
         i, saw, hexa = 2, "0", s[1] in "xX"
     for c in s[i:]:
-        if "0" <= c <= "9" or hexa and c in "abcdefABCDEF":
+        if "0" <= c <= "9" or (hexa and c in "abcdefABCDEF"):
             saw = "0"
         elif c == "_":
             if saw != "0":
@@ -101,7 +101,7 @@ def parse_uint(s: str, base: int = 0) -> int | None:
         if d < 0 or d >= base:
             return None
         n = n * base + d
-    if seen and not _underscore_ok(s0) or n >= 1 << 64:
+    if (seen and not _underscore_ok(s0)) or n >= 1 << 64:
         return None
     return n
 

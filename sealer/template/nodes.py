@@ -32,7 +32,7 @@ class Action(Node):
 
 
 class Control(Node):  # if / with / range
-    __slots__ = ("kind", "pipe", "body", "orelse")
+    __slots__ = ("body", "kind", "orelse", "pipe")
 
     def __init__(self, pos: int, kind: str, pipe: Pipe, body: list[Node], orelse: list[Node] | None) -> None:
         self.pos = pos
@@ -59,7 +59,7 @@ class Jump(Node):  # break / continue / end / else markers
 
 
 class Pipe(Node):
-    __slots__ = ("decl", "is_assign", "cmds")
+    __slots__ = ("cmds", "decl", "is_assign")
 
     def __init__(self, pos: int) -> None:
         self.pos = pos
@@ -93,7 +93,7 @@ class Var(Node):
 
 
 class Chain(Node):
-    __slots__ = ("node", "names")
+    __slots__ = ("names", "node")
 
     def __init__(self, pos: int, node: Node, names: list[str]) -> None:
         self.pos = pos
@@ -119,7 +119,7 @@ class Literal(Node):  # string, bool, nil, dot
 class Number(Node):
     """A number literal, with Go's parse.NumberNode interpretations."""
 
-    __slots__ = ("text", "int", "float")
+    __slots__ = ("float", "int", "text")
 
     def __init__(self, tok: Tok, text: str) -> None:
         self.pos = tok.pos

@@ -11,13 +11,49 @@ from typing import NoReturn
 from sealer.template.errors import TemplateError
 from sealer.template.functions import check_function
 from sealer.template.lexer import (
-    ASSIGN, BOOL, CHAR, CHARCONST, COMPLEX, DECLARE, DOT, EOF, FIELD, IDENT, LDELIM, LPAREN, NUMBER,
-    PIPE, RAWSTRING, RDELIM, RPAREN, SPACE, STRING, TEXT, VAR, Tok, TokType, lex, where,
+    ASSIGN,
+    BOOL,
+    CHAR,
+    CHARCONST,
+    COMPLEX,
+    DECLARE,
+    DOT,
+    EOF,
+    FIELD,
+    IDENT,
+    LDELIM,
+    LPAREN,
+    NUMBER,
+    PIPE,
+    RAWSTRING,
+    RDELIM,
+    RPAREN,
+    SPACE,
+    STRING,
+    TEXT,
+    VAR,
+    Tok,
+    TokType,
+    lex,
+    where,
 )
 from sealer.template.limits import Budget
 from sealer.template.literals import unquote
 from sealer.template.nodes import (
-    Action, Chain, Command, Control, Field, Ident, Jump, Literal, Node, Number, Pipe, TemplateCall, Text, Var,
+    Action,
+    Chain,
+    Command,
+    Control,
+    Field,
+    Ident,
+    Jump,
+    Literal,
+    Node,
+    Number,
+    Pipe,
+    TemplateCall,
+    Text,
+    Var,
 )
 from sealer.template.values import GO_SPACES
 
@@ -121,6 +157,7 @@ class Parser:
             if end.kind != "end":
                 self.unexpected(end, "define clause")
             return lst
+
         self.add_tree(name, self.in_new_tree(body), tok.pos)
 
     def item_list(self) -> tuple[list[Node], Jump]:
@@ -201,6 +238,7 @@ class Parser:
                 if end.kind != "end":
                     self.unexpected(end, context)
                 return lst
+
             self.add_tree(name, self.in_new_tree(body), tok.pos)
         else:
             tok = self.next_non_space()
@@ -243,8 +281,7 @@ class Parser:
                     if isinstance(a, (Literal, Number)):
                         self.error(f"non executable command in pipeline stage {i + 2}", a.pos)
                 return pipe
-            if tok.typ in (BOOL, CHARCONST, COMPLEX, DOT, FIELD, IDENT, NUMBER, "nil", RAWSTRING,
-                           STRING, VAR, LPAREN):
+            if tok.typ in (BOOL, CHARCONST, COMPLEX, DOT, FIELD, IDENT, NUMBER, "nil", RAWSTRING, STRING, VAR, LPAREN):
                 self.backup(tok)
                 pipe.cmds.append(self.command())
             else:

@@ -21,7 +21,7 @@ def chunked(s: str, f: Callable[[str], str]) -> str:
     """f applied to s chunk by chunk (f must map characters independently)."""
     if len(s) <= CHUNK:
         return f(s)
-    return "".join([f(s[i:i + CHUNK]) for i in range(0, len(s), CHUNK)])
+    return "".join([f(s[i : i + CHUNK]) for i in range(0, len(s), CHUNK)])
 
 
 def is_print(c: str) -> bool:  # Go's unicode.IsPrint
@@ -56,8 +56,7 @@ def title(s: str) -> str:  # strings.Title: upper-case the first letter of each 
     chunks: list[str] = []
     prev_sep = True
     for c in s:
-        out.append(_one(c, c.title(), c.upper()) if prev_sep else
-                   ("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c))
+        out.append(_one(c, c.title(), c.upper()) if prev_sep else ("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c))
         if c.isascii():
             prev_sep = not (c.isalnum() or c == "_")
         else:
@@ -94,7 +93,7 @@ def write_quoted(sink: Sink, s: str, q: str = '"', ascii_only: bool = False) -> 
     """strconv.Quote / QuoteRune / QuoteToASCII, written into a bounded sink."""
     sink.write(q)
     for i in range(0, len(s), CHUNK):
-        sink.write(_quote_part(s[i:i + CHUNK], q, ascii_only))
+        sink.write(_quote_part(s[i : i + CHUNK], q, ascii_only))
     sink.write(q)
 
 

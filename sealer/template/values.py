@@ -51,9 +51,18 @@ class NilMap(dict[str, Any]):  # a nil map[string]interface{}: readable, but wri
 
 
 _TYPE_NAMES: dict[type, str] = {
-    str: "string", bool: "bool", int: "int", Int64: "int64", Uint8: "uint8", float: "float64",
-    list: "[]interface {}", NilList: "[]interface {}", StrList: "[]string",
-    dict: "map[string]interface {}", NilMap: "map[string]interface {}", StrMap: "map[string]string",
+    str: "string",
+    bool: "bool",
+    int: "int",
+    Int64: "int64",
+    Uint8: "uint8",
+    float: "float64",
+    list: "[]interface {}",
+    NilList: "[]interface {}",
+    StrList: "[]string",
+    dict: "map[string]interface {}",
+    NilMap: "map[string]interface {}",
+    StrMap: "map[string]string",
 }
 INTS = (int, Int64, Uint8)
 
@@ -100,5 +109,7 @@ def truth(v: Value) -> bool:
     return not empty(v)
 
 
-GO_SPACES = "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007" \
-            "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+GO_SPACES = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007"
+    "\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)

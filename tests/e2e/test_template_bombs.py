@@ -12,10 +12,10 @@ import kubernetes
 import pytest
 import yaml
 
-from tests.e2e.sealed_objects import create
-from tests.e2e.sealer_controller import REPO, RunningController
 from sealer.core.certs import parse_certificate
 from sealer.core.sealing import Sealer
+from tests.e2e.sealed_objects import create
+from tests.e2e.sealer_controller import REPO, RunningController
 from tests.e2e.test_controller import MARK, condition, seal, wait_data, wait_synced
 from tests.e2e.waiting import eventually
 from tests.template.test_bombs import BOMBS, ISSUE_BOMB
@@ -47,8 +47,15 @@ def sealer(sealer_controller):
 @pytest.fixture
 def bomb_controller(control_plane, sealer_controller):
     """A controller of its own (SealedSecrets labelled for it), so that its peak RSS is this test's."""
-    ctrl = RunningController(control_plane, "kube-system", "--key-renew-period", "0", "--label-selector",
-                             f"sealer.test/own-controller={OWN}", name="bombs").start()
+    ctrl = RunningController(
+        control_plane,
+        "kube-system",
+        "--key-renew-period",
+        "0",
+        "--label-selector",
+        f"sealer.test/own-controller={OWN}",
+        name="bombs",
+    ).start()
     yield ctrl
     ctrl.stop()
 
@@ -93,8 +100,11 @@ def test_template_bombs_fail_alone_and_the_controller_stays_small(bomb_controlle
             assert missing.value.status == 404
 
         # The failures are retried with backoff: let a few retries happen, then look at the peak.
-        eventually(lambda: bomb_controller.metric("sealed_secrets_controller_unseal_errors_total") >= 2 * len(bombs)
-                   or None, 60, what="retries of the failing SealedSecrets")
+        eventually(
+            lambda: bomb_controller.metric("sealed_secrets_controller_unseal_errors_total") >= 2 * len(bombs) or None,
+            60,
+            what="retries of the failing SealedSecrets",
+        )
         time.sleep(2)
         assert bomb_controller.proc.poll() is None, "the controller died"
         peak = peak_rss_bytes(bomb_controller.proc.pid)

@@ -52,8 +52,14 @@ def _peer_executable() -> Path | str:
     exe.parent.mkdir(parents=True, exist_ok=True)
     tmp = exe.with_name(f"gotemplate.tmp{os.getpid()}")
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=readonly -buildvcs=false", "GOTOOLCHAIN": "local"}
-    proc = subprocess.run([go, "build", "-trimpath", "-o", str(tmp), "."], cwd=PEER_SRC, env=env,
-                          capture_output=True, text=True, timeout=900)
+    proc = subprocess.run(
+        [go, "build", "-trimpath", "-o", str(tmp), "."],
+        cwd=PEER_SRC,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if proc.returncode != 0:
         tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
         return f"building the text/template peer failed: {tail}"
@@ -112,8 +118,16 @@ def assert_same_as_go(peer: GoPeer, template: str, values: dict[str, str]) -> bo
 
 # ------------------------------------------------------------------------- unit table
 
-V = {"foo": "bar", "my-key": "v1", "password": 's3cr"t\\', "host": "db", "port": "5432",
-     "user": "bob", "debug": "yes", "empty": ""}
+V = {
+    "foo": "bar",
+    "my-key": "v1",
+    "password": 's3cr"t\\',
+    "host": "db",
+    "port": "5432",
+    "user": "bob",
+    "debug": "yes",
+    "empty": "",
+}
 
 CONFIG_TEMPLATE = """apiUrl: "https://{{ .host }}:{{ .port }}/v1"
 user: {{ .user | quote }}
@@ -128,8 +142,7 @@ UNIT_CASES = [  # (template, expected output), all verified with the Go peer
     ('{{ index . "my-key" }}', "v1"),
     ('secret {{ index . "foo" }} !', "secret bar !"),
     ("{{ toJson .password }}", '"s3cr\\"t\\\\"'),
-    (CONFIG_TEMPLATE,
-     'apiUrl: "https://db:5432/v1"\nuser: "bob"\ndsn: postgres://bob:s3cr"t\\@db/app\ndebug: true\n'),
+    (CONFIG_TEMPLATE, 'apiUrl: "https://db:5432/v1"\nuser: "bob"\ndsn: postgres://bob:s3cr"t\\@db/app\ndebug: true\n'),
     ("{{ .missing }}", "<no value>"),  # Go's invalid value: a missing key of the map
     ('{{ index . "missing" }}', ""),  # index gives the zero value of map[string]string
     ("{{ .missing | quote }}", ""),  # a missing value passed as interface{} is nil
@@ -144,34 +157,42 @@ UNIT_CASES = [  # (template, expected output), all verified with the Go peer
     ("{{ with .user }}hi {{ . }}{{ end }}", "hi bob"),
     ('{{ define "p" }}<{{ . }}>{{ end }}{{ template "p" .foo }}', "<bar>"),
     ('{{ block "b" .user }}[{{ . }}]{{ end }}', "[bob]"),
-    ('{{ printf "%s|%d|%v|%q|%x|%5s|%-4d|%%" .foo 42 true .foo .foo "ab" 7 }}',
-     'bar|42|true|"bar"|626172|   ab|7   |%'),
+    (
+        '{{ printf "%s|%d|%v|%q|%x|%5s|%-4d|%%" .foo 42 true .foo .foo "ab" 7 }}',
+        'bar|42|true|"bar"|626172|   ab|7   |%',
+    ),
     ('{{ printf "%d" .foo }}', "%!d(string=bar)"),
     ("{{ len .password }}", "7"),
     ("{{ index .foo 0 }}", "98"),  # a byte of the string
     ("{{ and .foo .empty }}|{{ or .empty .foo }}|{{ not .empty }}", "|bar|true"),
     ('{{ eq .port "5432" }} {{ lt 1 2 }}', "true true"),
-    ('{{ html "<a&\'>" }} {{ js "<\'\\"=" }} {{ urlquery "a b&c" }}',
-     "&lt;a&amp;&#39;&gt; \\u003C\\'\\\"\\u003D a+b%26c"),
+    (
+        '{{ html "<a&\'>" }} {{ js "<\'\\"=" }} {{ urlquery "a b&c" }}',
+        "&lt;a&amp;&#39;&gt; \\u003C\\'\\\"\\u003D a+b%26c",
+    ),
     ("{{ .foo | upper | repeat 2 }}", "BARBAR"),
     ('{{ title "hello world" }} {{ trim "  x  " }} {{ trimPrefix "b" .foo }}', "Hello World x ar"),
-    ('{{ replace "a" "4" .foo }} {{ substr 0 2 .foo }} {{ trunc 2 .foo }} {{ nospace " a b " }}',
-     "b4r ba ba ab"),
+    ('{{ replace "a" "4" .foo }} {{ substr 0 2 .foo }} {{ trunc 2 .foo }} {{ nospace " a b " }}', "b4r ba ba ab"),
     ('{{ indent 2 "a\\nb" }}|{{ nindent 2 "x" }}', "  a\n  b|\n  x"),
     ('{{ cat "a" 1 nil "b" }} {{ squote .foo }}', "a 1 b 'bar'"),
-    ('{{ default "dflt" .empty }} {{ empty .empty }} {{ coalesce .empty .foo }} '
-     '{{ ternary "y" "n" true }}', "dflt true bar y"),
-    ('{{ b64enc .foo }} {{ b64dec "YmFy" }} {{ b32enc .foo }} {{ b32dec "MJQXE===" }}',
-     "YmFy bar MJQXE=== bar"),
+    (
+        '{{ default "dflt" .empty }} {{ empty .empty }} {{ coalesce .empty .foo }} {{ ternary "y" "n" true }}',
+        "dflt true bar y",
+    ),
+    ('{{ b64enc .foo }} {{ b64dec "YmFy" }} {{ b32enc .foo }} {{ b32dec "MJQXE===" }}', "YmFy bar MJQXE=== bar"),
     ("{{ sha1sum .foo }}", "62cdb7020ff920e5aa642c3d4066950dd1f01f4d"),
     ("{{ sha256sum .foo }}", "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"),
     ("{{ adler32sum .foo }}", "39649590"),
-    ('{{ split "," "a,b" }} {{ splitList "," "a,b" }} {{ join "-" (list "a" 1 nil) }}',
-     "map[_0:a _1:b] [a b] a-1"),
-    ('{{ $d := dict "k" "v" }}{{ get $d "k" }} {{ hasKey $d "k" }} {{ set $d "n" 1 | toJson }}',
-     'v true {"k":"v","n":1}'),
-    ('{{ toString 1 }} {{ atoi "12" }} {{ int "0x10" }} {{ add 1 2 }} {{ sub 1 2 }} {{ mul 2 3 }} '
-     '{{ div 7 2 }} {{ mod 7 2 }}', "1 12 16 3 -1 6 3 1"),
+    ('{{ split "," "a,b" }} {{ splitList "," "a,b" }} {{ join "-" (list "a" 1 nil) }}', "map[_0:a _1:b] [a b] a-1"),
+    (
+        '{{ $d := dict "k" "v" }}{{ get $d "k" }} {{ hasKey $d "k" }} {{ set $d "n" 1 | toJson }}',
+        'v true {"k":"v","n":1}',
+    ),
+    (
+        '{{ toString 1 }} {{ atoi "12" }} {{ int "0x10" }} {{ add 1 2 }} {{ sub 1 2 }} {{ mul 2 3 }} '
+        "{{ div 7 2 }} {{ mod 7 2 }}",
+        "1 12 16 3 -1 6 3 1",
+    ),
     ('{{ toPrettyJson (dict "a" (list 1 "b")) }}', '{\n  "a": [\n    1,\n    "b"\n  ]\n}'),
     ('{{ toRawJson "<&>" }} {{ toJson "<&>" }}', '"<&>" "\\u003c\\u0026\\u003e"'),
     ('{{ (fromJson "{\\"a\\":[1,2.5]}").a }}', "[1 2.5]"),
@@ -180,11 +201,26 @@ UNIT_CASES = [  # (template, expected output), all verified with the Go peer
 ]
 
 GO_ERRORS = [  # templates Go rejects, at parse or execution time
-    "{{ .foo", "{{ if true }}", "{{ end }}", "{{ break }}", "{{ $x }}", "{{ nosuchfunc }}",
-    '{{ env "HOME" }}', "{{ upper }}", "{{ upper 3 }}", "{{ .missing | upper }}",
-    '{{ repeat (add 1 2) "x" }}', "{{ keys . }}", '{{ eq .foo 1 }}', "{{ div 1 0 }}",
-    '{{ fail "boom" }}', '{{ template "nope" }}', "{{ .foo.bar }}", "{{ nil }}",
-    "{{ range .foo }}{{ end }}", '{{ substr 5 6 "ab" }}',
+    "{{ .foo",
+    "{{ if true }}",
+    "{{ end }}",
+    "{{ break }}",
+    "{{ $x }}",
+    "{{ nosuchfunc }}",
+    '{{ env "HOME" }}',
+    "{{ upper }}",
+    "{{ upper 3 }}",
+    "{{ .missing | upper }}",
+    '{{ repeat (add 1 2) "x" }}',
+    "{{ keys . }}",
+    "{{ eq .foo 1 }}",
+    "{{ div 1 0 }}",
+    '{{ fail "boom" }}',
+    '{{ template "nope" }}',
+    "{{ .foo.bar }}",
+    "{{ nil }}",
+    "{{ range .foo }}{{ end }}",
+    '{{ substr 5 6 "ab" }}',
 ]
 
 
@@ -211,65 +247,148 @@ def test_non_utf8_bytes_round_trip():
 # ------------------------------------------------------------------------- differential
 
 CORPUS_VALUES = {
-    "foo": "bar", "user": "alice", "password": 'p@ss"wo\\rd', "host": "db.example.com",
-    "port": "5432", "debug": "true", "empty": "", "num": "42", "neg": "-7", "zero": "0",
-    "hex": "0x1F", "float": "12.00", "json": '{"a":[1,2.5,{"b":null}],"c":"x","d":true}',
-    "b64": "aGVsbG8gd29ybGQ=", "multi": "line1\nline2\n", "unicode": "héllo wörld ǆ ß İ Σ ﬁ",
-    "my-key": "dashed", "list": "a,b,,c", "spaces": "  padded\t\n", "html": "<a href='x'>&\"</a>",
-    "tpl": "{{ .foo }}", "url": "a b&c=d/é?", "ctrl": "\x00\x01\x7f\u2028",
+    "foo": "bar",
+    "user": "alice",
+    "password": 'p@ss"wo\\rd',
+    "host": "db.example.com",
+    "port": "5432",
+    "debug": "true",
+    "empty": "",
+    "num": "42",
+    "neg": "-7",
+    "zero": "0",
+    "hex": "0x1F",
+    "float": "12.00",
+    "json": '{"a":[1,2.5,{"b":null}],"c":"x","d":true}',
+    "b64": "aGVsbG8gd29ybGQ=",
+    "multi": "line1\nline2\n",
+    "unicode": "héllo wörld ǆ ß İ Σ ﬁ",
+    "my-key": "dashed",
+    "list": "a,b,,c",
+    "spaces": "  padded\t\n",
+    "html": "<a href='x'>&\"</a>",
+    "tpl": "{{ .foo }}",
+    "url": "a b&c=d/é?",
+    "ctrl": "\x00\x01\x7f\u2028",
 }
 
 CORPUS = [
     # text, trim markers, comments
-    "plain text only", "", "a {{- .foo -}} b", "a  \n {{- .foo }} \n b", "a {{ .foo -}}  \n\t b",
-    "{{/* a comment */}}x", "a {{- /* trimmed */ -}} b", "{{- /* only */ -}}", "x{{/*\nmulti\n*/}}y",
-    "{{ 3 }}{{- 4 }}", "{{ -3 }}", "{{- -3 -}}", "a {{-\t.foo\n-}} b", "{{-.foo}}", "{{.foo-}}",
+    "plain text only",
+    "",
+    "a {{- .foo -}} b",
+    "a  \n {{- .foo }} \n b",
+    "a {{ .foo -}}  \n\t b",
+    "{{/* a comment */}}x",
+    "a {{- /* trimmed */ -}} b",
+    "{{- /* only */ -}}",
+    "x{{/*\nmulti\n*/}}y",
+    "{{ 3 }}{{- 4 }}",
+    "{{ -3 }}",
+    "{{- -3 -}}",
+    "a {{-\t.foo\n-}} b",
+    "{{-.foo}}",
+    "{{.foo-}}",
     # field access, dot, index, variables
-    "{{ .foo }}", "{{ . }}", "{{ .missing }}", "{{ .foo.bar }}", "{{ .missing.bar }}",
-    '{{ index . "my-key" }}', 'secret {{ index . "foo" }} !', '{{ index . "nope" }}',
-    "{{ $ }}", "{{ $.foo }}", "{{ $x := .foo }}{{ $x }}", "{{ $x := .foo }}{{ $x = .user }}{{ $x }}",
-    "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}", "{{ $y = 1 }}", "{{ $x }}",
+    "{{ .foo }}",
+    "{{ . }}",
+    "{{ .missing }}",
+    "{{ .foo.bar }}",
+    "{{ .missing.bar }}",
+    '{{ index . "my-key" }}',
+    'secret {{ index . "foo" }} !',
+    '{{ index . "nope" }}',
+    "{{ $ }}",
+    "{{ $.foo }}",
+    "{{ $x := .foo }}{{ $x }}",
+    "{{ $x := .foo }}{{ $x = .user }}{{ $x }}",
+    "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ end }}{{ $x }}",
+    "{{ $y = 1 }}",
+    "{{ $x }}",
     '{{ $d := dict "a" "1" "b" (dict "c" "2") }}{{ $d.a }} {{ $d.b.c }} {{ $d.x }} {{ $d.b.x.y }}',
-    '{{ (dict "k" "v").k }}', '{{ (dict "k" nil).k }}', '{{ (dict "k" nil).k.z }}',
-    "{{ .foo 1 }}", "{{ index .foo 0 }}", "{{ index .foo 5 }}", "{{ index . 1 }}",
-    '{{ index (list "a" "b") 1 }}', '{{ index (list "a" (list "b" "c")) 1 0 }}', "{{ index nil 1 }}",
+    '{{ (dict "k" "v").k }}',
+    '{{ (dict "k" nil).k }}',
+    '{{ (dict "k" nil).k.z }}',
+    "{{ .foo 1 }}",
+    "{{ index .foo 0 }}",
+    "{{ index .foo 5 }}",
+    "{{ index . 1 }}",
+    '{{ index (list "a" "b") 1 }}',
+    '{{ index (list "a" (list "b" "c")) 1 0 }}',
+    "{{ index nil 1 }}",
     # literals
-    '{{ "a\\tb\\u00e9\\x41\\101" }}', "{{ `raw\\n` }}", "{{ `a\rb` }}",
+    '{{ "a\\tb\\u00e9\\x41\\101" }}',
+    "{{ `raw\\n` }}",
+    "{{ `a\rb` }}",
     "{{ 1.5 }} {{ 1e3 }} {{ 0x1F }} {{ 0o17 }} {{ 0b101 }} {{ 017 }} {{ 0x1p-2 }}",
     "{{ 1_000 }} {{ 'a' }} {{ '\\n' }} {{ -0x1E }} {{ .5 }} {{ 1e21 }} {{ 1e-7 }} {{ '\\xff' }}",
-    "{{ true }} {{ false }}", "{{ nil }}", "{{ 99999999999999999999 }}", '{{ "unterminated }}',
-    "{{ 'ab' }}", "{{ 1__0 }}", "{{ 0x }}", "{{ 1e }}", '{{ "\\q" }}', '{{ "\\400" }}', '{{ "\\ud800" }}',
+    "{{ true }} {{ false }}",
+    "{{ nil }}",
+    "{{ 99999999999999999999 }}",
+    '{{ "unterminated }}',
+    "{{ 'ab' }}",
+    "{{ 1__0 }}",
+    "{{ 0x }}",
+    "{{ 1e }}",
+    '{{ "\\q" }}',
+    '{{ "\\400" }}',
+    '{{ "\\ud800" }}',
     "{{ 123456789.0 }} {{ 1e20 }} {{ 0.0001 }} {{ -0.0 }} {{ 9007199254740993.0 }}",
     # pipelines and parentheses
-    "{{ .foo | upper }}", "{{ .foo | upper | quote }}", '{{ .user | printf "%s-%s" .foo }}',
-    "{{ (.foo) }}", "{{ (upper .foo) | lower }}", '{{ "x" | 1 }}', "{{ .foo | . }}", "{{ ( ) }}",
-    "{{ upper }}", "{{ upper .foo .user }}", '{{ printf "%s" | upper }}', "{{ .foo | }}",
-    "{{ ((((.foo)))) }}", "{{ (len .foo) | print }}",
+    "{{ .foo | upper }}",
+    "{{ .foo | upper | quote }}",
+    '{{ .user | printf "%s-%s" .foo }}',
+    "{{ (.foo) }}",
+    "{{ (upper .foo) | lower }}",
+    '{{ "x" | 1 }}',
+    "{{ .foo | . }}",
+    "{{ ( ) }}",
+    "{{ upper }}",
+    "{{ upper .foo .user }}",
+    '{{ printf "%s" | upper }}',
+    "{{ .foo | }}",
+    "{{ ((((.foo)))) }}",
+    "{{ (len .foo) | print }}",
     # if / else / with / range
-    "{{ if .debug }}debug: true{{ end }}", "{{ if .empty }}yes{{ else }}no{{ end }}",
+    "{{ if .debug }}debug: true{{ end }}",
+    "{{ if .empty }}yes{{ else }}no{{ end }}",
     "{{ if .missing }}y{{ else if .foo }}foo{{ else }}n{{ end }}",
     '{{ if eq .port "5432" }}default{{ else if eq .port "1" }}one{{ end }}',
-    "{{ with .foo }}[{{ . }}]{{ end }}", "{{ with .empty }}[{{ . }}]{{ else }}none{{ end }}",
+    "{{ with .foo }}[{{ . }}]{{ end }}",
+    "{{ with .empty }}[{{ . }}]{{ else }}none{{ end }}",
     "{{ with .missing }}x{{ else with .user }}{{ . }}{{ end }}",
-    "{{ range $k, $v := . }}{{ $k }}={{ $v }};{{ end }}", "{{ range . }}{{ . }},{{ end }}",
+    "{{ range $k, $v := . }}{{ $k }}={{ $v }};{{ end }}",
+    "{{ range . }}{{ . }},{{ end }}",
     '{{ range $v := splitList "," .list }}[{{ $v }}]{{ end }}',
     '{{ range $i, $v := splitList "," .list }}{{ $i }}:{{ $v }} {{ end }}',
-    "{{ range 3 }}{{ . }}{{ end }}", "{{ range $i := 3 }}{{ $i }}{{ end }}",
-    "{{ range $i, $v := 3 }}{{ end }}", "{{ range 0 }}x{{ else }}empty{{ end }}",
-    "{{ range -2 }}x{{ else }}negative{{ end }}", "{{ range .missing }}x{{ else }}none{{ end }}",
-    "{{ range .foo }}x{{ end }}", "{{ range list }}x{{ else }}empty list{{ end }}",
+    "{{ range 3 }}{{ . }}{{ end }}",
+    "{{ range $i := 3 }}{{ $i }}{{ end }}",
+    "{{ range $i, $v := 3 }}{{ end }}",
+    "{{ range 0 }}x{{ else }}empty{{ end }}",
+    "{{ range -2 }}x{{ else }}negative{{ end }}",
+    "{{ range .missing }}x{{ else }}none{{ end }}",
+    "{{ range .foo }}x{{ end }}",
+    "{{ range list }}x{{ else }}empty list{{ end }}",
     "{{ range list 1 2 3 4 }}{{ if eq . 3 }}{{ break }}{{ end }}{{ . }}{{ end }}",
     "{{ range list 1 2 3 }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ . }}{{ end }}",
-    "{{ break }}", "{{ range $a, $b, $c := . }}{{ end }}", "{{ if $x, $y := 1 }}{{ end }}",
+    "{{ break }}",
+    "{{ range $a, $b, $c := . }}{{ end }}",
+    "{{ if $x, $y := 1 }}{{ end }}",
     '{{ $s := "" }}{{ range $k, $v := . }}{{ $s = printf "%s%s" $s $k }}{{ end }}{{ len $s }}',
     '{{ range $k, $v := dict "b" 2 "a" 1 }}{{ $k }}{{ $v }}{{ end }}',
-    "{{ range $i, $c := .foo }}{{ end }}", "{{ range $x = . }}{{ end }}",
+    "{{ range $i, $c := .foo }}{{ end }}",
+    "{{ range $x = . }}{{ end }}",
     "{{ $x := 0 }}{{ range $x = list 1 2 }}{{ end }}{{ $x }}",
-    "{{ if }}{{ end }}", "{{ if true }}", "{{ end }}", "{{ else }}",
-    "{{ if true }}{{ else }}{{ else }}{{ end }}", "{{ range . }}{{ else if true }}{{ end }}",
+    "{{ if }}{{ end }}",
+    "{{ if true }}",
+    "{{ end }}",
+    "{{ else }}",
+    "{{ if true }}{{ else }}{{ else }}{{ end }}",
+    "{{ range . }}{{ else if true }}{{ end }}",
     # define / template / block
     '{{ define "part" }}[{{ . }}]{{ end }}{{ template "part" .foo }}{{ template "part" }}',
-    '{{ block "b" .user }}<{{ . }}>{{ end }}', '{{ template "nope" }}',
+    '{{ block "b" .user }}<{{ . }}>{{ end }}',
+    '{{ template "nope" }}',
     '{{ define "a" }}x{{ end }}{{ define "a" }}y{{ end }}',
     '{{ define "a" }} {{ end }}{{ define "a" }}y{{ end }}{{ template "a" }}',
     '{{ define "r" }}{{ if . }}{{ len . }}{{ template "r" (slice . 1) }}{{ end }}{{ end }}'
@@ -277,43 +396,64 @@ CORPUS = [
     '{{ define "v" }}{{ $ }}{{ end }}{{ $x := 1 }}{{ template "v" .foo }}',
     # builtins
     "{{ and .foo .user }} {{ and .foo .empty .user }} {{ or .empty .missing }} {{ or .empty .foo }}",
-    "{{ .foo | and 1 }} {{ .empty | or 0 }}", "{{ and }}", "{{ not .empty }} {{ not .foo }} {{ not 0 }}",
-    "{{ len .foo }} {{ len .unicode }} {{ len . }} {{ len (list 1 2) }}", "{{ len 3 }}",
-    "{{ len .missing }}", '{{ print .foo 1 2 "x" true nil }}', "{{ println .foo 1 }}",
+    "{{ .foo | and 1 }} {{ .empty | or 0 }}",
+    "{{ and }}",
+    "{{ not .empty }} {{ not .foo }} {{ not 0 }}",
+    "{{ len .foo }} {{ len .unicode }} {{ len . }} {{ len (list 1 2) }}",
+    "{{ len 3 }}",
+    "{{ len .missing }}",
+    '{{ print .foo 1 2 "x" true nil }}',
+    "{{ println .foo 1 }}",
     "{{ print .missing }} {{ print }}",
     '{{ printf "%s|%d|%v|%q|%x|%X|%%|%t" .foo 42 .user .password .foo 255 true }}',
     '{{ printf "%5s|%-5s|%05d|%+d|%.2s|%8.3f|%e|%x" "ab" "cd" -42 7 "xyz" 3.14159 1234.5 -255 }}',
     '{{ printf "%d %s" "a" 3 }} {{ printf "%d" }} {{ printf "%d" 1 2 }} {{ printf "%!" }} {{ printf "%" }}',
     '{{ printf "%v %v %v" (list 1 "a" nil) (dict "k" 1.5) .missing }}',
-    '{{ printf "%s" (splitList "," .list) }}', '{{ printf "%q %c %q" 65 66 (list "a" "b") }}',
-    "{{ printf 3 }}", '{{ printf "postgres://%s:%s@db/app" .user .password }}',
+    '{{ printf "%s" (splitList "," .list) }}',
+    '{{ printf "%q %c %q" 65 66 (list "a" "b") }}',
+    "{{ printf 3 }}",
+    '{{ printf "postgres://%s:%s@db/app" .user .password }}',
     '{{ printf "%05s|%-05d|%.0d|%.3d|%5.1f|%+.2e|%08.3f|%x|%X" "ab" 3 0 7 2.25 12345.678 -3.14159 "hi" -255 }}',
-    '{{ printf "%d|%s|%t|%f|%c|%o|%b" 1.5 true 1 "x" "y" 8 5 }}', '{{ printf "%5d" "ab" }}',
-    '{{ printf "%v|%d" (dict "a" "x") (dict "a" "x") }}', '{{ printf "%6.2v" "abc" }}',
+    '{{ printf "%d|%s|%t|%f|%c|%o|%b" 1.5 true 1 "x" "y" 8 5 }}',
+    '{{ printf "%5d" "ab" }}',
+    '{{ printf "%v|%d" (dict "a" "x") (dict "a" "x") }}',
+    '{{ printf "%6.2v" "abc" }}',
     '{{ eq .foo "bar" }} {{ eq .foo "x" "bar" }} {{ ne .foo "bar" }} {{ eq 1 1 }} {{ eq .missing .nope }}',
-    "{{ eq .foo 1 }}", "{{ eq (list) (list) }}", "{{ eq .missing nil }}", "{{ eq }}",
+    "{{ eq .foo 1 }}",
+    "{{ eq (list) (list) }}",
+    "{{ eq .missing nil }}",
+    "{{ eq }}",
     '{{ lt 1 2 }} {{ le 2 2 }} {{ gt "b" "a" }} {{ ge 1.5 2.5 }} {{ lt (add 1 1) 3 }} {{ lt (index "a" 0) 98 }}',
-    "{{ lt true false }}", '{{ lt 1 "a" }}', "{{ lt .missing 1 }}", "{{ eq 1 1.0 }}",
+    "{{ lt true false }}",
+    '{{ lt 1 "a" }}',
+    "{{ lt .missing 1 }}",
+    "{{ eq 1 1.0 }}",
     '{{ eq (index "a" 0) 97 }} {{ eq (add 1 1) 2 }} {{ ne "é" "e" }} {{ lt "Z" "a" }}',
     "{{ html .html }} {{ js .html }} {{ urlquery .url }} {{ html .missing }} {{ js .ctrl }} {{ html 1 2 }}",
     "{{ js .unicode }} {{ urlquery .unicode }} {{ html .ctrl }}",
     "{{ slice (list 1 2 3) 1 }} {{ slice (list 1 2 3) 1 2 }} {{ slice (list 1 2 3) }}",
-    "{{ slice .foo 1 }}", "{{ slice (list) }}", "{{ slice (list 1) 2 }}",
+    "{{ slice .foo 1 }}",
+    "{{ slice (list) }}",
+    "{{ slice (list 1) 2 }}",
     # sprig strings
-    "{{ upper .unicode }} {{ lower .unicode }} {{ title .unicode }} {{ title \"hello_world foo-bar\" }}",
+    '{{ upper .unicode }} {{ lower .unicode }} {{ title .unicode }} {{ title "hello_world foo-bar" }}',
     '{{ trim .spaces }}|{{ trimAll "ab" "abcba" }}|{{ trimall "$" "$5$" }}|{{ trimPrefix "li" .multi }}'
     '|{{ trimSuffix "\\n" .multi }}',
     '{{ replace "l" "L" .unicode }} {{ replace "" "-" "abc" }} {{ repeat 3 .foo }} {{ repeat 0 "x" }}',
-    '{{ repeat -1 "x" }}', '{{ repeat (add 1 2) "x" }}', '{{ repeat 2.0 "y" }}', '{{ repeat 2.5 "y" }}',
+    '{{ repeat -1 "x" }}',
+    '{{ repeat (add 1 2) "x" }}',
+    '{{ repeat 2.0 "y" }}',
+    '{{ repeat 2.5 "y" }}',
     "{{ substr 1 3 .foo }} {{ substr -1 2 .foo }} {{ substr 1 99 .foo }} {{ substr 0 2 .unicode }}",
     '{{ substr 5 6 "ab" }}',
     '{{ trunc 2 .foo }} {{ trunc -2 .foo }} {{ trunc 99 .foo }} {{ trunc 2 .unicode }} {{ trunc -5 "ab" }}',
     '{{ contains "ar" .foo }} {{ hasPrefix "b" .foo }} {{ hasSuffix "x" .foo }}',
-    '{{ .foo | quote }} {{ quote .password .missing 1 }} {{ squote .foo 2 }} {{ .missing | quote }} '
-    "{{ quote .ctrl }}",
-    '{{ cat .foo .missing 1 "x" }} {{ cat }}', '{{ indent 2 .multi }}|{{ nindent 4 .foo }}|{{ indent 0 "" }}',
+    "{{ .foo | quote }} {{ quote .password .missing 1 }} {{ squote .foo 2 }} {{ .missing | quote }} {{ quote .ctrl }}",
+    '{{ cat .foo .missing 1 "x" }} {{ cat }}',
+    '{{ indent 2 .multi }}|{{ nindent 4 .foo }}|{{ indent 0 "" }}',
     '{{ nospace .spaces }} {{ nospace .unicode }} {{ nospace "a b" }}',
-    '{{ plural "one" "many" 1 }} {{ plural "one" "many" 2 }}', "{{ hello }}",
+    '{{ plural "one" "many" 1 }} {{ plural "one" "many" 2 }}',
+    "{{ hello }}",
     "{{ toString 1 }} {{ toString .foo }} {{ toString (list 1) }} {{ toString nil }}",
     '{{ split "," .list }} {{ (split "," .list)._1 }} {{ splitList "," .list }} {{ splitList "" "héj" }} '
     '{{ splitn "," 2 .list }}',
@@ -331,7 +471,7 @@ CORPUS = [
     '{{ b64dec "/w==" | b64enc }} {{ b64dec "/w==" | len }} {{ b64dec "/w==" | quote }} {{ b64dec "w6k=" }}',
     '{{ b64dec "4oKs/w==" | upper }} {{ b64dec "/w==" | toJson }} {{ b64dec "/w==" | js }}',
     # json
-    "{{ toJson .password }} {{ toJson . }} {{ toJson (list 1 nil \"x\" 1.5 true) }} {{ toJson .missing }}",
+    '{{ toJson .password }} {{ toJson . }} {{ toJson (list 1 nil "x" 1.5 true) }} {{ toJson .missing }}',
     '{{ toPrettyJson (dict "a" (list 1 2) "b" (dict) "c" (list)) }}',
     "{{ toRawJson .html }} {{ toJson .html }} {{ toJson .ctrl }}",
     '{{ fromJson .json }} {{ (fromJson .json).c }} {{ index (fromJson .json) "a" 2 "b" }} {{ fromJson "bad" }}',
@@ -339,33 +479,38 @@ CORPUS = [
     '{{ fromJson "null" }}',
     '{{ mustFromJson "{" }}',
     "{{ toJson 1e21 }} {{ toJson 0.000001 }} {{ toJson 1e-7 }} {{ toJson -0.0 }} {{ toJson 123456789.0 }}",
-    '{{ toJson (fromJson "\\"\\\\ud800x\\"") }}', '{{ fromJson "NaN" }}|{{ fromJson "[1,]" }}',
+    '{{ toJson (fromJson "\\"\\\\ud800x\\"") }}',
+    '{{ fromJson "NaN" }}|{{ fromJson "[1,]" }}',
     # numbers
     '{{ atoi .num }} {{ atoi .neg }} {{ atoi .hex }} {{ atoi "x" }} {{ int .hex }} {{ int .float }} '
     '{{ int "1_000" }} {{ int "010" }} {{ int "1.50" }} {{ int "12." }}',
     "{{ add 1 2 }} {{ add .num 1 }} {{ add }} {{ sub 5 .neg }} {{ mul 3 4 5 }} {{ div 7 2 }} {{ div -7 2 }} "
     "{{ mod -7 3 }} {{ add1 .num }}",
-    "{{ div 1 0 }}", '{{ max 1 5 3 }} {{ min 4 .neg }} {{ int64 "12" }} {{ typeOf (int64 1) }} {{ int 2.9 }} '
-    "{{ int true }}",
+    "{{ div 1 0 }}",
+    '{{ max 1 5 3 }} {{ min 4 .neg }} {{ int64 "12" }} {{ typeOf (int64 1) }} {{ int 2.9 }} {{ int true }}',
     "{{ mul 9223372036854775807 2 }} {{ add 9223372036854775807 1 }} {{ div -9223372036854775808 -1 }}",
     # defaults, flow, types
     '{{ default "x" .missing }} {{ default "x" .empty }} {{ default "x" .foo }} {{ .empty | default "d" }} '
     '{{ default "x" }}',
     "{{ empty .empty }} {{ empty .foo }} {{ empty 0 }} {{ empty (list) }} {{ empty nil }}",
     '{{ coalesce .empty .missing .foo }} {{ coalesce .empty }} {{ all 1 "a" }} {{ any 0 "" }}',
-    '{{ ternary "y" "n" true }} {{ .debug | eq "true" | ternary "on" "off" }}', '{{ ternary "y" "n" .debug }}',
-    '{{ typeOf .foo }} {{ typeOf 1 }} {{ typeOf 1.5 }} {{ typeOf (list) }} {{ typeOf (dict) }} {{ typeOf . }} '
+    '{{ ternary "y" "n" true }} {{ .debug | eq "true" | ternary "on" "off" }}',
+    '{{ ternary "y" "n" .debug }}',
+    "{{ typeOf .foo }} {{ typeOf 1 }} {{ typeOf 1.5 }} {{ typeOf (list) }} {{ typeOf (dict) }} {{ typeOf . }} "
     '{{ typeOf nil }} {{ typeOf (splitList "," "a") }}',
     '{{ kindOf .foo }} {{ kindOf (list) }} {{ kindOf (dict) }} {{ kindOf nil }} {{ typeIs "string" .foo }} '
     '{{ kindIs "map" . }}',
     '{{ deepEqual (list 1 2) (list 1 2) }} {{ deepEqual 1 (int64 1) }} {{ deepEqual (dict "a" 1) (dict "a" 1) }}',
-    '{{ fail "boom" }}', '{{ if false }}{{ fail "no" }}{{ end }}ok',
+    '{{ fail "boom" }}',
+    '{{ if false }}{{ fail "no" }}{{ end }}ok',
     # dicts and lists
-    '{{ $d := dict "a" 1 "b" "two" }}{{ get $d "a" }} {{ get $d "x" }} {{ hasKey $d "b" }} '
-    '{{ set $d "c" 3 | toJson }}',
-    '{{ $d := dict "a" 1 "b" 2 }}{{ unset $d "a" | toJson }} {{ pick $d "b" "z" }} {{ omit $d "b" }} '
-    '{{ dict "odd" }}',
-    '{{ keys . }}', '{{ get . "foo" }}', '{{ hasKey . "foo" }}', '{{ set nil "a" 1 }}', "{{ keys nil }}",
+    '{{ $d := dict "a" 1 "b" "two" }}{{ get $d "a" }} {{ get $d "x" }} {{ hasKey $d "b" }} {{ set $d "c" 3 | toJson }}',
+    '{{ $d := dict "a" 1 "b" 2 }}{{ unset $d "a" | toJson }} {{ pick $d "b" "z" }} {{ omit $d "b" }} {{ dict "odd" }}',
+    "{{ keys . }}",
+    '{{ get . "foo" }}',
+    '{{ hasKey . "foo" }}',
+    '{{ set nil "a" 1 }}',
+    "{{ keys nil }}",
     '{{ keys (dict "a" 1) }} {{ keys (dict "a" 1 "b" 2) | sortAlpha }}',
     '{{ list }} {{ list 1 "a" nil }} {{ first (list 1 2) }} {{ last (list 1 2) }} {{ first (list) }} '
     "{{ rest (list 1 2 3) }} {{ initial (list 1 2 3) }}",
@@ -373,17 +518,52 @@ CORPUS = [
     "{{ without (list 1 2 3) 2 }}",
     '{{ has 2 (list 1 2) }} {{ has "2" (list 1 2) }} {{ has 1 nil }} {{ compact (list 0 1 "" "a" nil) }} '
     "{{ toJson (rest (list)) }}",
-    "{{ first .foo }}", "{{ append nil 1 }}", "{{ tuple 1 2 }}", "{{ rest .empty }}",
+    "{{ first .foo }}",
+    "{{ append nil 1 }}",
+    "{{ tuple 1 2 }}",
+    "{{ rest .empty }}",
     # syntax errors and undefined functions (Go errors too)
-    '{{ env "HOME" }}', '{{ expandenv "$HOME" }}', '{{ getHostByName "x" }}', "{{ nosuchfunc }}",
-    "{{", "}}", "{{ .foo", "{{ .foo }}}", "{{ .foo) }}", "{{ (.foo }}", "{{ .foo | | upper }}",
-    "{{ $ := 1 }}", "{{ .a.b.c.d }}", "{{ ..foo }}", "{{ .foo.1 }}", "{{ 1.foo }}", '{{ "a".foo }}',
-    "{{ @ }}", "{{ .foo ! }}", "{{ .é }}", "{{ $é := 1 }}{{ $é }}", "{{/* unclosed",
-    "{{/* x */ .foo }}", '{{ define "x" }}', '{{ if true }}{{ define "x" }}{{ end }}{{ end }}',
-    "{{ template }}", "{{ template 1 }}", '{{ block "x" }}{{ end }}',
-    "{{ with $x := .foo }}{{ $x }}{{ end }}{{ $x }}", "{{ .foo := 1 }}", "{{ $x := }}",
-    "{{ 1 | 2 }}", "{{ print | nil }}", "{{ nil | print }}", "{{ .foo\n}}", "{{ \"a\nb\" }}",
-    "{{ 'a\n' }}", "{{ `a` `b` }}", "{{ .foo,.bar }}", "{{ .foo:= 1 }}", "{{ $x.y := 1 }}",
+    '{{ env "HOME" }}',
+    '{{ expandenv "$HOME" }}',
+    '{{ getHostByName "x" }}',
+    "{{ nosuchfunc }}",
+    "{{",
+    "}}",
+    "{{ .foo",
+    "{{ .foo }}}",
+    "{{ .foo) }}",
+    "{{ (.foo }}",
+    "{{ .foo | | upper }}",
+    "{{ $ := 1 }}",
+    "{{ .a.b.c.d }}",
+    "{{ ..foo }}",
+    "{{ .foo.1 }}",
+    "{{ 1.foo }}",
+    '{{ "a".foo }}',
+    "{{ @ }}",
+    "{{ .foo ! }}",
+    "{{ .é }}",
+    "{{ $é := 1 }}{{ $é }}",
+    "{{/* unclosed",
+    "{{/* x */ .foo }}",
+    '{{ define "x" }}',
+    '{{ if true }}{{ define "x" }}{{ end }}{{ end }}',
+    "{{ template }}",
+    "{{ template 1 }}",
+    '{{ block "x" }}{{ end }}',
+    "{{ with $x := .foo }}{{ $x }}{{ end }}{{ $x }}",
+    "{{ .foo := 1 }}",
+    "{{ $x := }}",
+    "{{ 1 | 2 }}",
+    "{{ print | nil }}",
+    "{{ nil | print }}",
+    "{{ .foo\n}}",
+    '{{ "a\nb" }}',
+    "{{ 'a\n' }}",
+    "{{ `a` `b` }}",
+    "{{ .foo,.bar }}",
+    "{{ .foo:= 1 }}",
+    "{{ $x.y := 1 }}",
 ]
 
 
@@ -440,9 +620,33 @@ KEYS = ["foo", "bar", "a", "my-key", "empty", "n"]
 # printability (quote, js, %q) would then differ; surrogates are not valid in JSON.
 text_values = st.one_of(
     st.text(st.characters(exclude_categories=("Cs", "Cn")), max_size=12),
-    st.sampled_from(["", "0", "1", "-3", "42", "true", "a,b,,c", "{{ .foo }}", '"q"', "x\\y", "é",
-                     " sp \n", "0x10", "3.0", '{"k":[1,"v",null]}', "aGk=", "MZXW6===", "<&>'",
-                     "\t\u00a0\u2028", "ǆß", "%d%s", "1_0", "010"]),
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "1",
+            "-3",
+            "42",
+            "true",
+            "a,b,,c",
+            "{{ .foo }}",
+            '"q"',
+            "x\\y",
+            "é",
+            " sp \n",
+            "0x10",
+            "3.0",
+            '{"k":[1,"v",null]}',
+            "aGk=",
+            "MZXW6===",
+            "<&>'",
+            "\t\u00a0\u2028",
+            "ǆß",
+            "%d%s",
+            "1_0",
+            "010",
+        ]
+    ),
 )
 values_st = st.dictionaries(st.sampled_from(KEYS), text_values, max_size=6)
 
@@ -453,21 +657,71 @@ def go_string(s: str) -> str:
 
 
 plain_text = st.text(st.characters(exclude_categories=("Cs", "Cn")), max_size=8).filter(
-    lambda s: "{{" not in s and not s.endswith("{"))
+    lambda s: "{{" not in s and not s.endswith("{")
+)
 small_int = st.integers(-3, 12).map(str)
-string_lit = st.one_of(st.builds(go_string, text_values),
-                       text_values.filter(lambda s: "`" not in s).map(lambda s: f"`{s}`"))
-field = st.one_of(st.sampled_from(KEYS + ["missing"]).map(
-    lambda k: f"(index . {go_string(k)})" if "-" in k else f".{k}"),
-    st.sampled_from(KEYS).map(lambda k: f"(index . {go_string(k)})"))
+string_lit = st.one_of(
+    st.builds(go_string, text_values), text_values.filter(lambda s: "`" not in s).map(lambda s: f"`{s}`")
+)
+field = st.one_of(
+    st.sampled_from(KEYS + ["missing"]).map(lambda k: f"(index . {go_string(k)})" if "-" in k else f".{k}"),
+    st.sampled_from(KEYS).map(lambda k: f"(index . {go_string(k)})"),
+)
 
-STRING_FUNCS_1 = ["upper", "lower", "title", "trim", "quote", "squote", "b64enc", "b64dec", "sha1sum",
-                  "toJson", "toRawJson", "html", "js", "urlquery", "nospace", "b32enc", "b32dec",
-                  "adler32sum", "toString", "print", "cat", "fromJson", "toPrettyJson", "len",
-                  "atoi", "int", "empty", "not", "splitList \",\"", "typeOf", "kindOf"]
-STRING_FUNCS_2 = ["replace \"a\" \"b\"", "trimPrefix", "trimSuffix", "trimAll", "contains",
-                  "hasPrefix", "hasSuffix", "default", "eq", "ne", "lt", "cat", "print", "and",
-                  "or", "printf \"%s|%v|%q\"", "printf \"%d %x %5.2s\"", "coalesce", "join"]
+STRING_FUNCS_1 = [
+    "upper",
+    "lower",
+    "title",
+    "trim",
+    "quote",
+    "squote",
+    "b64enc",
+    "b64dec",
+    "sha1sum",
+    "toJson",
+    "toRawJson",
+    "html",
+    "js",
+    "urlquery",
+    "nospace",
+    "b32enc",
+    "b32dec",
+    "adler32sum",
+    "toString",
+    "print",
+    "cat",
+    "fromJson",
+    "toPrettyJson",
+    "len",
+    "atoi",
+    "int",
+    "empty",
+    "not",
+    'splitList ","',
+    "typeOf",
+    "kindOf",
+]
+STRING_FUNCS_2 = [
+    'replace "a" "b"',
+    "trimPrefix",
+    "trimSuffix",
+    "trimAll",
+    "contains",
+    "hasPrefix",
+    "hasSuffix",
+    "default",
+    "eq",
+    "ne",
+    "lt",
+    "cat",
+    "print",
+    "and",
+    "or",
+    'printf "%s|%v|%q"',
+    'printf "%d %x %5.2s"',
+    "coalesce",
+    "join",
+]
 
 
 def expressions(depth: int):
@@ -488,7 +742,8 @@ def expressions(depth: int):
     ranged = st.tuples(st.just("substr"), small_int, small_int, sub)
     arith = st.tuples(st.sampled_from(["add", "sub", "mul", "max", "min"]), sub, sub)
     call = st.tuples(st.one_of(one, two, counted, ranged, arith), st.booleans()).map(
-        lambda t: apply([t[0][0], *t[0][1:]], t[1]))
+        lambda t: apply([t[0][0], *t[0][1:]], t[1])
+    )
     return st.one_of(atom, call, call.map(lambda e: f"({e})"))
 
 
@@ -498,29 +753,52 @@ expr = expressions(2)
 def blocks(depth: int):
     trim_l, trim_r = st.sampled_from(["{{ ", "{{- ", "{{"]), st.sampled_from([" }}", " -}}", "}}"])
     action = st.builds(lambda left, e, right: f"{left}{e}{right}", trim_l, expr, trim_r)
-    leaf = st.one_of(plain_text, action, st.just("{{/* note */}}"), st.just('{{ template "part" .foo }}'),
-                     st.builds(lambda a, b: f"{{{{ $v := {a} }}}}{{{{ $v = {b} }}}}{{{{ $v }}}}", expr, expr))
+    leaf = st.one_of(
+        plain_text,
+        action,
+        st.just("{{/* note */}}"),
+        st.just('{{ template "part" .foo }}'),
+        st.builds(lambda a, b: f"{{{{ $v := {a} }}}}{{{{ $v = {b} }}}}{{{{ $v }}}}", expr, expr),
+    )
     if depth == 0:
         return leaf
     body = st.lists(blocks(depth - 1), max_size=3).map("".join)
     if_ = st.builds(lambda c, a, b: f"{{{{ if {c} }}}}{a}{{{{ else }}}}{b}{{{{ end }}}}", expr, body, body)
-    else_if = st.builds(lambda c, d, a, b, e: f"{{{{ if {c} }}}}{a}{{{{ else if {d} }}}}{b}{{{{ else }}}}{e}{{{{ end }}}}",
-                        expr, expr, body, body, body)
-    with_ = st.builds(lambda c, d, a: f"{{{{ with {c} }}}}[{{{{ . }}}}]{a}{{{{ else with {d} }}}}({{{{ . }}}}){{{{ end }}}}",
-                      expr, expr, body)
-    jump = st.sampled_from(["", "{{ if eq (print $i) \"1\" }}{{ break }}{{ end }}",
-                           "{{ if eq (print $i) \"0\" \"bar\" }}{{ continue }}{{ end }}"])
+    else_if = st.builds(
+        lambda c, d, a, b, e: f"{{{{ if {c} }}}}{a}{{{{ else if {d} }}}}{b}{{{{ else }}}}{e}{{{{ end }}}}",
+        expr,
+        expr,
+        body,
+        body,
+        body,
+    )
+    with_ = st.builds(
+        lambda c, d, a: f"{{{{ with {c} }}}}[{{{{ . }}}}]{a}{{{{ else with {d} }}}}({{{{ . }}}}){{{{ end }}}}",
+        expr,
+        expr,
+        body,
+    )
+    jump = st.sampled_from(
+        [
+            "",
+            '{{ if eq (print $i) "1" }}{{ break }}{{ end }}',
+            '{{ if eq (print $i) "0" "bar" }}{{ continue }}{{ end }}',
+        ]
+    )
     range_ = st.builds(
         lambda c, j, a: f"{{{{ range $i, $x := {c} }}}}{j}{{{{ $i }}}}={{{{ $x }}}};{a}{{{{ else }}}}none{{{{ end }}}}",
-        st.one_of(st.just("."), expr.map(lambda e: f'splitList "," ({e})'), small_int.map(
-            lambda n: f"list {n} {n} 7")), jump, body)
+        st.one_of(st.just("."), expr.map(lambda e: f'splitList "," ({e})'), small_int.map(lambda n: f"list {n} {n} 7")),
+        jump,
+        body,
+    )
     range_int = st.builds(lambda n, a: f"{{{{ range {n} }}}}<{{{{ . }}}}>{a}{{{{ end }}}}", small_int, body)
     return st.one_of(leaf, if_, else_if, with_, range_, range_int)
 
 
 # Every generated template may call the "part" template.
 templates_st = st.lists(blocks(2), min_size=1, max_size=4).map(
-    lambda parts: '{{ define "part" }}({{ . }}|{{ $ }}){{ end }}' + "".join(parts))
+    lambda parts: '{{ define "part" }}({{ . }}|{{ $ }}){{ end }}' + "".join(parts)
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -533,26 +811,66 @@ def test_generated_templates_match_go(go_peer, template, values):
 any_text = st.text(st.characters(exclude_categories=("Cs", "Cn")), max_size=10)
 str_lit = st.builds(go_string, st.one_of(any_text, st.sampled_from(["", ",", "é", "\n", " a "])))
 int_lit = st.integers(-4, 9).map(str)
-operand = st.one_of(str_lit, st.integers(-300, 300).map(str), st.sampled_from(
-    ["1.5", "-2.25", "1e7", "0.000012", "3.0", "-0.0", "true", "false", "nil", ".s", ".missing",
-     '(list 1 "a")', '(dict "k" 2)', "(add 1 2)", '(index "a" 0)', '(splitList "," "a,b")',
-     '(fromJson "1.5")', "'x'", "0x1F"]))
+operand = st.one_of(
+    str_lit,
+    st.integers(-300, 300).map(str),
+    st.sampled_from(
+        [
+            "1.5",
+            "-2.25",
+            "1e7",
+            "0.000012",
+            "3.0",
+            "-0.0",
+            "true",
+            "false",
+            "nil",
+            ".s",
+            ".missing",
+            '(list 1 "a")',
+            '(dict "k" 2)',
+            "(add 1 2)",
+            '(index "a" 0)',
+            '(splitList "," "a,b")',
+            '(fromJson "1.5")',
+            "'x'",
+            "0x1F",
+        ]
+    ),
+)
 # %x, %X and %b of a float64 are unsupported (hex and binary floats), so floats get no such verb.
-printf_spec = st.builds(lambda f, w, p, v: f"%{f}{w}{p}{v}",
-                        st.sampled_from(["", "-", "+", "0", "-0", "+0"]), st.sampled_from(["", "1", "5", "12"]),
-                        st.sampled_from(["", ".", ".0", ".2", ".7"]), st.sampled_from(list("vsdqtfFeEco%")))
+printf_spec = st.builds(
+    lambda f, w, p, v: f"%{f}{w}{p}{v}",
+    st.sampled_from(["", "-", "+", "0", "-0", "+0"]),
+    st.sampled_from(["", "1", "5", "12"]),
+    st.sampled_from(["", ".", ".0", ".2", ".7"]),
+    st.sampled_from(list("vsdqtfFeEco%")),
+)
 printf_format = st.lists(st.one_of(printf_spec, st.sampled_from(["a", " ", "|", "é"])), max_size=5).map("".join)
 number_lit = st.one_of(
     st.from_regex(r"\A[+-]?(0[xXoObB])?[0-9a-fA-F_]{0,6}(\.[0-9_]{0,3})?([eEpP][+-]?[0-9_]{0,3})?\Z"),
-    st.floats(allow_nan=False, allow_infinity=False).map(repr), st.integers().map(str))
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers().map(str),
+)
 json_value = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
-              st.floats(allow_nan=False, allow_infinity=False), any_text),
-    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(any_text, c, max_size=3)), max_leaves=8)
-json_text = st.one_of(json_value.map(json.dumps), json_value.map(lambda v: json.dumps(v)[:-1]),
-                      st.text(st.sampled_from(list('[]{}",:0123456789.eE-+ nulltruefalse\\u')), max_size=12))
-b64_text = st.text(st.sampled_from(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n\r!é ")),
-                   max_size=14)
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**20), 10**20),
+        st.floats(allow_nan=False, allow_infinity=False),
+        any_text,
+    ),
+    lambda c: st.one_of(st.lists(c, max_size=3), st.dictionaries(any_text, c, max_size=3)),
+    max_leaves=8,
+)
+json_text = st.one_of(
+    json_value.map(json.dumps),
+    json_value.map(lambda v: json.dumps(v)[:-1]),
+    st.text(st.sampled_from(list('[]{}",:0123456789.eE-+ nulltruefalse\\u')), max_size=12),
+)
+b64_text = st.text(
+    st.sampled_from(list("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=\n\r!é ")), max_size=14
+)
 
 
 def _each(fmt: str, n: int):
@@ -560,34 +878,102 @@ def _each(fmt: str, n: int):
 
 
 focused_st = st.one_of(
-    st.builds(lambda f, a: f"{{{{ printf {go_string(f)} {' '.join(a)} }}}}", printf_format,
-              st.lists(operand, max_size=4)),
-    st.builds(lambda f, a: f'{{{{ printf "%{f}" {a} }}}}', st.sampled_from(["x", "X", "b", "5x", "-.2X"]),
-              st.one_of(str_lit, int_lit)),
+    st.builds(
+        lambda f, a: f"{{{{ printf {go_string(f)} {' '.join(a)} }}}}", printf_format, st.lists(operand, max_size=4)
+    ),
+    st.builds(
+        lambda f, a: f'{{{{ printf "%{f}" {a} }}}}',
+        st.sampled_from(["x", "X", "b", "5x", "-.2X"]),
+        st.one_of(str_lit, int_lit),
+    ),
     number_lit.map(lambda n: f"{{{{ {n} }}}}|{{{{ typeOf {n} }}}}|{{{{ add {n} 0 }}}}|{{{{ toJson {n} }}}}"),
-    st.builds(lambda f, a, b: f"{{{{ {f} {a} {b} }}}}", st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge"]),
-              operand, operand),
+    st.builds(
+        lambda f, a, b: f"{{{{ {f} {a} {b} }}}}",
+        st.sampled_from(["eq", "ne", "lt", "le", "gt", "ge"]),
+        operand,
+        operand,
+    ),
     b64_text.map(_each("{{ b64dec %s | b64enc }}|{{ b32dec %s | b64enc }}", 2)),
-    json_text.map(_each("{{ fromJson %s }}|{{ fromJson %s | toJson }}|{{ fromJson %s | toPrettyJson }}|"
-                        "{{ fromJson %s | toRawJson }}|{{ typeOf (fromJson %s) }}", 5)),
-    any_text.map(_each('{{ upper %s }}|{{ lower %s }}|{{ title %s }}|{{ quote %s }}|{{ js %s }}|'
-                       '{{ printf "%%q|%%+q|%%x|%%5.3s" %s %s %s %s }}|{{ nospace %s }}|{{ trim %s }}|'
-                       '{{ html %s }}|{{ urlquery %s }}|{{ toJson %s }}|{{ len %s }}|{{ splitList "" %s }}', 16)),
-    st.builds(lambda f, s: f"{{{{ {f} {go_string(s)} }}}}|{{{{ {f} {go_string(s)} | typeOf }}}}",
-              st.sampled_from(["atoi", "int", "int64", "add1", "toString"]),
-              st.one_of(st.from_regex(r"\A[ +-]?(0[xXoObB])?[0-9a-fA-F_]{0,20}(\.0*)?\Z"), st.integers().map(str))),
+    json_text.map(
+        _each(
+            "{{ fromJson %s }}|{{ fromJson %s | toJson }}|{{ fromJson %s | toPrettyJson }}|"
+            "{{ fromJson %s | toRawJson }}|{{ typeOf (fromJson %s) }}",
+            5,
+        )
+    ),
+    any_text.map(
+        _each(
+            "{{ upper %s }}|{{ lower %s }}|{{ title %s }}|{{ quote %s }}|{{ js %s }}|"
+            '{{ printf "%%q|%%+q|%%x|%%5.3s" %s %s %s %s }}|{{ nospace %s }}|{{ trim %s }}|'
+            '{{ html %s }}|{{ urlquery %s }}|{{ toJson %s }}|{{ len %s }}|{{ splitList "" %s }}',
+            16,
+        )
+    ),
+    st.builds(
+        lambda f, s: f"{{{{ {f} {go_string(s)} }}}}|{{{{ {f} {go_string(s)} | typeOf }}}}",
+        st.sampled_from(["atoi", "int", "int64", "add1", "toString"]),
+        st.one_of(st.from_regex(r"\A[ +-]?(0[xXoObB])?[0-9a-fA-F_]{0,20}(\.0*)?\Z"), st.integers().map(str)),
+    ),
     st.builds(lambda a, b, c: f"{{{{ substr {a} {b} {c} }}}}", int_lit, int_lit, str_lit),
-    st.builds(lambda f, a, c: f"{{{{ {f} {a} {c} }}}}", st.sampled_from(["trunc", "repeat", "indent", "nindent"]),
-              int_lit, str_lit),
+    st.builds(
+        lambda f, a, c: f"{{{{ {f} {a} {c} }}}}",
+        st.sampled_from(["trunc", "repeat", "indent", "nindent"]),
+        int_lit,
+        str_lit,
+    ),
     st.builds(lambda a, b, c: f"{{{{ splitn {a} {b} {c} }}}}|{{{{ replace {a} {c} {c} }}}}", str_lit, int_lit, str_lit),
-    st.builds(lambda f, a, b: f"{{{{ {f} {a} {b} }}}}", st.sampled_from(
-        ["trimAll", "trimPrefix", "trimSuffix", "contains", "hasPrefix", "hasSuffix", "splitList", "split", "cat",
-         "squote", "quote"]), str_lit, str_lit),
-    st.builds(lambda a, b: f"{{{{ splitList {a} {b} | join {a} }}}}|{{{{ index (splitList {a} {b}) 0 }}}}|"
-                           f"{{{{ slice (splitList {a} {b}) 1 }}}}", str_lit, str_lit),
-    st.builds(lambda f, items, x: f"{{{{ {f} (list {' '.join(items)}) {x} }}}}", st.sampled_from(
-        ["first", "last", "rest", "initial", "append", "prepend", "reverse", "uniq", "has", "without", "compact",
-         "slice", "join", "sortAlpha", "index"]), st.lists(operand, max_size=4), st.one_of(st.just(""), operand)),
+    st.builds(
+        lambda f, a, b: f"{{{{ {f} {a} {b} }}}}",
+        st.sampled_from(
+            [
+                "trimAll",
+                "trimPrefix",
+                "trimSuffix",
+                "contains",
+                "hasPrefix",
+                "hasSuffix",
+                "splitList",
+                "split",
+                "cat",
+                "squote",
+                "quote",
+            ]
+        ),
+        str_lit,
+        str_lit,
+    ),
+    st.builds(
+        lambda a, b: (
+            f"{{{{ splitList {a} {b} | join {a} }}}}|{{{{ index (splitList {a} {b}) 0 }}}}|"
+            f"{{{{ slice (splitList {a} {b}) 1 }}}}"
+        ),
+        str_lit,
+        str_lit,
+    ),
+    st.builds(
+        lambda f, items, x: f"{{{{ {f} (list {' '.join(items)}) {x} }}}}",
+        st.sampled_from(
+            [
+                "first",
+                "last",
+                "rest",
+                "initial",
+                "append",
+                "prepend",
+                "reverse",
+                "uniq",
+                "has",
+                "without",
+                "compact",
+                "slice",
+                "join",
+                "sortAlpha",
+                "index",
+            ]
+        ),
+        st.lists(operand, max_size=4),
+        st.one_of(st.just(""), operand),
+    ),
 )
 
 
@@ -597,11 +983,63 @@ def test_focused_templates_match_go(go_peer, template):
     assert_same_as_go(go_peer, template, {"s": "str", "e": "", "n": "42"})
 
 
-SYNTAX_TOKENS = ["{{", "}}", "{{- ", " -}}", " ", ".", ".foo", ".a", "$", "$x", ":=", "=", "|", "(",
-                 ")", "if", "else", "end", "range", "with", "define", "template", "block", "break",
-                 "continue", '"s"', "`r`", "'c'", "1", "-1", "2.5", "0x1", "nil", "true", "upper",
-                 "quote", "printf", "index", "len", "eq", "and", ",", "/*", "*/", "\n", "text",
-                 "{", "}", "\\", '"', "é", "-", "$x :=", "{{ end }}", "{{ else }}"]
+SYNTAX_TOKENS = [
+    "{{",
+    "}}",
+    "{{- ",
+    " -}}",
+    " ",
+    ".",
+    ".foo",
+    ".a",
+    "$",
+    "$x",
+    ":=",
+    "=",
+    "|",
+    "(",
+    ")",
+    "if",
+    "else",
+    "end",
+    "range",
+    "with",
+    "define",
+    "template",
+    "block",
+    "break",
+    "continue",
+    '"s"',
+    "`r`",
+    "'c'",
+    "1",
+    "-1",
+    "2.5",
+    "0x1",
+    "nil",
+    "true",
+    "upper",
+    "quote",
+    "printf",
+    "index",
+    "len",
+    "eq",
+    "and",
+    ",",
+    "/*",
+    "*/",
+    "\n",
+    "text",
+    "{",
+    "}",
+    "\\",
+    '"',
+    "é",
+    "-",
+    "$x :=",
+    "{{ end }}",
+    "{{ else }}",
+]
 
 
 @settings(max_examples=400, deadline=None)
@@ -626,7 +1064,7 @@ UNSUPPORTED = [  # (template, what the message must name)
     ("{{ uuidv4 }}", "uuidv4"),
     ('{{ htpasswd "u" "p" }}', "htpasswd"),
     ('{{ bcrypt "p" }}', "bcrypt"),
-    ("{{ genPrivateKey \"rsa\" }}", "genPrivateKey"),
+    ('{{ genPrivateKey "rsa" }}', "genPrivateKey"),
     ("{{ randInt 1 5 }}", "randInt"),
     ('{{ date "2006" now }}', "date"),
     ("{{ 1i }}", "complex"),
@@ -670,7 +1108,7 @@ PATHOLOGICAL = [
     '{{ define "a" }}x{{ template "a" . }}{{ template "a" . }}{{ end }}{{ template "a" }}',
     "x" * (MAX_OUTPUT + 1),
     '{{ $s := "x" }}{{ range 64 }}{{ $s = printf "%s%s" $s $s }}{{ end }}',
-    '{{ $l := list }}{{ range 100000 }}{{ $l = append $l 1 }}{{ end }}',
+    "{{ $l := list }}{{ range 100000 }}{{ $l = append $l 1 }}{{ end }}",
 ]
 
 
@@ -699,12 +1137,16 @@ MARK = "ZQ7MARKXJ"  # in every generated secret value; never in a template
 
 def _utf8(s: str) -> bytes:
     """Go's bytes of a value: surrogate escapes are raw bytes; other lone surrogates, 3 bytes."""
-    return b"".join(c.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(c) <= 0xDCFF else "surrogatepass")
-                    for c in s)
+    return b"".join(c.encode("utf-8", "surrogateescape" if 0xDC80 <= ord(c) <= 0xDCFF else "surrogatepass") for c in s)
 
 
-def leak_values(p_text: str = "-hunter2-TOPSECRET", pad: str = "x", pad_len: int = 1337,
-                n: str = "12345678", q_text: str = "s3cr\"t\\") -> dict[str, str]:
+def leak_values(
+    p_text: str = "-hunter2-TOPSECRET",
+    pad: str = "x",
+    pad_len: int = 1337,
+    n: str = "12345678",
+    q_text: str = 's3cr"t\\',
+) -> dict[str, str]:
     """Secret values: each holds MARK; lengths are 4-digit numbers and n has 6+ digits,
     so no derived number can be mistaken for a line or column of a (short) template."""
     p = MARK + p_text + pad * pad_len
@@ -740,7 +1182,7 @@ def assert_reveals_no_value(message: str, template: str, values: dict[str, str])
     # (The q value may be any text, even words of error messages: it is left out.)
     folded = [v.lower() for k, v in values.items() if k != "q"]
     for i in range(len(message) - 7):
-        window = message[i:i + 8].lower()
+        window = message[i : i + 8].lower()
         if window not in template.lower():
             assert not any(window in v for v in folded), f"{context}: {window!r}"
     # Nor a number computed from a value (smaller ones are line and column numbers too).
@@ -760,46 +1202,106 @@ def render_error(template: str, values: dict[str, str]) -> TemplateError | None:
 
 LEAK_CASES = [  # templates that fail at execution over leak_values(); "*" marks ours-only errors
     # fail: the message is shown only when it is a string constant of the template
-    "{{ fail .p }}", "{{ .p | fail }}", '{{ fail (printf "oops: %s" .p) }}', "{{ fail (b64dec .b) }}",
-    '{{ define "x" }}{{ fail . }}{{ end }}{{ template "x" .p }}', "{{ with .p }}{{ fail . }}{{ end }}",
-    "{{ and .p (fail .p) }}", "{{ fail (toJson .) }}", "{{ fail (upper .p) }}", "{{ fail (lower .p) }}",
-    "{{ fail (mustToJson .p) }}", "{{ fail (quote .n) }}", "{{ fail (print (len .p)) }}",
-    "{{ fail (b64enc .p) }}", "{{ fail (sha256sum .p) }}", "{{ fail (trunc -20 .p) }}",
-    '{{ fail (printf "%q" .q) }}', "{{ range .q }}{{ end }}", "{{ eq .q (len .q) }}",
+    "{{ fail .p }}",
+    "{{ .p | fail }}",
+    '{{ fail (printf "oops: %s" .p) }}',
+    "{{ fail (b64dec .b) }}",
+    '{{ define "x" }}{{ fail . }}{{ end }}{{ template "x" .p }}',
+    "{{ with .p }}{{ fail . }}{{ end }}",
+    "{{ and .p (fail .p) }}",
+    "{{ fail (toJson .) }}",
+    "{{ fail (upper .p) }}",
+    "{{ fail (lower .p) }}",
+    "{{ fail (mustToJson .p) }}",
+    "{{ fail (quote .n) }}",
+    "{{ fail (print (len .p)) }}",
+    "{{ fail (b64enc .p) }}",
+    "{{ fail (sha256sum .p) }}",
+    "{{ fail (trunc -20 .p) }}",
+    '{{ fail (printf "%q" .q) }}',
+    "{{ range .q }}{{ end }}",
+    "{{ eq .q (len .q) }}",
     # range over what cannot be ranged over
-    "{{ range .p }}{{ end }}", "{{ range $k, $v := .p }}{{ end }}", "{{ range (b64dec .b) }}{{ end }}",
-    "{{ range (fromJson .n) }}{{ end }}", "{{ range $i, $x := (atoi .n) }}{{ end }}",
-    "{{ range $i, $x := (len .p) }}{{ end }}", "{{ range (eq .p .n) }}{{ end }}",
+    "{{ range .p }}{{ end }}",
+    "{{ range $k, $v := .p }}{{ end }}",
+    "{{ range (b64dec .b) }}{{ end }}",
+    "{{ range (fromJson .n) }}{{ end }}",
+    "{{ range $i, $x := (atoi .n) }}{{ end }}",
+    "{{ range $i, $x := (len .p) }}{{ end }}",
+    "{{ range (eq .p .n) }}{{ end }}",
     # index, slice and substr out of range
-    "{{ index .p (.n | atoi) }}", "{{ index .p (len .p) }}", "{{ index .p (sub 0 (atoi .n)) }}",
-    '{{ index (splitList "" .p) (len .p) }}', '{{ index (list .p) (atoi .n) }}',
-    '{{ index (dict "k" .p) (atoi .n) }}', "{{ index (atoi .n) 0 }}", "{{ index .p .n }}",
-    '{{ slice (splitList "" .p) (atoi .n) }}', '{{ slice (splitList "" .p) 1 (add 1 (len .p)) }}',
-    '{{ slice (splitList "" .p) (len .p) 1 }}', "{{ slice .p 1 }}",
-    "{{ substr (atoi .n) (int (add1 (atoi .n))) .p }}", "{{ substr (int (add1 (len .p))) (atoi .n) .p }}",
+    "{{ index .p (.n | atoi) }}",
+    "{{ index .p (len .p) }}",
+    "{{ index .p (sub 0 (atoi .n)) }}",
+    '{{ index (splitList "" .p) (len .p) }}',
+    "{{ index (list .p) (atoi .n) }}",
+    '{{ index (dict "k" .p) (atoi .n) }}',
+    "{{ index (atoi .n) 0 }}",
+    "{{ index .p .n }}",
+    '{{ slice (splitList "" .p) (atoi .n) }}',
+    '{{ slice (splitList "" .p) 1 (add 1 (len .p)) }}',
+    '{{ slice (splitList "" .p) (len .p) 1 }}',
+    "{{ slice .p 1 }}",
+    "{{ substr (atoi .n) (int (add1 (atoi .n))) .p }}",
+    "{{ substr (int (add1 (len .p))) (atoi .n) .p }}",
     # types, comparisons and fields
-    "{{ eq .p 1 }}", "{{ eq (atoi .n) .p }}", "{{ lt .p (atoi .n) }}", "{{ lt true .p }}",
-    "{{ eq (splitList .p .p) (list .p) }}", '{{ lt (dict "k" .p) 1 }}', "{{ ge (fromJson .n) .p }}",
-    "{{ upper (atoi .n) }}", "{{ repeat .n .p }}", "{{ len (atoi .n) }}", "{{ len (fromJson .n) }}",
-    "{{ .p.x }}", "{{ .p 1 }}", "{{ $x := .p }}{{ $x.y }}", "{{ (printf .p).y }}", "{{ (atoi .n).k }}",
-    "{{ keys .p }}", "{{ first .p }}", "{{ last (atoi .n) }}", "{{ append .p 1 }}", "{{ without .n 1 }}",
-    "{{ set nil .p .p }}", '{{ get .p "k" }}', "{{ ternary .p .n .p }}", "{{ plural .p .p .n }}",
-    "{{ trunc .n .p }}", "{{ mustUniq .n }}",
+    "{{ eq .p 1 }}",
+    "{{ eq (atoi .n) .p }}",
+    "{{ lt .p (atoi .n) }}",
+    "{{ lt true .p }}",
+    "{{ eq (splitList .p .p) (list .p) }}",
+    '{{ lt (dict "k" .p) 1 }}',
+    "{{ ge (fromJson .n) .p }}",
+    "{{ upper (atoi .n) }}",
+    "{{ repeat .n .p }}",
+    "{{ len (atoi .n) }}",
+    "{{ len (fromJson .n) }}",
+    "{{ .p.x }}",
+    "{{ .p 1 }}",
+    "{{ $x := .p }}{{ $x.y }}",
+    "{{ (printf .p).y }}",
+    "{{ (atoi .n).k }}",
+    "{{ keys .p }}",
+    "{{ first .p }}",
+    "{{ last (atoi .n) }}",
+    "{{ append .p 1 }}",
+    "{{ without .n 1 }}",
+    "{{ set nil .p .p }}",
+    '{{ get .p "k" }}',
+    "{{ ternary .p .n .p }}",
+    "{{ plural .p .p .n }}",
+    "{{ trunc .n .p }}",
+    "{{ mustUniq .n }}",
     # numbers
-    "{{ div (atoi .n) 0 }}", "{{ mod .n (sub .n .n) }}", "{{ div .p 0 }}",
+    "{{ div (atoi .n) 0 }}",
+    "{{ mod .n (sub .n .n) }}",
+    "{{ div .p 0 }}",
     # sizes computed from values
-    "*{{ repeat (atoi .n) .p }}", "*{{ indent (atoi .n) .p }}", "*{{ nindent (atoi .big) .p }}",
-    "*{{ range (atoi .big) }}{{ end }}", "*{{ range (atoi .n) }}{{ .p }}{{ end }}",
+    "*{{ repeat (atoi .n) .p }}",
+    "*{{ indent (atoi .n) .p }}",
+    "*{{ nindent (atoi .big) .p }}",
+    "*{{ range (atoi .big) }}{{ end }}",
+    "*{{ range (atoi .n) }}{{ .p }}{{ end }}",
     # JSON and encodings
-    "{{ mustFromJson .p }}", "{{ mustFromJson .j }}", '{{ mustFromJson (printf "%se999" .n) }}',
-    '{{ mustFromJson (printf "[%s, 1e999]" .n) }}', '{{ mustFromJson (printf "{\\"%s\\": x}" .p) }}',
-    "{{ mustFromJson (b64dec .p) }}", "{{ fromJson .j | toJson | fail }}",
+    "{{ mustFromJson .p }}",
+    "{{ mustFromJson .j }}",
+    '{{ mustFromJson (printf "%se999" .n) }}',
+    '{{ mustFromJson (printf "[%s, 1e999]" .n) }}',
+    '{{ mustFromJson (printf "{\\"%s\\": x}" .p) }}',
+    "{{ mustFromJson (b64dec .p) }}",
+    "{{ fromJson .j | toJson | fail }}",
     # printf formats from the data
-    "*{{ printf .f 1 }}", '*{{ printf (printf "%%%s%s" .n "d") 1 }}', '*{{ printf (printf "%%.%sd" .big) 1 }}',
-    '*{{ printf (printf "%s%%x" .p) 1.5 }}', '*{{ printf (printf "%s%%U" .p) 1 }}',
-    '*{{ printf (printf "%s%% d" .p) 1 }}', '*{{ printf (printf "%s%%*d" .p) 1 2 }}',
+    "*{{ printf .f 1 }}",
+    '*{{ printf (printf "%%%s%s" .n "d") 1 }}',
+    '*{{ printf (printf "%%.%sd" .big) 1 }}',
+    '*{{ printf (printf "%s%%x" .p) 1.5 }}',
+    '*{{ printf (printf "%s%%U" .p) 1 }}',
+    '*{{ printf (printf "%s%% d" .p) 1 }}',
+    '*{{ printf (printf "%s%%*d" .p) 1 2 }}',
     # a value that is not valid Unicode
-    "*{{ len .nan }}", "*{{ b64enc .nan }}", "*{{ sha1sum .nan }}",
+    "*{{ len .nan }}",
+    "*{{ b64enc .nan }}",
+    "*{{ sha1sum .nan }}",
 ]
 
 
@@ -835,14 +1337,18 @@ def test_leak_cases_fail_in_go_too(go_peer, case):
 
 # Hypothesis: secret values around MARK, and failing constructs applied to them. p's text
 # has no ASCII letter, so that no word of an error message can occur in it by chance.
-secret_text = st.text(st.characters(exclude_characters="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"),
-                      max_size=12)  # lone surrogates included
-leak_params_st = st.fixed_dictionaries(dict(
-    p_text=secret_text,
-    pad=st.sampled_from(["x", "é", "\n", " ", "{", "%", "0", "\U0001f600", "\udc80", "ab"]),
-    pad_len=st.integers(1000, 2400),
-    n=st.integers(100_000, 10**15).map(str),
-    q_text=st.text(max_size=12)))
+secret_text = st.text(
+    st.characters(exclude_characters="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"), max_size=12
+)  # lone surrogates included
+leak_params_st = st.fixed_dictionaries(
+    dict(
+        p_text=secret_text,
+        pad=st.sampled_from(["x", "é", "\n", " ", "{", "%", "0", "\U0001f600", "\udc80", "ab"]),
+        pad_len=st.integers(1000, 2400),
+        n=st.integers(100_000, 10**15).map(str),
+        q_text=st.text(max_size=12),
+    )
+)
 leak_values_st = leak_params_st.map(lambda params: leak_values(**params))
 
 
@@ -852,19 +1358,45 @@ def _blanked(text: str) -> str:
 
 
 FAILING_SHAPES = [  # each fails over every leak_values(): {a} is a string value, {x} a number
-    "{{{{ fail {a} }}}}", "{{{{ {a} | fail }}}}", "{{{{ range {a} }}}}{{{{ end }}}}",
-    "{{{{ range $i, $v := (atoi {x}) }}}}{{{{ end }}}}", "{{{{ index {a} (atoi {x}) }}}}",
-    '{{{{ slice (splitList "" {a}) (atoi {x}) }}}}', "{{{{ substr (atoi {x}) (int (add1 (atoi {x}))) {a} }}}}",
-    '{{{{ mustFromJson (printf "%s{{" {a}) }}}}', "{{{{ div (len {a}) 0 }}}}", "{{{{ eq {a} (atoi {x}) }}}}",
-    "{{{{ lt {a} (list {a}) }}}}", "{{{{ upper (len {a}) }}}}", "{{{{ ({a}).field }}}}", "{{{{ {a} {x} }}}}",
-    "{{{{ repeat (atoi (print {x} {x})) {a} }}}}", "{{{{ first {a} }}}}", "{{{{ keys {a} }}}}",
-    '{{{{ printf (printf "%s %%#v" {a}) {a} }}}}', '{{{{ printf (printf "%%%s%s.%sd" {x} {x} {x}) 1 }}}}',
-    '{{{{ with {a} }}}}{{{{ fail (print "x" .) }}}}{{{{ end }}}}', "{{{{ mustFromJson (print {x} \"e999\") }}}}",
-    "{{{{ index (dict \"k\" {a}) (len {a}) }}}}", "{{{{ set nil {a} {x} }}}}",
+    "{{{{ fail {a} }}}}",
+    "{{{{ {a} | fail }}}}",
+    "{{{{ range {a} }}}}{{{{ end }}}}",
+    "{{{{ range $i, $v := (atoi {x}) }}}}{{{{ end }}}}",
+    "{{{{ index {a} (atoi {x}) }}}}",
+    '{{{{ slice (splitList "" {a}) (atoi {x}) }}}}',
+    "{{{{ substr (atoi {x}) (int (add1 (atoi {x}))) {a} }}}}",
+    '{{{{ mustFromJson (printf "%s{{" {a}) }}}}',
+    "{{{{ div (len {a}) 0 }}}}",
+    "{{{{ eq {a} (atoi {x}) }}}}",
+    "{{{{ lt {a} (list {a}) }}}}",
+    "{{{{ upper (len {a}) }}}}",
+    "{{{{ ({a}).field }}}}",
+    "{{{{ {a} {x} }}}}",
+    "{{{{ repeat (atoi (print {x} {x})) {a} }}}}",
+    "{{{{ first {a} }}}}",
+    "{{{{ keys {a} }}}}",
+    '{{{{ printf (printf "%s %%#v" {a}) {a} }}}}',
+    '{{{{ printf (printf "%%%s%s.%sd" {x} {x} {x}) 1 }}}}',
+    '{{{{ with {a} }}}}{{{{ fail (print "x" .) }}}}{{{{ end }}}}',
+    '{{{{ mustFromJson (print {x} "e999") }}}}',
+    '{{{{ index (dict "k" {a}) (len {a}) }}}}',
+    "{{{{ set nil {a} {x} }}}}",
 ]
-string_operand = st.sampled_from([".p", ".q", "(b64dec .b)", "(printf \"%s|%s\" .p .n)", "(upper .p)", "(toJson .p)",
-                                  "(trunc -30 .p)", "(index . \"p\")", "(print .p)", "(.p | quote)"])
-number_operand = st.sampled_from([".n", "(print .n)", "(index . \"n\")", "(toString (atoi .n))"])
+string_operand = st.sampled_from(
+    [
+        ".p",
+        ".q",
+        "(b64dec .b)",
+        '(printf "%s|%s" .p .n)',
+        "(upper .p)",
+        "(toJson .p)",
+        "(trunc -30 .p)",
+        '(index . "p")',
+        "(print .p)",
+        "(.p | quote)",
+    ]
+)
+number_operand = st.sampled_from([".n", "(print .n)", '(index . "n")', "(toString (atoi .n))"])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -877,29 +1409,66 @@ def test_failing_constructs_reveal_no_value(shape, a, x, params):
     assert_reveals_no_value(str(err), template, values)
     # The message depends on the template alone: other values that fail alike (other
     # text, lengths and numbers) give the very same message.
-    other = leak_values(p_text=_blanked(params["p_text"]), pad="y", pad_len=3400 - params["pad_len"],
-                        n="271828", q_text=_blanked(params["q_text"])[::-1])
+    other = leak_values(
+        p_text=_blanked(params["p_text"]),
+        pad="y",
+        pad_len=3400 - params["pad_len"],
+        n="271828",
+        q_text=_blanked(params["q_text"])[::-1],
+    )
     assert str(render_error(template, other)) == str(err), template
 
 
 # Any function of the engine over the secret values: whenever it fails, the message is clean.
-LEAK_OPERANDS = [".p", ".q", ".n", ".big", ".j", ".b", ".f", ".nan", ".missing", ".", "(atoi .n)", "(len .p)",
-                 "(b64dec .b)", "(fromJson .j)", "(fromJson .n)", '(splitList "" .p)', '(dict "k" .p)',
-                 "(list .p .n)", "(printf .f .p)", "(int64 .n)", "(eq .p .n)", '"s"', "1", "-1", "0",
-                 "1.5", "nil", "true"]
+LEAK_OPERANDS = [
+    ".p",
+    ".q",
+    ".n",
+    ".big",
+    ".j",
+    ".b",
+    ".f",
+    ".nan",
+    ".missing",
+    ".",
+    "(atoi .n)",
+    "(len .p)",
+    "(b64dec .b)",
+    "(fromJson .j)",
+    "(fromJson .n)",
+    '(splitList "" .p)',
+    '(dict "k" .p)',
+    "(list .p .n)",
+    "(printf .f .p)",
+    "(int64 .n)",
+    "(eq .p .n)",
+    '"s"',
+    "1",
+    "-1",
+    "0",
+    "1.5",
+    "nil",
+    "true",
+]
 func_call = st.builds(
-    lambda f, args, piped: (f"{args[-1]} | {f} {' '.join(args[:-1])}" if piped and args
-                            else f"{f} {' '.join(args)}"),
-    st.sampled_from(sorted(FUNCS)), st.lists(st.sampled_from(LEAK_OPERANDS), max_size=3),
-    st.booleans())
-nested_call = st.builds(lambda outer, inner, more: f"{outer} ({inner}) {more}".strip(),
-                        st.sampled_from(sorted(FUNCS)), func_call,
-                        st.sampled_from(["", ".p", ".n", "(atoi .n)", "0"]))
+    lambda f, args, piped: f"{args[-1]} | {f} {' '.join(args[:-1])}" if piped and args else f"{f} {' '.join(args)}",
+    st.sampled_from(sorted(FUNCS)),
+    st.lists(st.sampled_from(LEAK_OPERANDS), max_size=3),
+    st.booleans(),
+)
+nested_call = st.builds(
+    lambda outer, inner, more: f"{outer} ({inner}) {more}".strip(),
+    st.sampled_from(sorted(FUNCS)),
+    func_call,
+    st.sampled_from(["", ".p", ".n", "(atoi .n)", "0"]),
+)
 leak_template = st.one_of(
     st.one_of(func_call, nested_call).map(lambda e: f"{{{{ {e} }}}}"),
     st.builds(lambda e: f"{{{{ range $i, $v := {e} }}}}{{{{ $v }}}}{{{{ end }}}}", st.one_of(func_call, nested_call)),
-    st.builds(lambda e: f"{{{{ with $v := {e} }}}}{{{{ $v.k }}}}{{{{ fail (print $v) }}}}{{{{ end }}}}",
-              st.one_of(func_call, nested_call)),
+    st.builds(
+        lambda e: f"{{{{ with $v := {e} }}}}{{{{ $v.k }}}}{{{{ fail (print $v) }}}}{{{{ end }}}}",
+        st.one_of(func_call, nested_call),
+    ),
     st.builds(lambda e, i: f"{{{{ index ({e}) {i} }}}}", func_call, st.sampled_from(LEAK_OPERANDS)),
     st.builds(lambda e: f"{{{{ ({e}).k.l }}}}", func_call),
 )

@@ -18,13 +18,49 @@ MEMORY_BOUND = LIMITS.allocated + 16 * MiB  # what evaluation may allocate, plus
 TIME_BOUND = 3 * LIMITS.seconds + 2  # the deadline, under tracemalloc's threefold slowdown
 
 VALUES = {"a": "x" * 1000, "b": "é\n" * 500, "n": "1000000", "j": '{"k": [1, "v", null]}'}
-AMPLIFIERS = ["repeat", "indent", "nindent", "printf", "print", "println", "cat", "quote", "squote", "toJson",
-              "toPrettyJson", "toRawJson", "join", "replace", "b64enc", "b32enc", "html", "js", "urlquery",
-              "list", "dict", "append", "prepend", "splitList", "split", "toStrings", "sortAlpha", "keys", "uniq",
-              "has", "deepEqual", "fromJson", "mustFromJson", "toString", "trunc", "upper", "title"]
+AMPLIFIERS = [
+    "repeat",
+    "indent",
+    "nindent",
+    "printf",
+    "print",
+    "println",
+    "cat",
+    "quote",
+    "squote",
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "join",
+    "replace",
+    "b64enc",
+    "b32enc",
+    "html",
+    "js",
+    "urlquery",
+    "list",
+    "dict",
+    "append",
+    "prepend",
+    "splitList",
+    "split",
+    "toStrings",
+    "sortAlpha",
+    "keys",
+    "uniq",
+    "has",
+    "deepEqual",
+    "fromJson",
+    "mustFromJson",
+    "toString",
+    "trunc",
+    "upper",
+    "title",
+]
 numbers = st.sampled_from(["0", "1", "2", "7", "100", "1000", "100000", "1000000", "1000000000", "-1"])
-strings = st.sampled_from(['""', '"x"', '"é"', '"\\n"', '"<\'>"', '","', '"%v"', '"%1000000d"', '"%.100000v"',
-                           '"[1,[2,[3]]]"'])
+strings = st.sampled_from(
+    ['""', '"x"', '"é"', '"\\n"', '"<\'>"', '","', '"%v"', '"%1000000d"', '"%.100000v"', '"[1,[2,[3]]]"']
+)
 atoms = st.one_of(numbers, strings, st.sampled_from(["$v", "$w", ".a", ".b", ".n", ".j", ".", "$"]))
 
 
@@ -41,8 +77,11 @@ def expressions(depth: int) -> st.SearchStrategy[str]:
     def call(f: str) -> st.SearchStrategy[str]:  # mostly with as many operands as it takes
         fixed = len(FUNCS[f].params) - FUNCS[f].variadic
         n = st.integers(fixed, fixed + 3) if FUNCS[f].variadic else st.just(fixed)
-        return st.one_of(n, n, n, st.integers(0, 4)).flatmap(
-            lambda k: st.lists(sub, min_size=k, max_size=k)).map(lambda args: _call([f, *args]))
+        return (
+            st.one_of(n, n, n, st.integers(0, 4))
+            .flatmap(lambda k: st.lists(sub, min_size=k, max_size=k))
+            .map(lambda args: _call([f, *args]))
+        )
 
     return st.one_of(
         atoms,
@@ -77,14 +116,19 @@ def statements(depth: int) -> st.SearchStrategy[str]:
     )
 
 
-DEFINE = st.sampled_from([
-    '{{ define "t" }}{{ . }}{{ end }}',
-    '{{ define "t" }}{{ template "t" (list . .) }}{{ end }}',
-    '{{ define "t" }}x{{ template "t" . }}{{ template "t" . }}{{ end }}',
-    '{{ define "t" }}{{ if . }}{{ template "t" (slice . 1) }}{{ end }}{{ end }}',
-])
-templates = st.builds(lambda d, body: d + '{{ $v := "ab" }}{{ $w := list }}{{ $d := dict }}' + body,
-                      DEFINE, st.lists(statements(2), min_size=1, max_size=6).map("".join))
+DEFINE = st.sampled_from(
+    [
+        '{{ define "t" }}{{ . }}{{ end }}',
+        '{{ define "t" }}{{ template "t" (list . .) }}{{ end }}',
+        '{{ define "t" }}x{{ template "t" . }}{{ template "t" . }}{{ end }}',
+        '{{ define "t" }}{{ if . }}{{ template "t" (slice . 1) }}{{ end }}{{ end }}',
+    ]
+)
+templates = st.builds(
+    lambda d, body: d + '{{ $v := "ab" }}{{ $w := list }}{{ $d := dict }}' + body,
+    DEFINE,
+    st.lists(statements(2), min_size=1, max_size=6).map("".join),
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

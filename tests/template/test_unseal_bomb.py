@@ -11,10 +11,14 @@ import time
 
 from tests.template.test_bombs import ISSUE_BOMB
 
-SECRET = json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "prod"},
-                     "stringData": {"password": "s3cr3t-bomb-value"}})
-
-
+SECRET = json.dumps(
+    {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "prod"},
+        "stringData": {"password": "s3cr3t-bomb-value"},
+    }
+)
 
 
 # The CLI's peak RSS, from a small parent: a child of the (big) test process would inherit the test
@@ -30,15 +34,39 @@ sys.exit(code)
 def test_unseal_of_a_template_bomb_fails_with_one_line(test_key, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALED_SECRETS_")}
     env["KUBECONFIG"] = str(tmp_path / "no-kubeconfig")
-    sealed = subprocess.run([sys.executable, "-m", "sealer", "--cert", str(test_key.cert_path)], input=SECRET.encode(),
-                            capture_output=True, env=env, cwd=tmp_path, timeout=60, check=True).stdout
+    sealed = subprocess.run(
+        [sys.executable, "-m", "sealer", "--cert", str(test_key.cert_path)],
+        input=SECRET.encode(),
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=True,
+    ).stdout
     doc = json.loads(sealed)
     doc["spec"]["template"]["data"] = {"bomb": ISSUE_BOMB.replace('(repeat 1000000 "a")', "(repeat 50000 .password)")}
     start = time.monotonic()
     rss = tmp_path / "maxrss"
-    proc = subprocess.run([sys.executable, "-c", MEASURE, str(rss), sys.executable, "-m", "sealer", "unseal",
-                           "--recovery-private-key", str(test_key.key_path)],
-                          input=json.dumps(doc).encode(), capture_output=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MEASURE,
+            str(rss),
+            sys.executable,
+            "-m",
+            "sealer",
+            "unseal",
+            "--recovery-private-key",
+            str(test_key.key_path),
+        ],
+        input=json.dumps(doc).encode(),
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
     elapsed = time.monotonic() - start
     out, err = proc.stdout, proc.stderr.decode()
     maxrss_kib = int(rss.read_text())

@@ -11,7 +11,18 @@ from sealer.template.functions.registry import fn, register_special
 from sealer.template.limits import Budget
 from sealer.template.text import CHUNK, is_print
 from sealer.template.values import (
-    MISSING, Int64, NilList, NilMap, StrMap, Uint8, Value, is_int, kind, to_bytes, truth, type_name,
+    MISSING,
+    Int64,
+    NilList,
+    NilMap,
+    StrMap,
+    Uint8,
+    Value,
+    is_int,
+    kind,
+    to_bytes,
+    truth,
+    type_name,
 )
 
 
@@ -55,7 +66,7 @@ def _urlquery(b: Budget, *a: Value) -> str:
     raw = to_bytes(eval_args(a, b))
     sink = b.sink()
     for i in range(0, len(raw), CHUNK):  # bytes are escaped one by one: chunks bound the growth
-        sink.write(urllib.parse.quote_plus(raw[i:i + CHUNK], safe=""))
+        sink.write(urllib.parse.quote_plus(raw[i : i + CHUNK], safe=""))
     return sink.text()
 
 
@@ -77,7 +88,7 @@ def _js(b: Budget, *a: Value) -> str:
     s = eval_args(a, b)
     sink = b.sink()
     for i in range(0, len(s), CHUNK):
-        sink.write(_js_part(s[i:i + CHUNK]))
+        sink.write(_js_part(s[i : i + CHUNK]))
     return sink.text()
 
 

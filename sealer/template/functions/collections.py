@@ -35,11 +35,15 @@ def _unset(d: dict[str, Value], k: str) -> dict[str, Value]:
 
 fn("get", "ms")(lambda d, k: d.get(k, ""))
 fn("hasKey", "ms")(lambda d, k: k in d)
+
+
 # Go iterates maps in random order; sorted keys are the deterministic choice.
 @fn("keys", "m", True, budget=True)
 def _keys(b: Budget, *ds: dict[str, Value]) -> StrList:
     b.step(sum(map(len, ds)))  # sorting costs Python work per key
     return StrList(k for d in ds for k in sorted(d, key=skey))
+
+
 fn("pick", "ms", True)(lambda d, *ks: {k: d[k] for k in ks if k in d})
 fn("omit", "ms", True)(lambda d, *ks: {k: v for k, v in d.items() if k not in ks})
 fn("list tuple", "a", True)(lambda *a: list(a))

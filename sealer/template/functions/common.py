@@ -21,7 +21,7 @@ def to_int(v: Value) -> int:  # spf13/cast ToInt64, errors ignored
     if t is bool or t in INTS:
         return int(v)
     if t is float:  # out of range, amd64 yields the most negative int64
-        return int(v) if math.isfinite(v) and abs(v) < 2 ** 63 else -(1 << 63)
+        return int(v) if math.isfinite(v) and abs(v) < 2**63 else -(1 << 63)
     if t is str:
         n = parse_int(_trim_zero_decimal(v))
         return 0 if n is None else n

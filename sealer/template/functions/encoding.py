@@ -52,6 +52,7 @@ def _decoder(decode: Callable[[str], tuple[bytes | None, int | None]], what: str
         if decode is not _fast_b64decode or bad is not None:
             b.step(len(s) >> 4)  # the Python port's cost
         return from_bytes(data) if data is not None else f"illegal {what} data at input byte {bad}"
+
     return run
 
 
@@ -69,6 +70,7 @@ def _json_fn(must: bool, html: bool = True, indent: str = "") -> Callable[[Budge
                 raise
             return ""
         return sink.text()
+
     return encode
 
 

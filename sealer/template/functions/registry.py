@@ -17,7 +17,7 @@ class Func:
     type of the ...parameter. ``budget``: the implementation takes the Budget first, because what
     it makes may be bigger than its arguments (it checks before it allocates)."""
 
-    __slots__ = ("name", "params", "variadic", "impl", "budget")
+    __slots__ = ("budget", "impl", "name", "params", "variadic")
 
     def __init__(self, name: str, params: str, variadic: bool, impl: Callable[..., Any] | None, budget: bool) -> None:
         self.name, self.params, self.variadic, self.impl, self.budget = name, params, variadic, impl, budget
@@ -28,10 +28,12 @@ FUNCS: dict[str, Func] = {}
 
 def fn(names: str, params: str = "", variadic: bool = False, budget: bool = False) -> Callable[[F], F]:
     """Register a function under each of ``names``."""
+
     def register(f: F) -> F:
         for name in names.split():
             FUNCS[name] = Func(name, params, variadic, f, budget)
         return f
+
     return register
 
 
@@ -45,7 +47,8 @@ def register_special(names: str, params: str, variadic: bool) -> None:
 NONDETERMINISTIC = set(
     "randAlphaNum randAlpha randAscii randNumeric randInt randBytes shuffle uuidv4 now ago "
     "bcrypt htpasswd genPrivateKey genCA genCAWithKey genSelfSignedCert genSelfSignedCertWithKey "
-    "genSignedCert genSignedCertWithKey encryptAES".split())
+    "genSignedCert genSignedCertWithKey encryptAES".split()
+)
 NOT_IMPLEMENTED = set(
     "abbrev abbrevboth untitle initials swapcase snakecase camelcase kebabcase wrap wrapWith "
     "float64 toDecimal seq until untilStep add1f addf subf divf mulf maxf minf ceil floor round "
@@ -56,15 +59,18 @@ NOT_IMPLEMENTED = set(
     "derivePassword decryptAES semver semverCompare regexMatch mustRegexMatch regexFindAll "
     "mustRegexFindAll regexFind mustRegexFind regexReplaceAll mustRegexReplaceAll "
     "regexReplaceAllLiteral mustRegexReplaceAllLiteral regexSplit mustRegexSplit regexQuoteMeta "
-    "urlParse urlJoin call".split())
+    "urlParse urlJoin call".split()
+)
 
 
 def check_function(name: str, text: str, pos: int) -> None:
     """At parse time, as Go: an unknown name is an error; ours also names what we refuse."""
     at = f"template: {where(text, pos)}"
     if name in NONDETERMINISTIC:
-        raise TemplateError(f"{at}: function {name!r} is not supported: its output is not "
-                            "deterministic, so the Secret would change on every sync")
+        raise TemplateError(
+            f"{at}: function {name!r} is not supported: its output is not "
+            "deterministic, so the Secret would change on every sync"
+        )
     if name in NOT_IMPLEMENTED:
         raise TemplateError(f"{at}: function {name!r} is not supported by this renderer")
     if name not in FUNCS:

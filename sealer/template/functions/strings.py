@@ -16,8 +16,8 @@ fn("lower", "s")(lower)
 fn("title", "s")(title)
 fn("trim", "s")(lambda s: s.strip(GO_SPACES))
 fn("trimAll trimall", "ss")(lambda cut, s: s.strip(cut))
-fn("trimPrefix", "ss")(lambda p, s: s[len(p):] if s.startswith(p) else s)
-fn("trimSuffix", "ss")(lambda x, s: s[:-len(x)] if x and s.endswith(x) else s)
+fn("trimPrefix", "ss")(lambda p, s: s[len(p) :] if s.startswith(p) else s)
+fn("trimSuffix", "ss")(lambda x, s: s[: -len(x)] if x and s.endswith(x) else s)
 fn("contains", "ss")(lambda sub, s: sub in s)
 fn("hasPrefix", "ss")(lambda p, s: s.startswith(p))
 fn("hasSuffix", "ss")(lambda x, s: s.endswith(x))
@@ -95,7 +95,7 @@ fn("nindent", "is", budget=True)(lambda b, n, s: "\n" + _indent(b, n, s))
 def _trunc(c: int, s: str) -> str:
     raw = to_bytes(s)
     if c < 0 and len(raw) + c > 0:
-        return from_bytes(raw[len(raw) + c:])
+        return from_bytes(raw[len(raw) + c :])
     return from_bytes(raw[:c]) if 0 <= c < len(raw) else s
 
 
@@ -124,15 +124,17 @@ def _split(b: Budget, s: str, sep: str, n: int = -1, item: int = LIST_ITEM) -> l
     b.alloc(parts * (item + (str_cost("") if ascii else str_cost("\u4e00"))) + (len(s) if ascii else 4 * len(s)))
     if not sep:
         chars = list(s)
-        return chars if n < 0 or len(chars) <= n else chars[:n - 1] + ["".join(chars[n - 1:])]
+        return chars if n < 0 or len(chars) <= n else chars[: n - 1] + ["".join(chars[n - 1 :])]
     return s.split(sep, n - 1 if n > 0 else -1)
 
 
 fn("splitList", "ss", budget=True)(lambda b, sep, s: StrList(_split(b, s, sep)))
-fn("split", "ss", budget=True)(lambda b, sep, s: StrMap(
-    {f"_{i}": p for i, p in enumerate(_split(b, s, sep, item=DICT_ITEM))}))
-fn("splitn", "sis", budget=True)(lambda b, sep, n, s: StrMap(
-    {f"_{i}": p for i, p in enumerate(_split(b, s, sep, n, item=DICT_ITEM))}))
+fn("split", "ss", budget=True)(
+    lambda b, sep, s: StrMap({f"_{i}": p for i, p in enumerate(_split(b, s, sep, item=DICT_ITEM))})
+)
+fn("splitn", "sis", budget=True)(
+    lambda b, sep, n, s: StrMap({f"_{i}": p for i, p in enumerate(_split(b, s, sep, n, item=DICT_ITEM))})
+)
 
 
 @fn("join", "sa", budget=True)
