@@ -34,6 +34,7 @@ bench: install
 	$(PY) bench/import_profile.py
 	$(PY) bench/seal_bench.py
 	$(PY) bench/hooks_bench.py
+	$(PY) bench/template_bench.py
 
 # About 8 minutes: a control plane, 13 keys, 200 SealedSecrets, ours vs Bitnami's controller.
 bench-controller: install

@@ -70,17 +70,18 @@ def open_items(sealed: dict, keys: KeySet, index: int = 1, *, fail_fast: bool = 
 def render_template_data(template_data: dict, items: dict[str, bytes]) -> dict[str, bytes]:
     """``spec.template.data``: Go templates over the opened items (``{{ .key }}``), as Bitnami's
     controller renders them."""
-    from sealer import gotemplate  # only SealedSecrets with templates pay for the engine
+    from sealer import template  # only SealedSecrets with templates pay for the engine
 
     if not isinstance(template_data, dict):
         raise UnsealError("spec.template.data must be a map of strings")
     # Go's map[string]string holds arbitrary bytes; surrogateescape carries them through str.
     values = {k: v.decode("utf-8", "surrogateescape") for k, v in items.items()}
     out = {}
+    budget = template.Budget()  # one for all keys: the limits hold per SealedSecret
     for key, text in sorted(template_data.items()):
         try:
-            out[key] = gotemplate.render(str(text), values).encode("utf-8", "surrogateescape")
-        except gotemplate.TemplateError as e:
+            out[key] = template.render(str(text), values, budget).encode("utf-8", "surrogateescape")
+        except template.TemplateError as e:
             raise UnsealError(f"template data.{key}: {e}") from None
     return out
 

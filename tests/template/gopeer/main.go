@@ -1,4 +1,4 @@
-// Command gotemplate is the differential-test peer for sealer/gotemplate.py.
+// Command gotemplate is the differential-test peer for sealer/template/.
 // It renders templates exactly as Bitnami's controller renders spec.template.data:
 // text/template + Sprig's GenericFuncMap minus env, expandenv and getHostByName,
 // executed against a map[string]string of the decrypted items.
