@@ -5,6 +5,7 @@
 #
 # Usage: .ci/build-image.sh base           the base image (cached); prints its name
 #        .ci/build-image.sh image [TAG...] the controller image; prints its image ID on the last line
+#          SBOM_OUT=path: also copy the image's SBOM (/opt/sealer/sbom.spdx.json) there
 #
 # The base is cached like the Go peers, under ~/.cache/sealer-peers (SEALER_PEERS_CACHE), in a
 # directory keyed by everything that goes into it (suite, packages, mmdebstrap options, image
@@ -95,6 +96,14 @@ build_image() {
     --build-arg "PYTHON_IMAGE=$BASE_IMAGE" --build-arg "VERSION=$version" \
     --build-arg "REVISION=$revision" "${secret[@]}" "${tags[@]}" --iidfile "$iid" "$REPO" >&2
   log "image built in $((SECONDS - start)) s"
+  if [[ -n ${SBOM_OUT:-} ]]; then
+    local cid
+    cid=$(podman create "$(cat "$iid")")
+    mkdir -p "$(dirname "$SBOM_OUT")"
+    podman cp "$cid:/opt/sealer/sbom.spdx.json" "$SBOM_OUT"
+    podman rm "$cid" >/dev/null
+    log "SBOM: $SBOM_OUT"
+  fi
   cat "$iid"; echo
   rm -f "$iid"
 }

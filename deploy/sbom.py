@@ -4,7 +4,10 @@ distribution of the running interpreter's environment, each with its exact versi
 Run by deploy/Dockerfile as the last step of the final stage, with /opt/sealer/bin/python, so it
 sees the filesystem that ships. Standard library only (the image has nothing else to run it with).
 
-    python -I deploy/sbom.py [--expect-version V] [--revision R] [--dpkg-status PATH] > sbom.spdx.json
+    python -I deploy/sbom.py [--expect-version V] [--dpkg-status PATH] > sbom.spdx.json
+
+(The source revision is the image's org.opencontainers.image.revision label, not in here: then a
+new commit with unchanged code rebuilds no layer.)
 """
 
 from __future__ import annotations
@@ -72,13 +75,13 @@ def package(spdxid: str, name: str, version: str, purl: str, **extra: str) -> di
 
 
 def document(debs: list[dict[str, str]], dists: list[tuple[str, str, str]], release: dict[str, str],
-             version: str, revision: str, created: datetime.datetime) -> dict:
+             version: str, created: datetime.datetime) -> dict:
     """SPDX 2.3: the image, and every component it CONTAINS."""
     vendor = release.get("ID", "debian")
     distro = f"{vendor}-{release.get('VERSION_ID', 'unknown')}"
     image_id = spdx_id("Image", IMAGE)
     image = package(image_id, IMAGE, version, f"pkg:oci/{IMAGE}@{quote(version, safe='')}",
-                    downloadLocation=f"git+{SOURCE}" + (f"@{revision}" if revision else ""),
+                    downloadLocation=f"git+{SOURCE}",
                     primaryPackagePurpose="CONTAINER")
     components = [package(spdx_id("deb", f"{p['Package']}-{p.get('Architecture', '')}"), p["Package"],
                           p["Version"], purl_deb(p, distro, vendor),
@@ -117,7 +120,6 @@ def distributions() -> list[tuple[str, str, str]]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--expect-version", default="", help="fail unless the installed sealer has this version")
-    ap.add_argument("--revision", default="", help="the source revision the image was built from")
     ap.add_argument("--dpkg-status", default="/var/lib/dpkg/status", type=Path)
     args = ap.parse_args(argv)
     dists = distributions()
@@ -133,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     created = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
                else datetime.datetime.now(datetime.timezone.utc))
     debs = dpkg_packages(args.dpkg_status.read_text()) if args.dpkg_status.exists() else []
-    json.dump(document(debs, dists, os_release(), sealer, args.revision, created), sys.stdout, indent=1)
+    json.dump(document(debs, dists, os_release(), sealer, created), sys.stdout, indent=1)
     print()
     return 0
 
