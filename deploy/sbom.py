@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
               "(deploy/Dockerfile's ARG VERSION must follow sealer/_version.py)", file=sys.stderr)
         return 1
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    created = (datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc) if epoch
-               else datetime.datetime.now(datetime.timezone.utc))
+    created = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch
+               else datetime.datetime.now(datetime.UTC))
     debs = dpkg_packages(args.dpkg_status.read_text()) if args.dpkg_status.exists() else []
     json.dump(document(debs, dists, os_release(), sealer, created), sys.stdout, indent=1)
     print()

@@ -29,6 +29,7 @@ class ControllerProcess:
     """What a controller under test has, whoever wrote it: a process, a log, an HTTP API on loopback."""
 
     url: str
+    metrics_port: int
     log: Path
     proc: subprocess.Popen | None = None
 
@@ -65,6 +66,21 @@ class ControllerProcess:
         assert status == 200, status
         return body
 
+    def metrics(self) -> str:
+        return self.request("GET", "/metrics", port=self.metrics_port)[1].decode()
+
+    def metric(self, metric: str, **labels: str) -> float:
+        """The sum of the series of ``metric`` whose labels include ``labels``."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if line.startswith(metric) and not line.startswith("#"):
+                series, _, value = line.rpartition(" ")
+                if series.split("{")[0] != metric:
+                    continue
+                if all(f'{k}="{v}"' in series for k, v in labels.items()):
+                    total += float(value)
+        return total
+
 
 class RunningController(ControllerProcess):
     def __init__(self, plane: ControlPlane, namespace: str = "kube-system", *args: str, name: str = "controller"):
@@ -99,22 +115,6 @@ class RunningController(ControllerProcess):
             return self.get("/readyz")[0] == 200
         except OSError:
             return False
-
-    def metrics(self) -> str:
-        return self.request("GET", "/metrics", port=self.metrics_port)[1].decode()
-
-    def metric(self, metric: str, **labels: str) -> float:
-        """The sum of the series of ``metric`` whose labels include ``labels``."""
-        total = 0.0
-        for line in self.metrics().splitlines():
-            if line.startswith(metric) and not line.startswith("#"):
-                series, _, value = line.rpartition(" ")
-                if series.split("{")[0] != metric:
-                    continue
-                if all(f'{k}="{v}"' in series for k, v in labels.items()):
-                    total += float(value)
-        return total
-
 
 def secret_json(name: str, namespace: str, data: dict[str, str], **extra) -> str:
     doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": data}

@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from sealer._version import __version__
-from tests.controller_image import Image, controller_image, podman
+from tests.controller_image import Image, controller_image
 from tests.peers import REPO
 
 # Prints, from inside the image, what is really installed: every Debian package (dpkg) and every
