@@ -91,10 +91,14 @@ build_image() {
   local tags=() t
   for t in "$@"; do tags+=(--tag "$t"); done
   local start=$SECONDS
+  # The labels again as --label: buildah 1.28's layer cache does not key a LABEL step on the
+  # ARG values it expands, so a new revision alone would keep the cached, stale label.
   buildah bud "${RUNTIME_ARGS[@]}" --network host --layers --pull=never \
     -f "$REPO/deploy/Dockerfile" --ignorefile "$REPO/deploy/Dockerfile.dockerignore" \
     --build-arg "PYTHON_IMAGE=$BASE_IMAGE" --build-arg "VERSION=$version" \
-    --build-arg "REVISION=$revision" "${secret[@]}" "${tags[@]}" --iidfile "$iid" "$REPO" >&2
+    --build-arg "REVISION=$revision" "${secret[@]}" "${tags[@]}" --iidfile "$iid" \
+    --label "org.opencontainers.image.version=$version" --label "org.opencontainers.image.revision=$revision" \
+    "$REPO" >&2
   log "image built in $((SECONDS - start)) s"
   if [[ -n ${SBOM_OUT:-} ]]; then
     local cid

@@ -7,7 +7,6 @@ import secrets
 
 import kubernetes
 import pytest
-import yaml
 
 from tests.e2e.cluster import ControlPlane
 from tests.peers import peer_bin_dir
@@ -86,32 +85,8 @@ def sealer_controller(control_plane):
 
 @pytest.fixture
 def key_namespace(sealer_controller, kube, namespace):
-    """The namespace of a second install, holding its keys: deploy/'s key Role and RoleBinding mirrored
-    there, and deploy/'s ClusterRole bound to that namespace's ServiceAccount. That is what an overlay
-    of deploy/ with `namespace: <it>` creates, minus the cluster-scoped objects it would take over from
-    the session's install. Both controllers run as that ServiceAccount, as Pods in it would."""
-    core, rbac = kubernetes.client.CoreV1Api(kube), kubernetes.client.RbacAuthorizationV1Api(kube)
-    name = f"{namespace}-keys"
-    core.create_namespace({"metadata": {"name": name}})
-    from tests.e2e.sealer_controller import REPO, SERVICE_ACCOUNT
+    """The namespace of a second install, holding its keys (see sealer_controller.second_install)."""
+    from tests.e2e.sealer_controller import second_install
 
-    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
-    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "sealed-secrets-key-admin")
-    binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"])
-    cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
-    for sa_binding in (binding, cluster_binding):
-        for subject in sa_binding["subjects"]:
-            subject["namespace"] = name
-    cluster_binding["metadata"]["name"] = f"{cluster_binding['metadata']['name']}-{name}"
-    core.create_namespaced_service_account(name, {"metadata": {"name": SERVICE_ACCOUNT}})
-    rbac.create_namespaced_role(name, role)
-    rbac.create_namespaced_role_binding(name, binding)
-    rbac.create_cluster_role_binding(cluster_binding)
-    yield name
-    for delete in (lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
-                   lambda: core.delete_namespace(name)):
-        try:
-            delete()
-        except kubernetes.client.ApiException as e:
-            if e.status != 404:
-                raise
+    with second_install(kube, f"{namespace}-keys") as name:
+        yield name
