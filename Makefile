@@ -4,7 +4,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: test lint install demo bench bench-controller image clean
+.PHONY: test lint install demo bench bench-controller bench-image image clean
 
 # The published image: tagged with the package version and its minor X.Y, never `latest`
 # (deploy/README.md, "The image"; tests/deploy/test_manifests.py keeps deploy/ in step).
@@ -44,6 +44,10 @@ bench: install
 # About 8 minutes: a control plane, 13 keys, 200 SealedSecrets, ours vs Bitnami's controller.
 bench-controller: install
 	$(PY) bench/controller_bench.py
+
+# About 1 minute once the image is built: its size, and its start time against the plain process.
+bench-image: install
+	$(PY) bench/image_bench.py
 
 # The controller image with buildah on a Debian base made here (.ci/build-image.sh), its SBOM in
 # build/. First run about 1.5 min (base 50 s, image 40 s); then seconds.
