@@ -25,7 +25,7 @@ from tests.e2e.image_controller import ControllerContainer
 from tests.e2e.sealer_controller import secret_json
 from tests.e2e.waiting import eventually
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.image]
 
 OWN = "sealer.test/own-controller"
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"

@@ -14,6 +14,8 @@ from sealer._version import __version__
 from tests.controller_image import Image, controller_image
 from tests.peers import REPO
 
+pytestmark = pytest.mark.image
+
 # Prints, from inside the image, what is really installed: every Debian package (dpkg) and every
 # Python distribution of the controller's environment, with versions.
 INSTALLED = r"""
