@@ -17,8 +17,8 @@ import time
 import kubernetes
 import pytest
 
-from sealer.certs import parse_certificate
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.sealing import Sealer
 from tests.controller_image import controller_image
 from tests.e2e import sealed_objects
 from tests.e2e.image_controller import ControllerContainer
