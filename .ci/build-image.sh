@@ -85,7 +85,7 @@ build_image() {
   revision=$(git -C "$REPO" rev-parse HEAD 2>/dev/null || echo unknown)
   # pip in the build trusts what pip here trusts (a TLS-inspecting proxy's CA, say); a build
   # secret, so it never lands in a layer.
-  local ca=${PIP_CERT:-$(python3 -m pip config get global.cert 2>/dev/null || true)}
+  local ca=${PIP_CERT:-$(python3 -m pip config list 2>/dev/null | sed -n "s/^global\.cert='\(.*\)'$/\1/p")}
   [[ -n $ca && -f $ca ]] && secret=(--secret "id=pip-ca,src=$ca")
   iid=$(mktemp)
   local tags=() t
