@@ -32,6 +32,7 @@ _result: list[Image | str] = []  # built once per run; a failed build is not ret
 class Image:
     id: str
     build_seconds: float
+    revision: str | None = None  # the git HEAD it was built from (its revision label)
 
     def inspect(self) -> dict:
         return json.loads(podman("image", "inspect", self.id).stdout)[0]
@@ -63,6 +64,8 @@ def _build() -> Image | str:
         return f"{', '.join(missing)} not found on PATH (.ci/system-packages.sh installs them): cannot build the image"
     log = cache_dir() / "build-image.log"
     log.parent.mkdir(parents=True, exist_ok=True)
+    head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
+    revision = head.stdout.strip() if head.returncode == 0 else None
     start = time.monotonic()
     with open(log, "w") as err:
         proc = subprocess.Popen(["bash", str(BUILD_SCRIPT), "image"], stdout=subprocess.PIPE, stderr=err, text=True)
@@ -75,7 +78,7 @@ def _build() -> Image | str:
     if proc.returncode != 0:
         tail = " | ".join(Path(log).read_text().strip().splitlines()[-5:])
         return f".ci/build-image.sh failed (exit {proc.returncode}; log {log}): {tail}"
-    return Image(out.strip().splitlines()[-1], time.monotonic() - start)
+    return Image(out.strip().splitlines()[-1], time.monotonic() - start, revision)
 
 
 def controller_image() -> Image:
