@@ -33,8 +33,9 @@ from tests.peers import build_peer  # noqa: E402
 
 def build() -> tuple[Image, float]:
     t0 = time.monotonic()
-    out = subprocess.run(["bash", str(REPO / ".ci" / "build-image.sh"), "image"], capture_output=True, text=True,
-                         check=False)
+    out = subprocess.run(
+        ["bash", str(REPO / ".ci" / "build-image.sh"), "image"], capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise SystemExit(f"build failed: {out.stderr.strip()[-2000:]}")
     seconds = time.monotonic() - t0
@@ -75,10 +76,24 @@ def main() -> None:
 
     image, build_seconds = build()
     size = image.inspect()["Size"]
-    print(f"image {image.id[:19]}: built (cached) in {build_seconds:.1f} s; size {size / 1e6:.0f} MB "
-          f"uncompressed, {compressed_size(image) / 1e6:.0f} MB gzip-compressed")
-    podman("run", "--rm", "--runtime", "runc", "--network", "none", "--ulimit", "nofile=1024:1024",
-           "--ulimit", "nproc=1024:1024", image.id, "--version")  # warm the page cache
+    print(
+        f"image {image.id[:19]}: built (cached) in {build_seconds:.1f} s; size {size / 1e6:.0f} MB "
+        f"uncompressed, {compressed_size(image) / 1e6:.0f} MB gzip-compressed"
+    )
+    podman(
+        "run",
+        "--rm",
+        "--runtime",
+        "runc",
+        "--network",
+        "none",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=1024:1024",
+        image.id,
+        "--version",
+    )  # warm the page cache
 
     with ControlPlane(build_peer("control-plane")) as plane:
         install(plane)
@@ -92,8 +107,12 @@ def main() -> None:
     plain = statistics.median(process)
     rows = [
         ("container, first start (generates its key)", f"{first_healthz:.2f}", f"{first_ready:.2f}", ""),
-        (f"container, key present (median of {args.starts})", f"{healthz:.2f}", f"{ready:.2f}",
-         f"{ready / plain:.2f}x"),
+        (
+            f"container, key present (median of {args.starts})",
+            f"{healthz:.2f}",
+            f"{ready:.2f}",
+            f"{ready / plain:.2f}x",
+        ),
         (f"plain process, key present (median of {args.starts})", "", f"{plain:.2f}", "1.00x"),
     ]
     print(table(rows, ("start", "/healthz s", "/readyz s", "ready vs process")))

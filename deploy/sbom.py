@@ -57,8 +57,10 @@ def spdx_id(kind: str, name: str) -> str:
 
 
 def purl_deb(pkg: dict[str, str], distro: str, vendor: str) -> str:
-    return (f"pkg:deb/{vendor}/{quote(pkg['Package'], safe='')}@{quote(pkg['Version'], safe='')}"
-            f"?arch={pkg.get('Architecture', 'all')}&distro={distro}")
+    return (
+        f"pkg:deb/{vendor}/{quote(pkg['Package'], safe='')}@{quote(pkg['Version'], safe='')}"
+        f"?arch={pkg.get('Architecture', 'all')}&distro={distro}"
+    )
 
 
 def pypi_name(name: str) -> str:
@@ -67,43 +69,82 @@ def pypi_name(name: str) -> str:
 
 def package(spdxid: str, name: str, version: str, purl: str, **extra: str) -> dict:
     return {
-        "SPDXID": spdxid, "name": name, "versionInfo": version, "downloadLocation": "NOASSERTION",
-        "filesAnalyzed": False, **extra,
-        "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl",
-                          "referenceLocator": purl}],
+        "SPDXID": spdxid,
+        "name": name,
+        "versionInfo": version,
+        "downloadLocation": "NOASSERTION",
+        "filesAnalyzed": False,
+        **extra,
+        "externalRefs": [{"referenceCategory": "PACKAGE-MANAGER", "referenceType": "purl", "referenceLocator": purl}],
     }
 
 
-def document(debs: list[dict[str, str]], dists: list[tuple[str, str, str]], release: dict[str, str],
-             version: str, created: datetime.datetime) -> dict:
+def document(
+    debs: list[dict[str, str]],
+    dists: list[tuple[str, str, str]],
+    release: dict[str, str],
+    version: str,
+    created: datetime.datetime,
+) -> dict:
     """SPDX 2.3: the image, and every component it CONTAINS."""
     vendor = release.get("ID", "debian")
     distro = f"{vendor}-{release.get('VERSION_ID', 'unknown')}"
     image_id = spdx_id("Image", IMAGE)
-    image = package(image_id, IMAGE, version, f"pkg:oci/{IMAGE}@{quote(version, safe='')}",
-                    downloadLocation=f"git+{SOURCE}",
-                    primaryPackagePurpose="CONTAINER")
-    components = [package(spdx_id("deb", f"{p['Package']}-{p.get('Architecture', '')}"), p["Package"],
-                          p["Version"], purl_deb(p, distro, vendor),
-                          **({"sourceInfo": f"Debian source package {p['Source']}"} if p.get("Source") else {}))
-                  for p in debs]
-    components += [package(spdx_id("pypi", name), name, dist_version, f"pkg:pypi/{pypi_name(name)}@{dist_version}",
-                           **({"licenseDeclared": lic} if lic else {}))
-                   for name, dist_version, lic in dists]
+    image = package(
+        image_id,
+        IMAGE,
+        version,
+        f"pkg:oci/{IMAGE}@{quote(version, safe='')}",
+        downloadLocation=f"git+{SOURCE}",
+        primaryPackagePurpose="CONTAINER",
+    )
+    components = [
+        package(
+            spdx_id("deb", f"{p['Package']}-{p.get('Architecture', '')}"),
+            p["Package"],
+            p["Version"],
+            purl_deb(p, distro, vendor),
+            **({"sourceInfo": f"Debian source package {p['Source']}"} if p.get("Source") else {}),
+        )
+        for p in debs
+    ]
+    components += [
+        package(
+            spdx_id("pypi", name),
+            name,
+            dist_version,
+            f"pkg:pypi/{pypi_name(name)}@{dist_version}",
+            **({"licenseDeclared": lic} if lic else {}),
+        )
+        for name, dist_version, lic in dists
+    ]
     # The interpreter itself: a Debian package in a Debian base, built from source in python:*-slim.
     py = platform.python_version()
-    components.append(package(spdx_id("Interpreter", "cpython"), "cpython", py, f"pkg:generic/cpython@{py}",
-                              comment=f"the interpreter, {os.path.realpath(sys.executable)}"))
+    components.append(
+        package(
+            spdx_id("Interpreter", "cpython"),
+            "cpython",
+            py,
+            f"pkg:generic/cpython@{py}",
+            comment=f"the interpreter, {os.path.realpath(sys.executable)}",
+        )
+    )
     return {
-        "spdxVersion": "SPDX-2.3", "dataLicense": "CC0-1.0", "SPDXID": "SPDXRef-DOCUMENT",
+        "spdxVersion": "SPDX-2.3",
+        "dataLicense": "CC0-1.0",
+        "SPDXID": "SPDXRef-DOCUMENT",
         "name": f"{IMAGE}-{version}",
         "documentNamespace": f"{SOURCE}/spdx/{IMAGE}-{version}-{uuid.uuid4()}",
-        "creationInfo": {"created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                         "creators": ["Tool: sealer-deploy-sbom.py", "Organization: sealer"]},
+        "creationInfo": {
+            "created": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "creators": ["Tool: sealer-deploy-sbom.py", "Organization: sealer"],
+        },
         "documentDescribes": [image_id],
         "packages": [image, *components],
-        "relationships": [{"spdxElementId": image_id, "relationshipType": "CONTAINS",
-                           "relatedSpdxElement": c["SPDXID"]} for c in components],
+        "relationships": [
+            {"spdxElementId": image_id, "relationshipType": "CONTAINS", "relatedSpdxElement": c["SPDXID"]}
+            for c in components
+        ],
     }
 
 
@@ -128,12 +169,16 @@ def main(argv: list[str] | None = None) -> int:
         print("sbom: sealer is not installed in this environment", file=sys.stderr)
         return 1
     if args.expect_version and sealer != args.expect_version:
-        print(f"sbom: VERSION is {args.expect_version} but the installed sealer is {sealer} "
-              "(deploy/Dockerfile's ARG VERSION must follow sealer/_version.py)", file=sys.stderr)
+        print(
+            f"sbom: VERSION is {args.expect_version} but the installed sealer is {sealer} "
+            "(deploy/Dockerfile's ARG VERSION must follow sealer/_version.py)",
+            file=sys.stderr,
+        )
         return 1
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    created = (datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch
-               else datetime.datetime.now(datetime.UTC))
+    created = (
+        datetime.datetime.fromtimestamp(int(epoch), datetime.UTC) if epoch else datetime.datetime.now(datetime.UTC)
+    )
     debs = dpkg_packages(args.dpkg_status.read_text()) if args.dpkg_status.exists() else []
     json.dump(document(debs, dists, os_release(), sealer, created), sys.stdout, indent=1)
     print()

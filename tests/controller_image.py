@@ -41,14 +41,35 @@ class Image:
         """`podman run --rm` as the Deployment runs it: read-only root, UID 1001, no capabilities,
         no network."""
         entry = ("--entrypoint", json.dumps([entrypoint])) if entrypoint else ()
-        return podman("run", "--rm", *RUNTIME_ARGS, *pod_security_args(), "--network", "none",
-                      *entry, self.id, *args, check=False, timeout=timeout)
+        return podman(
+            "run",
+            "--rm",
+            *RUNTIME_ARGS,
+            *pod_security_args(),
+            "--network",
+            "none",
+            *entry,
+            self.id,
+            *args,
+            check=False,
+            timeout=timeout,
+        )
 
 
 def pod_security_args() -> tuple[str, ...]:
     """deploy/deployment.yaml's securityContext, and its /tmp emptyDir, as podman flags."""
-    return ("--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,size=64m,mode=1777",
-            "--user", "1001:1001", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+    return (
+        "--read-only",
+        "--read-only-tmpfs=false",
+        "--tmpfs",
+        "/tmp:rw,size=64m,mode=1777",
+        "--user",
+        "1001:1001",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+    )
 
 
 def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -72,8 +93,11 @@ def _build() -> Image | str:
         try:
             out, _ = proc.communicate(timeout=5)
         except subprocess.TimeoutExpired:
-            print(f"\nbuilding the controller image (first build about 1.5 min; log: {log})",
-                  file=sys.__stderr__, flush=True)
+            print(
+                f"\nbuilding the controller image (first build about 1.5 min; log: {log})",
+                file=sys.__stderr__,
+                flush=True,
+            )
             out, _ = proc.communicate()
     if proc.returncode != 0:
         tail = " | ".join(Path(log).read_text().strip().splitlines()[-5:])

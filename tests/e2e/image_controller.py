@@ -77,15 +77,37 @@ class ControllerContainer(ControllerProcess):
     def start(self, timeout: float = 120) -> ControllerContainer:
         remove_orphans()
         self.plane.write_pod_service_account_files(self.pod_files, self.namespace, SERVICE_ACCOUNT, fs_group=1001)
-        env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": str(self.plane.port),
-               "POD_NAMESPACE": self.namespace, "POD_NAME": self.name}
-        argv = ["run", "--detach", "--name", self.name, "--label", f"{RUN_LABEL}={os.getpid()}",
-                *RUNTIME_ARGS, *pod_security_args(), "--network", "host",
-                "--stop-timeout", str(self.grace),
-                "--log-driver", "k8s-file", "--log-opt", f"path={self.log}",
-                "--volume", f"{self.pod_files}:{SA_DIR}:ro",
-                *(a for k, v in env.items() for a in ("--env", f"{k}={v}")),
-                "--entrypoint", json.dumps(self.command), self.image.id, *self.args]
+        env = {
+            "KUBERNETES_SERVICE_HOST": "127.0.0.1",
+            "KUBERNETES_SERVICE_PORT": str(self.plane.port),
+            "POD_NAMESPACE": self.namespace,
+            "POD_NAME": self.name,
+        }
+        argv = [
+            "run",
+            "--detach",
+            "--name",
+            self.name,
+            "--label",
+            f"{RUN_LABEL}={os.getpid()}",
+            *RUNTIME_ARGS,
+            *pod_security_args(),
+            "--network",
+            "host",
+            "--stop-timeout",
+            str(self.grace),
+            "--log-driver",
+            "k8s-file",
+            "--log-opt",
+            f"path={self.log}",
+            "--volume",
+            f"{self.pod_files}:{SA_DIR}:ro",
+            *(a for k, v in env.items() for a in ("--env", f"{k}={v}")),
+            "--entrypoint",
+            json.dumps(self.command),
+            self.image.id,
+            *self.args,
+        ]
         self.started_at = time.monotonic()
         podman(*argv)
         try:
@@ -100,7 +122,9 @@ class ControllerContainer(ControllerProcess):
     def _http_ok(self, path: str) -> bool:
         state = self.state()
         if state.get("Status") not in ("running", "created", "configured", "initialized"):
-            raise RuntimeError(f"container {state.get('Status')} (exit {state.get('ExitCode')}):\n{self.logs()[-3000:]}")
+            raise RuntimeError(
+                f"container {state.get('Status')} (exit {state.get('ExitCode')}):\n{self.logs()[-3000:]}"
+            )
         try:
             return self.get(path)[0] == 200
         except OSError:

@@ -73,10 +73,18 @@ def test_image_runs_as_the_deployment_and_unseals(container, core, custom, names
                 return None
             raise
         return base64.b64decode(s.data["password"]).decode() == value
+
     eventually(unsealed, 60, 0.2, "the container to unseal the SealedSecret")
     # --update-status (the Deployment's args): the status is written by the image too.
-    eventually(lambda: (sealed_objects.get_sealed(custom, namespace, "from-image").get("status") or {})
-               .get("observedGeneration") == 1, 30, 0.2, "status.observedGeneration")
+    eventually(
+        lambda: (
+            (sealed_objects.get_sealed(custom, namespace, "from-image").get("status") or {}).get("observedGeneration")
+            == 1
+        ),
+        30,
+        0.2,
+        "status.observedGeneration",
+    )
 
     metrics = container.metrics()
     assert metrics.startswith("# HELP")

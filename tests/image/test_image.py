@@ -45,8 +45,10 @@ def purls(sbom: dict, kind: str) -> dict[str, str]:
     found = {}
     for p in sbom["packages"]:
         for ref in p.get("externalRefs", []):
-            if ref["referenceType"] == "purl" and ref["referenceLocator"].startswith(f"pkg:{kind}/"):
-                found[p["name"] if kind == "deb" else ref["referenceLocator"].split("/", 1)[1].split("@")[0]] = p["versionInfo"]
+            purl = ref["referenceLocator"]
+            if ref["referenceType"] == "purl" and purl.startswith(f"pkg:{kind}/"):
+                name = p["name"] if kind == "deb" else purl.split("/", 1)[1].split("@")[0]
+                found[name] = p["versionInfo"]
     return found
 
 
@@ -81,16 +83,18 @@ def test_runs_read_only_as_1001_without_capabilities(image):
 def test_everything_the_controller_imports_is_precompiled(image):
     # On a read-only root nothing can be compiled and cached at start: every module the controller
     # loads must come with its bytecode, or each start recompiles it (slow).
-    probe = ("import importlib, importlib.util, os, pkgutil, sys, controller, keys, sealer\n"
-             "for pkg in (controller, keys, sealer):\n"
-             "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
-             "        if m.name not in ('controller.__main__', 'sealer.__main__'):\n"
-             "            importlib.import_module(m.name)\n"
-             "import kubernetes.client, kubernetes.config, prometheus_client\n"
-             "missing = [m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)\n"
-             "           and m.__file__.endswith('.py') and m.__file__.startswith('/opt/sealer')\n"
-             "           and not os.path.exists(importlib.util.cache_from_source(m.__file__))]\n"
-             "print(len(sys.modules), missing)")
+    probe = (
+        "import importlib, importlib.util, os, pkgutil, sys, controller, keys, sealer\n"
+        "for pkg in (controller, keys, sealer):\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        if m.name not in ('controller.__main__', 'sealer.__main__'):\n"
+        "            importlib.import_module(m.name)\n"
+        "import kubernetes.client, kubernetes.config, prometheus_client\n"
+        "missing = [m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)\n"
+        "           and m.__file__.endswith('.py') and m.__file__.startswith('/opt/sealer')\n"
+        "           and not os.path.exists(importlib.util.cache_from_source(m.__file__))]\n"
+        "print(len(sys.modules), missing)"
+    )
     proc = image.run("-c", probe, entrypoint="/opt/sealer/bin/python")
     assert proc.returncode == 0, proc.stderr
     count, missing = proc.stdout.split(" ", 1)

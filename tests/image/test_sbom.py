@@ -48,9 +48,13 @@ def test_dpkg_status_lists_installed_packages_only():
 
 def test_document_is_spdx_with_purls():
     debs = sbom.dpkg_packages(STATUS)
-    doc = sbom.document(debs, [("cryptography", "46.0.1", "Apache-2.0 OR BSD-3-Clause"), ("PyYAML", "6.0.2", "")],
-                        {"ID": "debian", "VERSION_ID": "12"}, "0.1.0",
-                        datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC))
+    doc = sbom.document(
+        debs,
+        [("cryptography", "46.0.1", "Apache-2.0 OR BSD-3-Clause"), ("PyYAML", "6.0.2", "")],
+        {"ID": "debian", "VERSION_ID": "12"},
+        "0.1.0",
+        datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC),
+    )
     json.dumps(doc)  # serializable
     assert doc["creationInfo"]["created"] == "2026-01-02T03:04:05Z"
     refs = {p["name"]: p["externalRefs"][0]["referenceLocator"] for p in doc["packages"]}
