@@ -2,11 +2,14 @@
 # Debian packages the tests use, installed when missing (a fresh machine has none of them):
 #   gnome-keyring + dbus-daemon: a real Secret Service keyring backend for the keyring store tests
 #   openssh-client: ssh-keygen, to check our key fingerprints against OpenSSH's
+#   buildah, podman, runc, mmdebstrap: the controller image, built from a Debian base made here and
+#     run as a Pod would (.ci/build-image.sh); runc because crun 1.8 refuses hybrid cgroups
 set -euo pipefail
 need=()
 command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
 command -v ssh-keygen >/dev/null || need+=(openssh-client)
+for tool in buildah podman runc mmdebstrap; do command -v $tool >/dev/null || need+=($tool); done
 [[ ${#need[@]} -eq 0 ]] && exit 0
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
   echo "system-packages: missing ${need[*]} (install them, or the tests that need them skip)" >&2

@@ -36,7 +36,7 @@ def unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-def _cache_dir() -> Path:
+def cache_dir() -> Path:
     return Path(os.environ.get("SEALER_PEERS_CACHE", Path.home() / ".cache" / "sealer-peers"))
 
 
@@ -44,7 +44,7 @@ def _build(component: str) -> Path | str:
     """The bin dir, or a one-line reason why there is none."""
     if shutil.which("go") is None:
         return "Go toolchain not found on PATH: cannot build the Go test peers"
-    log = _cache_dir() / f"build-{component}.log"
+    log = cache_dir() / f"build-{component}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as err:
         proc = subprocess.Popen(

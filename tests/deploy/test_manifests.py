@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from sealer._version import __version__
+
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 MONITORING = DEPLOY / "monitoring"
@@ -96,7 +98,7 @@ def test_deployment_runs_one_sealer_controller(deployment, container):
     assert spec["strategy"]["type"] == "Recreate"  # never two controllers before --leader-elect
     pod = spec["template"]["spec"]
     assert pod["serviceAccountName"] == "sealed-secrets-controller"
-    assert container["image"] == "ghcr.io/sealer-dev/sealer-controller:0.1.0"
+    assert container["image"] == f"ghcr.io/sealer-dev/sealer-controller:{__version__}"
     assert container["command"] == ["sealer-controller"]
     assert container["args"] == ["--update-status", "--key-prefix", "sealed-secrets-key",
                                  "--listen-addr", ":8080", "--listen-metrics-addr", ":8081"]
@@ -299,7 +301,7 @@ def test_bitnamis_alert_is_unchanged():
 def test_dockerfile():
     text = (DEPLOY / "Dockerfile").read_text()
     instructions = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-    assert "ARG PYTHON_IMAGE=python:3.11-slim" in instructions
+    assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in instructions
     final = text[text.rindex("\nFROM "):]
     assert "USER 1001:1001" in final
     assert "EXPOSE 8080 8081" in final
@@ -311,3 +313,37 @@ def test_dockerfile():
     for src in re.findall(r"^COPY (?!--from)(.+?) \S+$", text, re.M):
         for path in src.split():
             assert (REPO / path).exists(), path
+
+
+# --- the published image's name and tags ------------------------------------------------------------
+
+IMAGE_NAME = "ghcr.io/sealer-dev/sealer-controller"
+
+
+def test_image_tags_are_the_package_version_and_its_minor():
+    # `make image` tags exactly X.Y.Z and X.Y of sealer/_version.py (deploy/README.md, "The image").
+    dry = subprocess.run(["make", "-n", "-s", "image"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+    major, minor, _ = __version__.split(".", 2)
+    build = next(cmd for cmd in dry.replace("\\\n", " ").splitlines() if "build-image.sh image" in cmd)
+    assert build.split()[-2:] == [f"{IMAGE_NAME}:{__version__}", f"{IMAGE_NAME}:{major}.{minor}"]
+    assert f"build/sealer-controller-{__version__}.spdx.json" in build
+
+
+def test_deploy_uses_the_image_of_this_version():
+    images = [c["image"] for d in resources(DEPLOY) if d["kind"] == "Deployment"
+              for c in d["spec"]["template"]["spec"]["containers"]]
+    assert images == [f"{IMAGE_NAME}:{__version__}"]
+    # The Dockerfile's default VERSION (its labels, and the SBOM step checks it against sealer).
+    assert f"ARG VERSION={__version__}" in (DEPLOY / "Dockerfile").read_text().splitlines()
+
+
+def test_nothing_in_deploy_uses_latest():
+    # A moving tag makes a rollout depend on when a node pulled; deploy/ pins versions.
+    offending = []
+    for path in sorted(DEPLOY.rglob("*")):
+        if path.is_file() and path.suffix not in (".md", ".py"):
+            for n, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
+                if re.search(r"""(:|\btag:\s*["']?)latest\b""", line):
+                    offending.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
+    assert offending == []
+

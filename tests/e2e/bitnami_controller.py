@@ -64,13 +64,8 @@ class BitnamiController(ControllerProcess):
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> BitnamiController:
-        self.pod_files.mkdir(mode=0o700, exist_ok=True)
-        token = self.plane.service_account_token(self.sa_namespace, self.service_account, 3600)
-        fd = os.open(self.pod_files / "token", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token)
-        shutil.copyfile(self.plane.dir / "ca.crt", self.pod_files / "ca.crt")
-        (self.pod_files / "namespace").write_text(self.namespace)
+        self.plane.write_pod_service_account_files(self.pod_files, self.sa_namespace, self.service_account,
+                                                   pod_namespace=self.namespace)
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "KUBERNETES_SERVICE_HOST": "127.0.0.1",  # the serving certificate has SAN 127.0.0.1

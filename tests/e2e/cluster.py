@@ -340,6 +340,30 @@ class ControlPlane:
                 name, namespace, {"spec": {"expirationSeconds": expiration_seconds}})
         return req.status.token
 
+    def write_pod_service_account_files(self, directory: Path, namespace: str, name: str, *,
+                                        pod_namespace: str | None = None, fs_group: int | None = None,
+                                        expiration_seconds: int = 3600) -> Path:
+        """What the kubelet mounts at /var/run/secrets/kubernetes.io/serviceaccount: a TokenRequest
+        token for the ServiceAccount, the cluster CA and the Pod's namespace, in ``directory``.
+
+        Owner-only; with ``fs_group`` (a Pod's securityContext.fsGroup) group-readable by it, as the
+        kubelet makes them for a Pod that runs as another user.
+        """
+        dir_mode, file_mode = (0o700, 0o600) if fs_group is None else (0o750, 0o640)
+        directory.mkdir(mode=dir_mode, exist_ok=True)
+        token = self.service_account_token(namespace, name, expiration_seconds)
+        files = {"token": token, "ca.crt": (self.dir / "ca.crt").read_text(),
+                 "namespace": pod_namespace or namespace}
+        for file, text in files.items():
+            fd = os.open(directory / file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, file_mode)
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+            if fs_group is not None:
+                os.chown(directory / file, -1, fs_group)
+        if fs_group is not None:
+            os.chown(directory, -1, fs_group)
+        return directory
+
     def logs_tail(self, lines: int = 40) -> str:
         return "\n".join(f"==> {p.name} ({p.log}) <==\n{p.tail(lines)}" for p in self._procs.values())
 

@@ -81,3 +81,12 @@ def sealer_controller(control_plane):
                              "--label-selector", "!sealer.test/own-controller").start()
     yield ctrl
     ctrl.stop()
+
+
+@pytest.fixture
+def key_namespace(sealer_controller, kube, namespace):
+    """The namespace of a second install, holding its keys (see sealer_controller.second_install)."""
+    from tests.e2e.sealer_controller import second_install
+
+    with second_install(kube, f"{namespace}-keys") as name:
+        yield name

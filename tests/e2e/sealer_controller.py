@@ -3,6 +3,7 @@ ServiceAccount token bound to exactly the RBAC in deploy/, its namespace from PO
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -10,6 +11,9 @@ import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+import kubernetes
+import yaml
 
 from tests.e2e.cluster import ControlPlane, _die_with_parent, _free_port
 from tests.e2e.waiting import eventually
@@ -25,10 +29,44 @@ def install(plane: ControlPlane) -> None:
     plane.kubectl("apply", "-k", str(REPO / "deploy"))
 
 
+@contextlib.contextmanager
+def second_install(api: kubernetes.client.ApiClient, name: str):
+    """The namespace ``name`` of a second install, holding its keys: deploy/'s key Role and
+    RoleBinding mirrored there, and deploy/'s ClusterRole bound to that namespace's ServiceAccount.
+    That is what an overlay of deploy/ with `namespace: <it>` creates, minus the cluster-scoped
+    objects it would take over from the first install (install() above). Controllers run as that
+    ServiceAccount, as Pods in it would. Deleted afterwards."""
+    core, rbac = kubernetes.client.CoreV1Api(api), kubernetes.client.RbacAuthorizationV1Api(api)
+    core.create_namespace({"metadata": {"name": name}})
+    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
+    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "sealed-secrets-key-admin")
+    binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"])
+    cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
+    for sa_binding in (binding, cluster_binding):
+        for subject in sa_binding["subjects"]:
+            subject["namespace"] = name
+    cluster_binding["metadata"]["name"] = f"{cluster_binding['metadata']['name']}-{name}"
+    core.create_namespaced_service_account(name, {"metadata": {"name": SERVICE_ACCOUNT}})
+    rbac.create_namespaced_role(name, role)
+    rbac.create_namespaced_role_binding(name, binding)
+    rbac.create_cluster_role_binding(cluster_binding)
+    try:
+        yield name
+    finally:
+        for delete in (lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
+                       lambda: core.delete_namespace(name)):
+            try:
+                delete()
+            except kubernetes.client.ApiException as e:
+                if e.status != 404:
+                    raise
+
+
 class ControllerProcess:
     """What a controller under test has, whoever wrote it: a process, a log, an HTTP API on loopback."""
 
     url: str
+    metrics_port: int
     log: Path
     proc: subprocess.Popen | None = None
 
@@ -65,6 +103,21 @@ class ControllerProcess:
         assert status == 200, status
         return body
 
+    def metrics(self) -> str:
+        return self.request("GET", "/metrics", port=self.metrics_port)[1].decode()
+
+    def metric(self, metric: str, **labels: str) -> float:
+        """The sum of the series of ``metric`` whose labels include ``labels``."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if line.startswith(metric) and not line.startswith("#"):
+                series, _, value = line.rpartition(" ")
+                if series.split("{")[0] != metric:
+                    continue
+                if all(f'{k}="{v}"' in series for k, v in labels.items()):
+                    total += float(value)
+        return total
+
 
 class RunningController(ControllerProcess):
     def __init__(self, plane: ControlPlane, namespace: str = "kube-system", *args: str, name: str = "controller"):
@@ -99,22 +152,6 @@ class RunningController(ControllerProcess):
             return self.get("/readyz")[0] == 200
         except OSError:
             return False
-
-    def metrics(self) -> str:
-        return self.request("GET", "/metrics", port=self.metrics_port)[1].decode()
-
-    def metric(self, metric: str, **labels: str) -> float:
-        """The sum of the series of ``metric`` whose labels include ``labels``."""
-        total = 0.0
-        for line in self.metrics().splitlines():
-            if line.startswith(metric) and not line.startswith("#"):
-                series, _, value = line.rpartition(" ")
-                if series.split("{")[0] != metric:
-                    continue
-                if all(f'{k}="{v}"' in series for k, v in labels.items()):
-                    total += float(value)
-        return total
-
 
 def secret_json(name: str, namespace: str, data: dict[str, str], **extra) -> str:
     doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": data}
