@@ -7,6 +7,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from controller import record
 from controller.status import Result, next_status
 from tests import argocd
 
@@ -64,6 +65,12 @@ def test_other_tools_conditions_do_not_change_the_verdict():
     status = next_status(theirs, 1, BAD, "T1")
     assert status["conditions"][-1]["type"] == "Example"
     assert argocd.health(sealed_secret(1, status)) == {"status": "Degraded", "message": BAD.message}
+
+
+def test_the_controllers_record_condition_does_not_change_the_verdict():
+    status = next_status(None, 1, Result(True, "Unsealed"), "T1", record=(record.CONDITION, True, "Recorded", ""))
+    assert {c["type"] for c in status["conditions"]} >= {"Synced", record.CONDITION}
+    assert argocd.health(sealed_secret(1, status)) == {"status": "Healthy", "message": ""}
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
