@@ -233,7 +233,7 @@ def test_guide_flow_with_flux(flux, git, control_plane, sealer_controller, custo
         assert MARK not in ours.logs()  # no plaintext in our controller's log
     finally:
         ours.stop()
-        teardown_flux_objects(control_plane)
+        teardown_flux_objects(control_plane, NS)
 
 
 def create_namespace(control_plane, name: str) -> None:
@@ -241,13 +241,16 @@ def create_namespace(control_plane, name: str) -> None:
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
 
 
-def teardown_flux_objects(control_plane) -> None:
-    """Delete the Flux objects while the Flux controllers still run (their finalizers prune)."""
+def teardown_flux_objects(control_plane, namespace: str) -> None:
+    """Delete the Flux objects while the Flux controllers still run (their finalizers prune), then
+    the test's namespace, waiting: a namespace still being emptied would show up as API writes in
+    later tests that count them."""
     k = control_plane.kubectl
     k("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system",
       "--wait=true", "--timeout=60s", check=False)
     k("delete", "gitrepositories.source.toolkit.fluxcd.io", "--all", "-n", "flux-system",
       "--wait=true", "--timeout=60s", check=False)
+    k("delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=60s", check=False)
 
 
 # --- why deploy/crd.yaml has a status default -------------------------------------------------------
@@ -301,6 +304,5 @@ def test_under_bitnamis_crd_flux_calls_an_unreconciled_sealedsecret_ready(flux, 
         assert exprs["reason"] == "HealthCheckFailed", exprs
         assert f"SealedSecret/{LEGACY_NS}/exprs-secrets status:" in exprs["message"], exprs
     finally:
-        teardown_flux_objects(control_plane)
-        control_plane.kubectl("delete", "namespace", LEGACY_NS, "--wait=false", check=False)
+        teardown_flux_objects(control_plane, LEGACY_NS)
         control_plane.apply_crd(REPO / "deploy" / "crd.yaml")  # ours again, for the other tests
