@@ -2,8 +2,9 @@
 # Builds the Go test peers from the Go module proxy and caches them by version:
 #   kube-apiserver, kube-controller-manager (k8s.io/kubernetes), etcd + etcdctl,
 #   and Bitnami's kubeseal + controller (the interoperability peers);
-#   `prometheus`: promtool, for the alert rule tests (not part of `all`).
-# Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|all]   (default: all)
+#   `prometheus`: promtool, for the alert rule tests (not part of `all`);
+#   `flux`: Flux's source-controller + kustomize-controller and their CRDs, for the GitOps tests.
+# Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|flux|all]   (default: all)
 # Prints the component's bin directory on the last line of stdout (the cache root for `all`).
 # Idempotent: a cached build is reused.
 set -euo pipefail
@@ -12,6 +13,8 @@ K8S_VERSION=${K8S_VERSION:-1.35.4}
 ETCD_VERSION=${ETCD_VERSION:-3.6.16}
 SEALED_SECRETS_VERSION=${SEALED_SECRETS_VERSION:-0.36.6}
 PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-0.316.0}  # Go module version of github.com/prometheus/prometheus
+# Flux v1.10 needs a newer Go than the machine's; both controllers of a Flux release share one version.
+FLUX_VERSION=${FLUX_VERSION:-1.9.6}
 CACHE=${SEALER_PEERS_CACHE:-$HOME/.cache/sealer-peers}
 what=${1:-all}
 
@@ -89,6 +92,35 @@ build_prometheus() {
   log "promtool built in $((SECONDS - start)) s"
 }
 
+# `go install` refuses Flux's controllers: their go.mod replaces the api module with ./api, which the
+# module zip lacks. So: copy the module source out of the module cache, use the published api
+# module of the same version instead, and build in place. CRDs come from the same module.
+build_flux_controller() {  # name dir [module@version to pin]
+  local name=$1 dir=$2 pin=${3:-} mod src
+  mod="github.com/fluxcd/$name"
+  src=$(go mod download -json "$mod@v$FLUX_VERSION" |
+        python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get("Dir") or sys.exit(d.get("Error")))')
+  rm -rf "$dir/src/$name"; mkdir -p "$dir/src"
+  cp -r "$src" "$dir/src/$name"; chmod -R u+w "$dir/src/$name"; cd "$dir/src/$name"
+  go mod edit -dropreplace="$mod/api" -require="$mod/api@v$FLUX_VERSION"
+  [[ -n $pin ]] && go mod edit -replace="${pin%@*}=$pin"
+  go build -trimpath -ldflags "-s -w" -o "$dir/bin/$name" . >&2
+  cp config/crd/bases/*.yaml "$dir/crd/"
+}
+
+build_flux() {
+  local dir="$CACHE/flux-v$FLUX_VERSION"
+  if [[ -x $dir/bin/source-controller && -x $dir/bin/kustomize-controller && -d $dir/crd ]]; then return; fi
+  log "building Flux source-controller + kustomize-controller v$FLUX_VERSION (first build takes minutes)"
+  local start=$SECONDS
+  rm -rf "$dir/crd"; mkdir -p "$dir/bin" "$dir/crd"
+  # The proxy refuses github.com/fluxcd/pkg/artifact v0.18.3, which source-controller asks for.
+  build_flux_controller source-controller "$dir" "github.com/fluxcd/pkg/artifact@v0.18.0"
+  build_flux_controller kustomize-controller "$dir"
+  rm -rf "$dir/src"
+  log "flux built in $((SECONDS - start)) s"
+}
+
 # etcd and k8s are cached apart (either version can move alone); callers get one directory.
 link_control_plane() {
   local dir="$CACHE/control-plane-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION/bin"
@@ -107,6 +139,7 @@ case $what in
   control-plane) build_etcd; build_k8s; link_control_plane ;;
   bitnami) build_bitnami; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
   prometheus) build_prometheus; echo "$CACHE/prometheus-v$PROMETHEUS_VERSION/bin" ;;
+  flux) build_flux; echo "$CACHE/flux-v$FLUX_VERSION/bin" ;;
   all) build_bitnami; build_etcd; build_k8s; link_control_plane >/dev/null; echo "$CACHE" ;;
-  *) log "usage: $0 [control-plane|bitnami|prometheus|all]"; exit 2 ;;
+  *) log "usage: $0 [control-plane|bitnami|prometheus|flux|all]"; exit 2 ;;
 esac

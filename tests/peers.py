@@ -1,4 +1,4 @@
-"""The Go test peers (a real control plane, Bitnami's kubeseal + controller), built on demand.
+"""The Go test peers (a real control plane, Bitnami's kubeseal + controller, Flux), built on demand.
 
 `.ci/build-peers.sh` compiles them from the Go module proxy and caches them by version
 under ~/.cache/sealer-peers, so only the first call is slow (see docs/development.md).
@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO / ".ci" / "build-peers.sh"
-COMPONENTS = ("control-plane", "bitnami", "prometheus")
+COMPONENTS = ("control-plane", "bitnami", "prometheus", "flux")
 
 # Outcome per component, failures included: a failed build is not retried within a run.
 _results: dict[str, Path | str] = {}
@@ -73,6 +73,7 @@ def build_peer(component: str) -> Path:
     "control-plane": etcd, etcdctl, kube-apiserver, kube-controller-manager.
     "bitnami": kubeseal, controller (and `build_peer("bitnami").parent / "crd.yaml"`).
     "prometheus": promtool.
+    "flux": source-controller, kustomize-controller (their CRDs in `build_peer("flux").parent / "crd"`).
     Raises PeerUnavailable with a one-line reason; outside pytest (e.g. the cluster CLI).
     """
     if component not in COMPONENTS:

@@ -60,14 +60,14 @@ def _die_with_parent() -> None:
 
 
 class _Process:
-    def __init__(self, name: str, argv: list[str], log: Path):
-        self.name, self.argv, self.log = name, argv, log
+    def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None):
+        self.name, self.argv, self.log, self.env = name, argv, log, env
         self.popen: subprocess.Popen | None = None
 
     def start(self) -> None:
         with open(self.log, "ab") as out:
             self.popen = subprocess.Popen(
-                self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                self.argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, env=self.env,
                 start_new_session=True, preexec_fn=_die_with_parent,
             )
 

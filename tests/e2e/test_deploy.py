@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 CRD_FILE = DEPLOY / "crd.yaml"
 CRD_NAME = "sealedsecrets.bitnami.com"
+STATUS_DEFAULT = {"observedGeneration": 0}  # deploy/crd.yaml: "not reconciled by any controller yet"
 GROUP, VERSION, PLURAL = "bitnami.com", "v1alpha1", "sealedsecrets"
 CONTROLLER_NS = "kube-system"
 SA = "sealed-secrets-controller"
@@ -254,11 +255,11 @@ def test_schema_rejects(crd, kube, namespace, body_spec):
 
 def test_status_is_a_subresource(crd, kube, namespace):
     create_ss(kube, namespace, kubeseal_style("db", namespace))
-    # status in a main-resource write is ignored ...
+    # status in a main-resource write is ignored (what shows is the CRD's default) ...
     custom(kube).patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "db", {
         "status": {"observedGeneration": 7}})
     got = custom(kube).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "db")
-    assert "status" not in got
+    assert got["status"] == STATUS_DEFAULT
     # ... and validated when written through /status
     with pytest.raises(ApiException) as e:
         custom(kube).patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "db", {
@@ -337,7 +338,10 @@ def test_crd_matches_bitnamis_field_for_field(bitnami_crd_file):
     ov, tv = ours["spec"]["versions"][0], theirs["spec"]["versions"][0]
     for key in ("name", "served", "storage", "subresources"):
         assert ov[key] == tv[key], key
-    assert schema_without_descriptions(ours) == schema_without_descriptions(theirs)
+    schema = schema_without_descriptions(ours)
+    # The one addition: the status default (docs/gitops.md).
+    assert schema["openAPIV3Schema"]["properties"]["status"].pop("default") == STATUS_DEFAULT
+    assert schema == schema_without_descriptions(theirs)
     # The printer columns differ only in selecting Synced by type.
     assert [c["name"] for c in ov["additionalPrinterColumns"]] == \
         [c["name"] for c in tv["additionalPrinterColumns"]] == ["Status", "Synced", "Age"]
@@ -378,6 +382,39 @@ def test_bitnami_crd_and_ours_apply_over_each_other(crd, bitnami_crd_file, contr
             '.status.conditions[?(@.type=="Synced")].status'
     finally:
         control_plane.apply_crd(CRD_FILE)  # leave ours installed for the other tests
+
+
+def test_status_default_comes_and_goes_with_our_crd(crd, bitnami_crd_file, control_plane, kube, namespace):
+    """Not reconciled yet reads as observedGeneration 0 under our CRD (kstatus: InProgress), on every
+    read, owned by no field manager, and never stored by itself: switching to Bitnami's CRD (with
+    `kubectl apply`, as deploy/README says) takes it away again, and a status write replaces it."""
+    k = control_plane.kubectl
+
+    def status(name):
+        return custom(kube).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name).get("status")
+
+    try:
+        k("apply", "-f", str(CRD_FILE))
+        k("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=30s")
+        created = create_ss(kube, namespace, kubeseal_style("pending", namespace))
+        assert created["status"] == STATUS_DEFAULT
+        listed = custom(kube).list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["items"]
+        assert [o.get("status") for o in listed] == [STATUS_DEFAULT]
+        assert not any("f:status" in (m.get("fieldsV1") or {}) for m in created["metadata"]["managedFields"])
+
+        k("apply", "-f", str(bitnami_crd_file))
+        k("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=30s")
+        live = json.loads(k("get", f"crd/{CRD_NAME}", "-o", "json").stdout)
+        assert "default" not in live["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]
+        eventually(lambda: status("pending") is None)  # the default was never stored
+
+        k("apply", "-f", str(CRD_FILE))
+        k("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=30s")
+        eventually(lambda: status("pending") == STATUS_DEFAULT)
+        write_status(kube, namespace, "pending", [dict(SYNCED_FAILED, status="True", message="")])
+        assert status("pending")["observedGeneration"] == 1
+    finally:
+        control_plane.apply_crd(CRD_FILE)  # as the other tests expect it
 
 
 # --- (3) RBAC, as the controller's ServiceAccount -------------------------------------------------
