@@ -160,9 +160,7 @@ class ControlPlane:
         shm = Path("/dev/shm")
         self.dir = Path(tempfile.mkdtemp(prefix="sealer-e2e-",
                                          dir=shm if shm.is_dir() else None))
-        self.etcd_url = f"http://127.0.0.1:{_free_port()}"
-        self.port = _free_port()
-        self.server = f"https://127.0.0.1:{self.port}"
+        self._pick_ports()
         self.kubeconfig = self.dir / "admin.kubeconfig"
         self.admin_token = secrets.token_urlsafe(32)
         self.startup_seconds: float | None = None
@@ -171,19 +169,36 @@ class ControlPlane:
 
     # lifecycle
 
-    def start(self) -> "ControlPlane":
+    def _pick_ports(self) -> None:
+        self.etcd_url = f"http://127.0.0.1:{_free_port()}"
+        self.port = _free_port()
+        self.server = f"https://127.0.0.1:{self.port}"
+
+    def start(self, attempts: int = 3) -> "ControlPlane":
+        """Start etcd, the API server and the controller manager. A free port can be taken by
+        someone else between picking it and binding it (other runs, outgoing connections): then
+        the start is tried again on new ports."""
         t0 = time.monotonic()
-        try:
-            self._start()
-        except BaseException:
-            self.stop()
-            raise
+        for attempt in range(attempts):
+            try:
+                self._start()
+                break
+            except ControlPlaneError as e:
+                self.stop()
+                if "address already in use" not in str(e) or attempt == attempts - 1:
+                    raise
+                self.dir.mkdir(parents=True)  # stop() removed it, certificates and etcd data with it
+                self._procs.clear()
+                self._pick_ports()
+            except BaseException:
+                self.stop()
+                raise
         self.startup_seconds = time.monotonic() - t0
         return self
 
     def _start(self) -> None:
         d = self.dir
-        (d / "logs").mkdir()
+        (d / "logs").mkdir(exist_ok=True)
         _write_pki(d)
         (d / "tokens.csv").write_text(f'{self.admin_token},sealer-e2e-admin,admin,"system:masters"\n')
         self._write_kubeconfig(self.kubeconfig, "admin", self.admin_token)
