@@ -2,8 +2,9 @@
 # Builds the Go test peers from the Go module proxy and caches them by version:
 #   kube-apiserver, kube-controller-manager (k8s.io/kubernetes), etcd + etcdctl,
 #   and Bitnami's kubeseal + controller (the interoperability peers);
-#   `prometheus`: promtool, for the alert rule tests (not part of `all`).
-# Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|all]   (default: all)
+#   `prometheus`: promtool, for the alert rule tests (not part of `all`);
+#   `helm`: helm v3, for the chart tests (not part of `all`).
+# Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|helm|all]   (default: all)
 # Prints the component's bin directory on the last line of stdout (the cache root for `all`).
 # Idempotent: a cached build is reused.
 set -euo pipefail
@@ -12,6 +13,7 @@ K8S_VERSION=${K8S_VERSION:-1.35.4}
 ETCD_VERSION=${ETCD_VERSION:-3.6.16}
 SEALED_SECRETS_VERSION=${SEALED_SECRETS_VERSION:-0.36.6}
 PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-0.316.0}  # Go module version of github.com/prometheus/prometheus
+HELM_VERSION=${HELM_VERSION:-3.22.0}
 CACHE=${SEALER_PEERS_CACHE:-$HOME/.cache/sealer-peers}
 what=${1:-all}
 
@@ -89,6 +91,26 @@ build_prometheus() {
   log "promtool built in $((SECONDS - start)) s"
 }
 
+build_helm() {
+  local dir="$CACHE/helm-v$HELM_VERSION"
+  if [[ -x $dir/bin/helm ]]; then return; fi
+  log "building helm v$HELM_VERSION"
+  local start=$SECONDS hmod kver major minor
+  mkdir -p "$dir/bin"
+  # What helm's Makefile stamps in: its version, and the Kubernetes version `helm template` and
+  # `helm lint` assume (.Capabilities.KubeVersion) - the client-go minor it is built with, as 1.x.
+  hmod=$(go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" |
+         python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get("GoMod") or sys.exit(d.get("Error")))')
+  kver=$(awk '$1 == "k8s.io/client-go" {print $2; exit}' "$hmod")
+  major=$(( $(echo "${kver#v}" | cut -d. -f1) + 1 )); minor=$(echo "$kver" | cut -d. -f2)
+  local ldf="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" p
+  for p in pkg/lint/rules pkg/chartutil; do
+    ldf="$ldf -X helm.sh/helm/v3/$p.k8sVersionMajor=$major -X helm.sh/helm/v3/$p.k8sVersionMinor=$minor"
+  done
+  GOBIN="$dir/bin" go install -trimpath -ldflags "$ldf" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" >&2
+  log "helm built in $((SECONDS - start)) s"
+}
+
 # etcd and k8s are cached apart (either version can move alone); callers get one directory.
 link_control_plane() {
   local dir="$CACHE/control-plane-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION/bin"
@@ -107,6 +129,7 @@ case $what in
   control-plane) build_etcd; build_k8s; link_control_plane ;;
   bitnami) build_bitnami; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
   prometheus) build_prometheus; echo "$CACHE/prometheus-v$PROMETHEUS_VERSION/bin" ;;
+  helm) build_helm; echo "$CACHE/helm-v$HELM_VERSION/bin" ;;
   all) build_bitnami; build_etcd; build_k8s; link_control_plane >/dev/null; echo "$CACHE" ;;
-  *) log "usage: $0 [control-plane|bitnami|prometheus|all]"; exit 2 ;;
+  *) log "usage: $0 [control-plane|bitnami|prometheus|helm|all]"; exit 2 ;;
 esac

@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO / ".ci" / "build-peers.sh"
-COMPONENTS = ("control-plane", "bitnami", "prometheus")
+COMPONENTS = ("control-plane", "bitnami", "prometheus", "helm")
 
 # Outcome per component, failures included: a failed build is not retried within a run.
 _results: dict[str, Path | str] = {}
@@ -73,6 +73,7 @@ def build_peer(component: str) -> Path:
     "control-plane": etcd, etcdctl, kube-apiserver, kube-controller-manager.
     "bitnami": kubeseal, controller (and `build_peer("bitnami").parent / "crd.yaml"`).
     "prometheus": promtool.
+    "helm": helm (v3).
     Raises PeerUnavailable with a one-line reason; outside pytest (e.g. the cluster CLI).
     """
     if component not in COMPONENTS:
