@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Go test peers from the Go module proxy and caches them by version:
 #   kube-apiserver, kube-controller-manager (k8s.io/kubernetes), etcd + etcdctl,
-#   and Bitnami's kubeseal + controller (the interoperability peers);
+#   and Bitnami's kubeseal + controller (the interoperability peers) with its CRD and Helm chart;
 #   `prometheus`: promtool, for the alert rule tests (not part of `all`);
 #   `helm`: helm v3, for the chart tests (not part of `all`).
 # Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|helm|all]   (default: all)
@@ -81,6 +81,16 @@ build_bitnami() {
   log "sealed-secrets built in $((SECONDS - start)) s"
 }
 
+# Bitnami's Helm chart (helm/sealed-secrets in the same module), for the upgrade-from-Bitnami test.
+copy_bitnami_chart() {
+  local dir="$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION" mod
+  if [[ -f $dir/chart/Chart.yaml ]]; then return; fi
+  mod=$(go mod download -json "github.com/bitnami-labs/sealed-secrets@v$SEALED_SECRETS_VERSION" |
+        python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get("Dir") or sys.exit(d.get("Error")))')
+  rm -rf "$dir/chart.tmp"; cp -r "$mod/helm/sealed-secrets" "$dir/chart.tmp"; chmod -R u+w "$dir/chart.tmp"
+  mv "$dir/chart.tmp" "$dir/chart"
+}
+
 build_prometheus() {
   local dir="$CACHE/prometheus-v$PROMETHEUS_VERSION"
   if [[ -x $dir/bin/promtool ]]; then return; fi
@@ -127,9 +137,9 @@ exec 9>"$CACHE/.build.lock"
 flock 9
 case $what in
   control-plane) build_etcd; build_k8s; link_control_plane ;;
-  bitnami) build_bitnami; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
+  bitnami) build_bitnami; copy_bitnami_chart; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
   prometheus) build_prometheus; echo "$CACHE/prometheus-v$PROMETHEUS_VERSION/bin" ;;
   helm) build_helm; echo "$CACHE/helm-v$HELM_VERSION/bin" ;;
-  all) build_bitnami; build_etcd; build_k8s; link_control_plane >/dev/null; echo "$CACHE" ;;
+  all) build_bitnami; copy_bitnami_chart; build_etcd; build_k8s; link_control_plane >/dev/null; echo "$CACHE" ;;
   *) log "usage: $0 [control-plane|bitnami|prometheus|helm|all]"; exit 2 ;;
 esac

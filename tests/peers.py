@@ -71,7 +71,8 @@ def build_peer(component: str) -> Path:
     """Directory holding the built binaries of `component`, building them on first use.
 
     "control-plane": etcd, etcdctl, kube-apiserver, kube-controller-manager.
-    "bitnami": kubeseal, controller (and `build_peer("bitnami").parent / "crd.yaml"`).
+    "bitnami": kubeseal, controller (and `build_peer("bitnami").parent / "crd.yaml"`, its Helm
+    chart in `.parent / "chart"`).
     "prometheus": promtool.
     "helm": helm (v3).
     Raises PeerUnavailable with a one-line reason; outside pytest (e.g. the cluster CLI).
