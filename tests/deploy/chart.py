@@ -42,10 +42,6 @@ def kustomize(path: Path = DEPLOY) -> list[dict]:
     return objects(run([KUBECTL, "kustomize", str(path)]).stdout)
 
 
-def by_kind_name(docs: list[dict]) -> dict[tuple[str, str], dict]:
-    return {(d["kind"], d["metadata"]["name"]): d for d in docs}
-
-
 def the(docs: list[dict], kind: str, name: str | None = None) -> dict:
     found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
     assert len(found) == 1, f"{kind}/{name}: {len(found)} rendered"
@@ -136,3 +132,23 @@ def selects_pods(docs: list[dict]) -> None:
             assert selector["matchLabels"].items() <= labels.items(), (doc["kind"], selector, labels)
         elif doc["kind"] == "NetworkPolicy":
             assert spec["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+# What people set in their values for Bitnami's chart (field-2026.md §2), as one file.
+BITNAMI_VALUES = {
+    "fullnameOverride": "sealed-secrets-controller",
+    "keyrenewperiod": "0",
+    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+    "networkPolicy": {"enabled": True},
+    "metrics": {"serviceMonitor": {"enabled": True}},
+    "rateLimit": 4,
+    "rateLimitBurst": 8,
+    "additionalNamespaces": [],
+    "updateStatus": True,
+    "secretName": "sealed-secrets-key",
+    "podSecurityContext": {"enabled": True, "fsGroup": 65534},
+    "containerSecurityContext": {"enabled": True, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
+                                 "runAsUser": 1001, "capabilities": {"drop": ["ALL"]}},
+    "pdb": {"create": False},
+    "image": {"pullPolicy": "IfNotPresent"},
+}

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from tests.deploy.chart import (
-    CHART, CHART_NAMES, DEPLOY, KUSTOMIZE_BINDING_NAMES, KUSTOMIZE_NAMES, by_kind_name, kustomize,
+    BITNAMI_VALUES, CHART, CHART_NAMES, DEPLOY, KUSTOMIZE_BINDING_NAMES, KUSTOMIZE_NAMES, kustomize,
     normalised, objects, run, selects_pods, template, the,
 )
 from tests.peers import peer_bin_dir
@@ -78,26 +78,6 @@ FULL_VALUES = {
                      "metadata": {"name": "{{ .Release.Name }}-extra"}, "data": {"a": "b"}}],
 }
 
-# What people set in their values for Bitnami's chart (field-2026.md §2), as one file.
-TYPICAL_BITNAMI_VALUES = {
-    "fullnameOverride": "sealed-secrets-controller",
-    "keyrenewperiod": "0",
-    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-    "networkPolicy": {"enabled": True},
-    "metrics": {"serviceMonitor": {"enabled": True}},
-    "rateLimit": 4,
-    "rateLimitBurst": 8,
-    "additionalNamespaces": [],
-    "updateStatus": True,
-    "secretName": "sealed-secrets-key",
-    "podSecurityContext": {"enabled": True, "fsGroup": 65534},
-    "containerSecurityContext": {"enabled": True, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-                                 "runAsUser": 1001, "capabilities": {"drop": ["ALL"]}},
-    "pdb": {"create": False},
-    "image": {"pullPolicy": "IfNotPresent"},
-}
-
-
 @pytest.fixture(scope="module")
 def helm() -> Path:
     path = peer_bin_dir("helm") / "helm"
@@ -141,7 +121,7 @@ def test_chart_copies_are_deploys_files(copy, source):
         f"deploy/helm/sealer/{copy} differs from deploy/{source}: copy it again"
 
 
-@pytest.mark.parametrize("values", [None, FULL_VALUES, TYPICAL_BITNAMI_VALUES], ids=["default", "full", "bitnami"])
+@pytest.mark.parametrize("values", [None, FULL_VALUES, BITNAMI_VALUES], ids=["default", "full", "bitnami"])
 def test_lint(helm, values, tmp_path):
     argv = [str(helm), "lint", "--strict", str(CHART)]
     if values is not None:
