@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from keys.generate import self_signed_certificate
-from sealer import crypto
+from sealer.core import crypto
 from tests.interop.conftest import find_binary
 from tests.peers import peer_bin_dir
 
