@@ -263,9 +263,28 @@ def test_full_values_other_objects(full):
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
     assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s", "honorLabels": True}]
     assert the(full, "Service", "sealed-secrets-controller-metrics")["spec"]["ports"][0]["port"] == 9081
-    # the alerts are deploy/monitoring's, unchanged
-    rules = yaml.safe_load((DEPLOY / "monitoring" / "prometheusrule.yaml").read_text())
-    assert the(full, "PrometheusRule")["spec"] == rules["spec"]
+    # the alerts are deploy/monitoring's; with keyrenewperiod "0" without the key rotation alert
+    rules = yaml.safe_load((DEPLOY / "monitoring" / "prometheusrule.yaml").read_text())["spec"]
+    rules["groups"][0]["rules"] = [r for r in rules["groups"][0]["rules"]
+                                   if r["alert"] != "SealedSecretsKeyRotationOverdue"]
+    assert the(full, "PrometheusRule")["spec"] == rules
+
+
+@pytest.mark.parametrize("period, threshold", [("", "(720 + 24) * 3600"), ("2160h", "(2160 + 24) * 3600"),
+                                               ("90d", "(720 + 24) * 3600"), (0, None), ("0", None)])
+def test_key_rotation_alert_follows_keyrenewperiod(helm, period, threshold, tmp_path):
+    docs = template(helm, {"keyrenewperiod": period, "metrics": {"prometheusRule": {"enabled": True}}})
+    spec = the(docs, "PrometheusRule")["spec"]
+    rules = {r["alert"]: r for r in spec["groups"][0]["rules"]}
+    if threshold is None:
+        assert "SealedSecretsKeyRotationOverdue" not in rules and len(rules) == 3
+        return
+    assert threshold in rules["SealedSecretsKeyRotationOverdue"]["expr"]
+    # and the rendered rules are still valid for Prometheus
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump(spec))
+    promtool = peer_bin_dir("prometheus") / "promtool"
+    proc = run([str(promtool), "check", "rules", str(tmp_path / "rules.yaml")], check=False)
+    assert proc.returncode == 0 and "SUCCESS: 4 rules found" in proc.stdout, proc.stdout + proc.stderr
 
 
 def test_admission_policy_is_the_kustomize_component(helm):
