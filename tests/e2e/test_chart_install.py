@@ -257,3 +257,34 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     finally:
         assert ctrl.stop() == 0
     helm("uninstall", "sealed-secrets", "-n", ns)
+
+
+def test_namespaced_rbac_is_enough(control_plane, helm, kube, release_ns, tmp_path):
+    """Bitnami's rbac.namespacedRoles: no ClusterRole, Roles in the controller's and the additional
+    namespaces only; the controller unseals there, and can do nothing elsewhere."""
+    ns, core = release_ns, kubernetes.client.CoreV1Api(kube)
+    custom = kubernetes.client.CustomObjectsApi(kube)
+    team = f"{ns}-team"
+    core.create_namespace({"metadata": {"name": team}})
+    try:
+        values = {"rbac": {"namespacedRoles": True, "namespacedRolesName": f"unsealer-{ns}"},
+                  "additionalNamespaces": [team], "labelSelector": f"{OWN}=chart"}
+        helm("install", "sealed-secrets", str(CHART), "-n", ns, values=values)
+        installed = helm.manifest("sealed-secrets", ns)
+        assert not [d for d in installed if d["kind"].startswith("ClusterRole")]
+        ctrl = ChartController(control_plane, the(installed, "Deployment")).start(timeout=120)
+        try:
+            cert = ctrl.cert_pem()
+            for where in (team, ns):
+                doc = seal(cert, tmp_path, "db", where, f"s3cr3t-{where}")
+                custom.create_namespaced_custom_object("bitnami.com", "v1alpha1", where, "sealedsecrets", doc)
+                eventually(lambda: unsealed(core, where, "db") == f"s3cr3t-{where}", 60, 0.2, f"the Secret in {where}")
+            with control_plane.api_client(ctrl.kubeconfig) as api:
+                with pytest.raises(kubernetes.client.ApiException) as e:
+                    kubernetes.client.CoreV1Api(api).list_namespaced_secret("default")
+                assert e.value.status == 403
+        finally:
+            assert ctrl.stop() == 0
+        helm("uninstall", "sealed-secrets", "-n", ns)
+    finally:
+        core.delete_namespace(team)
