@@ -8,7 +8,9 @@ after, on the same keys.
 There is no kubelet: Deployments never run Pods. The controllers run as processes; the only
 arguments added to the rendered ones are a kubeconfig (a Pod has in-cluster configuration) and
 loopback listen addresses (a Pod has its own network namespace; the test asserts the rendered ports
-are the ones the Services target). Each release lives in its own namespace with its own ClusterRole
+are the ones the Services target). On a test host (a network namespace, tests/e2e/testhost.py) the
+rendered arguments run exactly, with only the kubeconfig added, and clients reach that controller
+through the chart's Service with --controller-name sealed-secrets. Each release lives in its own namespace with its own ClusterRole
 name, so it does not meet deploy/'s objects that other tests install in kube-system."""
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable
 from tests.e2e.cluster import _free_port
 from tests.e2e.sealer_controller import RunningController
 from tests.e2e.test_deploy import STUB_MONITORING_CRDS
+from tests.e2e.testhost import TestHost, TestHostUnavailable, kubeconfig_via
 from tests.e2e.waiting import eventually
 from tests.interop.conftest import find_binary
 from tests.peers import peer_bin_dir
@@ -288,3 +291,64 @@ def test_namespaced_rbac_is_enough(control_plane, helm, kube, release_ns, tmp_pa
         helm("uninstall", "sealed-secrets", "-n", ns)
     finally:
         core.delete_namespace(team)
+
+
+class HostedChartController(ChartController):
+    """The same, on a test host (its own network namespace, as a Pod): the rendered arguments
+    exactly, listen addresses included, plus only the kubeconfig; reachable through the Service."""
+
+    def __init__(self, plane, deployment: dict, host: TestHost):
+        super().__init__(plane, deployment, name="chart-controller-hosted")
+        (container,) = deployment["spec"]["template"]["spec"]["containers"]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        self.port, self.metrics_port = ports["http"], ports["metrics"]
+        self.url = f"http://{host.address}:{self.port}"
+        kubeconfig = kubeconfig_via(self.kubeconfig, f"https://{host.gateway}:{host.forward(plane.port)}",
+                                    "localhost", plane.dir / f"sa-chart-{self.namespace}.kubeconfig")
+        self.argv = ["ip", "netns", "exec", host.netns, sys.executable, "-m", "controller", *self.rendered_args,
+                     "--kubeconfig", str(kubeconfig)]
+
+
+def test_clients_reach_it_as_controller_name_sealed_secrets(control_plane, helm, kube, release_ns, tmp_path):
+    """helm install sealed-secrets: kubeseal and sealer, as any authenticated user, fetch the
+    certificate with --controller-name sealed-secrets through the API server's service proxy (the
+    chart's Service and service-proxier Role), as the GitOps guides say."""
+    try:
+        host = TestHost()
+    except TestHostUnavailable as e:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip(str(e))
+    ns = release_ns
+    values = {"rbac": {"clusterRoleName": f"secrets-unsealer-{ns}"}, "labelSelector": f"{OWN}=chart"}
+    helm("install", "sealed-secrets", str(CHART), "-n", ns, values=values)
+    deployment = the(helm.manifest("sealed-secrets", ns), "Deployment")
+    pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    with host:
+        # What a kubelet and the endpoints controller would do for one Pod of the Deployment.
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sealed-secrets-0", "namespace": ns, "labels": pod_labels},
+               "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]}}
+        control_plane.kubectl("apply", "-f", "-", input=json.dumps(pod))
+        control_plane.kubectl("patch", "pod", "sealed-secrets-0", "-n", ns, "--subresource=status", "--type=merge",
+                              "-p", json.dumps({"status": {"phase": "Running", "podIP": host.address,
+                                                           "podIPs": [{"ip": host.address}]}}))
+        control_plane.kubectl("apply", "-f", "-", input=json.dumps({
+            "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "sealed-secrets", "namespace": ns},
+            "subsets": [{"addresses": [{"ip": host.address, "targetRef": {"kind": "Pod", "name": "sealed-secrets-0",
+                                                                            "namespace": ns}}],
+                         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}))
+        ctrl = HostedChartController(control_plane, deployment, host).start(timeout=120)
+        try:
+            expected = ctrl.cert_pem()
+            user = control_plane.kubeconfig_for_service_account("default", f"someone-{ns[-4:]}")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("SEALED_SECRETS_")}
+            env["KUBECONFIG"] = str(user)
+            kubeseal = find_binary(peer_bin_dir("bitnami"), "kubeseal")
+            for argv in ([str(kubeseal)], [sys.executable, "-m", "sealer"]):
+                done = subprocess.run([*argv, "--controller-namespace", ns, "--controller-name", "sealed-secrets",
+                                       "--fetch-cert"], capture_output=True, text=True, env=env, timeout=60)
+                assert done.returncode == 0, f"{argv[-1]}: {done.stderr}"
+                assert done.stdout.encode() == expected, argv[-1]
+        finally:
+            assert ctrl.stop() == 0
+    helm("uninstall", "sealed-secrets", "-n", ns)
