@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from keys.generate import self_signed_certificate
 from sealer.core import crypto
+from tests.e2e.waiting import eventually
 from tests.interop.conftest import find_binary
 from tests.peers import peer_bin_dir
 
@@ -272,3 +273,18 @@ def test_cost_stays_bounded_with_many_items(control_plane, policy, namespace):
     bad["spec"]["encryptedData"]["key-1234"] = "AgB=" * 200
     proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(bad), check=False)
     assert proc.returncode != 0 and "spec.encryptedData.key-1234" in proc.stderr, proc.stderr[:2000]
+
+
+def test_policy_type_checks_against_the_crd_schema(control_plane, policy, kube):
+    """The controller manager type-checks the policy against the SealedSecret schema (where, say,
+    spec.data is bytes): no expression may have a warning."""
+    import kubernetes
+
+    api = kubernetes.client.AdmissionregistrationV1Api(kube)
+
+    def checked():
+        p = api.read_validating_admission_policy(POLICY)
+        return p if p.status and p.status.observed_generation == p.metadata.generation else None
+    checked_policy = eventually(checked, 60, 0.5, "the policy type-checked")
+    warnings = (checked_policy.status.type_checking.expression_warnings or []) if checked_policy.status.type_checking else []
+    assert warnings == [], [(w.field_ref, w.warning) for w in warnings]
