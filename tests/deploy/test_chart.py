@@ -398,3 +398,11 @@ def test_schema_closes_every_object_it_defines():
                 return False
         return True
     assert [k for k in keys(values) if not described(k)] == []
+
+
+def test_admission_policy_needs_kubernetes_1_30(helm):
+    proc = template(helm, {"admissionPolicy": {"enabled": True}}, check=False, extra=("--kube-version", "1.29.4"))
+    assert proc.returncode != 0 and "needs Kubernetes 1.30 or newer" in proc.stderr, proc.stderr
+    assert template(helm, {"admissionPolicy": {"enabled": True}}, extra=("--kube-version", "1.30.0"))
+    # and the rest of the chart renders for an older cluster
+    assert template(helm, extra=("--kube-version", "1.25.0"))
