@@ -16,8 +16,9 @@ CHART = DEPLOY / "helm" / "sealer"
 KUBECTL = "/usr/bin/kubectl"
 
 
-def run(argv: list[str], *, check: bool = True, input: str | None = None, env: dict | None = None,
-        timeout: float = 180) -> subprocess.CompletedProcess:
+def run(
+    argv: list[str], *, check: bool = True, input: str | None = None, env: dict | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess:
     proc = subprocess.run(argv, capture_output=True, text=True, input=input, env=env, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, argv[:3]))} ... failed ({proc.returncode}):\n{proc.stderr}")
@@ -28,8 +29,15 @@ def objects(text: str) -> list[dict]:
     return [d for d in yaml.safe_load_all(text) if d]
 
 
-def template(helm: Path, values: dict | None = None, *, release: str = "sealed-secrets",
-             namespace: str = "kube-system", check: bool = True, extra: tuple[str, ...] = ()):
+def template(
+    helm: Path,
+    values: dict | None = None,
+    *,
+    release: str = "sealed-secrets",
+    namespace: str = "kube-system",
+    check: bool = True,
+    extra: tuple[str, ...] = (),
+):
     """`helm template` of the chart: the objects, or (check=False) the CompletedProcess."""
     argv = [str(helm), "template", release, str(CHART), "-n", namespace, *extra]
     if values is not None:
@@ -78,6 +86,7 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
     - selectors and pod template labels: the chart's are Bitnami's chart's (immutable in a
       Deployment), deploy/'s are its own; each is checked to select its pods (selects_pods);
     - probe fields equal to Kubernetes' defaults; comments (gone in YAML anyway)."""
+
     def name(n: str, kind: str = "") -> str:
         if kind == "RoleBinding" and binding_names and n in binding_names:
             return binding_names[n]
@@ -96,7 +105,8 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
         for rule in doc.get("rules", []):
             if set(rule.get("resources", [])) & {"services", "services/proxy"}:
                 rule["resourceNames"] = [
-                    ":".join(name(p) for p in rn.split(":")) for rn in rule.get("resourceNames", [])]
+                    ":".join(name(p) for p in rn.split(":")) for rn in rule.get("resourceNames", [])
+                ]
         spec = doc.get("spec", {})
         if kind == "Deployment":
             spec.pop("selector")
@@ -147,8 +157,13 @@ BITNAMI_VALUES = {
     "updateStatus": True,
     "secretName": "sealed-secrets-key",
     "podSecurityContext": {"enabled": True, "fsGroup": 65534},
-    "containerSecurityContext": {"enabled": True, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-                                 "runAsUser": 1001, "capabilities": {"drop": ["ALL"]}},
+    "containerSecurityContext": {
+        "enabled": True,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": 1001,
+        "capabilities": {"drop": ["ALL"]},
+    },
     "pdb": {"create": False},
     "image": {"pullPolicy": "IfNotPresent"},
 }

@@ -14,8 +14,19 @@ import pytest
 import yaml
 
 from tests.deploy.chart import (
-    BITNAMI_VALUES, CHART, CHART_NAMES, DEPLOY, KUSTOMIZE_BINDING_NAMES, KUSTOMIZE_NAMES, kustomize,
-    normalised, objects, run, selects_pods, template, the,
+    BITNAMI_VALUES,
+    CHART,
+    CHART_NAMES,
+    DEPLOY,
+    KUSTOMIZE_BINDING_NAMES,
+    KUSTOMIZE_NAMES,
+    kustomize,
+    normalised,
+    objects,
+    run,
+    selects_pods,
+    template,
+    the,
 )
 from tests.peers import peer_bin_dir
 
@@ -24,8 +35,13 @@ FULL_VALUES = {
     "fullnameOverride": "sealed-secrets-controller",
     "commonLabels": {"team": "platform"},
     "commonAnnotations": {"owner": "platform@example.com"},
-    "image": {"registry": "registry.example.com", "repository": "mirror/sealer-controller",
-              "tag": "0.1.0-rc1", "pullPolicy": "Always", "pullSecrets": ["regcred"]},
+    "image": {
+        "registry": "registry.example.com",
+        "repository": "mirror/sealer-controller",
+        "tag": "0.1.0-rc1",
+        "pullPolicy": "Always",
+        "pullSecrets": ["regcred"],
+    },
     "replicas": 1,
     "revisionHistoryLimit": 5,
     "secretName": "my-keys",
@@ -45,38 +61,68 @@ FULL_VALUES = {
     "commandArgs": ["--workers", "3"],
     "extraEnvVars": [{"name": "TZ", "value": "UTC"}],
     "resources": {"requests": {"cpu": "10m", "memory": "96Mi"}, "limits": {"memory": "256Mi"}},
-    "podSecurityContext": {"enabled": True, "fsGroup": 65534, "runAsNonRoot": True,
-                           "seccompProfile": {"type": "RuntimeDefault"}},
-    "containerSecurityContext": {"enabled": True, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
-                                 "runAsUser": 1001, "allowPrivilegeEscalation": False,
-                                 "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
+    "podSecurityContext": {
+        "enabled": True,
+        "fsGroup": 65534,
+        "runAsNonRoot": True,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
+    "containerSecurityContext": {
+        "enabled": True,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": 1001,
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    },
     "podLabels": {"sidecar.istio.io/inject": "false"},
     "podAnnotations": {"prometheus.io/scrape": "true"},
     "priorityClassName": "system-cluster-critical",
     "tolerations": [{"key": "CriticalAddonsOnly", "operator": "Exists"}],
-    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}]}}},
+    "affinity": {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": "kubernetes.io/arch", "operator": "In", "values": ["amd64"]}]}
+                ]
+            }
+        }
+    },
     "additionalVolumes": [{"name": "extra", "emptyDir": {}}],
     "additionalVolumeMounts": [{"name": "extra", "mountPath": "/extra"}],
     "containerPorts": {"http": 9080, "metrics": 9081},
-    "livenessProbe": {"enabled": True, "periodSeconds": 20, "timeoutSeconds": 3, "failureThreshold": 5,
-                      "initialDelaySeconds": 1, "successThreshold": 1},
+    "livenessProbe": {
+        "enabled": True,
+        "periodSeconds": 20,
+        "timeoutSeconds": 3,
+        "failureThreshold": 5,
+        "initialDelaySeconds": 1,
+        "successThreshold": 1,
+    },
     "readinessProbe": {"enabled": False},
     "customReadinessProbe": {"tcpSocket": {"port": "http"}},
     "service": {"type": "ClusterIP", "port": 8080, "annotations": {"svc": "yes"}},
     "networkPolicy": {"enabled": True, "egress": {"enabled": True, "kubeapiCidr": "10.0.0.1/32", "kubeapiPort": 443}},
     "serviceAccount": {"create": True, "name": "sealer-sa", "annotations": {"iam": "none"}},
-    "rbac": {"labels": {"rbac": "yes"}, "serviceProxier": {"subjects": [
-        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "developers"}]}},
-    "metrics": {"serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"},
-                                   "interval": "15s"},
-                "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
-                "service": {"port": 9081}},
+    "rbac": {
+        "labels": {"rbac": "yes"},
+        "serviceProxier": {
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "developers"}]
+        },
+    },
+    "metrics": {
+        "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}, "interval": "15s"},
+        "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
+        "service": {"port": 9081},
+    },
     "pdb": {"create": True, "minAvailable": 1},
     "admissionPolicy": {"enabled": True, "keySizes": [2048, 4096], "validationActions": ["Warn", "Audit"]},
-    "extraDeploy": [{"apiVersion": "v1", "kind": "ConfigMap",
-                     "metadata": {"name": "{{ .Release.Name }}-extra"}, "data": {"a": "b"}}],
+    "extraDeploy": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "{{ .Release.Name }}-extra"}, "data": {"a": "b"}}
+    ],
 }
+
 
 @pytest.fixture(scope="module")
 def helm() -> Path:
@@ -109,16 +155,21 @@ def controller_args(argv: list[str]) -> argparse.Namespace:
 
 # --- the chart's own files --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("copy, source", [
-    ("crds/sealedsecrets.bitnami.com.yaml", "crd.yaml"),
-    ("files/prometheusrule.yaml", "monitoring/prometheusrule.yaml"),
-    ("files/admission-policy.yaml", "admission/policy.yaml"),
-])
+
+@pytest.mark.parametrize(
+    "copy, source",
+    [
+        ("crds/sealedsecrets.bitnami.com.yaml", "crd.yaml"),
+        ("files/prometheusrule.yaml", "monitoring/prometheusrule.yaml"),
+        ("files/admission-policy.yaml", "admission/policy.yaml"),
+    ],
+)
 def test_chart_copies_are_deploys_files(copy, source):
     """A chart cannot read outside its directory: these are copies, and must stay byte-identical
     (cp deploy/<source> deploy/helm/sealer/<copy> after changing deploy/)."""
-    assert (CHART / copy).read_bytes() == (DEPLOY / source).read_bytes(), \
+    assert (CHART / copy).read_bytes() == (DEPLOY / source).read_bytes(), (
         f"deploy/helm/sealer/{copy} differs from deploy/{source}: copy it again"
+    )
 
 
 @pytest.mark.parametrize("values", [None, FULL_VALUES, BITNAMI_VALUES], ids=["default", "full", "bitnami"])
@@ -133,6 +184,7 @@ def test_lint(helm, values, tmp_path):
 
 
 # --- defaults: deploy/, under Bitnami's chart's names ------------------------------------------
+
 
 def test_defaults_are_the_kustomize_base(default):
     """helm template (release sealed-secrets, kube-system) and kubectl kustomize deploy/ give the
@@ -150,17 +202,28 @@ def test_defaults_are_the_kustomize_base(default):
 
 def test_defaults_use_bitnamis_names_and_selectors(default):
     names = sorted((d["kind"], d["metadata"]["name"]) for d in default)
-    assert names == sorted([
-        ("ServiceAccount", "sealed-secrets"), ("ClusterRole", "secrets-unsealer"),
-        ("ClusterRoleBinding", "sealed-secrets"), ("Role", "sealed-secrets-key-admin"),
-        ("RoleBinding", "sealed-secrets-key-admin"), ("Role", "sealed-secrets-leader-election"),
-        ("RoleBinding", "sealed-secrets-leader-election"), ("Role", "sealed-secrets-service-proxier"),
-        ("RoleBinding", "sealed-secrets-service-proxier"), ("Service", "sealed-secrets"),
-        ("Service", "sealed-secrets-metrics"), ("Deployment", "sealed-secrets")])
+    assert names == sorted(
+        [
+            ("ServiceAccount", "sealed-secrets"),
+            ("ClusterRole", "secrets-unsealer"),
+            ("ClusterRoleBinding", "sealed-secrets"),
+            ("Role", "sealed-secrets-key-admin"),
+            ("RoleBinding", "sealed-secrets-key-admin"),
+            ("Role", "sealed-secrets-leader-election"),
+            ("RoleBinding", "sealed-secrets-leader-election"),
+            ("Role", "sealed-secrets-service-proxier"),
+            ("RoleBinding", "sealed-secrets-service-proxier"),
+            ("Service", "sealed-secrets"),
+            ("Service", "sealed-secrets-metrics"),
+            ("Deployment", "sealed-secrets"),
+        ]
+    )
     deployment = the(default, "Deployment")
     # Bitnami's chart's selector: a helm upgrade from it cannot change a Deployment's selector
     assert deployment["spec"]["selector"]["matchLabels"] == {
-        "app.kubernetes.io/name": "sealed-secrets", "app.kubernetes.io/instance": "sealed-secrets"}
+        "app.kubernetes.io/name": "sealed-secrets",
+        "app.kubernetes.io/instance": "sealed-secrets",
+    }
     selects_pods(default)
     # kubeseal --controller-name sealed-secrets: the first port of the Service is `http`, 8080
     service = the(default, "Service", "sealed-secrets")
@@ -173,13 +236,16 @@ def test_defaults_use_bitnamis_names_and_selectors(default):
             assert doc["metadata"]["namespace"] == "kube-system"
 
 
-@pytest.mark.parametrize("release, override, fullname", [
-    ("sealed-secrets", {}, "sealed-secrets"),
-    ("sealed-secrets-controller", {}, "sealed-secrets-controller"),  # contains the name
-    ("ss", {}, "ss-sealed-secrets"),
-    ("ss", {"nameOverride": "sealer"}, "ss-sealer"),
-    ("ss", {"fullnameOverride": "sealed-secrets-controller"}, "sealed-secrets-controller"),
-])
+@pytest.mark.parametrize(
+    "release, override, fullname",
+    [
+        ("sealed-secrets", {}, "sealed-secrets"),
+        ("sealed-secrets-controller", {}, "sealed-secrets-controller"),  # contains the name
+        ("ss", {}, "ss-sealed-secrets"),
+        ("ss", {"nameOverride": "sealer"}, "ss-sealer"),
+        ("ss", {"fullnameOverride": "sealed-secrets-controller"}, "sealed-secrets-controller"),
+    ],
+)
 def test_names_follow_bitnamis_rules(helm, release, override, fullname):
     docs = template(helm, override, release=release)
     assert the(docs, "Deployment")["metadata"]["name"] == fullname
@@ -196,12 +262,27 @@ def test_default_args_are_valid_controller_flags(default):
 
 # --- a full set of values --------------------------------------------------------------------------
 
+
 def test_full_values_render_every_object(full):
     kinds = sorted({d["kind"] for d in full})
-    assert kinds == sorted(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding",
-                            "Service", "Deployment", "NetworkPolicy", "PodDisruptionBudget", "ServiceMonitor",
-                            "PrometheusRule", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
-                            "ConfigMap"])
+    assert kinds == sorted(
+        [
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Role",
+            "RoleBinding",
+            "Service",
+            "Deployment",
+            "NetworkPolicy",
+            "PodDisruptionBudget",
+            "ServiceMonitor",
+            "PrometheusRule",
+            "ValidatingAdmissionPolicy",
+            "ValidatingAdmissionPolicyBinding",
+            "ConfigMap",
+        ]
+    )
     selects_pods(full)
     for doc in full:
         if doc["kind"] == "ConfigMap":  # extraDeploy's: as written
@@ -228,12 +309,16 @@ def test_full_values_reach_the_controller(full):
     assert args.max_unseal_retries == 7
     assert args.listen_addr == ":9080" and args.listen_metrics_addr == ":9081"
     assert args.workers == 3  # commandArgs, appended
-    assert c["ports"] == [{"name": "http", "containerPort": 9080, "protocol": "TCP"},
-                          {"name": "metrics", "containerPort": 9081, "protocol": "TCP"}]
+    assert c["ports"] == [
+        {"name": "http", "containerPort": 9080, "protocol": "TCP"},
+        {"name": "metrics", "containerPort": 9081, "protocol": "TCP"},
+    ]
     # helm merges maps with the chart's defaults: the CPU limit stays unless set to null
     assert c["resources"] == {"requests": {"cpu": "10m", "memory": "96Mi"}, "limits": {"cpu": "1", "memory": "256Mi"}}
-    assert c["securityContext"].items() >= {
-        k: v for k, v in FULL_VALUES["containerSecurityContext"].items() if k != "enabled"}.items()
+    assert (
+        c["securityContext"].items()
+        >= {k: v for k, v in FULL_VALUES["containerSecurityContext"].items() if k != "enabled"}.items()
+    )
     assert c["livenessProbe"]["periodSeconds"] == 20 and c["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert c["readinessProbe"] == {"tcpSocket": {"port": "http"}}
     assert {"name": "TZ", "value": "UTC"} in c["env"]
@@ -254,24 +339,34 @@ def test_full_values_other_objects(full):
     for binding in (the(full, "ClusterRoleBinding"), the(full, "RoleBinding", "sealed-secrets-controller-key-admin")):
         assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "sealer-sa", "namespace": "kube-system"}]
     assert the(full, "RoleBinding", "sealed-secrets-controller-service-proxier")["subjects"] == [
-        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "developers"}]
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "developers"}
+    ]
     netpol = the(full, "NetworkPolicy")["spec"]
-    assert netpol["ingress"] == [{"ports": [{"port": "http", "protocol": "TCP"}, {"port": "metrics", "protocol": "TCP"}]}]
-    assert netpol["egress"] == [{"to": [{"ipBlock": {"cidr": "10.0.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 443}]}]
+    assert netpol["ingress"] == [
+        {"ports": [{"port": "http", "protocol": "TCP"}, {"port": "metrics", "protocol": "TCP"}]}
+    ]
+    assert netpol["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "10.0.0.1/32"}}], "ports": [{"protocol": "TCP", "port": 443}]}
+    ]
     assert the(full, "PodDisruptionBudget")["spec"]["minAvailable"] == 1
     monitor = the(full, "ServiceMonitor")
     assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    assert monitor["spec"]["endpoints"] == [{"port": "metrics", "path": "/metrics", "interval": "15s", "honorLabels": True}]
+    assert monitor["spec"]["endpoints"] == [
+        {"port": "metrics", "path": "/metrics", "interval": "15s", "honorLabels": True}
+    ]
     assert the(full, "Service", "sealed-secrets-controller-metrics")["spec"]["ports"][0]["port"] == 9081
     # the alerts are deploy/monitoring's; with keyrenewperiod "0" without the key rotation alert
     rules = yaml.safe_load((DEPLOY / "monitoring" / "prometheusrule.yaml").read_text())["spec"]
-    rules["groups"][0]["rules"] = [r for r in rules["groups"][0]["rules"]
-                                   if r["alert"] != "SealedSecretsKeyRotationOverdue"]
+    rules["groups"][0]["rules"] = [
+        r for r in rules["groups"][0]["rules"] if r["alert"] != "SealedSecretsKeyRotationOverdue"
+    ]
     assert the(full, "PrometheusRule")["spec"] == rules
 
 
-@pytest.mark.parametrize("period, threshold", [("", "(720 + 24) * 3600"), ("2160h", "(2160 + 24) * 3600"),
-                                               ("90d", "(720 + 24) * 3600"), (0, None), ("0", None)])
+@pytest.mark.parametrize(
+    "period, threshold",
+    [("", "(720 + 24) * 3600"), ("2160h", "(2160 + 24) * 3600"), ("90d", "(720 + 24) * 3600"), (0, None), ("0", None)],
+)
 def test_key_rotation_alert_follows_keyrenewperiod(helm, period, threshold, tmp_path):
     docs = template(helm, {"keyrenewperiod": period, "metrics": {"prometheusRule": {"enabled": True}}})
     spec = the(docs, "PrometheusRule")["spec"]
@@ -292,25 +387,36 @@ def test_key_rotation_alert_follows_keyrenewperiod(helm, period, threshold, tmp_
 def test_admission_policy_is_the_kustomize_component(helm):
     """Rendered with the default key size, the policy and binding are deploy/admission's; other
     values change only the keySizes variable and the binding's actions."""
-    component = {(d["kind"], d["metadata"]["name"]): d for d in objects((DEPLOY / "admission" / "policy.yaml").read_text())}
-    for values, sizes, actions in (({}, "[4096]", ["Deny"]), (FULL_VALUES["admissionPolicy"], "[2048,4096]", ["Warn", "Audit"])):
+    component = {
+        (d["kind"], d["metadata"]["name"]): d for d in objects((DEPLOY / "admission" / "policy.yaml").read_text())
+    }
+    for values, sizes, actions in (
+        ({}, "[4096]", ["Deny"]),
+        (FULL_VALUES["admissionPolicy"], "[2048,4096]", ["Warn", "Audit"]),
+    ):
         docs = template(helm, {"admissionPolicy": {"enabled": True, **values}})
         rendered = {(d["kind"], d["metadata"]["name"]): d for d in docs if d["kind"].startswith("ValidatingAdmission")}
         assert sorted(rendered) == sorted(component)
-        for key, doc in rendered.items():
+        for doc in rendered.values():
             assert doc["metadata"]["labels"]["app.kubernetes.io/part-of"] == "sealer"
             doc["metadata"].pop("labels")
         policy = rendered[("ValidatingAdmissionPolicy", "sealed-secrets-validation")]
         assert policy["spec"]["variables"][0] == {"name": "keySizes", "expression": sizes}
-        assert rendered[("ValidatingAdmissionPolicyBinding", "sealed-secrets-validation")]["spec"]["validationActions"] == actions
+        assert (
+            rendered[("ValidatingAdmissionPolicyBinding", "sealed-secrets-validation")]["spec"]["validationActions"]
+            == actions
+        )
         expected = copy.deepcopy(component)
         pol = expected[("ValidatingAdmissionPolicy", "sealed-secrets-validation")]
         pol["spec"]["variables"][0]["expression"] = sizes
-        expected[("ValidatingAdmissionPolicyBinding", "sealed-secrets-validation")]["spec"]["validationActions"] = actions
+        expected[("ValidatingAdmissionPolicyBinding", "sealed-secrets-validation")]["spec"]["validationActions"] = (
+            actions
+        )
         assert rendered == expected
 
 
 # --- HA ------------------------------------------------------------------------------------------------
+
 
 def test_replicas_need_leader_election(helm):
     proc = template(helm, {"replicas": 2}, check=False)
@@ -324,6 +430,7 @@ def test_replicas_need_leader_election(helm):
 
 
 # --- Bitnami's values ----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def bitnami_chart() -> Path:
@@ -347,16 +454,19 @@ def test_bitnamis_whole_default_values_file_is_accepted(helm, bitnami_chart):
     controller_args(c["args"])
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"fullnameOverides": "x"}, "fullnameOverides"),  # a typo at the top
-    ({"image": {"tagg": "1"}}, "tagg"),
-    ({"metrics": {"serviceMonitor": {"enable": True}}}, "enable"),
-    ({"admissionPolicy": {"keySizes": [1024]}}, "keySizes"),
-    ({"ingress": {"enabled": True}}, "ingress"),  # Bitnami's, not implemented: only its default
-    ({"privateKeyLabels": {"a": "b"}}, "privateKeyLabels"),
-    ({"rbac": {"pspEnabled": True}}, "pspEnabled"),
-    ({"logFormat": "yaml"}, "logFormat"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"fullnameOverides": "x"}, "fullnameOverides"),  # a typo at the top
+        ({"image": {"tagg": "1"}}, "tagg"),
+        ({"metrics": {"serviceMonitor": {"enable": True}}}, "enable"),
+        ({"admissionPolicy": {"keySizes": [1024]}}, "keySizes"),
+        ({"ingress": {"enabled": True}}, "ingress"),  # Bitnami's, not implemented: only its default
+        ({"privateKeyLabels": {"a": "b"}}, "privateKeyLabels"),
+        ({"rbac": {"pspEnabled": True}}, "pspEnabled"),
+        ({"logFormat": "yaml"}, "logFormat"),
+    ],
+)
 def test_schema_rejects(helm, values, message):
     proc = template(helm, values, check=False)
     assert proc.returncode != 0, proc.stdout[:300]
@@ -374,11 +484,15 @@ def test_schema_closes_every_object_it_defines():
 
     def walk(node, path):
         if isinstance(node, dict):
-            if "properties" in node and node.get("additionalProperties") is not False and path not in (
-                    "podSecurityContext", "containerSecurityContext"):
+            if (
+                "properties" in node
+                and node.get("additionalProperties") is not False
+                and path not in ("podSecurityContext", "containerSecurityContext")
+            ):
                 open_.append(path)
             for key, value in node.get("properties", {}).items():
                 walk(value, f"{path}.{key}".strip("."))
+
     walk(schema, "")
     assert not open_, open_
     values = yaml.safe_load((CHART / "values.yaml").read_text())
@@ -386,8 +500,11 @@ def test_schema_closes_every_object_it_defines():
     def keys(node, path=""):
         for key, value in node.items():
             yield f"{path}{key}"
-            if isinstance(value, dict) and value and key not in (
-                    "resources", "podSecurityContext", "containerSecurityContext", "nodeSelector"):
+            if (
+                isinstance(value, dict)
+                and value
+                and key not in ("resources", "podSecurityContext", "containerSecurityContext", "nodeSelector")
+            ):
                 yield from keys(value, f"{path}{key}.")
 
     def described(path):
@@ -397,6 +514,7 @@ def test_schema_closes_every_object_it_defines():
             if node is None:
                 return False
         return True
+
     assert [k for k in keys(values) if not described(k)] == []
 
 

@@ -38,12 +38,23 @@ CW = "sealedsecrets.bitnami.com/cluster-wide"
 def overlay(tmp: Path, key_sizes: str) -> Path:
     """An overlay using the component as the docs say, with the key sizes patched."""
     tmp.mkdir(parents=True, exist_ok=True)
-    (tmp / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "components": [os.path.relpath(DEPLOY / "admission", tmp)],
-        "patches": [{"target": {"kind": "ValidatingAdmissionPolicy", "name": POLICY},
-                     "patch": yaml.safe_dump([{"op": "replace", "path": "/spec/variables/0/expression",
-                                               "value": key_sizes}])}]}))
+    (tmp / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "components": [os.path.relpath(DEPLOY / "admission", tmp)],
+                "patches": [
+                    {
+                        "target": {"kind": "ValidatingAdmissionPolicy", "name": POLICY},
+                        "patch": yaml.safe_dump(
+                            [{"op": "replace", "path": "/spec/variables/0/expression", "value": key_sizes}]
+                        ),
+                    }
+                ],
+            }
+        )
+    )
     return tmp
 
 
@@ -57,8 +68,12 @@ def policy(control_plane, tmp_path_factory):
     built = overlay(tmp_path_factory.mktemp("admission") / "overlay", "[2048]")
     control_plane.kubectl("apply", "-k", str(built))
     # The API server loads policies asynchronously: wait until a bad object is refused.
-    probe = {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-             "metadata": {"name": "probe", "namespace": "default"}, "spec": {"encryptedData": {"a": "!"}}}
+    probe = {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "probe", "namespace": "default"},
+        "spec": {"encryptedData": {"a": "!"}},
+    }
     deadline = time.monotonic() + 30
     while True:
         proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(probe), check=False)
@@ -73,7 +88,7 @@ def policy(control_plane, tmp_path_factory):
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    cert = self_signed_certificate(key, not_before=dt.datetime.now(dt.timezone.utc), ttl=dt.timedelta(days=1), cn="e2e")
+    cert = self_signed_certificate(key, not_before=dt.datetime.now(dt.UTC), ttl=dt.timedelta(days=1), cn="e2e")
     path = tmp_path_factory.mktemp("cert") / "cert.pem"
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return path
@@ -85,21 +100,38 @@ def secret(name: str, namespace: str, scope: str | None = None) -> str:
         meta["annotations"] = {NW: "true"}
     elif scope == "cluster-wide":
         meta["annotations"] = {CW: "true"}
-    return json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": meta,
-                       "stringData": {"password": "s3cr3t-admission", "user.name": "admin"}})
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": meta,
+            "stringData": {"password": "s3cr3t-admission", "user.name": "admin"},
+        }
+    )
 
 
 def sealer_seal(cert: Path, name: str, namespace: str, scope: str) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "sealer", "seal", "--cert", str(cert), "--scope", scope,
-                           "-o", "json"], input=secret(name, namespace), capture_output=True, text=True,
-                          timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sealer", "seal", "--cert", str(cert), "--scope", scope, "-o", "json"],
+        input=secret(name, namespace),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
 def kubeseal_seal(cert: Path, name: str, namespace: str, scope: str) -> dict:
     kubeseal = find_binary(peer_bin_dir("bitnami"), "kubeseal")
-    proc = subprocess.run([str(kubeseal), "--cert", str(cert), "--scope", scope, "-o", "json"],
-                          input=secret(name, namespace), capture_output=True, text=True, timeout=60, check=True)
+    proc = subprocess.run(
+        [str(kubeseal), "--cert", str(cert), "--scope", scope, "-o", "json"],
+        input=secret(name, namespace),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(proc.stdout)
 
 
@@ -151,23 +183,62 @@ def _set(doc: dict, path: str, value) -> None:
 # (what, edits to the good object, words the message must contain)
 BAD = [
     ("not-base64", {"spec/encryptedData/password": "AgB!notbase64"}, ["spec.encryptedData.password", "not base64"]),
-    ("not-base64-unpadded", {"spec/encryptedData/password": lambda v: v[:-2]}, ["spec.encryptedData.password", "not base64"]),
-    ("line-breaks", {"spec/encryptedData/password": lambda v: v[:64] + "\n" + v[64:]}, ["spec.encryptedData.password", "not base64"]),
-    ("too-short", {"spec/encryptedData/password": lambda v: v[:300]}, ["spec.encryptedData.password", "not a sealed value", "2048"]),
-    ("no-framing", {"spec/encryptedData/password": "c2VjcmV0IGluIHRoZSBjbGVhcg=="}, ["spec.encryptedData.password", "not a sealed value"]),
-    ("other-key-size", {"spec/encryptedData/password": crypto.encode(b"\x02\x00" + bytes(512 + 16 + 16))},
-     ["spec.encryptedData.password", "sealed for a 4096-bit key", "2048"]),
-    ("bad-key-name", {"spec/encryptedData/pass word": lambda v: v}, ["spec.encryptedData", "not valid Secret data keys"]),
-    ("scope-annotation-not-true", {"metadata/annotations": {NW: "yes"}}, ["metadata.annotations", "namespace-wide", '"true"']),
-    ("template-scope-annotation-not-true", {"spec/template/metadata/annotations": {CW: "True"}},
-     ["spec.template.metadata.annotations", '"true"']),
-    ("scopes-contradict", {"spec/template/metadata/annotations": {CW: "true"}},
-     ["spec.template.metadata.annotations", "cluster-wide", "strict"]),
-    ("strict-in-another-namespace", {"metadata/namespace": "kube-public"},
-     ["spec.template.metadata.namespace", 'metadata.namespace "kube-public"', "strict"]),
+    (
+        "not-base64-unpadded",
+        {"spec/encryptedData/password": lambda v: v[:-2]},
+        ["spec.encryptedData.password", "not base64"],
+    ),
+    (
+        "line-breaks",
+        {"spec/encryptedData/password": lambda v: v[:64] + "\n" + v[64:]},
+        ["spec.encryptedData.password", "not base64"],
+    ),
+    (
+        "too-short",
+        {"spec/encryptedData/password": lambda v: v[:300]},
+        ["spec.encryptedData.password", "not a sealed value", "2048"],
+    ),
+    (
+        "no-framing",
+        {"spec/encryptedData/password": "c2VjcmV0IGluIHRoZSBjbGVhcg=="},
+        ["spec.encryptedData.password", "not a sealed value"],
+    ),
+    (
+        "other-key-size",
+        {"spec/encryptedData/password": crypto.encode(b"\x02\x00" + bytes(512 + 16 + 16))},
+        ["spec.encryptedData.password", "sealed for a 4096-bit key", "2048"],
+    ),
+    (
+        "bad-key-name",
+        {"spec/encryptedData/pass word": lambda v: v},
+        ["spec.encryptedData", "not valid Secret data keys"],
+    ),
+    (
+        "scope-annotation-not-true",
+        {"metadata/annotations": {NW: "yes"}},
+        ["metadata.annotations", "namespace-wide", '"true"'],
+    ),
+    (
+        "template-scope-annotation-not-true",
+        {"spec/template/metadata/annotations": {CW: "True"}},
+        ["spec.template.metadata.annotations", '"true"'],
+    ),
+    (
+        "scopes-contradict",
+        {"spec/template/metadata/annotations": {CW: "true"}},
+        ["spec.template.metadata.annotations", "cluster-wide", "strict"],
+    ),
+    (
+        "strict-in-another-namespace",
+        {"metadata/namespace": "kube-public"},
+        ["spec.template.metadata.namespace", 'metadata.namespace "kube-public"', "strict"],
+    ),
     ("strict-other-name", {"spec/template/metadata/name": "other"}, ["spec.template.metadata.name", "strict"]),
-    ("template-data-overlaps", {"spec/template/data": {"password": "{{ .password }}"}},
-     ["spec.template.data.password", "also in spec.encryptedData"]),
+    (
+        "template-data-overlaps",
+        {"spec/template/data": {"password": "{{ .password }}"}},
+        ["spec.template.data.password", "also in spec.encryptedData"],
+    ),
     ("legacy-data-not-framed", {"spec/data": "c2VjcmV0"}, ["spec.data", "not a sealed value"]),
 ]
 
@@ -181,7 +252,7 @@ def test_malformed_is_refused_naming_the_field(control_plane, policy, good, what
         _set(doc, path, value)
     proc = refused(control_plane, doc)
     assert proc.returncode != 0, f"{what} was stored"
-    assert f'ValidatingAdmissionPolicy \'{POLICY}\'' in proc.stderr, proc.stderr
+    assert f"ValidatingAdmissionPolicy '{POLICY}'" in proc.stderr, proc.stderr
     for word in words:
         assert word in proc.stderr, (word, proc.stderr)
     assert "s3cr3t" not in proc.stderr
@@ -218,8 +289,14 @@ def test_status_writes_and_stored_objects_are_not_blocked(control_plane, policy,
     bad["metadata"]["namespace"] = namespace
     bad["spec"]["template"]["metadata"]["namespace"] = namespace
     bad["spec"]["encryptedData"]["password"] = "AgB"  # malformed
-    control_plane.kubectl("patch", "validatingadmissionpolicybinding", POLICY, "--type=merge",
-                          "-p", '{"spec":{"validationActions":["Warn"]}}')
+    control_plane.kubectl(
+        "patch",
+        "validatingadmissionpolicybinding",
+        POLICY,
+        "--type=merge",
+        "-p",
+        '{"spec":{"validationActions":["Warn"]}}',
+    )
     try:
         deadline = time.monotonic() + 30
         while True:  # the binding change takes effect asynchronously too
@@ -230,21 +307,40 @@ def test_status_writes_and_stored_objects_are_not_blocked(control_plane, policy,
             time.sleep(0.5)
         assert "Warning" in proc.stderr and POLICY in proc.stderr, proc.stderr  # Warn: admitted, with a warning
     finally:
-        control_plane.kubectl("patch", "validatingadmissionpolicybinding", POLICY, "--type=merge",
-                              "-p", '{"spec":{"validationActions":["Deny"]}}')
+        control_plane.kubectl(
+            "patch",
+            "validatingadmissionpolicybinding",
+            POLICY,
+            "--type=merge",
+            "-p",
+            '{"spec":{"validationActions":["Deny"]}}',
+        )
     deadline = time.monotonic() + 30
     while refused(control_plane, {**bad, "metadata": {**bad["metadata"], "name": "again"}}).returncode == 0:
         assert time.monotonic() < deadline, "Deny never came back"
         time.sleep(0.5)
     name = bad["metadata"]["name"]
-    custom.patch_namespaced_custom_object_status("bitnami.com", "v1alpha1", namespace, "sealedsecrets", name, {
-        "status": {"observedGeneration": 1, "conditions": [{"type": "Synced", "status": "False", "message": "x"}]}})
-    custom.patch_namespaced_custom_object("bitnami.com", "v1alpha1", namespace, "sealedsecrets", name,
-                                          {"metadata": {"labels": {"team": "a"}}})
+    custom.patch_namespaced_custom_object_status(
+        "bitnami.com",
+        "v1alpha1",
+        namespace,
+        "sealedsecrets",
+        name,
+        {"status": {"observedGeneration": 1, "conditions": [{"type": "Synced", "status": "False", "message": "x"}]}},
+    )
+    custom.patch_namespaced_custom_object(
+        "bitnami.com", "v1alpha1", namespace, "sealedsecrets", name, {"metadata": {"labels": {"team": "a"}}}
+    )
     # a change of its contents is checked again
     with pytest.raises(kubernetes.client.ApiException) as e:
-        custom.patch_namespaced_custom_object("bitnami.com", "v1alpha1", namespace, "sealedsecrets", name,
-                                              {"spec": {"encryptedData": {"user.name": "AgC"}}})
+        custom.patch_namespaced_custom_object(
+            "bitnami.com",
+            "v1alpha1",
+            namespace,
+            "sealedsecrets",
+            name,
+            {"spec": {"encryptedData": {"user.name": "AgC"}}},
+        )
     assert e.value.status == 422 and "spec.encryptedData" in e.value.body
 
 
@@ -260,9 +356,12 @@ def test_cost_stays_bounded_with_many_items(control_plane, policy, namespace):
 
     rng = random.Random(11)
     many = {f"key-{i:04d}": _framed(64, rng) for i in range(2000)}
-    base = {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-            "metadata": {"name": "many", "namespace": namespace},
-            "spec": {"encryptedData": many, "template": {"metadata": {"name": "many", "namespace": namespace}}}}
+    base = {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "many", "namespace": namespace},
+        "spec": {"encryptedData": many, "template": {"metadata": {"name": "many", "namespace": namespace}}},
+    }
     proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(base), check=False)
     assert proc.returncode == 0, proc.stderr[:2000]
     big = copy.deepcopy(base)
@@ -285,6 +384,9 @@ def test_policy_type_checks_against_the_crd_schema(control_plane, policy, kube):
     def checked():
         p = api.read_validating_admission_policy(POLICY)
         return p if p.status and p.status.observed_generation == p.metadata.generation else None
+
     checked_policy = eventually(checked, 60, 0.5, "the policy type-checked")
-    warnings = (checked_policy.status.type_checking.expression_warnings or []) if checked_policy.status.type_checking else []
+    warnings = (
+        (checked_policy.status.type_checking.expression_warnings or []) if checked_policy.status.type_checking else []
+    )
     assert warnings == [], [(w.field_ref, w.warning) for w in warnings]

@@ -44,8 +44,13 @@ OWN = "sealer.test/own-controller"  # the session's controller skips SealedSecre
 class Helm:
     def __init__(self, binary: Path, kubeconfig: Path, home: Path):
         self.binary, self.kubeconfig = binary, kubeconfig
-        self.env = {**os.environ, "KUBECONFIG": str(kubeconfig), "HELM_CACHE_HOME": str(home / "cache"),
-                    "HELM_CONFIG_HOME": str(home / "config"), "HELM_DATA_HOME": str(home / "data")}
+        self.env = {
+            **os.environ,
+            "KUBECONFIG": str(kubeconfig),
+            "HELM_CACHE_HOME": str(home / "cache"),
+            "HELM_CONFIG_HOME": str(home / "config"),
+            "HELM_DATA_HOME": str(home / "data"),
+        }
 
     def __call__(self, *args: str, values: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
         argv = [str(self.binary), *args]
@@ -70,8 +75,18 @@ class ChartController(RunningController):
         self.kubeconfig = plane.kubeconfig_for_service_account(self.namespace, pod["serviceAccountName"])
         assert container["command"] == ["sealer-controller"]
         self.rendered_args = container["args"]
-        self.argv = [sys.executable, "-m", "controller", *self.rendered_args, "--kubeconfig", str(self.kubeconfig),
-                     "--listen-addr", f"127.0.0.1:{self.port}", "--listen-metrics-addr", f"127.0.0.1:{self.metrics_port}"]
+        self.argv = [
+            sys.executable,
+            "-m",
+            "controller",
+            *self.rendered_args,
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--listen-addr",
+            f"127.0.0.1:{self.port}",
+            "--listen-metrics-addr",
+            f"127.0.0.1:{self.metrics_port}",
+        ]
         self.proc = None
 
 
@@ -102,10 +117,20 @@ def release_ns(kube, request):
 
 def seal(cert: bytes, tmp: Path, name: str, namespace: str, value: str) -> dict:
     (tmp / "cert.pem").write_bytes(cert)
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-              "stringData": {"password": value}}
-    out = subprocess.run([sys.executable, "-m", "sealer", "seal", "--cert", str(tmp / "cert.pem"), "-o", "json"],
-                         input=json.dumps(secret), capture_output=True, text=True, check=True, timeout=60).stdout
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"password": value},
+    }
+    out = subprocess.run(
+        [sys.executable, "-m", "sealer", "seal", "--cert", str(tmp / "cert.pem"), "-o", "json"],
+        input=json.dumps(secret),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
     doc = json.loads(out)
     doc["metadata"]["labels"] = {OWN: "chart"}
     return doc
@@ -155,8 +180,12 @@ def test_install_run_upgrade_uninstall(control_plane, helm, kube, release_ns, tm
         assert ctrl.stop() == 0
 
     # upgrade: other values, the admission policy on
-    upgraded_values = {**values, "keyrenewperiod": "0", "logFormat": "json",
-                       "admissionPolicy": {"enabled": True, "keySizes": [4096]}}
+    upgraded_values = {
+        **values,
+        "keyrenewperiod": "0",
+        "logFormat": "json",
+        "admissionPolicy": {"enabled": True, "keySizes": [4096]},
+    }
     helm("upgrade", "sealed-secrets", str(CHART), "-n", ns, values=upgraded_values)
     upgraded = helm.manifest("sealed-secrets", ns)
     assert upgraded == template(helm.binary, upgraded_values, namespace=ns)
@@ -168,8 +197,15 @@ def test_install_run_upgrade_uninstall(control_plane, helm, kube, release_ns, tm
         assert ctrl.cert_pem() == cert  # the same key: keys are not the release's
         bad = seal(cert, tmp_path, "bad", ns, "x")
         bad["spec"]["encryptedData"]["password"] = "AgB"
-        proc = eventually(lambda: (p := control_plane.kubectl(
-            "create", "-f", "-", input=json.dumps(bad), check=False)).returncode != 0 and p, 30, 0.5, "the policy")
+        proc = eventually(
+            lambda: (
+                (p := control_plane.kubectl("create", "-f", "-", input=json.dumps(bad), check=False)).returncode != 0
+                and p
+            ),
+            30,
+            0.5,
+            "the policy",
+        )
         assert "sealed-secrets-validation" in proc.stderr and "spec.encryptedData.password" in proc.stderr
         good = seal(cert, tmp_path, "db2", ns, "s3cr3t-upgraded")
         custom.create_namespaced_custom_object("bitnami.com", "v1alpha1", ns, "sealedsecrets", good)
@@ -180,9 +216,20 @@ def test_install_run_upgrade_uninstall(control_plane, helm, kube, release_ns, tm
     # and off again: helm deletes the policy
     helm("upgrade", "sealed-secrets", str(CHART), "-n", ns, values=values)
     admission = kubernetes.client.AdmissionregistrationV1Api(kube)
-    assert "sealed-secrets-validation" not in [p.metadata.name for p in admission.list_validating_admission_policy().items]
-    eventually(lambda: control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(bad),
-                                             check=False).returncode == 0, 30, 0.5, "the policy gone")
+    assert "sealed-secrets-validation" not in [
+        p.metadata.name for p in admission.list_validating_admission_policy().items
+    ]
+    eventually(
+        lambda: (
+            control_plane.kubectl(
+                "create", "--dry-run=server", "-f", "-", input=json.dumps(bad), check=False
+            ).returncode
+            == 0
+        ),
+        30,
+        0.5,
+        "the policy gone",
+    )
     assert "REVISION: 3" in helm("status", "sealed-secrets", "-n", ns).stdout
 
     helm("uninstall", "sealed-secrets", "-n", ns)
@@ -216,9 +263,16 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     selector = the(before, "Deployment")["spec"]["selector"]
 
     # Bitnami's controller, as its chart's ServiceAccount, makes the key and unseals a SealedSecret
-    bitnami = BitnamiController(control_plane, find_binary(peer_bin_dir("bitnami"), "controller"), ns,
-                                "--key-renew-period", "0", "--label-selector", f"{OWN}=chart",
-                                service_account="sealed-secrets-controller").start()
+    bitnami = BitnamiController(
+        control_plane,
+        find_binary(peer_bin_dir("bitnami"), "controller"),
+        ns,
+        "--key-renew-period",
+        "0",
+        "--label-selector",
+        f"{OWN}=chart",
+        service_account="sealed-secrets-controller",
+    ).start()
     try:
         cert = bitnami.cert_pem()
         doc = seal(cert, tmp_path, "db", ns, "s3cr3t-bitnami")
@@ -235,22 +289,28 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     live = apps.read_namespaced_deployment("sealed-secrets-controller", ns)
     assert live.spec.template.spec.containers[0].image == "ghcr.io/sealer-dev/sealer-controller:0.1.0"
     assert {(d["kind"], d["metadata"]["name"]) for d in after} >= {
-        ("Service", "sealed-secrets-controller"), ("Service", "sealed-secrets-controller-metrics"),
-        ("NetworkPolicy", "sealed-secrets-controller"), ("ServiceMonitor", "sealed-secrets-controller"),
-        ("ServiceAccount", "sealed-secrets-controller"), ("ClusterRoleBinding", "sealed-secrets-controller")}
+        ("Service", "sealed-secrets-controller"),
+        ("Service", "sealed-secrets-controller-metrics"),
+        ("NetworkPolicy", "sealed-secrets-controller"),
+        ("ServiceMonitor", "sealed-secrets-controller"),
+        ("ServiceAccount", "sealed-secrets-controller"),
+        ("ClusterRoleBinding", "sealed-secrets-controller"),
+    }
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--key-renew-period") + 1] == "0"
     service_targets(after, deployment)
     # Objects only Bitnami's chart had are gone, ours are new; shared names were updated in place.
     key_admin = kubernetes.client.RbacAuthorizationV1Api(kube).read_namespaced_role(
-        "sealed-secrets-controller-key-admin", ns)
+        "sealed-secrets-controller-key-admin", ns
+    )
     assert key_admin.rules[0].verbs == ["get", "list", "watch", "create"]
 
     ctrl = ChartController(control_plane, deployment).start(timeout=120)
     try:
         assert ctrl.cert_pem() == cert  # Bitnami's key, not a new one
-        custom.patch_namespaced_custom_object("bitnami.com", "v1alpha1", ns, "sealedsecrets", "db", {
-            "metadata": {"annotations": {"test/touch": "1"}}})
+        custom.patch_namespaced_custom_object(
+            "bitnami.com", "v1alpha1", ns, "sealedsecrets", "db", {"metadata": {"annotations": {"test/touch": "1"}}}
+        )
         doc2 = seal(cert, tmp_path, "db2", ns, "s3cr3t-after-switch")
         custom.create_namespaced_custom_object("bitnami.com", "v1alpha1", ns, "sealedsecrets", doc2)
         eventually(lambda: unsealed(core, ns, "db2") == "s3cr3t-after-switch", 60, 0.2, "our Secret")
@@ -270,8 +330,11 @@ def test_namespaced_rbac_is_enough(control_plane, helm, kube, release_ns, tmp_pa
     team = f"{ns}-team"
     core.create_namespace({"metadata": {"name": team}})
     try:
-        values = {"rbac": {"namespacedRoles": True, "namespacedRolesName": f"unsealer-{ns}"},
-                  "additionalNamespaces": [team], "labelSelector": f"{OWN}=chart"}
+        values = {
+            "rbac": {"namespacedRoles": True, "namespacedRolesName": f"unsealer-{ns}"},
+            "additionalNamespaces": [team],
+            "labelSelector": f"{OWN}=chart",
+        }
         helm("install", "sealed-secrets", str(CHART), "-n", ns, values=values)
         installed = helm.manifest("sealed-secrets", ns)
         assert not [d for d in installed if d["kind"].startswith("ClusterRole")]
@@ -281,7 +344,7 @@ def test_namespaced_rbac_is_enough(control_plane, helm, kube, release_ns, tmp_pa
             for where in (team, ns):
                 doc = seal(cert, tmp_path, "db", where, f"s3cr3t-{where}")
                 custom.create_namespaced_custom_object("bitnami.com", "v1alpha1", where, "sealedsecrets", doc)
-                eventually(lambda: unsealed(core, where, "db") == f"s3cr3t-{where}", 60, 0.2, f"the Secret in {where}")
+                eventually(lambda w=where: unsealed(core, w, "db") == f"s3cr3t-{w}", 60, 0.2, f"the Secret in {where}")
             with control_plane.api_client(ctrl.kubeconfig) as api:
                 with pytest.raises(kubernetes.client.ApiException) as e:
                     kubernetes.client.CoreV1Api(api).list_namespaced_secret("default")
@@ -303,10 +366,24 @@ class HostedChartController(ChartController):
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         self.port, self.metrics_port = ports["http"], ports["metrics"]
         self.url = f"http://{host.address}:{self.port}"
-        kubeconfig = kubeconfig_via(self.kubeconfig, f"https://{host.gateway}:{host.forward(plane.port)}",
-                                    "localhost", plane.dir / f"sa-chart-{self.namespace}.kubeconfig")
-        self.argv = ["ip", "netns", "exec", host.netns, sys.executable, "-m", "controller", *self.rendered_args,
-                     "--kubeconfig", str(kubeconfig)]
+        kubeconfig = kubeconfig_via(
+            self.kubeconfig,
+            f"https://{host.gateway}:{host.forward(plane.port)}",
+            "localhost",
+            plane.dir / f"sa-chart-{self.namespace}.kubeconfig",
+        )
+        self.argv = [
+            "ip",
+            "netns",
+            "exec",
+            host.netns,
+            sys.executable,
+            "-m",
+            "controller",
+            *self.rendered_args,
+            "--kubeconfig",
+            str(kubeconfig),
+        ]
 
 
 def test_clients_reach_it_as_controller_name_sealed_secrets(control_plane, helm, kube, release_ns, tmp_path):
@@ -326,17 +403,47 @@ def test_clients_reach_it_as_controller_name_sealed_secrets(control_plane, helm,
     pod_labels = deployment["spec"]["template"]["metadata"]["labels"]
     with host:
         # What a kubelet and the endpoints controller would do for one Pod of the Deployment.
-        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sealed-secrets-0", "namespace": ns, "labels": pod_labels},
-               "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]}}
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "sealed-secrets-0", "namespace": ns, "labels": pod_labels},
+            "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]},
+        }
         control_plane.kubectl("apply", "-f", "-", input=json.dumps(pod))
-        control_plane.kubectl("patch", "pod", "sealed-secrets-0", "-n", ns, "--subresource=status", "--type=merge",
-                              "-p", json.dumps({"status": {"phase": "Running", "podIP": host.address,
-                                                           "podIPs": [{"ip": host.address}]}}))
-        control_plane.kubectl("apply", "-f", "-", input=json.dumps({
-            "apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "sealed-secrets", "namespace": ns},
-            "subsets": [{"addresses": [{"ip": host.address, "targetRef": {"kind": "Pod", "name": "sealed-secrets-0",
-                                                                            "namespace": ns}}],
-                         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}))
+        control_plane.kubectl(
+            "patch",
+            "pod",
+            "sealed-secrets-0",
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps({"status": {"phase": "Running", "podIP": host.address, "podIPs": [{"ip": host.address}]}}),
+        )
+        control_plane.kubectl(
+            "apply",
+            "-f",
+            "-",
+            input=json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Endpoints",
+                    "metadata": {"name": "sealed-secrets", "namespace": ns},
+                    "subsets": [
+                        {
+                            "addresses": [
+                                {
+                                    "ip": host.address,
+                                    "targetRef": {"kind": "Pod", "name": "sealed-secrets-0", "namespace": ns},
+                                }
+                            ],
+                            "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+                        }
+                    ],
+                }
+            ),
+        )
         ctrl = HostedChartController(control_plane, deployment, host).start(timeout=120)
         try:
             expected = ctrl.cert_pem()
@@ -345,8 +452,13 @@ def test_clients_reach_it_as_controller_name_sealed_secrets(control_plane, helm,
             env["KUBECONFIG"] = str(user)
             kubeseal = find_binary(peer_bin_dir("bitnami"), "kubeseal")
             for argv in ([str(kubeseal)], [sys.executable, "-m", "sealer"]):
-                done = subprocess.run([*argv, "--controller-namespace", ns, "--controller-name", "sealed-secrets",
-                                       "--fetch-cert"], capture_output=True, text=True, env=env, timeout=60)
+                done = subprocess.run(
+                    [*argv, "--controller-namespace", ns, "--controller-name", "sealed-secrets", "--fetch-cert"],
+                    capture_output=True,
+                    text=True,
+                    env=env,
+                    timeout=60,
+                )
                 assert done.returncode == 0, f"{argv[-1]}: {done.stderr}"
                 assert done.stdout.encode() == expected, argv[-1]
         finally:
