@@ -316,7 +316,15 @@ def test_status_writes_and_stored_objects_are_not_blocked(control_plane, policy,
             '{"spec":{"validationActions":["Deny"]}}',
         )
     deadline = time.monotonic() + 30
-    while refused(control_plane, {**bad, "metadata": {**bad["metadata"], "name": "again"}}).returncode == 0:
+    again = json.dumps({**bad, "metadata": {**bad["metadata"], "name": "again"}})
+    # A dry run: a create that succeeded under Warn would make the next one fail for another reason.
+    while (
+        POLICY
+        not in (
+            probe := control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=again, check=False)
+        ).stderr
+        or probe.returncode == 0
+    ):
         assert time.monotonic() < deadline, "Deny never came back"
         time.sleep(0.5)
     name = bad["metadata"]["name"]
