@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds the Go test peers from the Go module proxy and caches them by version:
 #   kube-apiserver, kube-controller-manager (k8s.io/kubernetes), etcd + etcdctl,
-#   and Bitnami's kubeseal + controller (the interoperability peers);
+#   and Bitnami's kubeseal + controller (the interoperability peers) with its CRD and Helm chart;
 #   `prometheus`: promtool, for the alert rule tests (not part of `all`);
-#   `flux`: Flux's source-controller + kustomize-controller and their CRDs, for the GitOps tests.
-# Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|flux|all]   (default: all)
+#   `flux`: Flux's source-controller + kustomize-controller and their CRDs, for the GitOps tests;
+#   `helm`: helm v3, for the chart tests (neither part of `all`).
+# Usage: .ci/build-peers.sh [control-plane|bitnami|prometheus|flux|helm|all]   (default: all)
 # Prints the component's bin directory on the last line of stdout (the cache root for `all`).
 # Idempotent: a cached build is reused.
 set -euo pipefail
@@ -15,6 +16,7 @@ SEALED_SECRETS_VERSION=${SEALED_SECRETS_VERSION:-0.36.6}
 PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-0.316.0}  # Go module version of github.com/prometheus/prometheus
 # Flux v1.10 needs a newer Go than the machine's; both controllers of a Flux release share one version.
 FLUX_VERSION=${FLUX_VERSION:-1.9.6}
+HELM_VERSION=${HELM_VERSION:-3.22.0}
 CACHE=${SEALER_PEERS_CACHE:-$HOME/.cache/sealer-peers}
 what=${1:-all}
 
@@ -82,6 +84,16 @@ build_bitnami() {
   log "sealed-secrets built in $((SECONDS - start)) s"
 }
 
+# Bitnami's Helm chart (helm/sealed-secrets in the same module), for the upgrade-from-Bitnami test.
+copy_bitnami_chart() {
+  local dir="$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION" mod
+  if [[ -f $dir/chart/Chart.yaml ]]; then return; fi
+  mod=$(go mod download -json "github.com/bitnami-labs/sealed-secrets@v$SEALED_SECRETS_VERSION" |
+        python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get("Dir") or sys.exit(d.get("Error")))')
+  rm -rf "$dir/chart.tmp"; cp -r "$mod/helm/sealed-secrets" "$dir/chart.tmp"; chmod -R u+w "$dir/chart.tmp"
+  mv "$dir/chart.tmp" "$dir/chart"
+}
+
 build_prometheus() {
   local dir="$CACHE/prometheus-v$PROMETHEUS_VERSION"
   if [[ -x $dir/bin/promtool ]]; then return; fi
@@ -121,6 +133,26 @@ build_flux() {
   log "flux built in $((SECONDS - start)) s"
 }
 
+build_helm() {
+  local dir="$CACHE/helm-v$HELM_VERSION"
+  if [[ -x $dir/bin/helm ]]; then return; fi
+  log "building helm v$HELM_VERSION"
+  local start=$SECONDS hmod kver major minor
+  mkdir -p "$dir/bin"
+  # What helm's Makefile stamps in: its version, and the Kubernetes version `helm template` and
+  # `helm lint` assume (.Capabilities.KubeVersion) - the client-go minor it is built with, as 1.x.
+  hmod=$(go mod download -json "helm.sh/helm/v3@v$HELM_VERSION" |
+         python3 -c 'import json,sys;d=json.load(sys.stdin);print(d.get("GoMod") or sys.exit(d.get("Error")))')
+  kver=$(awk '$1 == "k8s.io/client-go" {print $2; exit}' "$hmod")
+  major=$(( $(echo "${kver#v}" | cut -d. -f1) + 1 )); minor=$(echo "$kver" | cut -d. -f2)
+  local ldf="-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" p
+  for p in pkg/lint/rules pkg/chartutil; do
+    ldf="$ldf -X helm.sh/helm/v3/$p.k8sVersionMajor=$major -X helm.sh/helm/v3/$p.k8sVersionMinor=$minor"
+  done
+  GOBIN="$dir/bin" go install -trimpath -ldflags "$ldf" "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION" >&2
+  log "helm built in $((SECONDS - start)) s"
+}
+
 # etcd and k8s are cached apart (either version can move alone); callers get one directory.
 link_control_plane() {
   local dir="$CACHE/control-plane-k8s-v$K8S_VERSION-etcd-v$ETCD_VERSION/bin"
@@ -137,9 +169,10 @@ exec 9>"$CACHE/.build.lock"
 flock 9
 case $what in
   control-plane) build_etcd; build_k8s; link_control_plane ;;
-  bitnami) build_bitnami; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
+  bitnami) build_bitnami; copy_bitnami_chart; echo "$CACHE/sealed-secrets-v$SEALED_SECRETS_VERSION/bin" ;;
   prometheus) build_prometheus; echo "$CACHE/prometheus-v$PROMETHEUS_VERSION/bin" ;;
   flux) build_flux; echo "$CACHE/flux-v$FLUX_VERSION/bin" ;;
-  all) build_bitnami; build_etcd; build_k8s; link_control_plane >/dev/null; echo "$CACHE" ;;
-  *) log "usage: $0 [control-plane|bitnami|prometheus|flux|all]"; exit 2 ;;
+  helm) build_helm; echo "$CACHE/helm-v$HELM_VERSION/bin" ;;
+  all) build_bitnami; copy_bitnami_chart; build_etcd; build_k8s; link_control_plane >/dev/null; echo "$CACHE" ;;
+  *) log "usage: $0 [control-plane|bitnami|prometheus|flux|helm|all]"; exit 2 ;;
 esac

@@ -19,7 +19,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD_SCRIPT = REPO / ".ci" / "build-peers.sh"
-COMPONENTS = ("control-plane", "bitnami", "prometheus", "flux")
+COMPONENTS = ("control-plane", "bitnami", "prometheus", "flux", "helm")
 
 # Outcome per component, failures included: a failed build is not retried within a run.
 _results: dict[str, Path | str] = {}
@@ -71,9 +71,11 @@ def build_peer(component: str) -> Path:
     """Directory holding the built binaries of `component`, building them on first use.
 
     "control-plane": etcd, etcdctl, kube-apiserver, kube-controller-manager.
-    "bitnami": kubeseal, controller (and `build_peer("bitnami").parent / "crd.yaml"`).
+    "bitnami": kubeseal, controller (and `build_peer("bitnami").parent / "crd.yaml"`, its Helm
+    chart in `.parent / "chart"`).
     "prometheus": promtool.
     "flux": source-controller, kustomize-controller (their CRDs in `build_peer("flux").parent / "crd"`).
+    "helm": helm (v3).
     Raises PeerUnavailable with a one-line reason; outside pytest (e.g. the cluster CLI).
     """
     if component not in COMPONENTS:

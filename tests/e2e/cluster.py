@@ -38,7 +38,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 KUBECTL = "/usr/bin/kubectl"
 SERVICE_IP = "10.0.0.1"  # first address of --service-cluster-ip-range: the `kubernetes` Service
-CONTROLLERS = "garbage-collector-controller,namespace-controller,serviceaccount-controller"
+CONTROLLERS = ("garbage-collector-controller,namespace-controller,serviceaccount-controller,"
+               "validatingadmissionpolicy-status-controller")
 
 
 class ControlPlaneError(RuntimeError):
