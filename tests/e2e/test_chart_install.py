@@ -107,11 +107,14 @@ def helm(control_plane, tmp_path_factory) -> Helm:
 
 
 @pytest.fixture
-def release_ns(kube, request):
+def release_ns(kube, helm, request):
     core = kubernetes.client.CoreV1Api(kube)
     name = f"chart-{request.node.name[5:25].replace('_', '-').strip('-')}-{os.urandom(2).hex()}"
     core.create_namespace({"metadata": {"name": name}})
     yield name
+    # A test that failed half-way leaves its release, whose cluster-scoped objects (named after the
+    # release, as Bitnami's chart names them) would block the next test's install.
+    helm("uninstall", "sealed-secrets", "-n", name, "--ignore-not-found", "--wait", check=False)
     core.delete_namespace(name)
 
 
