@@ -26,7 +26,6 @@ from types import SimpleNamespace
 
 import kubernetes
 import pytest
-import yaml
 
 from sealer.core.certs import parse_certificate
 from sealer.core.scope import KEY_HINT_ANNOTATION
@@ -34,7 +33,7 @@ from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
 from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
 from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable
-from tests.e2e.sealer_controller import REPO, SERVICE_ACCOUNT, RunningController, secret_json
+from tests.e2e.sealer_controller import REPO, RunningController, install_in_namespace, secret_json
 from tests.e2e.waiting import eventually
 from tests.interop.conftest import find_binary
 from tests.peers import peer_bin_dir, unavailable
@@ -90,24 +89,10 @@ def key_namespace(sealer_controller, kube, namespace):
     there, and deploy/'s ClusterRole bound to that namespace's ServiceAccount. That is what an overlay
     of deploy/ with `namespace: <it>` creates, minus the cluster-scoped objects it would take over from
     the session's install. Both controllers run as that ServiceAccount, as Pods in it would."""
-    core, rbac = kubernetes.client.CoreV1Api(kube), kubernetes.client.RbacAuthorizationV1Api(kube)
     name = f"{namespace}-keys"
-    core.create_namespace({"metadata": {"name": name}})
-    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
-    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "sealed-secrets-key-admin")
-    binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"])
-    cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
-    for sa_binding in (binding, cluster_binding):
-        for subject in sa_binding["subjects"]:
-            subject["namespace"] = name
-    cluster_binding["metadata"]["name"] = f"{cluster_binding['metadata']['name']}-{name}"
-    core.create_namespaced_service_account(name, {"metadata": {"name": SERVICE_ACCOUNT}})
-    rbac.create_namespaced_role(name, role)
-    rbac.create_namespaced_role_binding(name, binding)
-    rbac.create_cluster_role_binding(cluster_binding)
+    undo = install_in_namespace(kube, name, leader_election=False)
     yield name
-    for delete in (lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
-                   lambda: core.delete_namespace(name)):
+    for delete in undo:
         try:
             delete()
         except kubernetes.client.ApiException as e:
