@@ -64,7 +64,7 @@ def kind_of(e: BaseException) -> str:
 
 # Field paths and limits only: these are the shapes apimachinery's field.TooLong / TooMany produce,
 # and none of them can carry a value. Anything else of the server's message is never repeated.
-_FIELD = r"[A-Za-z0-9_.\[\]/-]{1,200}"
+_FIELD = r"[A-Za-z][A-Za-z0-9_.\[\]/-]{0,199}"
 _TOO_LONG = re.compile(rf"({_FIELD}): Too long: (?:may not be (?:longer|more) than|must have at most) (\d{{1,12}}) "
                        r"(bytes|characters|items)")
 _TOO_MANY = re.compile(rf"({_FIELD}): Too many: \d{{1,12}}: must have at most (\d{{1,12}}) items")

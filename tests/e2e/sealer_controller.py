@@ -112,13 +112,19 @@ class RunningController(ControllerProcess):
                      "--log-level", "DEBUG", *args]
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> RunningController:
+    def launch(self) -> RunningController:
+        """Start the process without waiting for it (``start`` waits). From the main thread only:
+        the process dies with the thread that started it."""
         env = {**os.environ, "POD_NAMESPACE": self.namespace, "PYTHONUNBUFFERED": "1"}
         env = {k: v for k, v in env.items() if not k.startswith("SEALED_SECRETS_")}
         with open(self.log, "ab") as log:
             # Dies with the test run, even a killed one: a stray controller would act on later runs.
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
                                          preexec_fn=_die_with_parent)
+        return self
+
+    def start(self, timeout: float = 60) -> RunningController:
+        self.launch()
         try:
             eventually(self.ready, timeout, 0.2, "controller ready")
         except AssertionError as e:
