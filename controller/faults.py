@@ -1,7 +1,8 @@
 """How the controller tells passing trouble from a real failure, and how it talks about either.
 
-- *Transient*: the API server is away, overloaded or restarting (connection errors, 429, 5xx) or
-  an object moved on meanwhile (409). Retried with a bounded backoff for as long as it takes,
+- *Transient*: the API server is away, overloaded or restarting (connection errors, 429, 5xx; and
+  401/403, which a freshly started API server answers until its RBAC caches are filled) or an
+  object moved on meanwhile (409). Retried with a bounded backoff for as long as it takes,
   never counted against ``--max-unseal-retries``: an outage must not make the controller give up
   on objects that are fine.
 - *Refused*: the API server will say the same again (400, 413, 422): reported in the status with
@@ -22,7 +23,7 @@ from collections.abc import Callable, Hashable
 
 from sealer.kube import ApiError
 
-TRANSIENT_STATUSES = frozenset({0, 408, 409, 425, 429, 500, 502, 503, 504})
+TRANSIENT_STATUSES = frozenset({0, 401, 403, 408, 409, 425, 429, 500, 502, 503, 504})
 REFUSED_STATUSES = frozenset({400, 413, 422})
 
 

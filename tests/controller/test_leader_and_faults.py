@@ -109,7 +109,7 @@ def test_bad_timing_flags_are_refused():
     (ApiError(503, "ServiceUnavailable", ""), True), (ApiError(429, "TooManyRequests", ""), True),
     (ApiError(409, "Conflict", ""), True), (ApiError(500, "InternalError", ""), True),
     (ApiError(500, "InternalError", "etcdserver: request is too large"), False),
-    (ApiError(422, "Invalid", ""), False), (ApiError(403, "Forbidden", ""), False),
+    (ApiError(422, "Invalid", ""), False), (ApiError(403, "Forbidden", ""), True), (ApiError(404, "NotFound", ""), False),
     (ApiError(413, "RequestEntityTooLarge", ""), False),
     (ConnectionRefusedError(), True), (TimeoutError(), True), (ValueError("x"), False), (KeyError("x"), False),
 ])
