@@ -238,3 +238,33 @@ def test_zz_no_value_in_logs(sealer_controller, control_plane):
     assert MARK not in sealer_controller.logs()
     for log in control_plane.dir.glob("controller-faults-*.log"):
         assert MARK not in log.read_text(errors="replace")
+
+
+# --- many namespaces ------------------------------------------------------------------------------
+
+def test_many_additional_namespaces_share_one_filtered_watch(own, sealer, core, custom, namespace):
+    """Over ten --additional-namespaces: one cluster-wide watch per kind, filtered to them. A
+    SealedSecret in a listed namespace is unsealed (and recreated when its Secret is deleted);
+    one in a namespace not listed is left alone."""
+    tag, start = own
+    listed = [f"{namespace}-{i:02d}" for i in range(12)]
+    unlisted = f"{namespace}-no"
+    for ns in (*listed, unlisted):
+        core.create_namespace({"metadata": {"name": ns}})
+    try:
+        ctrl = start("--all-namespaces=false", "--additional-namespaces", ",".join(listed))
+        assert "watching each" not in ctrl.logs()
+        for ns in (listed[0], listed[-1], unlisted):
+            create(custom, seal(sealer, ns, "s", {"v": ns}, tag))
+        for ns in (listed[0], listed[-1]):
+            eventually(lambda ns=ns: secret_data(core, ns, "s", MARK) == {"v": ns}, 30, 0.1, f"{ns}/s")
+        core.delete_namespaced_secret("s", listed[-1])
+        eventually(lambda: secret_data(core, listed[-1], "s", MARK) == {"v": listed[-1]}, 30, 0.1, "recreated")
+        time.sleep(2)
+        assert secret_data(core, unlisted, "s") is None
+        assert get_sealed(custom, unlisted, "s").get("status") is None
+        threads = int(open(f"/proc/{ctrl.proc.pid}/status").read().split("Threads:")[1].split()[0])
+        assert threads < 30, threads  # not two watch threads per namespace
+    finally:
+        for ns in (*listed, unlisted):
+            core.delete_namespace(ns)
