@@ -103,7 +103,10 @@ class KeysManager:
                 return
         self._reload()
         if self.leading():
-            self._take_charge(stop)
+            try:
+                self._take_charge(stop)
+            except Exception as e:  # noqa: BLE001 - the rotation loop tries again; keys may still load
+                log.error("cannot make the first key yet (%s); trying again", type(e).__name__)
         threading.Thread(target=self._rotation_loop, args=(stop,), name="key-rotation", daemon=True).start()
 
     def _take_charge(self, stop: threading.Event) -> None:
