@@ -32,8 +32,8 @@ from common import REPO, table  # noqa: E402
 sys.path.insert(0, str(REPO))
 import kubernetes  # noqa: E402
 
-from sealer.certs import parse_certificate  # noqa: E402
-from sealer.sealing import Sealer  # noqa: E402
+from sealer.core.certs import parse_certificate  # noqa: E402
+from sealer.core.sealing import Sealer  # noqa: E402
 from tests.e2e.cluster import ControlPlane  # noqa: E402
 from tests.e2e.sealer_controller import RunningController, install, install_in_namespace, secret_json  # noqa: E402
 from tests.peers import PeerUnavailable, build_peer  # noqa: E402

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller import config, faults, takeover
-from controller.kube import ApiError
+from sealer.kube import ApiError
 from controller.leader import ElectionConfig, election_config, next_spec, released_spec
 from controller.ratelimit import RateLimiter
-from sealer.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
+from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
 
 NOW = "2026-12-01T09:00:00.000000Z"
 LATER = "2026-12-01T09:00:02.000000Z"

@@ -13,9 +13,9 @@ import time
 import kubernetes
 import pytest
 
-from sealer.certs import parse_certificate
-from sealer.scope import MANAGED_ANNOTATION, Scope
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.scope import MANAGED_ANNOTATION, Scope
+from sealer.core.sealing import Sealer
 from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create, get_sealed, secret_data
 from tests.e2e.sealer_controller import RunningController, secret_json
 from tests.e2e.waiting import eventually

@@ -13,8 +13,8 @@ import time
 import kubernetes
 import pytest
 
-from sealer.certs import parse_certificate
-from sealer.sealing import Sealer
+from sealer.core.certs import parse_certificate
+from sealer.core.sealing import Sealer
 from tests.e2e.sealed_objects import create, get_sealed, secret_data
 from tests.e2e.sealer_controller import RunningController, install_in_namespace, secret_json
 from tests.e2e.waiting import eventually
