@@ -26,6 +26,7 @@ EXPORTED_METRICS = {
     "sealed_secrets_controller_newest_key_age_seconds",
     "sealed_secrets_controller_keys",
     "sealed_secrets_controller_private_key_operations_total",
+    "sealed_secrets_controller_leader",
     "up",
 }
 # The controller's command-line contract (each also SEALED_SECRETS_<FLAG>).
@@ -272,7 +273,7 @@ def test_alerts_are_complete():
     rules = alert_rules()
     assert [r["alert"] for r in rules] == ["SealedSecretsUnsealErrorHigh", "SealedSecretNotSynced",
                                            "SealedSecretsKeyRotationOverdue",
-                                           "SealedSecretsControllerAbsent"]
+                                           "SealedSecretsControllerAbsent", "SealedSecretsControllerLeaderless"]
     for rule in rules:
         assert rule["labels"]["severity"] in ("warning", "critical")
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
