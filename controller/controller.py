@@ -188,7 +188,11 @@ class Controller:
         for w in workers:
             w.start()
         threading.Thread(target=self._resync, args=(stop,), name="resync", daemon=True).start()
-        stop.wait()
+        # Python runs signal handlers on the main thread only, and a signal the kernel hands to
+        # another thread does not wake it from an untimed wait: poll, so SIGTERM and SIGUSR1
+        # are acted on within half a second whichever thread received them.
+        while not stop.wait(0.5):
+            pass
         self.queue.shutdown()
         # SIGTERM: the items in hand are finished (their writes done) before the Lease is released.
         deadline = time.monotonic() + 10
