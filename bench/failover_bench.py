@@ -72,8 +72,21 @@ def secret_exists(core, ns: str, name: str) -> bool:
 
 def one_round(plane: ControlPlane, core, custom, ns: str, workload_ns: str, how: str) -> dict:
     tag = f"r{secrets.token_hex(3)}"
-    pair = [RunningController(plane, ns, "--leader-elect", "--key-renew-period", "0", "--log-level", "INFO",
-                              "--label-selector", f"{OWN}={tag}", name=f"controller-bench-ha-{i}") for i in "ab"]
+    pair = [
+        RunningController(
+            plane,
+            ns,
+            "--leader-elect",
+            "--key-renew-period",
+            "0",
+            "--log-level",
+            "INFO",
+            "--label-selector",
+            f"{OWN}={tag}",
+            name=f"controller-bench-ha-{i}",
+        )
+        for i in "ab"
+    ]
     try:
         for r in pair:
             r.launch()
@@ -110,9 +123,20 @@ def many_namespaces(plane: ControlPlane, core, count: int) -> float:
         core.create_namespace({"metadata": {"name": n}})
     try:
         t0 = time.monotonic()
-        r = RunningController(plane, "kube-system", "--all-namespaces=false", "--additional-namespaces", ",".join(names),
-                              "--key-renew-period", "0", "--log-level", "INFO", "--label-selector", f"{OWN}=none",
-                              name="controller-bench-ns").start(timeout=900)
+        r = RunningController(
+            plane,
+            "kube-system",
+            "--all-namespaces=false",
+            "--additional-namespaces",
+            ",".join(names),
+            "--key-renew-period",
+            "0",
+            "--log-level",
+            "INFO",
+            "--label-selector",
+            f"{OWN}=none",
+            name="controller-bench-ns",
+        ).start(timeout=900)
         ready = time.monotonic() - t0
         r.stop()
         return ready
@@ -148,17 +172,35 @@ def main(argv: list[str] | None = None) -> int:
 
     med = lambda xs: statistics.median(xs)  # noqa: E731
     rows = [
-        ("kill -9 of the leader -> new SealedSecret served", f"{med([k['served'] for k in kills]):.2f}",
-         f"{min(k['served'] for k in kills):.2f}-{max(k['served'] for k in kills):.2f}", "lease 15 s + retry 2 s"),
-        ("SIGTERM of the leader -> new SealedSecret served", f"{med([t['served'] for t in terms]):.2f}",
-         f"{min(t['served'] for t in terms):.2f}-{max(t['served'] for t in terms):.2f}", "released: no wait"),
-        ("SIGTERM -> old leader exited (code 0)", f"{med([t['exit'] for t in terms]):.2f}",
-         f"{min(t['exit'] for t in terms):.2f}-{max(t['exit'] for t in terms):.2f}", "terminationGracePeriod 30 s"),
-        (f"start with {args.namespaces} --additional-namespaces -> /readyz", f"{med(starts):.2f}",
-         f"{min(starts):.2f}-{max(starts):.2f}", f"Bitnami #1959: ~{args.namespaces} s"),
+        (
+            "kill -9 of the leader -> new SealedSecret served",
+            f"{med([k['served'] for k in kills]):.2f}",
+            f"{min(k['served'] for k in kills):.2f}-{max(k['served'] for k in kills):.2f}",
+            "lease 15 s + retry 2 s",
+        ),
+        (
+            "SIGTERM of the leader -> new SealedSecret served",
+            f"{med([t['served'] for t in terms]):.2f}",
+            f"{min(t['served'] for t in terms):.2f}-{max(t['served'] for t in terms):.2f}",
+            "released: no wait",
+        ),
+        (
+            "SIGTERM -> old leader exited (code 0)",
+            f"{med([t['exit'] for t in terms]):.2f}",
+            f"{min(t['exit'] for t in terms):.2f}-{max(t['exit'] for t in terms):.2f}",
+            "terminationGracePeriod 30 s",
+        ),
+        (
+            f"start with {args.namespaces} --additional-namespaces -> /readyz",
+            f"{med(starts):.2f}",
+            f"{min(starts):.2f}-{max(starts):.2f}",
+            f"Bitnami #1959: ~{args.namespaces} s",
+        ),
     ]
-    print(f"\nours, 2 replicas, lease 15 s / renew 10 s / retry 2 s; medians of {args.rounds} rounds "
-          f"({args.ns_repeats} for the start)\n")
+    print(
+        f"\nours, 2 replicas, lease 15 s / renew 10 s / retry 2 s; medians of {args.rounds} rounds "
+        f"({args.ns_repeats} for the start)\n"
+    )
     print(table(rows, ("", "median s", "range s", "reference")))
     return 0
 

@@ -66,8 +66,10 @@ def kind_of(e: BaseException) -> str:
 # Field paths and limits only: these are the shapes apimachinery's field.TooLong / TooMany produce,
 # and none of them can carry a value. Anything else of the server's message is never repeated.
 _FIELD = r"[A-Za-z][A-Za-z0-9_.\[\]/-]{0,199}"
-_TOO_LONG = re.compile(rf"({_FIELD}): Too long: (?:may not be (?:longer|more) than|must have at most) (\d{{1,12}}) "
-                       r"(bytes|characters|items)")
+_TOO_LONG = re.compile(
+    rf"({_FIELD}): Too long: (?:may not be (?:longer|more) than|must have at most) (\d{{1,12}}) "
+    r"(bytes|characters|items)"
+)
 _TOO_MANY = re.compile(rf"({_FIELD}): Too many: \d{{1,12}}: must have at most (\d{{1,12}}) items")
 _ENTITY = re.compile(r"limit is (\d{1,12})")
 
@@ -90,8 +92,14 @@ def refusal_reason(e: ApiError) -> str:
 class OncePer:
     """A log line per kind at most every ``interval`` seconds, then a count of what was held back."""
 
-    def __init__(self, logger: logging.Logger, interval: float = 30.0, *, clock: Callable[[], float] = time.monotonic,
-                 max_kinds: int = 256):
+    def __init__(
+        self,
+        logger: logging.Logger,
+        interval: float = 30.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        max_kinds: int = 256,
+    ):
         self.logger, self.interval, self.clock, self.max_kinds = logger, interval, clock, max_kinds
         self._seen: dict[str, tuple[float, int]] = {}
         self._lock = threading.Lock()

@@ -17,13 +17,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.informer import Informer
-from sealer.kube import Kube, secret_path
 from keys.clock import Clock, rfc3339, utc_now
 from keys.errors import KeyFormatError
 from keys.generate import clock_after, generate_key_pair
 from keys.registry import KeyRegistry
 from keys.rotation import RotationPolicy, plan
 from keys.secret_format import KEY_LABEL, StoredKey, from_secret, to_secret
+from sealer.kube import Kube, secret_path
 
 log = logging.getLogger(__name__)
 

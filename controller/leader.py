@@ -15,6 +15,7 @@ for the Lease to expire.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import logging
 import random
@@ -53,20 +54,27 @@ class ElectionConfig:
         if self.lease_duration <= self.renew_deadline:
             raise ValueError("--leader-election-lease-duration must be greater than --leader-election-renew-deadline")
         if self.renew_deadline <= JITTER * self.retry_period:
-            raise ValueError("--leader-election-renew-deadline must be greater than 1.2 x --leader-election-retry-period")
+            raise ValueError(
+                "--leader-election-renew-deadline must be greater than 1.2 x --leader-election-retry-period"
+            )
 
 
 def micro_time(now: dt.datetime) -> str:
     """metav1.MicroTime, as the API server stores ``acquireTime`` and ``renewTime``."""
-    return now.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def next_spec(current: dict | None, identity: str, lease_seconds: int, *, expired: bool, now: str) -> dict | None:
     """The Lease spec to write for ``identity`` to hold (or renew) the Lease, or None when another
     holder's Lease has not expired. ``current`` is the spec read (None: there is no Lease)."""
     if current is None:
-        return {"holderIdentity": identity, "leaseDurationSeconds": lease_seconds, "acquireTime": now,
-                "renewTime": now, "leaseTransitions": 0}
+        return {
+            "holderIdentity": identity,
+            "leaseDurationSeconds": lease_seconds,
+            "acquireTime": now,
+            "renewTime": now,
+            "leaseTransitions": 0,
+        }
     holder = current.get("holderIdentity") or ""
     if holder and holder != identity and not expired:
         return None
@@ -93,12 +101,19 @@ class LeaderElector:
     """``leading`` is set while this replica holds the Lease. ``on_change(leading)`` runs on the
     elector's thread at each transition."""
 
-    def __init__(self, kube: Kube, config: ElectionConfig, *, on_change: Callable[[bool], None] | None = None,
-                 clock: Callable[[], float] = time.monotonic, wall: Callable[[], dt.datetime] | None = None):
+    def __init__(
+        self,
+        kube: Kube,
+        config: ElectionConfig,
+        *,
+        on_change: Callable[[bool], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], dt.datetime] | None = None,
+    ):
         config.validate()
         self.kube, self.config, self.on_change = kube, config, on_change
         self.clock = clock
-        self.wall = wall or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.wall = wall or (lambda: dt.datetime.now(dt.UTC))
         self.leading = threading.Event()
         self._observed: tuple | None = None  # the last record read, and when (our clock) it changed
         self._observed_at = 0.0
@@ -114,8 +129,13 @@ class LeaderElector:
         return self.leading.is_set()
 
     def _record(self, spec: dict) -> tuple:
-        return (spec.get("holderIdentity") or "", spec.get("leaseDurationSeconds"), spec.get("renewTime"),
-                spec.get("acquireTime"), spec.get("leaseTransitions"))
+        return (
+            spec.get("holderIdentity") or "",
+            spec.get("leaseDurationSeconds"),
+            spec.get("renewTime"),
+            spec.get("acquireTime"),
+            spec.get("leaseTransitions"),
+        )
 
     def try_acquire_or_renew(self) -> bool:
         """One round: read the Lease, write it if ours to take; whether this replica holds it now."""
@@ -135,13 +155,22 @@ class LeaderElector:
                 expired = self._observed_at + float(duration) <= now_local
             else:
                 expired = True
-            new = next_spec(spec if lease is not None else None, c.identity, round(c.lease_duration),
-                            expired=expired, now=micro_time(self.wall()))
+            new = next_spec(
+                spec if lease is not None else None,
+                c.identity,
+                round(c.lease_duration),
+                expired=expired,
+                now=micro_time(self.wall()),
+            )
             if new is None:
                 return False
             if lease is None:
-                body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                        "metadata": {"name": c.name, "namespace": c.namespace}, "spec": new}
+                body = {
+                    "apiVersion": "coordination.k8s.io/v1",
+                    "kind": "Lease",
+                    "metadata": {"name": c.name, "namespace": c.namespace},
+                    "spec": new,
+                }
                 written = self.kube.create(lease_path(c.namespace), body, timeout=self._timeout)
             else:
                 body = {**lease, "spec": new}  # carries metadata.resourceVersion: 409 if it moved on
@@ -156,8 +185,12 @@ class LeaderElector:
             if e.status == 409:
                 log.debug("leader election: the Lease changed meanwhile (409); another replica won this round")
             else:
-                log.warning("leader election: cannot read or write Lease %s/%s: %s", self.config.namespace,
-                            self.config.name, e.summary)
+                log.warning(
+                    "leader election: cannot read or write Lease %s/%s: %s",
+                    self.config.namespace,
+                    self.config.name,
+                    e.summary,
+                )
         except Exception as e:  # noqa: BLE001 - connection failures surface as many types
             log.warning("leader election: cannot reach the API server (%s)", type(e).__name__)
         return False
@@ -167,8 +200,12 @@ class LeaderElector:
             return
         if leading:
             self.leading.set()
-            log.info("leader election: %s now leads (Lease %s/%s)", self.config.identity, self.config.namespace,
-                     self.config.name)
+            log.info(
+                "leader election: %s now leads (Lease %s/%s)",
+                self.config.identity,
+                self.config.namespace,
+                self.config.name,
+            )
         else:
             self.leading.clear()
             log.warning("leader election: %s stopped leading", self.config.identity)
@@ -185,7 +222,8 @@ class LeaderElector:
                 self._set(False)
             elif self.leading.is_set() and self._observed is not None and self._observed[0] != c.identity:
                 self._set(False)  # somebody else holds it now: we lost it, whatever our clock says
-            wait = c.retry_period if self.leading.is_set() else c.retry_period * (1 + (JITTER - 1) * random.random())
+            jitter = (JITTER - 1) * random.random()  # noqa: S311 - spreading retries, not a secret
+            wait = c.retry_period if self.leading.is_set() else c.retry_period * (1 + jitter)
             if self.leading.is_set():
                 # Wake up by the renew deadline even if a round hangs up to its timeout.
                 wait = min(wait, max(0.0, self._last_renew + c.renew_deadline - self.clock()))
@@ -205,13 +243,19 @@ class LeaderElector:
                 lease = self.kube.get(path, timeout=self._timeout)
                 if lease is None or ((lease.get("spec") or {}).get("holderIdentity") or "") != c.identity:
                     return False
-                self.kube.replace(path, {**lease, "spec": released_spec(lease["spec"], micro_time(self.wall()))},
-                                  timeout=self._timeout)
+                self.kube.replace(
+                    path,
+                    {**lease, "spec": released_spec(lease["spec"], micro_time(self.wall()))},
+                    timeout=self._timeout,
+                )
                 log.info("leader election: released Lease %s/%s", c.namespace, c.name)
                 return True
             except Exception as e:  # noqa: BLE001 - shutting down: the Lease expires by itself
-                log.warning("leader election: cannot release the Lease (%s); it expires in %g s", type(e).__name__,
-                            c.lease_duration)
+                log.warning(
+                    "leader election: cannot release the Lease (%s); it expires in %g s",
+                    type(e).__name__,
+                    c.lease_duration,
+                )
                 return False
 
 
@@ -243,13 +287,17 @@ def identity() -> str:
     return f"{os.environ.get('POD_NAME') or socket.gethostname()}_{uuid.uuid4().hex[:8]}"
 
 
-def election_config(args: object, namespace: str) -> ElectionConfig:
+def election_config(args: argparse.Namespace, namespace: str) -> ElectionConfig:
     """The ``--leader-election-*`` flags, checked as client-go checks them."""
     seconds = lambda v: v.total_seconds() if isinstance(v, dt.timedelta) else float(v)  # noqa: E731
-    config = ElectionConfig(namespace, getattr(args, "leader_election_id"), identity(),
-                            seconds(getattr(args, "leader_election_lease_duration")),
-                            seconds(getattr(args, "leader_election_renew_deadline")),
-                            seconds(getattr(args, "leader_election_retry_period")))
+    config = ElectionConfig(
+        namespace,
+        args.leader_election_id,
+        identity(),
+        seconds(args.leader_election_lease_duration),
+        seconds(args.leader_election_renew_deadline),
+        seconds(args.leader_election_retry_period),
+    )
     if not config.name:
         raise ValueError("--leader-election-id must not be empty")
     config.validate()

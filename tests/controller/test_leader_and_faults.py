@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller import config, faults, takeover
-from sealer.kube import ApiError
 from controller.leader import ElectionConfig, election_config, next_spec, released_spec
 from controller.ratelimit import RateLimiter
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
+from sealer.kube import ApiError
 
 NOW = "2026-12-01T09:00:00.000000Z"
 LATER = "2026-12-01T09:00:02.000000Z"
@@ -23,9 +23,15 @@ LATER = "2026-12-01T09:00:02.000000Z"
 
 # --- leader election ----------------------------------------------------------------------
 
+
 def test_no_lease_creates_one_held_by_us():
     assert next_spec(None, "a", 15, expired=False, now=NOW) == {
-        "holderIdentity": "a", "leaseDurationSeconds": 15, "acquireTime": NOW, "renewTime": NOW, "leaseTransitions": 0}
+        "holderIdentity": "a",
+        "leaseDurationSeconds": 15,
+        "acquireTime": NOW,
+        "renewTime": NOW,
+        "leaseTransitions": 0,
+    }
 
 
 def test_another_holders_live_lease_is_left_alone():
@@ -55,8 +61,13 @@ def test_released_lease_is_taken_at_once_even_if_not_expired():
 
 @given(st.sampled_from(["a", "b", ""]), st.booleans(), st.integers(0, 10))
 def test_at_most_one_holder_and_transitions_never_go_back(holder, expired, transitions):
-    current = {"holderIdentity": holder, "leaseDurationSeconds": 15, "acquireTime": NOW, "renewTime": NOW,
-               "leaseTransitions": transitions}
+    current = {
+        "holderIdentity": holder,
+        "leaseDurationSeconds": 15,
+        "acquireTime": NOW,
+        "renewTime": NOW,
+        "leaseTransitions": transitions,
+    }
     new = next_spec(current, "a", 15, expired=expired, now=LATER)
     if holder == "b" and not expired:
         assert new is None
@@ -79,9 +90,11 @@ def test_flags_and_env(monkeypatch):
             monkeypatch.delenv(k)
     args = config.parser().parse_args([])
     assert args.leader_elect is True and args.leader_election_id == "sealed-secrets-controller"
-    assert (args.leader_election_lease_duration, args.leader_election_renew_deadline,
-            args.leader_election_retry_period) == (dt.timedelta(seconds=15), dt.timedelta(seconds=10),
-                                                    dt.timedelta(seconds=2))
+    assert (
+        args.leader_election_lease_duration,
+        args.leader_election_renew_deadline,
+        args.leader_election_retry_period,
+    ) == (dt.timedelta(seconds=15), dt.timedelta(seconds=10), dt.timedelta(seconds=2))
     assert args.kubeclient_qps == -1 and args.kubeclient_burst == 10
     assert config.parser().parse_args(["--leader-elect=false"]).leader_elect is False
     monkeypatch.setenv("SEALED_SECRETS_LEADER_ELECTION_LEASE_DURATION", "30s")
@@ -105,14 +118,25 @@ def test_bad_timing_flags_are_refused():
 
 # --- faults --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("error", "transient"), [
-    (ApiError(503, "ServiceUnavailable", ""), True), (ApiError(429, "TooManyRequests", ""), True),
-    (ApiError(409, "Conflict", ""), True), (ApiError(500, "InternalError", ""), True),
-    (ApiError(500, "InternalError", "etcdserver: request is too large"), False),
-    (ApiError(422, "Invalid", ""), False), (ApiError(403, "Forbidden", ""), True), (ApiError(404, "NotFound", ""), False),
-    (ApiError(413, "RequestEntityTooLarge", ""), False),
-    (ConnectionRefusedError(), True), (TimeoutError(), True), (ValueError("x"), False), (KeyError("x"), False),
-])
+
+@pytest.mark.parametrize(
+    ("error", "transient"),
+    [
+        (ApiError(503, "ServiceUnavailable", ""), True),
+        (ApiError(429, "TooManyRequests", ""), True),
+        (ApiError(409, "Conflict", ""), True),
+        (ApiError(500, "InternalError", ""), True),
+        (ApiError(500, "InternalError", "etcdserver: request is too large"), False),
+        (ApiError(422, "Invalid", ""), False),
+        (ApiError(403, "Forbidden", ""), True),
+        (ApiError(404, "NotFound", ""), False),
+        (ApiError(413, "RequestEntityTooLarge", ""), False),
+        (ConnectionRefusedError(), True),
+        (TimeoutError(), True),
+        (ValueError("x"), False),
+        (KeyError("x"), False),
+    ],
+)
 def test_transient_or_not(error, transient):
     assert faults.is_transient(error) is transient
 
@@ -124,21 +148,33 @@ def test_urllib3_errors_are_transient_and_named_by_their_cause():
     e = MaxRetryError(None, "/api", inner)
     assert faults.is_transient(e)
     assert faults.kind_of(e).startswith("MaxRetryError: NewConnectionError")
-    assert faults.kind_of(ApiError(503, "ServiceUnavailable", "x", "503 ServiceUnavailable")) == "503 ServiceUnavailable"
+    assert (
+        faults.kind_of(ApiError(503, "ServiceUnavailable", "x", "503 ServiceUnavailable")) == "503 ServiceUnavailable"
+    )
 
 
 def test_too_large_is_explained_without_values():
     value = "s3cr3t-" * 10
-    e = ApiError(422, "Invalid", f'Secret "big" is invalid: [data: Too long: must have at most 1048576 bytes, '
-                 f'data[x]: Invalid value: "{value}": a valid config key must consist of ...]',
-                 "422 Invalid (fields: data, data[x])")
+    e = ApiError(
+        422,
+        "Invalid",
+        f'Secret "big" is invalid: [data: Too long: must have at most 1048576 bytes, '
+        f'data[x]: Invalid value: "{value}": a valid config key must consist of ...]',
+        "422 Invalid (fields: data, data[x])",
+    )
     reason = faults.refusal_reason(e)
-    assert reason.startswith("422 Invalid (fields: data, data[x]): data is over the API server's limit of 1048576 bytes")
+    assert reason.startswith(
+        "422 Invalid (fields: data, data[x]): data is over the API server's limit of 1048576 bytes"
+    )
     assert "1 MiB" in reason and "s3cr3t" not in reason and "Invalid value" not in reason
     assert faults.is_refused(e)
-    e = ApiError(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", "413 RequestEntityTooLarge")
+    e = ApiError(
+        413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728", "413 RequestEntityTooLarge"
+    )
     assert faults.refusal_reason(e).endswith("over the API server's size limit of 3145728 bytes")
-    plain = ApiError(422, "Invalid", f'Secret "x" is invalid: type: Invalid value: "{value}"', "422 Invalid (fields: type)")
+    plain = ApiError(
+        422, "Invalid", f'Secret "x" is invalid: type: Invalid value: "{value}"', "422 Invalid (fields: type)"
+    )
     assert faults.refusal_reason(plain) == "422 Invalid (fields: type)"
 
 
@@ -148,9 +184,38 @@ def test_refusal_reason_never_repeats_free_text(message):
     assert reason.startswith("422 Invalid")
     # Whatever the server said, only field paths and digits come through.
     for word in reason.replace(":", " ").replace(";", " ").split():
-        assert word in message or word.isdigit() or word in (
-            "422", "Invalid", "is", "over", "the", "API", "server's", "limit", "of", "bytes", "characters", "items",
-            "has", "more", "than", "a", "Secret's", "data", "may", "not", "exceed", "1", "MiB", "in", "total")
+        assert (
+            word in message
+            or word.isdigit()
+            or word
+            in (
+                "422",
+                "Invalid",
+                "is",
+                "over",
+                "the",
+                "API",
+                "server's",
+                "limit",
+                "of",
+                "bytes",
+                "characters",
+                "items",
+                "has",
+                "more",
+                "than",
+                "a",
+                "Secret's",
+                "data",
+                "may",
+                "not",
+                "exceed",
+                "1",
+                "MiB",
+                "in",
+                "total",
+            )
+        )
 
 
 def test_once_per_kind_then_a_count(caplog):
@@ -163,7 +228,11 @@ def test_once_per_kind_then_a_count(caplog):
         t[0] = 31
         once.warning("503", "API server trouble (%s)", "503")
     lines = [r.getMessage() for r in caplog.records]
-    assert lines == ["API server trouble (503)", "other kind", "API server trouble (503) (99 more like this in the last 30 s)"]
+    assert lines == [
+        "API server trouble (503)",
+        "other kind",
+        "API server trouble (503) (99 more like this in the last 30 s)",
+    ]
 
 
 def test_backoff_is_bounded_grows_and_resets():
@@ -190,6 +259,7 @@ def test_client_throttle_waits_for_tokens():
 
 
 # --- takeover ------------------------------------------------------------------------------
+
 
 def _secret(annotations=None):
     return {"metadata": {"name": "s", "namespace": "n", "annotations": annotations or {}}}

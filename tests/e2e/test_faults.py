@@ -16,7 +16,7 @@ import pytest
 from sealer.core.certs import parse_certificate
 from sealer.core.scope import MANAGED_ANNOTATION, Scope
 from sealer.core.sealing import Sealer
-from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create, get_sealed, secret_data
+from tests.e2e.sealed_objects import create, get_sealed, secret_data
 from tests.e2e.sealer_controller import RunningController, secret_json
 from tests.e2e.waiting import eventually
 
@@ -38,8 +38,16 @@ def own(control_plane, sealer_controller):
     started: list[RunningController] = []
 
     def start(*args: str) -> RunningController:
-        ctrl = RunningController(control_plane, "kube-system", "--key-renew-period", "0", "--label-selector",
-                                 f"{OWN}={tag}", *args, name="controller-faults").start()
+        ctrl = RunningController(
+            control_plane,
+            "kube-system",
+            "--key-renew-period",
+            "0",
+            "--label-selector",
+            f"{OWN}={tag}",
+            *args,
+            name="controller-faults",
+        ).start()
         started.append(ctrl)
         return ctrl
 
@@ -63,8 +71,12 @@ def condition(custom, ns: str, name: str) -> dict | None:
 
 
 def wait_condition(custom, ns: str, name: str, status: str, timeout: float = 30) -> dict:
-    return eventually(lambda: (c := condition(custom, ns, name)) and c["status"] == status and c, timeout, 0.2,
-                      f"{ns}/{name} Synced={status}")
+    return eventually(
+        lambda: (c := condition(custom, ns, name)) and c["status"] == status and c,
+        timeout,
+        0.2,
+        f"{ns}/{name} Synced={status}",
+    )
 
 
 def create_retrying(custom, doc: dict, deadline: float) -> None:
@@ -93,6 +105,7 @@ def all_right(core, custom, ns: str, names: list[str], value=lambda n: {"v": n})
 
 
 # --- kill -9 and the API server going away ------------------------------------------------------
+
 
 def test_kill_9_while_syncing_500_then_restart_every_secret_is_right(own, sealer, core, custom, namespace):
     tag, start = own
@@ -126,15 +139,16 @@ def test_api_server_away_while_120_are_created_drops_nothing(own, control_plane,
     creator.join()
     eventually(lambda: all_right(core, custom, namespace, names), 90, 1.0, "all 120 Secrets and statuses")
     logs = ctrl.logs()
-    assert "Traceback" not in logs, logs[logs.find("Traceback") - 500:][:3000]
+    assert "Traceback" not in logs, logs[logs.find("Traceback") - 500 :][:3000]
     trouble = [line for line in logs.splitlines() if " WARNING " in line]
     print(f"API server restart: {len(trouble)} warning lines from our controller")
     assert len(trouble) <= 40, "\n".join(trouble)
     assert "giving up" not in logs
 
 
-def test_410_gone_after_an_api_server_restart_relists_and_drops_nothing(own, control_plane, sealer, core, custom,
-                                                                       namespace):
+def test_410_gone_after_an_api_server_restart_relists_and_drops_nothing(
+    own, control_plane, sealer, core, custom, namespace
+):
     tag, start = own
     ctrl = start()
     create(custom, seal(sealer, namespace, "before", {"v": "before"}, tag))
@@ -153,14 +167,18 @@ def test_410_gone_after_an_api_server_restart_relists_and_drops_nothing(own, con
 
 # --- Secrets that block, then stop blocking ---------------------------------------------------
 
+
 def make_secret(core, ns: str, name: str, annotations=None) -> None:
-    core.create_namespaced_secret(ns, {"metadata": {"name": name, "annotations": annotations},
-                                       "data": {"v": base64.b64encode(b"theirs").decode()}})
+    core.create_namespaced_secret(
+        ns,
+        {"metadata": {"name": name, "annotations": annotations}, "data": {"v": base64.b64encode(b"theirs").decode()}},
+    )
 
 
 @pytest.mark.parametrize("how", ["annotated", "deleted"])
-def test_a_foreign_secret_annotated_managed_or_deleted_is_taken_over_at_once(sealer_controller, sealer, core, custom,
-                                                                            namespace, how):
+def test_a_foreign_secret_annotated_managed_or_deleted_is_taken_over_at_once(
+    sealer_controller, sealer, core, custom, namespace, how
+):
     make_secret(core, namespace, "blocked")
     create(custom, seal(sealer, namespace, "blocked", {"v": "ours"}))
     assert "not managed by SealedSecret" in wait_condition(custom, namespace, "blocked", "False")["message"]
@@ -177,8 +195,10 @@ def test_a_foreign_secret_annotated_managed_or_deleted_is_taken_over_at_once(sea
 
 # --- refused as too large, and other hostile objects --------------------------------------------
 
-def test_secret_too_large_after_templating_says_so_and_is_not_retried(sealer_controller, sealer, core, custom,
-                                                                     namespace):
+
+def test_secret_too_large_after_templating_says_so_and_is_not_retried(
+    sealer_controller, sealer, core, custom, namespace
+):
     doc = seal(sealer, namespace, "big", {"a": "x" * 600_000})
     doc["spec"]["template"]["data"] = {"b": "{{ .a }}"}  # 1.2 MB of data once templated
     create(custom, doc)
@@ -202,11 +222,14 @@ def test_hostile_sealed_secrets_fail_alone_with_clear_statuses(sealer_controller
     truncated["spec"]["encryptedData"]["v"] = value[: len(value) // 8 * 4]
     bad["truncated"] = truncated
     wrong_scope = seal(sealer, namespace, "wrong-scope", {"v": "x"})
-    wrong_scope["spec"]["encryptedData"]["v"] = sealer.seal_value((MARK + "x").encode(), Scope.STRICT, namespace, "other")
+    wrong_scope["spec"]["encryptedData"]["v"] = sealer.seal_value(
+        (MARK + "x").encode(), Scope.STRICT, namespace, "other"
+    )
     bad["wrong-scope"] = wrong_scope
     huge = seal(sealer, namespace, "huge-value", {"v": "x"})  # `sealer seal` refuses it: seal the value alone
-    huge["spec"]["encryptedData"]["v"] = sealer.seal_value((MARK + "y" * (1 << 20)).encode(), Scope.STRICT, namespace,
-                                                           "huge-value")
+    huge["spec"]["encryptedData"]["v"] = sealer.seal_value(
+        (MARK + "y" * (1 << 20)).encode(), Scope.STRICT, namespace, "huge-value"
+    )
     bad["huge-value"] = huge
     looping = seal(sealer, namespace, "looping", {"v": "x"})
     looping["spec"]["template"]["data"] = {"t": '{{ define "t" }}{{ template "t" . }}{{ end }}{{ template "t" . }}'}
@@ -241,6 +264,7 @@ def test_zz_no_value_in_logs(sealer_controller, control_plane):
 
 
 # --- many namespaces ------------------------------------------------------------------------------
+
 
 def test_many_additional_namespaces_share_one_filtered_watch(own, sealer, core, custom, namespace):
     """Over ten --additional-namespaces: one cluster-wide watch per kind, filtered to them. A

@@ -26,8 +26,14 @@ OWN = "sealer.test/own-controller"
 LEASE = "sealed-secrets-controller"
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 LEASE_SECONDS, RENEW, RETRY = 4.0, 3.0, 0.5
-TIMINGS = ("--leader-election-lease-duration", f"{LEASE_SECONDS:g}s", "--leader-election-renew-deadline",
-           f"{RENEW:g}s", "--leader-election-retry-period", f"{RETRY:g}s")
+TIMINGS = (
+    "--leader-election-lease-duration",
+    f"{LEASE_SECONDS:g}s",
+    "--leader-election-renew-deadline",
+    f"{RENEW:g}s",
+    "--leader-election-retry-period",
+    f"{RETRY:g}s",
+)
 
 
 @pytest.fixture
@@ -52,8 +58,17 @@ class Pair:
         self.replicas: list[RunningController] = []
 
     def replica(self, name: str) -> RunningController:
-        r = RunningController(self.plane, self.namespace, "--leader-elect", *TIMINGS, "--key-renew-period", "0",
-                              "--label-selector", f"{OWN}={self.tag}", name=f"controller-{name}")
+        r = RunningController(
+            self.plane,
+            self.namespace,
+            "--leader-elect",
+            *TIMINGS,
+            "--key-renew-period",
+            "0",
+            "--label-selector",
+            f"{OWN}={self.tag}",
+            name=f"controller-{name}",
+        )
         self.replicas.append(r)
         return r
 
@@ -78,7 +93,9 @@ class Pair:
 
     def leader(self, timeout: float = 20) -> RunningController:
         try:
-            return eventually(lambda: len(self.leaders()) == 1 and self.leaders()[0], timeout, 0.1, "exactly one leader")
+            return eventually(
+                lambda: len(self.leaders()) == 1 and self.leaders()[0], timeout, 0.1, "exactly one leader"
+            )
         except AssertionError as e:
             raise AssertionError(f"{e}; logs:\n" + "\n".join(r.logs()[-3000:] for r in self.replicas)) from None
 
@@ -96,8 +113,11 @@ def pair(control_plane, ha_namespace):
 
 def lease(kube, namespace: str) -> dict:
     spec = kubernetes.client.CoordinationV1Api(kube).read_namespaced_lease(LEASE, namespace).spec
-    return {"holder": spec.holder_identity or "", "transitions": spec.lease_transitions or 0,
-            "duration": spec.lease_duration_seconds}
+    return {
+        "holder": spec.holder_identity or "",
+        "transitions": spec.lease_transitions or 0,
+        "duration": spec.lease_duration_seconds,
+    }
 
 
 def identity(replica: RunningController) -> str:
@@ -119,8 +139,9 @@ def wait_secret(core, ns: str, name: str, value: str, timeout: float = 30):
 
 
 def unsealed_events(core, ns: str, name: str) -> int:
-    return len([e for e in core.list_namespaced_event(ns).items
-                if e.involved_object.name == name and e.reason == "Unsealed"])
+    return len(
+        [e for e in core.list_namespaced_event(ns).items if e.involved_object.name == name and e.reason == "Unsealed"]
+    )
 
 
 def test_two_replicas_one_leader_one_key_only_the_leader_writes(pair, core, custom, kube, namespace, ha_namespace):
@@ -156,8 +177,9 @@ def test_two_replicas_one_leader_one_key_only_the_leader_writes(pair, core, cust
     assert len(core.list_namespaced_secret(ha_namespace, label_selector=KEY_LABEL).items) == 1
 
 
-def test_sigterm_releases_the_lease_and_the_other_replica_takes_over_at_once(pair, core, custom, kube, namespace,
-                                                                               ha_namespace):
+def test_sigterm_releases_the_lease_and_the_other_replica_takes_over_at_once(
+    pair, core, custom, kube, namespace, ha_namespace
+):
     a, b = pair.start_all("ha-a", "ha-b")
     leader = pair.leader()
     follower = b if leader is a else a
@@ -191,8 +213,12 @@ def test_kill_9_of_the_leader_mid_sync_loses_and_duplicates_nothing(pair, core, 
     t0 = time.monotonic()
     leader.proc.kill()
     leader.proc.wait()
-    eventually(lambda: follower.metric("sealed_secrets_controller_leader") == 1, LEASE_SECONDS + 3 * RETRY, 0.05,
-               "takeover within the lease duration")
+    eventually(
+        lambda: follower.metric("sealed_secrets_controller_leader") == 1,
+        LEASE_SECONDS + 3 * RETRY,
+        0.05,
+        "takeover within the lease duration",
+    )
     took_over = time.monotonic() - t0
     assert took_over <= LEASE_SECONDS + 3 * RETRY, took_over
     create(custom, sealed(sealer, namespace, "after-kill", pair.tag, "z"))
@@ -227,8 +253,16 @@ def test_a_restarted_replica_joins_as_follower(pair, core, custom, namespace, ha
 
 
 def test_leader_election_off_acts_alone(control_plane, ha_namespace, kube):
-    r = RunningController(control_plane, ha_namespace, "--leader-elect=false", "--key-renew-period", "0",
-                          "--label-selector", f"{OWN}=nobody", name="alone").start()
+    r = RunningController(
+        control_plane,
+        ha_namespace,
+        "--leader-elect=false",
+        "--key-renew-period",
+        "0",
+        "--label-selector",
+        f"{OWN}=nobody",
+        name="alone",
+    ).start()
     try:
         assert r.metric("sealed_secrets_controller_leader") == 1
         assert "leader election off" in r.logs()
