@@ -97,6 +97,19 @@ FLAGS = [
     Flag("kubeconfig", "", "Kubeconfig path (default: in-cluster, else KUBECONFIG)."),
     Flag("workers", 0, "Reconcile workers (0: 4 per core, so that private-key operations fill the cores while "
          "other workers wait for the API server).", int),
+    Flag("leader-elect", True, "Elect a leader among replicas on a Lease; only the leader writes (false: act alone).",
+         _bool),
+    Flag("leader-election-id", "sealed-secrets-controller", "Name of the leader-election Lease in the controller's "
+         "namespace (give each installation its own)."),
+    Flag("leader-election-lease-duration", "15s", "How long followers wait, after the Lease last changed, before "
+         "taking it over.", _duration),
+    Flag("leader-election-renew-deadline", "10s", "How long the leader keeps trying to renew before it steps down.",
+         _duration),
+    Flag("leader-election-retry-period", "2s", "How often candidates try to acquire, and the leader renews, the Lease.",
+         _duration),
+    Flag("kubeclient-qps", -1.0, "Client-side limit on API requests per second (0 or negative: no client-side "
+         "limit; the API server's priority and fairness applies).", float),
+    Flag("kubeclient-burst", 10, "Burst of API requests above --kubeclient-qps.", int),
 ]
 
 

@@ -9,7 +9,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from controller import reconcile, record, status
+from controller import faults, reconcile, record, status, takeover
 from controller.informer import Informer, object_key
 from controller.keys_manager import KeysManager
 from sealer.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, secret_path, sealed_secret_path
@@ -19,6 +19,9 @@ from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
 
 log = logging.getLogger(__name__)
 COMPONENT = "sealed-secrets"
+# Above this many --additional-namespaces, one cluster-wide watch per kind, filtered to them, is
+# cheaper than a watch per namespace (Bitnami's #1959: about 1 s per namespace at start).
+CLUSTER_WIDE_ABOVE = 10
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 
 
@@ -31,6 +34,7 @@ class Settings:
     max_retries: int = 5
     workers: int = 2
     repair_drift: bool = True
+    resync_period: float = 300.0  # the safety net: SealedSecrets not synced are tried again this often
 
 
 def _now() -> str:
@@ -50,17 +54,45 @@ class Controller:
         self.kube, self.keys, self.metrics, self.settings = kube, keys, metrics, settings
         self.queue = WorkQueue()
         self.records = record.RecordKeys(keys.registry)
-        scopes = settings.namespaces if settings.namespaces is not None else (None,)
+        # Set while this replica may write (it leads, or leader election is off); workers wait on it.
+        self.active = threading.Event()
+        self.active.set()
+        self.backoff = faults.Backoff()
+        self.gave_up: set[tuple[str, str]] = set()  # out of retries: the resync tries them again
+        self.trouble = faults.OncePer(log)
+        wide = settings.namespaces is not None and len(settings.namespaces) > CLUSTER_WIDE_ABOVE
+        self._informers(None if wide else settings.namespaces, frozenset(settings.namespaces or ()) if wide else None)
+
+    def _informers(self, scopes: tuple[str, ...] | None, only: frozenset[str] | None) -> None:
+        settings, kube = self.settings, self.kube
         self.sealed = [
             Informer(kube, sealed_secret_path(ns), self._on_sealed, name=f"sealedsecrets[{ns or '*'}]",
-                     label_selector=settings.label_selector)
-            for ns in scopes
+                     label_selector=settings.label_selector, namespaces=only)
+            for ns in scopes or (None,)
         ]
         self.secrets = [] if settings.skip_recreate else [
             Informer(kube, secret_path(ns) if ns else "/api/v1/secrets", self._on_secret, name=f"secrets[{ns or '*'}]",
-                     list_accept=METADATA_ONLY, watch_accept=METADATA_ONLY_WATCH)
-            for ns in scopes
+                     list_accept=METADATA_ONLY, watch_accept=METADATA_ONLY_WATCH, namespaces=only)
+            for ns in scopes or (None,)
         ]
+
+    def _check_cluster_wide(self) -> None:
+        """Filtered cluster-wide watches need cluster-wide list/watch (deploy/ grants it); where
+        RBAC allows only the listed namespaces, fall back to a watch per namespace."""
+        if self.sealed[0].namespaces is None:
+            return
+        try:
+            self.kube.request("GET", sealed_secret_path(), query={"limit": 1})
+            if self.secrets:
+                self.kube.request("GET", "/api/v1/secrets", query={"limit": 1}, accept=METADATA_ONLY)
+        except ApiError as e:
+            if e.status != 403:
+                return  # anything else: the informers retry and report it
+            log.info("no cluster-wide list/watch allowed (%s): watching each of the %d namespaces",
+                     e.summary, len(self.settings.namespaces or ()))
+            self._informers(self.settings.namespaces, None)
+        except Exception:  # noqa: BLE001 - the API server is away: the informers retry and report it
+            return
 
     # --- events in ---------------------------------------------------------------------------
 
@@ -77,6 +109,11 @@ class Controller:
             self.queue.add(key)
 
     def _on_secret(self, kind: str, obj: dict, old: dict | None) -> None:
+        if takeover.wanted(kind, obj, old, self.get_sealed(*object_key(obj))):
+            log.info("Secret %s/%s may now be taken over; reconciling", *object_key(obj))
+            self.queue.forget(object_key(obj))
+            self.queue.add(object_key(obj))
+            return
         if kind not in ("DELETED", "MODIFIED"):
             return
         meta = obj.get("metadata") or {}
@@ -118,9 +155,23 @@ class Controller:
         for informer in self.sealed:
             for key in informer.keys():
                 obj = informer.get(*key)
-                if obj is not None and status.condition_value(obj.get("status")) != 1:
+                if obj is not None and (status.condition_value(obj.get("status")) != 1 or key in self.gave_up):
+                    self.gave_up.discard(key)
                     self.queue.forget(key)
                     self.queue.add(key)
+
+    def requeue_all(self) -> None:
+        """A new leader takes everything its informers hold into account."""
+        for informer in self.sealed:
+            for key in informer.keys():
+                self.queue.add(key)
+
+    def set_leading(self, leading: bool) -> None:
+        if leading:
+            self.active.set()
+            self.requeue_all()
+        else:
+            self.active.clear()
 
     @property
     def synced(self) -> bool:
@@ -129,14 +180,29 @@ class Controller:
     # --- work --------------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
+        self._check_cluster_wide()
         for informer in (*self.secrets, *self.sealed):
             threading.Thread(target=informer.run, args=(stop,), name=informer.name, daemon=True).start()
         workers = [threading.Thread(target=self._worker, args=(stop,), name=f"worker-{i}", daemon=True)
                    for i in range(self.settings.workers)]
         for w in workers:
             w.start()
-        stop.wait()
+        threading.Thread(target=self._resync, args=(stop,), name="resync", daemon=True).start()
+        # Python runs signal handlers on the main thread only, and a signal the kernel hands to
+        # another thread does not wake it from an untimed wait: poll, so SIGTERM and SIGUSR1
+        # are acted on within half a second whichever thread received them.
+        while not stop.wait(0.5):
+            pass
         self.queue.shutdown()
+        # SIGTERM: the items in hand are finished (their writes done) before the Lease is released.
+        deadline = time.monotonic() + 10
+        for w in workers:
+            w.join(max(0.0, deadline - time.monotonic()))
+
+    def _resync(self, stop: threading.Event) -> None:
+        while not stop.wait(self.settings.resync_period):
+            if self.active.is_set():
+                self.requeue_failed()
 
     def _worker(self, stop: threading.Event) -> None:
         # The Secret cache first: it spares a GET per SealedSecret (absent, or as recorded).
@@ -144,22 +210,40 @@ class Controller:
             if stop.is_set():
                 return
         while not stop.is_set():
+            if not self.active.wait(1.0):
+                continue  # a follower: informers stay warm, nothing is written
             key = self.queue.get(timeout=1.0)
             if key is None:
                 continue
+            transient: BaseException | None = None
             try:
                 retry = self.process(*key)
-            except Exception:  # noqa: BLE001 - log and retry; never let one object stop a worker
-                log.exception("reconciling %s/%s failed", *key)
-                retry = True
+            except Exception as e:  # noqa: BLE001 - log and retry; never let one object stop a worker
+                if faults.is_transient(e):
+                    transient, retry = e, False
+                else:
+                    kind = faults.kind_of(e)
+                    if self.trouble.warning(f"bug {kind}", "reconciling %s/%s failed unexpectedly (%s)", *key, kind):
+                        log.debug("the unexpected failure", exc_info=True)
+                    retry = True
             finally:
                 self.queue.done(key)
+            if transient is not None:
+                # The API server is away or busy: back off and try again, whatever the retry budget.
+                kind = faults.kind_of(transient)
+                self.trouble.warning(f"transient {kind}", "API server trouble (%s) while reconciling %s/%s; "
+                                     "retrying with backoff", kind, *key)
+                self.queue.add_after(key, self.backoff.next(key))
+                continue
+            self.backoff.forget(key)
             if retry and self.queue.failures(key) < self.settings.max_retries:
                 self.queue.retry(key)
             elif retry:
-                log.warning("giving up on %s/%s after %d attempts (until it or the keys change)", *key,
-                            self.settings.max_retries + 1)
+                self.gave_up.add(key)
+                log.warning("giving up on %s/%s after %d attempts (until it or the keys change, or the next resync)",
+                            *key, self.settings.max_retries + 1)
             else:
+                self.gave_up.discard(key)
                 self.queue.forget(key)
 
     def process(self, namespace: str, name: str) -> bool:
@@ -199,15 +283,15 @@ class Controller:
             elif plan.action == "update":
                 written = self.kube.replace(secret_path(namespace, name), plan.secret)
         except ApiError as e:
+            if faults.is_transient(e):
+                raise  # no status, no event: the worker backs off and tries again
             # The server's message is read, never repeated: it may quote the Secret's values.
             immutable = e.status == 422 and "immutable" in e.message
-            retry = not immutable
+            retry = not immutable and not faults.is_refused(e)
             if immutable:
                 message = f"Error updating {namespace}/{name}: {reconcile.IMMUTABLE_MESSAGE}"
-            elif e.status == 409:
-                message = f"Secret {namespace}/{name} changed meanwhile; will retry"
             else:
-                message = f"cannot {plan.action} Secret {namespace}/{name}: {e.summary}"
+                message = f"cannot {plan.action} Secret {namespace}/{name}: {faults.refusal_reason(e)}"
             result = status.Result(False, reconcile.ERR_UPDATE, message)
             plan = reconcile.Plan("none", result, None, [reconcile.Event("Warning", reconcile.ERR_UPDATE, message)], "update", retry)
             written = None
@@ -262,6 +346,8 @@ class Controller:
             sealed["status"] = updated.get("status", new)  # the cache sees it before the watch does
             return conditions_changed
         except ApiError as e:
+            if faults.is_transient(e):
+                raise  # the Secret is right, its status is not: try again
             self.metrics.unseal_errors.labels("status", meta.get("namespace", "")).inc()
             log.warning("%s/%s: cannot update status: %s", meta.get("namespace"), meta["name"], e)
             return False
@@ -281,5 +367,7 @@ class Controller:
         }
         try:
             self.kube.create(f"/api/v1/namespaces/{meta.get('namespace')}/events", body)
-        except ApiError as e:
-            log.warning("cannot record event %s on %s/%s: %s", event.reason, meta.get("namespace"), meta["name"], e)
+        except Exception as e:  # noqa: BLE001 - events are best effort: never a reason to redo the work
+            kind = faults.kind_of(e)
+            self.trouble.warning(f"event {kind}", "cannot record event %s on %s/%s (%s)", event.reason,
+                                 meta.get("namespace"), meta["name"], kind)

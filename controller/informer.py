@@ -7,11 +7,15 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 
+from controller.faults import OncePer
 from sealer.kube import ApiError, Kube
 
 log = logging.getLogger(__name__)
+# Hundreds of informers lose the API server together: one line per kind of failure, not per informer.
+_warn = OncePer(log).warning
 
 Handler = Callable[[str, dict, "dict | None"], None]
 
@@ -23,8 +27,12 @@ def object_key(obj: dict) -> tuple[str, str]:
 
 class Informer:
     def __init__(self, kube: Kube, path: str, handler: Handler, *, name: str, label_selector: str | None = None,
-                 list_accept: str = "application/json", watch_accept: str = "application/json", watch_timeout: int = 300):
+                 list_accept: str = "application/json", watch_accept: str = "application/json", watch_timeout: int = 300,
+                 namespaces: frozenset[str] | None = None):
+        """``namespaces``: keep only objects in these (a cluster-wide watch standing in for many
+        namespaced ones: two watches instead of two per namespace)."""
         self.kube, self.path, self.handler, self.name = kube, path, handler, name
+        self.namespaces = namespaces
         self.label_selector = label_selector
         self.list_accept, self.watch_accept = list_accept, watch_accept
         self.watch_timeout = watch_timeout
@@ -43,7 +51,7 @@ class Informer:
 
     def _relist(self) -> None:
         items, rv = self.kube.list(self.path, label_selector=self.label_selector, accept=self.list_accept)
-        fresh = {object_key(o): o for o in items}
+        fresh = {object_key(o): o for o in items if self._wanted(o)}
         with self._lock:
             old, self.cache = self.cache, fresh
         self.resource_version = rv
@@ -59,6 +67,9 @@ class Informer:
                 self._dispatch("DELETED", obj, obj)
         self.synced.set()
 
+    def _wanted(self, obj: dict) -> bool:
+        return self.namespaces is None or object_key(obj)[0] in self.namespaces
+
     def _dispatch(self, kind: str, obj: dict, old: dict | None) -> None:
         try:
             self.handler(kind, obj, old)
@@ -69,7 +80,7 @@ class Informer:
         rv = (obj.get("metadata") or {}).get("resourceVersion")
         if rv:
             self.resource_version = rv
-        if kind == "BOOKMARK":
+        if kind == "BOOKMARK" or not self._wanted(obj):
             return
         key = object_key(obj)
         with self._lock:
@@ -83,7 +94,9 @@ class Informer:
     def run(self, stop: threading.Event) -> None:
         backoff = 0.2
         need_list = True
+        gone = 0  # 410s in a row: a watch that expires as soon as it starts must not spin
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 if need_list:
                     self._relist()
@@ -91,19 +104,29 @@ class Informer:
                 for kind, obj in self.kube.watch(self.path, self.resource_version, label_selector=self.label_selector,
                                                  timeout_seconds=self.watch_timeout, accept=self.watch_accept):
                     self._apply(kind, obj)
+                    gone = 0
                     if stop.is_set():
                         return
-                backoff = 0.2
+                if time.monotonic() - started < 1.0:
+                    # Ended at once (a server shutting down answers 200 and closes): not a busy loop.
+                    stop.wait(backoff * (1 + random.random()))
+                    backoff = min(backoff * 2, 30.0)
+                else:
+                    backoff = 0.2
             except ApiError as e:
                 if e.status == 410:
                     log.info("%s: resourceVersion %s expired; re-listing", self.name, self.resource_version)
                     need_list = True
+                    gone += 1
+                    if gone > 1:
+                        stop.wait(min(backoff * gone, 30.0))
                     continue
-                log.warning("%s: watch failed (%s); retrying", self.name, e)
+                _warn(f"watch {e.summary}", "%s: watch failed (%s); retrying with backoff", self.name, e.summary)
                 need_list = e.status in (0, 500, 503) or need_list
-                stop.wait(backoff)
+                stop.wait(backoff * (1 + random.random()))
                 backoff = min(backoff * 2, 30.0)
             except Exception as e:  # noqa: BLE001 - connection drops surface as many exception types
-                log.warning("%s: connection lost (%s); retrying", self.name, type(e).__name__)
+                _warn(f"connection {type(e).__name__}", "%s: connection to the API server lost (%s); retrying with backoff",
+                      self.name, type(e).__name__)
                 stop.wait(backoff * (1 + random.random()))
                 backoff = min(backoff * 2, 30.0)

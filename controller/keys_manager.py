@@ -1,23 +1,29 @@
 """The controller's keys: loaded from key Secrets in its namespace, watched (so a key relabelled
 ``compromised`` stops opening at once, and a restored backup starts), generated at first start
-or past the cutoff, and rotated on schedule or on demand (SIGUSR1, ``POST /v1/keys/rotate``)."""
+or past the cutoff, and rotated on schedule or on demand (SIGUSR1).
+
+Every replica loads and watches the keys (so each can serve the certificate and open
+SealedSecrets); only the leader generates or rotates them, so two replicas never race to make
+the first key. A replica that becomes leader first catches up with the key Secrets in the cluster,
+then decides, as at a start, whether a key is due."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.informer import Informer
-from sealer.kube import Kube, secret_path
 from keys.clock import Clock, rfc3339, utc_now
 from keys.errors import KeyFormatError
 from keys.generate import clock_after, generate_key_pair
 from keys.registry import KeyRegistry
 from keys.rotation import RotationPolicy, plan
 from keys.secret_format import KEY_LABEL, StoredKey, from_secret, to_secret
+from sealer.kube import Kube, secret_path
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +40,15 @@ class KeySettings:
 
 class KeysManager:
     def __init__(self, kube: Kube, settings: KeySettings, *, clock: Clock = utc_now,
-                 on_change: Callable[[], None] | None = None):
+                 on_change: Callable[[], None] | None = None, leading: Callable[[], bool] = lambda: True):
         self.kube, self.settings, self.clock = kube, settings, clock
         self.registry = KeyRegistry()
         self.on_change = on_change
+        self.leading = leading
         self.invalid: dict[str, str] = {}  # key Secret name -> why it cannot be used
-        self._rotate_now = threading.Event()
+        self._wake = threading.Event()  # a rotation was asked for, or the leadership changed
+        self._asked = False
+        self._in_charge = False  # this leader has checked, as at a start, whether a key is due
         self._lock = threading.Lock()
         self.informer = Informer(kube, secret_path(settings.namespace), self._on_secret, name="key-secrets",
                                  label_selector=KEY_LABEL)
@@ -86,19 +95,45 @@ class KeysManager:
                 self.on_change()
 
     def start(self, stop: threading.Event) -> None:
-        """Load the keys (blocking until listed), make the first key if needed, start watching."""
+        """Load the keys (blocking until listed), start watching; if this replica leads, make the
+        first key now if needed (a follower leaves that to the leader)."""
         threading.Thread(target=self.informer.run, args=(stop,), name="key-secrets", daemon=True).start()
         while not self.informer.synced.wait(0.5):
             if stop.is_set():
                 return
         self._reload()
+        if self.leading():
+            try:
+                self._take_charge(stop)
+            except Exception as e:  # noqa: BLE001 - the rotation loop tries again; keys may still load
+                log.error("cannot make the first key yet (%s); trying again", type(e).__name__)
+        threading.Thread(target=self._rotation_loop, args=(stop,), name="key-rotation", daemon=True).start()
+
+    def _take_charge(self, stop: threading.Event) -> None:
+        """As at a start: make a key if there is none or the newest predates the cutoff."""
+        self._catch_up(stop)
         newest = self.registry.newest
         decision = plan(self.settings.policy, newest.not_before if newest else None, self.clock(), at_start=True)
         if decision.generate_now:
             self.rotate("first start" if newest is None else "newest key predates the cutoff time")
         else:
             self.next_rotation = decision.next_rotation
-        threading.Thread(target=self._rotation_loop, args=(stop,), name="key-rotation", daemon=True).start()
+        self._in_charge = True
+
+    def _catch_up(self, stop: threading.Event, timeout: float = 5.0) -> None:
+        """A new leader's watch may lag behind a key the old leader made just before it died:
+        read the key Secrets' names from the API server and wait for the watch to have them all,
+        so the new leader never makes a second "first" key."""
+        items, _ = self.kube.list(secret_path(self.settings.namespace), label_selector=KEY_LABEL)
+        names = {(i.get("metadata") or {}).get("name") for i in items}
+        deadline = time.monotonic() + timeout
+        while not names <= {name for _, name in self.informer.keys()} and time.monotonic() < deadline:
+            if stop.wait(0.05):
+                return
+        self._reload()
+
+    def leadership_changed(self) -> None:
+        self._wake.set()
 
     # --- rotation --------------------------------------------------------------------------
 
@@ -121,19 +156,39 @@ class KeysManager:
         return name
 
     def request_rotation(self) -> None:
-        self._rotate_now.set()
+        self._asked = True
+        self._wake.set()
 
     def _rotation_loop(self, stop: threading.Event) -> None:
         while not stop.is_set():
+            if not self.leading():
+                self._in_charge = False
+                if self._asked:
+                    self._asked = False
+                    log.warning("key rotation asked of a replica that does not lead: only the leader makes keys "
+                                "(send SIGUSR1 to the leader)")
+                self._wake.wait(3600.0)
+                self._wake.clear()
+                continue
+            if not self._in_charge:
+                try:
+                    self._take_charge(stop)
+                except Exception as e:  # noqa: BLE001 - try again later, keep serving with the old keys
+                    log.error("cannot check the keys as the new leader: %s", type(e).__name__)
+                    stop.wait(5)
+                continue
             wait = 3600.0
             if self.next_rotation is not None:
                 wait = max(0.0, min(wait, (self.next_rotation - self.clock()).total_seconds()))
-            asked = self._rotate_now.wait(wait)
+            self._wake.wait(wait)
+            self._wake.clear()
             if stop.is_set():
                 return
+            if not self.leading():
+                continue
+            asked, self._asked = self._asked, False
             newest = self.registry.newest
             decision = plan(self.settings.policy, newest.not_before if newest else None, self.clock(), rotate_now=asked)
-            self._rotate_now.clear()
             if decision.generate_now:
                 try:
                     self.rotate("rotation was requested" if asked else "the renew period elapsed")

@@ -30,6 +30,8 @@ def setup(fmt: str = "text", level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel({"WARN": "WARNING"}.get(level.upper(), level.upper()))
-    # The kubernetes client's urllib3 logs request bodies at DEBUG: keep it quiet whatever our level.
-    for noisy in ("urllib3", "kubernetes"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The kubernetes client's urllib3 logs request bodies at DEBUG, and a WARNING per connection
+    # retry (three per request while the API server is away): the controller reports API trouble
+    # itself, once per kind (controller/faults.py).
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    logging.getLogger("kubernetes").setLevel(logging.WARNING)

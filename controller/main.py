@@ -48,14 +48,19 @@ def main(argv: list[str] | None = None) -> int:
     from controller.http_api import Api, RequestLimits
     from controller.http_server import serve, server_limits
     from controller.keys_manager import KeySettings, KeysManager
-    from sealer.kube import Kube
+    from controller.leader import AlwaysLeader, LeaderElector, election_config
     from controller.metrics import Metrics, MetricsEndpoint
+    from controller.ratelimit import RateLimiter
     from keys.secret_format import validate_prefix
+    from sealer.kube import Kube
 
     namespace = flags.own_namespace()
     try:
         prefix = validate_prefix(args.key_prefix)
+        election = election_config(args, namespace) if args.leader_elect else None
+        limiter = RateLimiter(args.kubeclient_qps, args.kubeclient_burst) if args.kubeclient_qps > 0 else None
         kube = Kube.from_kubeconfig(args.kubeconfig or None, program="sealer-controller")
+        kube.throttle = limiter and (lambda: limiter.wait("kube"))
     except Exception as e:  # noqa: BLE001 - a bad flag or kubeconfig: one line, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -63,12 +68,24 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     metrics = Metrics(version=__version__)
     controller_ref: list[Controller] = []
+
+    def leadership(leading: bool) -> None:
+        metrics.leader.set(1 if leading else 0)
+        if controller_ref:
+            controller_ref[0].set_leading(leading)
+        keys.leadership_changed()
+
+    elector = LeaderElector(kube, election, on_change=leadership) if election else AlwaysLeader()
+    metrics.leader.set(1 if elector.is_leader else 0)
     keys = KeysManager(kube, KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation),
-                       on_change=lambda: controller_ref and controller_ref[0].requeue_failed())
+                       on_change=lambda: controller_ref and controller_ref[0].requeue_failed(),
+                       leading=lambda: elector.is_leader)
     ctrl = Controller(kube, keys, metrics, Settings(
         namespaces=flags.namespaces(args, namespace), label_selector=args.label_selector or None,
         update_status=args.update_status, skip_recreate=args.skip_recreate,
         max_retries=args.max_unseal_retries, workers=flags.workers(args), repair_drift=args.repair_drift))
+    if not elector.is_leader:
+        ctrl.active.clear()
     controller_ref.append(ctrl)
     metrics.watch_keys(lambda: len(keys.registry), keys.newest_age_seconds, lambda: keys.registry.private_key_operations)
 
@@ -81,12 +98,16 @@ def main(argv: list[str] | None = None) -> int:
               limits=RequestLimits(max_items=args.max_request_items), proxies=TrustedProxies(args.trusted_proxies))
     serve(api, args.listen_addr, stop, server_limits(args))
     serve(MetricsEndpoint(metrics), args.listen_metrics_addr, stop, server_limits(args))
-    log.info("sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s", __version__, namespace,
+    log.info("sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s; %s", __version__, namespace,
              ",".join(ctrl.settings.namespaces) if ctrl.settings.namespaces else "all namespaces",
-             args.listen_addr, args.listen_metrics_addr)
+             args.listen_addr, args.listen_metrics_addr,
+             f"leader election on Lease {namespace}/{election.name} as {election.identity}" if election
+             else "leader election off")
 
+    threading.Thread(target=elector.run, args=(stop,), name="leader-election", daemon=True).start()
     keys.start(stop)
-    ctrl.run(stop)
+    ctrl.run(stop)  # returns once the workers have finished the items in hand
+    elector.release()  # the next replica takes over now, not when the Lease expires
     log.info("stopped")
     return 0
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 PREFIX = "sealed_secrets_controller"
 
@@ -31,6 +31,8 @@ class Metrics:
         self.secret_drift = Counter(f"{PREFIX}_secret_drift", "Secrets found changed behind their SealedSecret's back, "
                                     "by what was done (repaired, or reported with --repair-drift=false).",
                                     ["namespace", "action"], registry=r)
+        self.leader = Gauge(f"{PREFIX}_leader", "1 if this replica leads: only the leader writes Secrets, statuses, "
+                            "events and keys.", registry=r)
         self.reconcile_duration = Histogram(f"{PREFIX}_reconcile_duration_seconds", "Time to reconcile one SealedSecret.",
                                             registry=r)
 

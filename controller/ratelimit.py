@@ -33,6 +33,14 @@ class RateLimiter:
                 self._buckets.popitem(last=False)
             return allowed, 0.0 if allowed else (1.0 - tokens) / self.rate
 
+    def wait(self, client: str, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Block until ``client`` may go: client-go's token-bucket throttle (``--kubeclient-qps``)."""
+        while True:
+            allowed, wait = self.allow(client)
+            if allowed:
+                return
+            sleep(wait)
+
 
 class Budget:
     """A count of something scarce (requests in progress, bytes of request bodies held) that is

@@ -9,7 +9,7 @@ itself imports nothing heavy: the ApiClient is made by sealer.kube.config (``Kub
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -37,10 +37,14 @@ def service_path(namespace: str, name: str = "") -> str:
 
 
 class Kube:
-    def __init__(self, api_client: Any, *, timeout: float = 30.0, impersonate_groups: tuple[str, ...] = ()):
+    def __init__(self, api_client: Any, *, timeout: float = 30.0, impersonate_groups: tuple[str, ...] = (),
+                 throttle: Callable[[], None] | None = None):
+        """``throttle`` is called before every request and may block: a client-side rate limit
+        (the controller's ``--kubeclient-qps``)."""
         self.api_client = api_client
         self.timeout = timeout
         self.impersonate_groups = impersonate_groups
+        self.throttle = throttle
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, *,
@@ -70,6 +74,8 @@ class Kube:
     def _call(self, method: str, path: str, *, body: Any = None, query: dict | None = None, accept: str = "application/json",
               content_type: str = "application/json", timeout: float | tuple | None = None) -> Any:
         """The raw urllib3 response of one call (not yet read: watches stream it). Non-2xx raises ApiError."""
+        if self.throttle is not None:
+            self.throttle()
         headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
@@ -135,11 +141,11 @@ class Kube:
             raise api_error(int(obj.get("code") or 500), str(obj.get("reason", "")), str(obj.get("message", "")))
         return kind, obj
 
-    def create(self, path: str, body: dict) -> dict:
-        return self.request("POST", path, body=body)
+    def create(self, path: str, body: dict, **kw: Any) -> dict:
+        return self.request("POST", path, body=body, **kw)
 
-    def replace(self, path: str, body: dict) -> dict:
-        return self.request("PUT", path, body=body)
+    def replace(self, path: str, body: dict, **kw: Any) -> dict:
+        return self.request("PUT", path, body=body, **kw)
 
     def merge_patch(self, path: str, body: dict) -> dict:
         return self.request("PATCH", path, body=body, content_type="application/merge-patch+json")

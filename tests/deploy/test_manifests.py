@@ -28,6 +28,7 @@ EXPORTED_METRICS = {
     "sealed_secrets_controller_newest_key_age_seconds",
     "sealed_secrets_controller_keys",
     "sealed_secrets_controller_private_key_operations_total",
+    "sealed_secrets_controller_leader",
     "up",
 }
 # The controller's command-line contract (each also SEALED_SECRETS_<FLAG>).
@@ -92,10 +93,12 @@ def test_monitoring_is_not_part_of_the_base_install():
 
 # --- Deployment ------------------------------------------------------------------------------------
 
-def test_deployment_runs_one_sealer_controller(deployment, container):
+def test_deployment_runs_two_sealer_controllers_electing_a_leader(deployment, container):
     spec = deployment["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"]["type"] == "Recreate"  # never two controllers before --leader-elect
+    assert spec["replicas"] == 2
+    # The new Pod is ready before an old one goes; --leader-elect (the default) keeps one writer.
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    assert "--leader-elect=false" not in container["args"]
     pod = spec["template"]["spec"]
     assert pod["serviceAccountName"] == "sealed-secrets-controller"
     assert container["image"] == f"ghcr.io/sealer-dev/sealer-controller:{__version__}"
@@ -272,7 +275,7 @@ def test_alerts_are_complete():
     rules = alert_rules()
     assert [r["alert"] for r in rules] == ["SealedSecretsUnsealErrorHigh", "SealedSecretNotSynced",
                                            "SealedSecretsKeyRotationOverdue",
-                                           "SealedSecretsControllerAbsent"]
+                                           "SealedSecretsControllerAbsent", "SealedSecretsControllerLeaderless"]
     for rule in rules:
         assert rule["labels"]["severity"] in ("warning", "critical")
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
@@ -347,3 +350,31 @@ def test_nothing_in_deploy_uses_latest():
                     offending.append(f"{path.relative_to(REPO)}:{n}: {line.strip()}")
     assert offending == []
 
+
+def test_replicas_spread_across_nodes_and_a_disruption_budget(deployment):
+    pod = deployment["spec"]["template"]["spec"]
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    spread = {c["topologyKey"]: c for c in pod["topologySpreadConstraints"]}
+    assert set(spread) == {"kubernetes.io/hostname", "topology.kubernetes.io/zone"}
+    for c in spread.values():
+        # Preferred, never required: a one-node cluster still runs both replicas.
+        assert c["whenUnsatisfiable"] == "ScheduleAnyway" and c["labelSelector"]["matchLabels"] == selector
+        assert c["maxSkew"] == 1 and c["matchLabelKeys"] == ["pod-template-hash"]
+    anti = pod["affinity"]["podAntiAffinity"]
+    assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti
+    assert anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["labelSelector"][
+        "matchLabels"] == selector
+    pdb = one("PodDisruptionBudget", "sealed-secrets-controller")
+    assert pdb["apiVersion"] == "policy/v1" and pdb["spec"]["selector"]["matchLabels"] == selector
+    assert pdb["spec"] == {"maxUnavailable": 1, "selector": pdb["spec"]["selector"]}
+    assert deployment["spec"]["replicas"] - pdb["spec"]["maxUnavailable"] >= 1
+
+
+def test_leader_election_rbac_matches_the_default_lease_name():
+    from controller.config import FLAGS
+
+    default_id = next(f.default for f in FLAGS if f.name == "leader-election-id")
+    role = one("Role", "sealed-secrets-controller-leader-election")
+    named = [r for r in role["rules"] if r.get("resourceNames")]
+    assert named == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                      "resourceNames": [default_id], "verbs": ["get", "update"]}]

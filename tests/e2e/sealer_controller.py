@@ -30,31 +30,14 @@ def install(plane: ControlPlane) -> None:
 
 
 @contextlib.contextmanager
-def second_install(api: kubernetes.client.ApiClient, name: str):
-    """The namespace ``name`` of a second install, holding its keys: deploy/'s key Role and
-    RoleBinding mirrored there, and deploy/'s ClusterRole bound to that namespace's ServiceAccount.
-    That is what an overlay of deploy/ with `namespace: <it>` creates, minus the cluster-scoped
-    objects it would take over from the first install (install() above). Controllers run as that
-    ServiceAccount, as Pods in it would. Deleted afterwards."""
-    core, rbac = kubernetes.client.CoreV1Api(api), kubernetes.client.RbacAuthorizationV1Api(api)
-    core.create_namespace({"metadata": {"name": name}})
-    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
-    role = next(d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] == "sealed-secrets-key-admin")
-    binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"])
-    cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
-    for sa_binding in (binding, cluster_binding):
-        for subject in sa_binding["subjects"]:
-            subject["namespace"] = name
-    cluster_binding["metadata"]["name"] = f"{cluster_binding['metadata']['name']}-{name}"
-    core.create_namespaced_service_account(name, {"metadata": {"name": SERVICE_ACCOUNT}})
-    rbac.create_namespaced_role(name, role)
-    rbac.create_namespaced_role_binding(name, binding)
-    rbac.create_cluster_role_binding(cluster_binding)
+def second_install(api: kubernetes.client.ApiClient, name: str, *, leader_election: bool = False):
+    """The namespace ``name`` of a second install (install_in_namespace below), deleted afterwards.
+    Controllers run as its ServiceAccount, as Pods in it would."""
+    undo = install_in_namespace(api, name, leader_election=leader_election)
     try:
         yield name
     finally:
-        for delete in (lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
-                       lambda: core.delete_namespace(name)):
+        for delete in undo:
             try:
                 delete()
             except kubernetes.client.ApiException as e:
@@ -119,25 +102,65 @@ class ControllerProcess:
         return total
 
 
+def install_in_namespace(kube, name: str, *, leader_election: bool = True) -> list:
+    """A second install of deploy/ in namespace ``name`` (created here): its ServiceAccount, the
+    key Role (and the leader-election Role) with their RoleBindings, and deploy/'s ClusterRole bound
+    to that ServiceAccount; what an overlay of deploy/ with ``namespace: <name>`` creates, minus the
+    cluster-scoped objects it would take over from the session's install. Returns the undo steps."""
+    import kubernetes
+    import yaml
+
+    core, rbac = kubernetes.client.CoreV1Api(kube), kubernetes.client.RbacAuthorizationV1Api(kube)
+    core.create_namespace({"metadata": {"name": name}})
+    docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
+    roles = ["sealed-secrets-key-admin"] + (["sealed-secrets-controller-leader-election"] if leader_election else [])
+    cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
+    for subject in cluster_binding["subjects"]:
+        subject["namespace"] = name
+    cluster_binding["metadata"]["name"] = f"{cluster_binding['metadata']['name']}-{name}"
+    core.create_namespaced_service_account(name, {"metadata": {"name": SERVICE_ACCOUNT}})
+    for role in (d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] in roles):
+        binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"])
+        for subject in binding["subjects"]:
+            subject["namespace"] = name
+        rbac.create_namespaced_role(name, role)
+        rbac.create_namespaced_role_binding(name, binding)
+    rbac.create_cluster_role_binding(cluster_binding)
+    return [lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
+            lambda: core.delete_namespace(name)]
+
+
 class RunningController(ControllerProcess):
+    """Our controller as a process. Unless ``args`` say otherwise it runs with
+    ``--leader-elect=false``: a test's own instance acts alone next to the session's, which holds
+    the Lease in kube-system."""
+
     def __init__(self, plane: ControlPlane, namespace: str = "kube-system", *args: str, name: str = "controller"):
         self.plane, self.namespace = plane, namespace
         self.port, self.metrics_port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = plane.dir / f"{name}-{self.port}.log"
         self.kubeconfig = plane.kubeconfig_for_service_account(namespace, SERVICE_ACCOUNT)
+        if not any(a.startswith("--leader-elect") for a in args):
+            args = (*args, "--leader-elect=false")
         self.argv = [sys.executable, "-m", "controller", "--kubeconfig", str(self.kubeconfig), "--key-size", "2048",
                      "--listen-addr", f"127.0.0.1:{self.port}", "--listen-metrics-addr", f"127.0.0.1:{self.metrics_port}",
                      "--log-level", "DEBUG", *args]
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> RunningController:
+    def launch(self) -> RunningController:
+        """Start the process without waiting for it (``start`` waits). From the main thread only:
+        the process dies with the thread that started it."""
         env = {**os.environ, "POD_NAMESPACE": self.namespace, "PYTHONUNBUFFERED": "1"}
         env = {k: v for k, v in env.items() if not k.startswith("SEALED_SECRETS_")}
         with open(self.log, "ab") as log:
             # Dies with the test run, even a killed one: a stray controller would act on later runs.
             self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
                                          preexec_fn=_die_with_parent)
+        return self
+
+    def start(self, timeout: float = 60) -> RunningController:
+        self.launch()
         try:
             eventually(self.ready, timeout, 0.2, "controller ready")
         except AssertionError as e:

@@ -30,8 +30,8 @@ from sealer.core.certs import parse_certificate
 from sealer.core.scope import KEY_HINT_ANNOTATION
 from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
-from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
 from tests.e2e.bitnami_controller import BitnamiController, sandbox_unavailable
+from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
 from tests.e2e.sealer_controller import REPO, RunningController, secret_json
 from tests.e2e.waiting import eventually
 from tests.interop.conftest import find_binary

@@ -1,0 +1,30 @@
+"""When a change to a Secret lets a waiting SealedSecret proceed at once.
+
+A SealedSecret whose Secret exists but is not the controller's (``already exists and is not
+managed by SealedSecret``) waits. It may go ahead as soon as somebody annotates that Secret
+``managed: "true"`` or ``patch: "true"``, or deletes it; the Secret watch (metadata only) sees
+both, so the controller need not wait for a key change or the next resync. Pure: objects in,
+a yes or no out.
+"""
+
+from __future__ import annotations
+
+from controller import status
+from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
+
+
+def _claimable(meta: dict) -> bool:
+    annotations = meta.get("annotations") or {}
+    return annotations.get(MANAGED_ANNOTATION) == "true" or annotations.get(PATCH_ANNOTATION) == "true"
+
+
+def wanted(kind: str, secret: dict, old: dict | None, sealed: dict | None) -> bool:
+    """Whether this Secret event should reconcile the SealedSecret of the same name now."""
+    if sealed is None or status.condition_value(sealed.get("status")) == 1:
+        return False  # nothing waits (drift and recreation are handled elsewhere)
+    meta = secret.get("metadata") or {}
+    if kind == "DELETED":
+        return True
+    if kind == "MODIFIED":
+        return _claimable(meta) and not _claimable((old or {}).get("metadata") or {})
+    return False
