@@ -113,6 +113,8 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
             pod = spec["template"]
             pod["metadata"].pop("labels")
             pod["spec"]["serviceAccountName"] = name(pod["spec"]["serviceAccountName"])
+            for term in pod_selector_terms(pod["spec"]):
+                term.pop("labelSelector")
             for container in pod["spec"]["containers"]:
                 for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                     for field, default in PROBE_DEFAULTS.items():
@@ -124,6 +126,16 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
             spec.pop("selector")
         out[(kind, meta["name"])] = doc
     return out
+
+
+def pod_selector_terms(pod_spec: dict) -> list[dict]:
+    """The spread constraints and (anti-)affinity terms of a pod spec: each has a labelSelector."""
+    terms = list(pod_spec.get("topologySpreadConstraints", []))
+    for kind in ("podAffinity", "podAntiAffinity"):
+        rules = pod_spec.get("affinity", {}).get(kind, {})
+        terms += rules.get("requiredDuringSchedulingIgnoredDuringExecution", [])
+        terms += [t["podAffinityTerm"] for t in rules.get("preferredDuringSchedulingIgnoredDuringExecution", [])]
+    return terms
 
 
 def pod_labels(docs: list[dict]) -> dict:
@@ -140,6 +152,9 @@ def selects_pods(docs: list[dict]) -> None:
             assert selector.items() <= labels.items(), (doc["metadata"]["name"], selector, labels)
         elif doc["kind"] in ("Deployment", "PodDisruptionBudget"):
             assert selector["matchLabels"].items() <= labels.items(), (doc["kind"], selector, labels)
+            if doc["kind"] == "Deployment":
+                for term in pod_selector_terms(spec["template"]["spec"]):
+                    assert term["labelSelector"]["matchLabels"].items() <= labels.items(), term
         elif doc["kind"] == "NetworkPolicy":
             assert spec["podSelector"]["matchLabels"].items() <= labels.items()
 

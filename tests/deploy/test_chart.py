@@ -216,6 +216,7 @@ def test_defaults_use_bitnamis_names_and_selectors(default):
             ("Service", "sealed-secrets"),
             ("Service", "sealed-secrets-metrics"),
             ("Deployment", "sealed-secrets"),
+            ("PodDisruptionBudget", "sealed-secrets"),
         ]
     )
     deployment = the(default, "Deployment")
@@ -419,14 +420,24 @@ def test_admission_policy_is_the_kustomize_component(helm):
 
 
 def test_replicas_need_leader_election(helm):
-    proc = template(helm, {"replicas": 2}, check=False)
-    assert proc.returncode != 0 and "replicas > 1 needs leaderElection: true" in proc.stderr
-    docs = template(helm, {"replicas": 2, "leaderElection": True, "pdb": {"create": True}})
-    deployment = the(docs, "Deployment")
+    default = template(helm)
+    deployment = the(default, "Deployment")
     assert deployment["spec"]["replicas"] == 2
-    assert deployment["spec"]["strategy"] == {"type": "RollingUpdate"}
-    assert "--leader-elect" in container(docs)["args"]
-    assert the(docs, "PodDisruptionBudget")["spec"]["minAvailable"] == 1
+    assert deployment["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
+    assert controller_args(container(default)["args"]).leader_elect is True  # the controller's default
+    assert the(default, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+    proc = template(helm, {"leaderElection": False}, check=False)
+    assert proc.returncode != 0 and "replicas > 1 needs leaderElection: true" in proc.stderr
+    docs = template(helm, {"replicas": 1, "leaderElection": False, "pdb": {"minAvailable": 1}})
+    assert the(docs, "Deployment")["spec"]["strategy"] == {"type": "Recreate"}
+    assert controller_args(container(docs)["args"]).leader_elect is False
+    assert the(docs, "PodDisruptionBudget")["spec"] == {  # Bitnami's key, when set, wins
+        "minAvailable": 1,
+        "selector": the(docs, "Deployment")["spec"]["selector"],
+    }
 
 
 # --- Bitnami's values ----------------------------------------------------------------------------------
@@ -503,7 +514,8 @@ def test_schema_closes_every_object_it_defines():
             if (
                 isinstance(value, dict)
                 and value
-                and key not in ("resources", "podSecurityContext", "containerSecurityContext", "nodeSelector")
+                and key
+                not in ("resources", "podSecurityContext", "containerSecurityContext", "nodeSelector", "affinity")
             ):
                 yield from keys(value, f"{path}{key}.")
 

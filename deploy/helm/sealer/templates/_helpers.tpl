@@ -121,7 +121,9 @@ ignores) is appended.
 {{- with .Values.logFormat }}{{ $a = concat $a (list "--log-format" .) }}{{ end -}}
 {{- $a = concat $a (list "--listen-addr" (printf ":%v" .Values.containerPorts.http) "--listen-metrics-addr" (printf ":%v" .Values.containerPorts.metrics)) -}}
 {{- if ne (toString .Values.maxRetries) "" }}{{ $a = concat $a (list "--max-unseal-retries" (toString .Values.maxRetries)) }}{{ end -}}
-{{- if .Values.leaderElection }}{{ $a = append $a "--leader-elect" }}{{ end -}}
+{{- if ne (toString .Values.kubeClientQPS) "" }}{{ $a = concat $a (list "--kubeclient-qps" (toString .Values.kubeClientQPS)) }}{{ end -}}
+{{- if ne (toString .Values.kubeClientBurst) "" }}{{ $a = concat $a (list "--kubeclient-burst" (toString .Values.kubeClientBurst)) }}{{ end -}}
+{{- if not .Values.leaderElection }}{{ $a = append $a "--leader-elect=false" }}{{ end -}}
 {{- toYaml (concat $a (.Values.commandArgs | default list)) }}
 {{- end -}}
 {{- end -}}
