@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import base64
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, median_ms, peer_bin, table, time_process, venv_bin  # noqa: E402
+from import_profile import run_profiled  # noqa: E402
 
 CERT = REPO / "examples" / "example-cert.pem"  # 4096-bit, like a controller's default key
 
@@ -34,16 +33,14 @@ def secret(i: int) -> str:
             f"  url: postgres://db-{i}:5432/app\n")
 
 
-def import_profile(argv: list[str], stdin: bytes, env: dict, runs: int, top: int = 15) -> list[tuple[str, float, float]]:
-    """(module, cumulative ms, self ms) of the `top` slowest imports of one run, medians over `runs`
-    (python -X importtime writes "import time: self [us] | cumulative | imported package" lines)."""
+def import_profile(command: list[str], stdin: bytes, env: dict, runs: int, top: int = 15) -> list[tuple[str, float, float]]:
+    """(module, cumulative ms, self ms) of the cold run's `top` slowest imports, medians of `runs`
+    profiled runs (bench/import_profile.py aggregates them by package instead)."""
     samples: dict[str, list[tuple[int, int]]] = {}
-    line = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)")
     for _ in range(runs):
-        proc = subprocess.run([sys.executable, "-X", "importtime", *argv], input=stdin, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
-        for m in line.finditer(proc.stderr.decode()):
-            samples.setdefault(m.group(4), []).append((int(m.group(1)), int(m.group(2))))
+        _, _, own, cumulative = run_profiled(command, stdin, env)
+        for name, us in cumulative.items():
+            samples.setdefault(name, []).append((own[name], us))
     rows = [(name, statistics.median(c for _, c in v) / 1000, statistics.median(s for s, _ in v) / 1000)
             for name, v in samples.items() if len(v) == runs]
     return sorted(rows, key=lambda r: -r[1])[:top]
@@ -70,7 +67,8 @@ def main() -> None:
             cold = time_process(argv, stdin=one, runs=args.runs, warmup=2, env=env)
             many = time_process(argv, stdin=bulk, runs=args.bulk_runs, warmup=1, env=env)
             results[name] = (median_ms(cold), median_ms(many))
-        profile = import_profile(["-m", "sealer", "seal", "--cert", str(CERT), "-o", "yaml"], one, env, args.profile_runs)
+        profile = import_profile([sys.executable, "-m", "sealer", "seal", "--cert", str(CERT), "-o", "yaml"], one,
+                                 {**env, "PYTHONPATH": str(REPO)}, args.profile_runs)
 
     rows = []
     for name, (cold, many) in results.items():
