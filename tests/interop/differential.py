@@ -15,7 +15,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -117,8 +117,14 @@ def snapshot(directory: Path) -> dict[str, tuple[int, bytes]]:
     return out
 
 
-def run_tool(tool: list[str], argv: list[str], stdin: bytes, env: Mapping[str, str],
-             files: Mapping[str, tuple[bytes, int]], directory: Path) -> Run:
+def run_tool(
+    tool: list[str],
+    argv: list[str],
+    stdin: bytes,
+    env: Mapping[str, str],
+    files: Mapping[str, tuple[bytes, int]],
+    directory: Path,
+) -> Run:
     if directory.exists():
         shutil.rmtree(directory)
     (directory / "home").mkdir(parents=True)
@@ -127,12 +133,18 @@ def run_tool(tool: list[str], argv: list[str], stdin: bytes, env: Mapping[str, s
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         path.chmod(mode)
-    environment = {"PATH": "/usr/bin:/bin", "HOME": str(directory / "home"), "LANG": "C.UTF-8",
-                   "KUBECONFIG": str(directory / "no-kubeconfig"), **env}
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(directory / "home"),
+        "LANG": "C.UTF-8",
+        "KUBECONFIG": str(directory / "no-kubeconfig"),
+        **env,
+    }
     before = snapshot(directory)
     start = time.monotonic()
-    proc = subprocess.run([*tool, *argv], input=stdin, capture_output=True, env=environment, cwd=directory,
-                          timeout=120, umask=0o022)
+    proc = subprocess.run(
+        [*tool, *argv], input=stdin, capture_output=True, env=environment, cwd=directory, timeout=120, umask=0o022
+    )
     return Run(argv, proc.returncode, proc.stdout, proc.stderr, snapshot(directory), before, time.monotonic() - start)
 
 
@@ -143,20 +155,26 @@ def run_case(case: Case, assets: Assets, workdir: Path) -> Outcome:
     argv = [assets.fill(a) for a in case.argv]
     stdin = assets.fill_bytes(case.stdin)
     env = {k: assets.fill(v) for k, v in case.env.items()}
-    files = {k: (assets.fill_bytes(v[0]), v[1]) if isinstance(v, tuple) else (assets.fill_bytes(v), 0o644)
-             for k, v in case.files.items()}
+    files = {
+        k: (assets.fill_bytes(v[0]), v[1]) if isinstance(v, tuple) else (assets.fill_bytes(v), 0o644)
+        for k, v in case.files.items()
+    }
     base = workdir / case.id
     with ThreadPoolExecutor(3) as pool:
         theirs = pool.submit(run_tool, [str(assets.kubeseal)], argv, stdin, env, files, base / "kubeseal")
         ours = pool.submit(run_tool, SEALER, argv, stdin, env, files, base / "sealer")
-        nohint = (pool.submit(run_tool, SEALER, [*argv, "--no-key-hint"], stdin, env, files, base / "nohint")
-                  if case.kind == "seal" and not case.error else None)
+        nohint = (
+            pool.submit(run_tool, SEALER, [*argv, "--no-key-hint"], stdin, env, files, base / "nohint")
+            if case.kind == "seal" and not case.error
+            else None
+        )
         outcome = Outcome(case, theirs.result(), ours.result(), nohint.result() if nohint else None)
     if case.kind == "seal" and outcome.sealer.returncode == 0 and outcome.sealer.output(case).strip():
         # kubeseal's recovery reads one document: the first one of a stream.
         first = json.dumps(documents(outcome.sealer.output(case))[0]).encode()
-        outcome.kubeseal_opens_sealer = run_tool([str(assets.kubeseal)], opener(assets, case), first, {}, {},
-                                                 base / "kubeseal-opens")
+        outcome.kubeseal_opens_sealer = run_tool(
+            [str(assets.kubeseal)], opener(assets, case), first, {}, {}, base / "kubeseal-opens"
+        )
     return outcome
 
 
@@ -167,22 +185,32 @@ def opener(assets: Assets, case: Case) -> list[str]:
 def sealer_opens(outcomes: list[Outcome], assets: Assets, workdir: Path) -> None:
     """sealer opens what kubeseal sealed: all of it in one process (sealer opens every document of
     a stream), one process per case only if that fails, to tell which."""
-    sealed = [o for o in outcomes if o.case.kind == "seal" and o.kubeseal.returncode == 0
-              and o.kubeseal.output(o.case).strip()]
+    sealed = [
+        o
+        for o in outcomes
+        if o.case.kind == "seal" and o.kubeseal.returncode == 0 and o.kubeseal.output(o.case).strip()
+    ]
     keys = sorted({assets.values[o.case.opening_key] for o in sealed})
     stream = [(o, documents(o.kubeseal.output(o.case))) for o in sealed]
     everything = "".join(json.dumps(d) + "\n" for _, docs in stream for d in docs).encode()
-    together = run_tool(SEALER, ["--recovery-unseal", "--recovery-private-key", ",".join(keys)], everything, {}, {},
-                        workdir / "sealer-opens-all")
+    together = run_tool(
+        SEALER,
+        ["--recovery-unseal", "--recovery-private-key", ",".join(keys)],
+        everything,
+        {},
+        {},
+        workdir / "sealer-opens-all",
+    )
     if together.returncode == 0:
         secrets = documents(together.stdout)
         for o, docs in stream:
-            mine, secrets = secrets[: len(docs)], secrets[len(docs):]
+            mine, secrets = secrets[: len(docs)], secrets[len(docs) :]
             o.sealer_opens_kubeseal = Run(together.argv, 0, "".join(json.dumps(s) for s in mine).encode(), b"", {}, {})
         return
     for o in sealed:
-        o.sealer_opens_kubeseal = run_tool(SEALER, opener(assets, o.case), o.kubeseal.output(o.case), {}, {},
-                                           workdir / o.case.id / "sealer-opens")
+        o.sealer_opens_kubeseal = run_tool(
+            SEALER, opener(assets, o.case), o.kubeseal.output(o.case), {}, {}, workdir / o.case.id / "sealer-opens"
+        )
 
 
 def run_all(cases: list[Case], assets: Assets, workdir: Path) -> dict[str, Outcome]:
@@ -193,6 +221,7 @@ def run_all(cases: list[Case], assets: Assets, workdir: Path) -> dict[str, Outco
 
 
 # --- reading outputs ------------------------------------------------------------------------------
+
 
 def documents(data: bytes) -> list[Any]:
     """The objects of a JSON (concatenated) or YAML (---) stream."""
@@ -227,8 +256,9 @@ def opened_data(run: Run) -> list[dict[str, Any]]:
     for doc in documents(run.stdout):
         meta = doc.get("metadata") or {}
         data = {k: base64.b64decode(v or "") for k, v in (doc.get("data") or {}).items()}  # null: empty
-        out.append({"name": meta.get("name"), "namespace": meta.get("namespace"), "type": doc.get("type"),
-                    "data": data})
+        out.append(
+            {"name": meta.get("name"), "namespace": meta.get("namespace"), "type": doc.get("type"), "data": data}
+        )
     return out
 
 

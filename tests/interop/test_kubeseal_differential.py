@@ -22,7 +22,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import yaml
@@ -55,6 +54,7 @@ CASES = kubeseal_cases.ALL
 
 # --- fixtures: the files and addresses the cases name ---------------------------------------------
 
+
 class Tripwire:
     """A loopback listener that counts connections: invocations with --cert must make none."""
 
@@ -80,18 +80,34 @@ class Tripwire:
 
 
 def kubeconfig(server: str) -> str:
-    contexts = [{"name": name, "context": {"cluster": "c", "user": "u", **({"namespace": ns} if ns else {})}}
-                for name, ns in (("ctx", "team-a"), ("other", "team-b"), ("nons", None))]
-    return yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "ctx", "contexts": contexts,
-                           "clusters": [{"name": "c", "cluster": {"server": server}}],
-                           "users": [{"name": "u", "user": {"token": "t"}}]})
+    contexts = [
+        {"name": name, "context": {"cluster": "c", "user": "u", **({"namespace": ns} if ns else {})}}
+        for name, ns in (("ctx", "team-a"), ("other", "team-b"), ("nons", None))
+    ]
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "current-context": "ctx",
+            "contexts": contexts,
+            "clusters": [{"name": "c", "cluster": {"server": server}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+        }
+    )
 
 
 def key_secret(name: str, key_pem: bytes, cert_pem: bytes) -> dict:
-    return {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-            "metadata": {"name": name, "namespace": "kube-system",
-                         "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"}},
-            "data": {"tls.crt": base64.b64encode(cert_pem).decode(), "tls.key": base64.b64encode(key_pem).decode()}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {
+            "name": name,
+            "namespace": "kube-system",
+            "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"},
+        },
+        "data": {"tls.crt": base64.b64encode(cert_pem).decode(), "tls.key": base64.b64encode(key_pem).decode()},
+    }
 
 
 @pytest.fixture(scope="session")
@@ -104,32 +120,53 @@ def assets(tmp_path_factory, kubeseal, test_key, other_key, tripwire) -> Assets:
     d = tmp_path_factory.mktemp("assets")
     files: dict[str, bytes | str] = {
         "pubkey.pem": test_key.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo),
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ),
         "bundle.pem": test_key.cert_pem + other_key.cert_pem,
-        "expired.pem": make_cert(test_key.private_key, not_before=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30),
-                                 days=2),
+        "expired.pem": make_cert(
+            test_key.private_key, not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=30), days=2
+        ),
         "garbage.pem": "this is not a certificate\n",
         "empty.pem": b"",
         "kc.yaml": kubeconfig(tripwire.url),
         "kc-refused.yaml": kubeconfig("https://127.0.0.1:1"),
         "key-secret.yaml": yaml.safe_dump(key_secret("sealed-secrets-key1", test_key.key_pem, test_key.cert_pem)),
         "key-secret.json": json.dumps(key_secret("sealed-secrets-key1", test_key.key_pem, test_key.cert_pem)),
-        "key-list.yaml": yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [
-            key_secret("k0", other_key.key_pem, other_key.cert_pem),
-            key_secret("k1", test_key.key_pem, test_key.cert_pem)]}),
+        "key-list.yaml": yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": [
+                    key_secret("k0", other_key.key_pem, other_key.cert_pem),
+                    key_secret("k1", test_key.key_pem, test_key.cert_pem),
+                ],
+            }
+        ),
     }
     ec_key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "ec")])
-    now = dt.datetime.now(dt.timezone.utc)
-    files["ec.pem"] = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(ec_key.public_key())
-                       .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=9))
-                       .sign(ec_key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM))
+    now = dt.datetime.now(dt.UTC)
+    files["ec.pem"] = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(ec_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=9))
+        .sign(ec_key, hashes.SHA256())
+        .public_bytes(serialization.Encoding.PEM)
+    )
 
     # SealedSecrets for the recovery and --merge-into cases, sealed by kubeseal itself.
     def kubeseal_seal(text: str, *argv: str) -> bytes:
-        proc = subprocess.run([str(kubeseal), "--cert", str(test_key.cert_path), *argv], input=text.encode(),
-                              capture_output=True, env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(d / "none")},
-                              check=True)
+        proc = subprocess.run(
+            [str(kubeseal), "--cert", str(test_key.cert_path), *argv],
+            input=text.encode(),
+            capture_output=True,
+            env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(d / "none")},
+            check=True,
+        )
         return proc.stdout
 
     files["sealed.json"] = kubeseal_seal(kubeseal_cases.S)
@@ -150,16 +187,30 @@ def assets(tmp_path_factory, kubeseal, test_key, other_key, tripwire) -> Assets:
     (d / "cert.pem").write_bytes(test_key.cert_pem)
 
     values = {
-        "cert": str(test_key.cert_path), "key": str(test_key.key_path), "other_key": str(other_key.key_path),
-        "cert4096": str(REPO / "examples" / "example-cert.pem"), "key4096": str(REPO / "examples" / "example-key.pem"),
-        "pubkey": str(d / "pubkey.pem"), "bundle": str(d / "bundle.pem"), "expired": str(d / "expired.pem"),
-        "ec_cert": str(d / "ec.pem"), "garbage": str(d / "garbage.pem"), "empty": str(d / "empty.pem"),
-        "kc": str(d / "kc.yaml"), "kc_refused": str(d / "kc-refused.yaml"),
-        "key_secret_yaml": str(d / "key-secret.yaml"), "key_secret_json": str(d / "key-secret.json"),
-        "key_list": str(d / "key-list.yaml"), "url": f"http://127.0.0.1:{server.server_address[1]}",
-        "tripwire": tripwire.url, "sealed_json": str(d / "sealed.json"), "sealed_yaml": str(d / "sealed.yaml"),
-        "sealed_namespace_wide": str(d / "sealed-nw.json"), "sealed_cluster_wide": str(d / "sealed-cw.json"),
-        "sealed_rich": str(d / "sealed-rich.json"), "sealed_stream": str(d / "sealed-stream.json"),
+        "cert": str(test_key.cert_path),
+        "key": str(test_key.key_path),
+        "other_key": str(other_key.key_path),
+        "cert4096": str(REPO / "examples" / "example-cert.pem"),
+        "key4096": str(REPO / "examples" / "example-key.pem"),
+        "pubkey": str(d / "pubkey.pem"),
+        "bundle": str(d / "bundle.pem"),
+        "expired": str(d / "expired.pem"),
+        "ec_cert": str(d / "ec.pem"),
+        "garbage": str(d / "garbage.pem"),
+        "empty": str(d / "empty.pem"),
+        "kc": str(d / "kc.yaml"),
+        "kc_refused": str(d / "kc-refused.yaml"),
+        "key_secret_yaml": str(d / "key-secret.yaml"),
+        "key_secret_json": str(d / "key-secret.json"),
+        "key_list": str(d / "key-list.yaml"),
+        "url": f"http://127.0.0.1:{server.server_address[1]}",
+        "tripwire": tripwire.url,
+        "sealed_json": str(d / "sealed.json"),
+        "sealed_yaml": str(d / "sealed.yaml"),
+        "sealed_namespace_wide": str(d / "sealed-nw.json"),
+        "sealed_cluster_wide": str(d / "sealed-cw.json"),
+        "sealed_rich": str(d / "sealed-rich.json"),
+        "sealed_stream": str(d / "sealed-stream.json"),
         "sealed_renamed": str(d / "sealed-renamed.json"),
     }
     yield Assets(values, kubeseal)
@@ -174,16 +225,21 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 @pytest.fixture(scope="session")
 def outcomes(request, assets, tmp_path_factory) -> dict[str, Outcome]:
     """Every selected case, run at once (kubeseal and sealer side by side)."""
-    selected = {item.callspec.params["case"].id for item in request.session.items
-                if hasattr(item, "callspec") and "case" in item.callspec.params}
+    selected = {
+        item.callspec.params["case"].id
+        for item in request.session.items
+        if hasattr(item, "callspec") and "case" in item.callspec.params
+    }
     cases = [c for c in CASES if c.id in selected] or CASES
     start = time.monotonic()
     results = run_all(cases, assets, tmp_path_factory.mktemp("differential"))
     elapsed = time.monotonic() - start
     runs = [r for o in results.values() for r in (o.kubeseal, o.sealer, o.nohint, o.kubeseal_opens_sealer) if r]
     slowest = max(runs, key=lambda r: r.seconds)
-    print(f"\ndifferential: {len(cases)} kubeseal invocations, {len(runs) + 1} processes, {elapsed:.1f} s "
-          f"(slowest {slowest.seconds:.1f} s: {' '.join(slowest.argv)[:80]})")
+    print(
+        f"\ndifferential: {len(cases)} kubeseal invocations, {len(runs) + 1} processes, {elapsed:.1f} s "
+        f"(slowest {slowest.seconds:.1f} s: {' '.join(slowest.argv)[:80]})"
+    )
     if os.environ.get("DIFFERENTIAL_DUMP"):
         with open(os.environ["DIFFERENTIAL_DUMP"], "wb") as f:
             pickle.dump(results, f)
@@ -191,6 +247,7 @@ def outcomes(request, assets, tmp_path_factory) -> dict[str, Outcome]:
 
 
 # --- what sealer's errors must mean where kubeseal's say... -------------------------------------
+
 
 @dataclass(frozen=True)
 class Meaning:
@@ -212,22 +269,31 @@ MEANINGS = {
     "wrong-type": Meaning("cannot unmarshal", r"document 1, field [a-zA-Z.]+: must be"),
     "not-an-object": Meaning("", r"document 1: expected a Secret object, found a (string|list)"),
     "scope": Meaning("must be one of: strict, namespace-wide, cluster-wide", r"'everywhere' is not one of"),
-    "namespace-mismatch": Meaning('namespace mismatch: input secret is in namespace "prod" but "other" was specified',
-                                  r'field metadata.namespace: namespace mismatch: input secret is in namespace "prod" '
-                                  r'but "other" was specified'),
-    "raw-name": Meaning("must provide the --name flag with --raw and --scope strict",
-                        r"must provide the --name flag with --raw and --scope strict"),
-    "raw-one-file": Meaning("must provide only one --from-file when encrypting a single item with --raw",
-                            r"must provide only one --from-file"),
+    "namespace-mismatch": Meaning(
+        'namespace mismatch: input secret is in namespace "prod" but "other" was specified',
+        r'field metadata.namespace: namespace mismatch: input secret is in namespace "prod" '
+        r'but "other" was specified',
+    ),
+    "raw-name": Meaning(
+        "must provide the --name flag with --raw and --scope strict",
+        r"must provide the --name flag with --raw and --scope strict",
+    ),
+    "raw-one-file": Meaning(
+        "must provide only one --from-file when encrypting a single item with --raw",
+        r"must provide only one --from-file",
+    ),
     "from-file-raw": Meaning("--from-file requires --raw", r"--from-file requires --raw"),
     "cert-fetch": Meaning("", r"cannot fetch \"http://127\.0\.0\.1:\d+/\S+\.pem\""),
     "cert-not-rsa": Meaning("", r"expected RSA public key"),
     "cert-garbage": Meaning("", r"not a PEM certificate"),
-    "cert-expired": Meaning("failed to encrypt using an expired certificate on",
-                            r"expired.pem: failed to encrypt using an expired certificate on \w+ \d+, \d{4}$"),
+    "cert-expired": Meaning(
+        "failed to encrypt using an expired certificate on",
+        r"expired.pem: failed to encrypt using an expired certificate on \w+ \d+, \d{4}$",
+    ),
     "cert-missing": Meaning("", r"open missing.pem: no such file"),
-    "cluster-unreachable": Meaning("127.0.0.1:1: connect: connection refused",
-                                   r"cannot reach the cluster: 127\.0\.0\.1:1: connection refused$"),
+    "cluster-unreachable": Meaning(
+        "127.0.0.1:1: connect: connection refused", r"cannot reach the cluster: 127\.0\.0\.1:1: connection refused$"
+    ),
     "no-cluster-config": Meaning("", r"kubeconfig|cluster"),
     "no-key": Meaning("no key could decrypt secret", r"no key could decrypt secret"),
     "key-file": Meaning("", r"open nokey.pem: no such file"),
@@ -239,6 +305,7 @@ MEANINGS = {
 
 
 # --- the default comparison -------------------------------------------------------------------
+
 
 def check_failure(o: Outcome) -> None:
     k, s, case = o.kubeseal, o.sealer, o.case
@@ -309,12 +376,20 @@ def ordered(value: object) -> str:
 def without_owner_reference(secret: dict) -> dict:
     """kubeseal's recovery output without the ownerReference it adds (see "recovery-owner-reference")."""
     refs = secret["metadata"].get("ownerReferences")
-    assert refs == [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": secret["metadata"]["name"],
-                     "uid": "", "controller": True}], refs
+    assert refs == [
+        {
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "name": secret["metadata"]["name"],
+            "uid": "",
+            "controller": True,
+        }
+    ], refs
     return {**secret, "metadata": {k: v for k, v in secret["metadata"].items() if k != "ownerReferences"}}
 
 
 # --- the documented differences: each check asserts exactly the difference ----------------------
+
 
 def sealer_fails_alone(o: Outcome, message: str) -> None:
     assert o.kubeseal.returncode == 0, o.kubeseal.err
@@ -367,7 +442,9 @@ def merge_target_scope(o: Outcome) -> None:
     """kubeseal seals the new item for the input's (strict) scope inside a cluster-wide SealedSecret,
     so the result no longer opens; sealer seals it for the file's scope."""
     assert o.kubeseal.returncode == 0 and o.sealer.returncode == 0
-    assert o.sealer_opens_kubeseal.returncode == 1 and "no key could decrypt secret (extra)" in o.sealer_opens_kubeseal.err
+    assert (
+        o.sealer_opens_kubeseal.returncode == 1 and "no key could decrypt secret (extra)" in o.sealer_opens_kubeseal.err
+    )
     assert o.kubeseal_opens_sealer.returncode == 0, o.kubeseal_opens_sealer.err
     assert sorted(opened_data(o.kubeseal_opens_sealer)[0]["data"]) == ["extra", "password"]
 
@@ -375,7 +452,9 @@ def merge_target_scope(o: Outcome) -> None:
 def merge_scope_mismatch(o: Outcome) -> None:
     assert o.kubeseal.returncode == 2 and "panic:" in o.kubeseal.err
     assert o.sealer.returncode == 1 and o.sealer.written == {}
-    assert re.search(r"--scope cluster-wide differs from the scope of target.json \(strict\)$", one_line_error(o.sealer))
+    assert re.search(
+        r"--scope cluster-wide differs from the scope of target.json \(strict\)$", one_line_error(o.sealer)
+    )
 
 
 def public_key_pem(o: Outcome) -> None:
@@ -467,4 +546,4 @@ def test_every_difference_is_documented():
     used = {c.difference for c in CASES if c.difference}
     assert used <= set(DIFFERENCES)
     for key in (*DIFFERENCES, *DOCUMENTED_ELSEWHERE):
-        assert f"<a id=\"{key}\"></a>" in page, f"docs/kubeseal.md does not explain {key!r}"
+        assert f'<a id="{key}"></a>' in page, f"docs/kubeseal.md does not explain {key!r}"
