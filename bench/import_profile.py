@@ -42,6 +42,14 @@ SCENARIOS = (
 def run(command: list[str], stdin: bytes, env: dict, *, profile: bool) -> tuple[float, float, dict[str, int]]:
     """One process: wall seconds, CPU seconds (user + system: far steadier than wall time on a
     busy machine) and, when profiled, {module: self microseconds}."""
+    wall, cpu, modules, _ = run_profiled(command, stdin, env, profile=profile)
+    return wall, cpu, modules
+
+
+def run_profiled(
+    command: list[str], stdin: bytes, env: dict, *, profile: bool = True
+) -> tuple[float, float, dict[str, int], dict[str, int]]:
+    """``run``, and {module: cumulative microseconds} (the module with everything it imported)."""
     argv = [command[0], "-X", "importtime", *command[1:]] if profile else command
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -53,11 +61,13 @@ def run(command: list[str], stdin: bytes, env: dict, *, profile: bool) -> tuple[
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed: {proc.stderr.decode(errors='replace')[-500:]}")
     modules: dict[str, int] = {}
+    cumulative: dict[str, int] = {}
     for line in proc.stderr.decode(errors="replace").splitlines():
         if profile and line.startswith("import time:") and "[us]" not in line:
-            self_us, _cumulative, name = (part.strip() for part in line[len("import time:") :].split("|"))
+            self_us, cumulative_us, name = (part.strip() for part in line[len("import time:") :].split("|"))
             modules[name] = int(self_us)
-    return elapsed, cpu, modules
+            cumulative[name] = int(cumulative_us)
+    return elapsed, cpu, modules, cumulative
 
 
 def measure(targets: list[tuple[str, list[str], dict]], argv: list[str], stdin: bytes, runs: int) -> dict[str, dict]:

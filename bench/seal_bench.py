@@ -2,6 +2,8 @@
 
   cold: one Secret, `seal --cert`, whole process (start-up included): median of repeated runs
   bulk: 1,000 Secrets in one stream: throughput
+  import profile: the cold run's top modules by cumulative import time (`python -X importtime`,
+  median of several runs), to see where the start-up goes
 
 Goal (issue 2): cold median within 120 ms on the 2-core machine.
 Run: .venv/bin/python bench/seal_bench.py [--runs N]
@@ -12,12 +14,14 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import REPO, median_ms, peer_bin, table, time_process, venv_bin  # noqa: E402
+from import_profile import run_profiled  # noqa: E402
 
 CERT = REPO / "examples" / "example-cert.pem"  # 4096-bit, like a controller's default key
 
@@ -29,10 +33,24 @@ def secret(i: int) -> str:
             f"  url: postgres://db-{i}:5432/app\n")
 
 
+def import_profile(command: list[str], stdin: bytes, env: dict, runs: int, top: int = 15) -> list[tuple[str, float, float]]:
+    """(module, cumulative ms, self ms) of the cold run's `top` slowest imports, medians of `runs`
+    profiled runs (bench/import_profile.py aggregates them by package instead)."""
+    samples: dict[str, list[tuple[int, int]]] = {}
+    for _ in range(runs):
+        _, _, own, cumulative = run_profiled(command, stdin, env)
+        for name, us in cumulative.items():
+            samples.setdefault(name, []).append((own[name], us))
+    rows = [(name, statistics.median(c for _, c in v) / 1000, statistics.median(s for s, _ in v) / 1000)
+            for name, v in samples.items() if len(v) == runs]
+    return sorted(rows, key=lambda r: -r[1])[:top]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--bulk-runs", type=int, default=5)
+    parser.add_argument("--profile-runs", type=int, default=7)
     args = parser.parse_args()
 
     one = secret(0).encode()
@@ -49,6 +67,8 @@ def main() -> None:
             cold = time_process(argv, stdin=one, runs=args.runs, warmup=2, env=env)
             many = time_process(argv, stdin=bulk, runs=args.bulk_runs, warmup=1, env=env)
             results[name] = (median_ms(cold), median_ms(many))
+        profile = import_profile([sys.executable, "-m", "sealer", "seal", "--cert", str(CERT), "-o", "yaml"], one,
+                                 {**env, "PYTHONPATH": str(REPO)}, args.profile_runs)
 
     rows = []
     for name, (cold, many) in results.items():
@@ -61,6 +81,11 @@ def main() -> None:
         print(f"ratio sealer/kubeseal: cold {s[0] / k[0]:.2f}x, bulk {s[1] / k[1]:.2f}x")
     else:
         print("kubeseal: not available (no Go toolchain); no comparison")
+    print(f"\nimport profile of the cold run (python -X importtime, medians of {args.profile_runs} runs; "
+          "cumulative includes the module's own imports)")
+    print(table([(name, f"{cum:.1f}", f"{own:.1f}") for name, cum, own in profile], ("module", "cumulative ms", "self ms")))
+    print(f"load average while measuring: {' '.join(f'{x:.1f}' for x in os.getloadavg())} "
+          f"on {os.cpu_count()} cores (a shared machine inflates every figure)")
     goal = results["sealer"][0] <= 120
     print(f"goal: cold median <= 120 ms: {'met' if goal else 'NOT met'} ({results['sealer'][0]:.1f} ms)")
 

@@ -11,10 +11,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sealer.cli.options import DEFAULT_CONTROLLER_NAME, DEFAULT_CONTROLLER_NAMESPACE, DEFAULT_KEY_PREFIX, env_name
+from sealer.cli.options import (
+    DEFAULT_CONTROLLER_NAME,
+    DEFAULT_CONTROLLER_NAMESPACE,
+    DEFAULT_KEY_PREFIX,
+    TRUE_WORDS,
+    env_name,
+)
 from sealer.kube.connection import Connection, parse_request_timeout
-
-TRUE_WORDS = ("1", "t", "true", "y", "yes", "on")  # strconv.ParseBool's and click's, lower-cased
 
 
 def slice_values(environ: Mapping[str, str], flag: str, given: Iterable[str]) -> tuple[str, ...]:
@@ -45,6 +49,7 @@ class ControllerTarget:
             as_groups=slice_values(environ, "--as-group", flags.get("as_groups") or ()), as_uid=flags.get("as_uid"),
             username=flags.get("username"), password=flags.get("password"),
             request_timeout=parse_request_timeout(timeout) if timeout else None,
+            proxy_url=flags.get("proxy_url"),
         )
         return cls(connection, flags.get("controller_name") or DEFAULT_CONTROLLER_NAME,
                    flags.get("controller_namespace") or DEFAULT_CONTROLLER_NAMESPACE)

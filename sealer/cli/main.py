@@ -24,7 +24,7 @@ from click.core import ParameterSource
 from sealer._version import __version__
 from sealer.cli import keys_group
 from sealer.cli.environment import Environment
-from sealer.cli.options import connection_options, env_name, klog_options, option
+from sealer.cli.options import TRUE_WORDS, connection_options, env_name, klog_options, option
 from sealer.core.errors import SealerError
 from sealer.core.exit_status import ExitStatus
 
@@ -37,6 +37,10 @@ class DefaultToSeal(click.Group):
     as with kubeseal; `sealer --help` is the seal command's help plus the list of commands."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        env = ctx.find_object(Environment)
+        variable = (env.environ if env is not None else os.environ).get(env_name("--recovery-unseal"), "")
+        if variable.lower() in TRUE_WORDS and not (args and args[0] in self.commands):
+            args = ["--recovery-unseal", *args]  # SEALED_SECRETS_RECOVERY_UNSEAL=true, as kubeseal reads it
         if "--recovery-unseal" in args:
             args = ["unseal"] + [a for a in args if a != "--recovery-unseal"]
         elif not args or (args[0] not in self.commands and args[0] not in ("--help", "-h", "--version")):
@@ -69,8 +73,8 @@ def cli() -> None:
 @option("-f", "--secret-file", metavar="PATH", help="Read the Secret(s) from this file instead of stdin.")
 @option("-w", "--sealed-secret-file", metavar="PATH", help="Write here instead of stdout: atomically, only on "
         "success, created 0600 (as kubeseal). A .yaml/.yml name implies --format yaml.")
-@option("-o", "--format", "fmt", type=click.Choice(["json", "yaml"], case_sensitive=False), default="json",
-        show_default=True, help="Output format.")
+@option("-o", "--format", "fmt", metavar="json|yaml", default="json", show_default=True,
+        help="Output format (either case; anything else is an error, exit 1, as with kubeseal).")
 @option("--scope", type=click.Choice(["strict", "namespace-wide", "cluster-wide"]),
         help="Where the values may be opened: strict = this name and namespace (default, unless the input's "
         "annotations say otherwise), namespace-wide = any name in this namespace, cluster-wide = anywhere.")
@@ -117,8 +121,8 @@ def seal_command(ctx: click.Context, **flags: Any) -> None:
 @option("-f", "--secret-file", metavar="PATH", help="Read the SealedSecret(s) from this file instead of stdin.")
 @option("-w", "--sealed-secret-file", metavar="PATH",
         help="Write the plaintext Secrets to this file (created 0600) instead of stdout.")
-@option("-o", "--format", "fmt", type=click.Choice(["json", "yaml"], case_sensitive=False), default="json",
-        show_default=True, help="Output format.")
+@option("-o", "--format", "fmt", metavar="json|yaml", default="json", show_default=True,
+        help="Output format (either case; anything else is an error, exit 1, as with kubeseal).")
 @click.pass_obj
 def unseal_command(env: Environment, **flags: Any) -> None:
     """Open SealedSecrets offline with the cluster's private keys (disaster recovery).

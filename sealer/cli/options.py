@@ -19,6 +19,8 @@ DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX (
 PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
 
 
+TRUE_WORDS = ("1", "t", "true", "y", "yes", "on")  # strconv.ParseBool's and click's, lower-cased
+
 def env_name(flag: str) -> str:
     """kubeseal's variable for a flag: --controller-name -> SEALED_SECRETS_CONTROLLER_NAME."""
     return ENV_PREFIX + flag.lstrip("-").upper().replace("-", "_")
@@ -73,6 +75,9 @@ def connection_options(f: Callable) -> Callable:
         option("--as-uid", metavar="UID", help="UID to impersonate."),
         option("--username", help="Username for basic authentication."),
         option("--password", help="Password for basic authentication."),
+        option("--proxy-url", metavar="URL", help="HTTP proxy to reach the API server through."),
+        option("--disable-compression", is_flag=True, help="Accepted for kubeseal's sake: sealer does not ask "
+               "for compressed responses anyway."),
         option("--request-timeout", metavar="DURATION", default="0", show_default=True,
                help="Time to wait for one request (e.g. 30s, 1m); 0: sealer's own limit of 30 s."),
         option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True,
@@ -86,7 +91,7 @@ def connection_options(f: Callable) -> Callable:
 _KLOG_VALUE_FLAGS = ("--vmodule", "--log_dir", "--log_file", "--log_file_max_size", "--stderrthreshold",
                      "--log_backtrace_at", "--alsologtostderrthreshold")
 _KLOG_BOOL_FLAGS = ("--logtostderr", "--alsologtostderr", "--add_dir_header", "--one_output", "--skip_headers",
-                    "--skip_log_headers")
+                    "--skip_log_headers", "--legacy_stderr_threshold_behavior")
 
 
 def klog_options(f: Callable) -> Callable:

@@ -110,6 +110,8 @@ def parse_stream(data: bytes | str, source: str = "input") -> list[Document]:
     text = data if isinstance(data, str) else decode_text(data, source)
     if len(text) > MAX_INPUT_BYTES:
         raise InputError(f"input is larger than the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit", source=source)
+    if not text.strip():
+        return []  # blank lines and tabs only: no documents, as kubeseal says (PyYAML refuses a tab)
     if looks_like_json(text):
         try:
             docs = list(_parse_json(text, source))
@@ -262,8 +264,9 @@ def dump_yaml(obj: Any) -> str:
 
 
 def output_format(fmt: str | None, path: str | None) -> str:
-    """kubeseal's rule: a .yaml/.yml output file forces YAML; otherwise the flag, default JSON."""
-    if path and path.lower().endswith((".yaml", ".yml")):
+    """kubeseal's rule: a .yaml/.yml output file forces YAML; otherwise the flag (either case),
+    default JSON."""
+    if path and path.endswith((".yaml", ".yml")):  # as kubeseal: out.YAML is JSON
         return "yaml"
     fmt = (fmt or "json").lower()
     if fmt not in FORMATS:

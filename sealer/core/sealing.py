@@ -180,11 +180,16 @@ def resolve_namespace(secret: SecretItems, scope: Scope, choice: NamespaceChoice
     return choice.explicit or choice.default or "default"
 
 
-def template_metadata(metadata: Mapping, namespace: str, scope: Scope) -> dict:
+def template_metadata(metadata: Mapping, namespace: str, scope: Scope, *, scope_given: bool = True) -> dict:
+    """The Secret's metadata in the template. The input's scope annotations stay as written when
+    they chose the scope (kubeseal keeps both, or a "false", there); a --scope replaces them."""
     meta = copy.deepcopy(dict(metadata))
     for field in _SERVER_FIELDS:
         meta.pop(field, None)
-    annotations = with_scope_annotations(meta.get("annotations"), scope)
+    if scope_given:
+        annotations = with_scope_annotations(meta.get("annotations"), scope)
+    else:
+        annotations = dict(meta.get("annotations") or {})
     for key in _LAST_APPLIED:
         annotations.pop(key, None)
     if annotations:
@@ -243,7 +248,8 @@ class Sealer:
             key: crypto.encode(crypto.seal(self.certificate.public_key, value, label))
             for key, value in sorted(secret.items.items())
         }
-        template: dict[str, Any] = {"metadata": template_metadata({**secret.metadata, "name": name}, ns, the_scope)}
+        template: dict[str, Any] = {"metadata": template_metadata({**secret.metadata, "name": name}, ns, the_scope,
+                                                                  scope_given=scope is not None)}
         if secret.type is not None:
             template["type"] = secret.type
         if secret.immutable is not None:

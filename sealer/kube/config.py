@@ -47,6 +47,8 @@ def api_client(conn: Connection, *, program: str = "sealer", environ: Mapping[st
         raise SealerError(f"cannot load kubeconfig: {detail}") from None
     except (OSError, TypeError, ValueError) as e:
         raise SealerError(f"cannot load kubeconfig: {' '.join(str(e).split()) or type(e).__name__}") from None
+    if conn.proxy_url:
+        configuration.proxy = conn.proxy_url
     api = k8s.ApiClient(configuration)
     api.user_agent = user_agent(program)
     for name, value in conn.impersonation_headers().items():

@@ -49,6 +49,7 @@ class Connection:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     request_timeout: float | None = None  # seconds; None: no client-side limit (kubectl's "0")
+    proxy_url: str | None = None
 
     def impersonation_headers(self) -> dict[str, str]:
         """The Impersonate-* headers of --as/--as-uid (the groups: ``as_groups``, one header each)."""

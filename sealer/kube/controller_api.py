@@ -75,4 +75,14 @@ def _reached(call: Any) -> Any:
     except (SealerError, ApiError):
         raise
     except Exception as e:  # noqa: BLE001 - connection failures surface as many types
-        raise SealerError(f"cannot reach the cluster: {' '.join(str(e).split()) or type(e).__name__}") from None
+        raise SealerError(f"cannot reach the cluster: {_connection_failure(e)}") from None
+
+
+def _connection_failure(e: BaseException) -> str:
+    """urllib3's MaxRetryError as "HOST:PORT: why" (its own text is three nested reprs long)."""
+    pool, reason = getattr(e, "pool", None), getattr(e, "reason", None)
+    if pool is not None and reason is not None:
+        why = str(reason)
+        why = why.rsplit("] ", 1)[-1] if "] " in why else why.rsplit(": ", 1)[-1]
+        return f"{pool.host}:{pool.port}: {why.strip().lower()}"
+    return " ".join(str(e).split()) or type(e).__name__

@@ -170,3 +170,64 @@ def test_connection_flags_reach_the_client_factory(cli, test_key):
     assert (conn.token, conn.server, conn.as_user, conn.as_groups, conn.request_timeout, conn.context) == (
         "tok", "https://10.0.0.1:6443", "alice", ("e", "a", "b"), 60.0, "ctx")
     assert conn.insecure_skip_tls_verify
+
+
+# --- found by the differential suite (tests/interop/test_kubeseal_differential.py) -------------
+
+def test_unknown_output_format_is_kubeseals_error_and_exit_1(cli, test_key):
+    r = cli("--cert", str(test_key.cert_path), "-o", "xml", input=SECRET)
+    assert (r.status, r.out, r.err) == (ExitStatus.FAILURE, "", "error: unsupported output format: xml\n")
+    assert cli("--cert", str(test_key.cert_path), "-o", "YAML", input=SECRET).out.startswith("---\n")
+
+
+@pytest.mark.parametrize("flags", [("--disable-compression",), ("--proxy-url", "http://127.0.0.1:3128"),
+                                   ("--legacy_stderr_threshold_behavior=false",)])
+def test_kubeseals_remaining_flags_are_accepted(cli, test_key, flags):
+    r = cli("--cert", str(test_key.cert_path), *flags, input=SECRET)
+    assert r.status == ExitStatus.OK, r.err
+
+
+def test_proxy_url_reaches_the_connection():
+    from sealer.cli.arguments import ControllerTarget
+
+    target = ControllerTarget.from_flags({"proxy_url": "http://127.0.0.1:3128"}, {})
+    assert target.connection.proxy_url == "http://127.0.0.1:3128"
+
+
+def test_blank_input_holds_no_secrets(cli, test_key):
+    r = cli("--cert", str(test_key.cert_path), input="  \n\t\n")
+    assert r.status == ExitStatus.FAILURE and r.err.startswith("error: stdin: no secrets found")
+
+
+def test_output_file_extension_is_case_sensitive_as_kubeseal(cli, test_key, tmp_path):
+    out = tmp_path / "out.YAML"
+    assert cli("--cert", str(test_key.cert_path), "-w", str(out), input=SECRET).status == 0
+    assert out.read_text().startswith("{")
+
+
+def test_scope_annotations_stay_as_written_without_scope_flag(cli, test_key):
+    both = SECRET.replace("metadata: {name: db, namespace: prod}", "metadata: {name: db, namespace: prod, annotations: "
+                          "{sealedsecrets.bitnami.com/cluster-wide: 'true', sealedsecrets.bitnami.com/namespace-wide: 'false'}}")
+    doc = json.loads(cli("--cert", str(test_key.cert_path), input=both).out)
+    assert doc["spec"]["template"]["metadata"]["annotations"] == {
+        "sealedsecrets.bitnami.com/cluster-wide": "true", "sealedsecrets.bitnami.com/namespace-wide": "false"}
+    flagged = json.loads(cli("--cert", str(test_key.cert_path), "--scope", "namespace-wide", input=both).out)
+    assert flagged["spec"]["template"]["metadata"]["annotations"] == {"sealedsecrets.bitnami.com/namespace-wide": "true"}
+
+
+def test_recovery_unseal_variable_means_recovery_unseal(cli, test_key):
+    sealed = cli("--cert", str(test_key.cert_path), input=SECRET).out
+    r = cli("--recovery-private-key", str(test_key.key_path), input=sealed,
+            environ={"SEALED_SECRETS_RECOVERY_UNSEAL": "true"})
+    assert r.status == 0, r.err
+    assert json.loads(r.out)["kind"] == "Secret"
+
+
+def test_an_unreachable_cluster_is_named_in_one_short_line():
+    import urllib3
+
+    from sealer.kube.controller_api import _connection_failure
+
+    pool = urllib3.HTTPSConnectionPool("127.0.0.1", 1)
+    reason = urllib3.exceptions.NewConnectionError(pool, "Failed to establish a new connection: [Errno 111] Connection refused")
+    assert _connection_failure(urllib3.exceptions.MaxRetryError(pool, "/api", reason)) == "127.0.0.1:1: connection refused"
