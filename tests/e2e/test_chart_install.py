@@ -259,7 +259,10 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     assert yaml.safe_load((bitnami_chart / "Chart.yaml").read_text())["version"].startswith("2.18.")
     for stub in STUB_MONITORING_CRDS:  # metrics.serviceMonitor.enabled
         control_plane.apply_crd(stub)
-    values = {**BITNAMI_VALUES, "rbac": {"clusterRoleName": f"secrets-unsealer-{ns}"}}
+    # The typical values file, with names of this release's own: its cluster-scoped objects are named
+    # after fullnameOverride, and deploy/'s, installed for the session's controller, have the usual one.
+    full = f"sealed-secrets-controller-{ns[-4:]}"
+    values = {**BITNAMI_VALUES, "fullnameOverride": full, "rbac": {"clusterRoleName": f"secrets-unsealer-{ns}"}}
     (tmp_path / "values.yaml").write_text(yaml.safe_dump(values))
     helm("install", "sealed-secrets", str(bitnami_chart), "-n", ns, "-f", str(tmp_path / "values.yaml"))
     before = helm.manifest("sealed-secrets", ns)
@@ -274,7 +277,7 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
         "0",
         "--label-selector",
         f"{OWN}=chart",
-        service_account="sealed-secrets-controller",
+        service_account=full,
     ).start()
     try:
         cert = bitnami.cert_pem()
@@ -287,24 +290,24 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     # the same values file, our chart (and our image)
     helm("upgrade", "sealed-secrets", str(CHART), "-n", ns, "-f", str(tmp_path / "values.yaml"), values=OUR_IMAGE)
     after = helm.manifest("sealed-secrets", ns)
-    deployment = the(after, "Deployment", "sealed-secrets-controller")
+    deployment = the(after, "Deployment", full)
     assert deployment["spec"]["selector"] == selector  # immutable: the upgrade would have failed
-    live = apps.read_namespaced_deployment("sealed-secrets-controller", ns)
+    live = apps.read_namespaced_deployment(full, ns)
     assert live.spec.template.spec.containers[0].image == "ghcr.io/sealer-dev/sealer-controller:0.1.0"
     assert {(d["kind"], d["metadata"]["name"]) for d in after} >= {
-        ("Service", "sealed-secrets-controller"),
-        ("Service", "sealed-secrets-controller-metrics"),
-        ("NetworkPolicy", "sealed-secrets-controller"),
-        ("ServiceMonitor", "sealed-secrets-controller"),
-        ("ServiceAccount", "sealed-secrets-controller"),
-        ("ClusterRoleBinding", "sealed-secrets-controller"),
+        ("Service", full),
+        ("Service", f"{full}-metrics"),
+        ("NetworkPolicy", full),
+        ("ServiceMonitor", full),
+        ("ServiceAccount", full),
+        ("ClusterRoleBinding", full),
     }
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[args.index("--key-renew-period") + 1] == "0"
     service_targets(after, deployment)
     # Objects only Bitnami's chart had are gone, ours are new; shared names were updated in place.
     key_admin = kubernetes.client.RbacAuthorizationV1Api(kube).read_namespaced_role(
-        "sealed-secrets-controller-key-admin", ns
+        f"{full}-key-admin", ns
     )
     assert key_admin.rules[0].verbs == ["get", "list", "watch", "create"]
 
