@@ -24,11 +24,13 @@ test: install
 	$(PY) -m pytest
 
 # The gates, each run even when one before it fails: formatting, ruff's rules (pyproject.toml
-# says which and why), and the import-linter contracts (the layers and the light start paths).
+# says which and why), mypy (strict; its settings in pyproject.toml), and the import-linter
+# contracts (the layers and the light start paths).
 lint: install
 	@status=0; \
 	$(VENV)/bin/ruff format --check . || status=1; \
 	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/mypy || status=1; \
 	$(VENV)/bin/lint-imports || status=1; \
 	exit $$status
 
