@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from sealer.core import crypto
 from sealer.core.errors import CertificateError
@@ -33,6 +34,9 @@ def parse_certificate(pem: bytes, source: str = "certificate", *, now: dt.dateti
     """The first certificate (or bare public key) in ``pem``; refuses non-RSA and expired certificates."""
     if b"-----BEGIN" not in pem:
         raise CertificateError(f"{source}: not a PEM certificate")
+    key: PublicKeyTypes
+    not_before: dt.datetime | None
+    not_after: dt.datetime | None
     if b"-----BEGIN CERTIFICATE-----" in pem:
         try:
             cert = x509.load_pem_x509_certificate(pem)
@@ -89,7 +93,8 @@ def _fetch_url(url: str, timeout: float) -> bytes:
     request = urllib.request.Request(url, headers={"Accept": "application/x-pem-file, */*"})  # noqa: S310 - http(s) only
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - user-chosen URL
-            return response.read(MAX_CERT_BYTES)
+            body: bytes = response.read(MAX_CERT_BYTES)  # urlopen's result is untyped (Any)
+            return body
     except urllib.error.HTTPError as e:
         raise CertificateError(f'cannot fetch "{_redacted(url)}": {e.code} {e.reason}') from None
     except (urllib.error.URLError, OSError) as e:

@@ -139,6 +139,7 @@ def format_float32_g(value: float) -> str:
         return "+Inf" if f32 > 0 else "-Inf"
     if f32 == 0:
         return "-0" if math.copysign(1, f32) < 0 else "0"
+    text = ""  # the loop below runs at least once
     for precision in range(1, 18):
         text = f"{abs(f32):.{precision - 1}e}"
         if struct.unpack("f", struct.pack("f", float(text)))[0] == abs(f32):

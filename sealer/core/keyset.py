@@ -8,10 +8,21 @@ opened the last value, then the rest, newest first.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from sealer.core import crypto
+
+
+class Opener(Protocol):
+    """What opens sealed values: a KeySet here, keys.registry.KeyRegistry in the controller
+    (sealer.core.unsealing takes either; the core cannot name the registry, a layer above it)."""
+
+    def open(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> bytes:
+        """The plaintext of one sealed value; raises crypto.UndecryptableError if no key opens it,
+        crypto.SealedValueError if it is malformed or was tampered with."""
+        ...
 
 
 class KeySet:

@@ -28,23 +28,25 @@ MAX_EXPANDED_NODES = 1_000_000
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# libyaml's C loader and dumper when PyYAML was built with them: chosen at run time, so to mypy
+# these bases are Any (hence the two `type: ignore[misc,valid-type]` on the classes below).
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _Dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-class Loader(_BaseLoader):  # type: ignore[misc,valid-type]
+class Loader(_BaseLoader):  # type: ignore[misc,valid-type]  # a base chosen at run time (above)
     """Safe loader that resolves plain scalars as Kubernetes' Go tooling does (sealer.core.goyaml):
     `y` is true, `1e3` is a number, timestamps stay strings."""
 
     yaml_implicit_resolvers = goyaml.implicit_resolvers()  # noqa: RUF012 - PyYAML's own per-class table
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
         # Keys become JSON's string keys as they are constructed: True and 1 are one key in a dict.
         if isinstance(node, yaml.MappingNode):
             self.flatten_mapping(node)
         if not isinstance(node, yaml.MappingNode):
             raise yaml.constructor.ConstructorError(None, None, "expected a mapping", node.start_mark)
-        mapping: dict = {}
+        mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = self.construct_key(key_node, deep)
             try:
@@ -64,7 +66,7 @@ Loader.add_constructor(goyaml.BOOL_TAG, lambda loader, node: goyaml.construct_bo
 Loader.add_constructor(goyaml.NUMBER_TAG, lambda loader, node: goyaml.go_number(loader.construct_scalar(node)))
 
 
-class _GoStyleDumper(_Dumper):  # type: ignore[misc,valid-type]
+class _GoStyleDumper(_Dumper):  # type: ignore[misc,valid-type]  # a base chosen at run time (above)
     """Quotes and blocks strings as yaml.v2 does, so that YAML output matches kubeseal's bytes."""
 
     yaml_implicit_resolvers = goyaml.implicit_resolvers()  # noqa: RUF012 - PyYAML's own per-class table
@@ -172,7 +174,7 @@ class LineNumbers:
         self._exotic = any(c in text for c in self._YAML_ONLY_BREAKS)
         self._newlines: list[int] | None = None
 
-    def of(self, mark: Any) -> int:
+    def of(self, mark: yaml.Mark) -> int:
         if not self._exotic:
             return mark.line + 1
         if self._newlines is None:
@@ -239,7 +241,7 @@ def check_expansion(doc: Document, source: str, surrogates: bool = True) -> None
 FORMATS = ("json", "yaml")
 
 
-def dump(objects: list[dict], fmt: str) -> str:
+def dump(objects: list[dict[str, Any]], fmt: str) -> str:
     """Render objects the way kubeseal does: YAML docs each preceded by ``---``, keys sorted;
     JSON pretty-printed (2-space indent), one object after another."""
     if fmt == "yaml":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -32,7 +33,7 @@ def load_pem_private_key(pem: bytes, source: str, *, trusted: bool = True) -> rs
     return key
 
 
-def keys_from_secret(doc: dict, source: str, index: int) -> list[rsa.RSAPrivateKey]:
+def keys_from_secret(doc: dict[str, Any], source: str, index: int) -> list[rsa.RSAPrivateKey]:
     data = doc.get("data") or {}
     string_data = doc.get("stringData") or {}
     for field, value in (("data", data), ("stringData", string_data)):

@@ -48,7 +48,7 @@ class NamespaceChoice(NamedTuple):
 class SecretItems(NamedTuple):
     """A validated input Secret: its metadata and its plaintext items (data, then stringData)."""
 
-    metadata: dict
+    metadata: dict[str, Any]
     items: dict[str, bytes]
     type: str | None
     immutable: bool | None
@@ -111,7 +111,7 @@ def read_secret(doc: Any, index: int, *, allow_empty_data: bool = False) -> Secr
     return SecretItems(metadata, items, secret_type, immutable)
 
 
-def _string_map(doc: dict, field: str, index: int) -> dict[str, str]:
+def _string_map(doc: dict[str, Any], field: str, index: int) -> dict[str, str]:
     value = doc.get(field)
     if value is None:
         return {}
@@ -143,7 +143,7 @@ def shown(value: Any, *, quote: bool = False) -> str:
     return f"a {_yaml_type(value)}" if quote else _yaml_type(value)
 
 
-def _go_strings(metadata: dict) -> dict:
+def _go_strings(metadata: dict[str, Any]) -> dict[str, Any]:
     """name, namespace and the labels' and annotations' keys and values as Go's string fields hold them."""
     meta = dict(metadata)
     for field in ("name", "namespace"):
@@ -180,7 +180,9 @@ def resolve_namespace(secret: SecretItems, scope: Scope, choice: NamespaceChoice
     return choice.explicit or choice.default or "default"
 
 
-def template_metadata(metadata: Mapping, namespace: str, scope: Scope, *, scope_given: bool = True) -> dict:
+def template_metadata(
+    metadata: Mapping[str, Any], namespace: str, scope: Scope, *, scope_given: bool = True
+) -> dict[str, Any]:
     """The Secret's metadata in the template. The input's scope annotations stay as written when
     they chose the scope (kubeseal keeps both, or a "false", there); a --scope replaces them."""
     meta = copy.deepcopy(dict(metadata))
@@ -203,7 +205,7 @@ def template_metadata(metadata: Mapping, namespace: str, scope: Scope, *, scope_
     return go_field_order(_sorted_maps(meta))
 
 
-def _sorted_maps(meta: dict) -> dict:
+def _sorted_maps(meta: dict[str, Any]) -> dict[str, Any]:
     """Go marshals maps with their keys sorted: labels and annotations in JSON output too."""
     for field in ("labels", "annotations"):
         if isinstance(meta.get(field), dict):
@@ -211,7 +213,7 @@ def _sorted_maps(meta: dict) -> dict:
     return meta
 
 
-def go_field_order(meta: dict) -> dict:
+def go_field_order(meta: dict[str, Any]) -> dict[str, Any]:
     rank = {k: i for i, k in enumerate(_OBJECT_META_ORDER)}
     return dict(sorted(meta.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
@@ -237,7 +239,7 @@ class Sealer:
         allow_empty_data: bool = False,
         name_override: str | None = None,
         namespace_override: str | None = None,
-    ) -> dict:
+    ) -> dict[str, Any]:
         """One input Secret document -> one SealedSecret object (a dict ready to dump)."""
         secret = read_secret(doc, index, allow_empty_data=allow_empty_data)
         the_scope = resolve_scope(secret, scope)
@@ -271,7 +273,7 @@ class Sealer:
         }
 
 
-def check_sealed_secret(doc: Any, index: int = 1) -> dict:
+def check_sealed_secret(doc: Any, index: int = 1) -> dict[str, Any]:
     """Validate the shape of a SealedSecret document (not its ciphertext) and return it."""
     if not isinstance(doc, dict):
         raise InputError(f"expected a SealedSecret object, found a {_yaml_type(doc)}", doc=index)
@@ -304,7 +306,7 @@ def check_sealed_secret(doc: Any, index: int = 1) -> dict:
     return doc
 
 
-def merge_into(original: dict, addition: dict) -> dict:
+def merge_into(original: dict[str, Any], addition: dict[str, Any]) -> dict[str, Any]:
     """Merge a freshly sealed SealedSecret into an existing one: its items and template labels and
     annotations are added or replaced; everything else of ``original`` is kept as it was."""
     merged = copy.deepcopy(original)

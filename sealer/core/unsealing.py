@@ -5,10 +5,11 @@ from __future__ import annotations
 import base64
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 from sealer.core import crypto
 from sealer.core.errors import UnsealError
-from sealer.core.keyset import KeySet
+from sealer.core.keyset import Opener
 from sealer.core.scope import KEY_HINT_ANNOTATION, Scope
 from sealer.core.sealing import check_sealed_secret, go_field_order, split_hint
 
@@ -23,7 +24,7 @@ class Target:
     hints: tuple[str, ...]
 
     @classmethod
-    def of(cls, sealed: dict) -> Target:
+    def of(cls, sealed: dict[str, Any]) -> Target:
         meta = sealed.get("metadata") or {}
         annotations = meta.get("annotations") or {}
         return cls(meta.get("name", ""), meta.get("namespace") or "", Scope.from_annotations(annotations),
@@ -34,7 +35,7 @@ class Target:
         return crypto.encryption_label(self.scope, self.namespace, self.name)
 
 
-def open_items(sealed: dict, keys: KeySet, index: int = 1, *, fail_fast: bool = False) -> dict[str, bytes]:
+def open_items(sealed: dict[str, Any], keys: Opener, index: int = 1, *, fail_fast: bool = False) -> dict[str, bytes]:
     """Decrypt every ``spec.encryptedData`` item. All or nothing: one failure fails the whole.
     ``fail_fast``: stop at the first item that does not open (each costs up to one private-key
     operation per key), for callers that need only yes or no, not the list of failed items."""
@@ -67,7 +68,7 @@ def open_items(sealed: dict, keys: KeySet, index: int = 1, *, fail_fast: bool = 
     return opened
 
 
-def render_template_data(template_data: dict, items: dict[str, bytes]) -> dict[str, bytes]:
+def render_template_data(template_data: dict[str, Any], items: dict[str, bytes]) -> dict[str, bytes]:
     """``spec.template.data``: Go templates over the opened items (``{{ .key }}``), as Bitnami's
     controller renders them."""
     from sealer import template  # only SealedSecrets with templates pay for the engine
@@ -86,7 +87,7 @@ def render_template_data(template_data: dict, items: dict[str, bytes]) -> dict[s
     return out
 
 
-def secret_from_items(sealed: dict, items: dict[str, bytes]) -> dict:
+def secret_from_items(sealed: dict[str, Any], items: dict[str, bytes]) -> dict[str, Any]:
     """The Secret a SealedSecret describes, given its opened items and rendered template data."""
     template = sealed["spec"].get("template") or {}
     metadata = copy.deepcopy(template.get("metadata") or {})
@@ -95,7 +96,7 @@ def secret_from_items(sealed: dict, items: dict[str, bytes]) -> dict:
     if namespace:
         metadata["namespace"] = namespace
     # Go's field order for a Secret, so JSON output matches kubeseal's.
-    secret: dict = {"kind": "Secret", "apiVersion": "v1", "metadata": go_field_order(metadata)}
+    secret: dict[str, Any] = {"kind": "Secret", "apiVersion": "v1", "metadata": go_field_order(metadata)}
     if template.get("immutable") is not None:
         secret["immutable"] = template["immutable"]
     secret["data"] = {k: base64.b64encode(v).decode("ascii") for k, v in sorted(items.items())}
@@ -104,7 +105,7 @@ def secret_from_items(sealed: dict, items: dict[str, bytes]) -> dict:
     return secret
 
 
-def opened_data(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
+def opened_data(sealed: dict[str, Any], keys: Opener, index: int = 1) -> dict[str, bytes]:
     """The Secret's data a SealedSecret describes: its opened items, then its rendered
     ``spec.template.data`` (a template key wins over an item of the same name)."""
     items = open_items(sealed, keys, index)
@@ -114,6 +115,6 @@ def opened_data(sealed: dict, keys: KeySet, index: int = 1) -> dict[str, bytes]:
     return items
 
 
-def unseal(sealed: dict, keys: KeySet, index: int = 1) -> dict:
+def unseal(sealed: dict[str, Any], keys: Opener, index: int = 1) -> dict[str, Any]:
     """The Secret a SealedSecret describes, as the controller would make it (template data too)."""
     return secret_from_items(sealed, opened_data(sealed, keys, index))
