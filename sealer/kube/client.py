@@ -56,23 +56,23 @@ class Kube:
 
         return connect(kubeconfig, context, program=program)
 
-    def raw(self, method: str, path: str, *, body: Any = None, query: dict | None = None,
-            headers: dict | None = None, timeout: float | tuple | None = None) -> Any:
+    def raw(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None,
+            headers: dict[str, Any] | None = None, timeout: float | tuple[float, float] | None = None) -> Any:
         """One authenticated call, whatever its status: the raw, unread urllib3 response."""
-        method, url, headers, body, _ = self.api_client.param_serialize(
+        method, url, sent_headers, body, _ = self.api_client.param_serialize(
             method, path, query_params=list((query or {}).items()), header_params=dict(headers or {}), body=body,
             auth_settings=["BearerToken"])
         if self.impersonate_groups:  # one header per group: the API server does not split a joined one
             import urllib3
 
-            headers = urllib3.HTTPHeaderDict(headers)
+            sent_headers = urllib3.HTTPHeaderDict(sent_headers)
             for group in self.impersonate_groups:
-                headers.add("Impersonate-Group", group)
-        return self.api_client.call_api(method, url, header_params=headers, body=body,
+                sent_headers.add("Impersonate-Group", group)
+        return self.api_client.call_api(method, url, header_params=sent_headers, body=body,
                                         _request_timeout=timeout if timeout is not None else self.timeout).response
 
-    def _call(self, method: str, path: str, *, body: Any = None, query: dict | None = None, accept: str = "application/json",
-              content_type: str = "application/json", timeout: float | tuple | None = None) -> Any:
+    def _call(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None, accept: str = "application/json",
+              content_type: str = "application/json", timeout: float | tuple[float, float] | None = None) -> Any:
         """The raw urllib3 response of one call (not yet read: watches stream it). Non-2xx raises ApiError."""
         if self.throttle is not None:
             self.throttle()
@@ -84,11 +84,11 @@ class Kube:
             raise from_response(response.status, response.reason, response.data)
         return response
 
-    def request(self, method: str, path: str, **kw: Any) -> dict:
+    def request(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         data = self._call(method, path, **kw).data
         return json.loads(data) if data else {}
 
-    def get(self, path: str, **kw: Any) -> dict | None:
+    def get(self, path: str, **kw: Any) -> dict[str, Any] | None:
         try:
             return self.request("GET", path, **kw)
         except ApiError as e:
@@ -96,10 +96,10 @@ class Kube:
                 return None
             raise
 
-    def list(self, path: str, *, label_selector: str | None = None, accept: str = "application/json") -> tuple[list[dict], str]:
+    def list(self, path: str, *, label_selector: str | None = None, accept: str = "application/json") -> tuple[list[dict[str, Any]], str]:
         """All items (following ``continue`` pages) and the list's resourceVersion."""
-        items: list[dict] = []
-        query: dict = {"limit": 500}
+        items: list[dict[str, Any]] = []
+        query: dict[str, Any] = {"limit": 500}
         if label_selector:
             query["labelSelector"] = label_selector
         while True:
@@ -111,10 +111,10 @@ class Kube:
             query["continue"] = cont
 
     def watch(self, path: str, resource_version: str, *, label_selector: str | None = None, timeout_seconds: int = 300,
-              accept: str = "application/json") -> Iterator[tuple[str, dict]]:
+              accept: str = "application/json") -> Iterator[tuple[str, dict[str, Any]]]:
         """Events (type, object) from ``resource_version`` on; ends when the server closes the watch.
         An expired resourceVersion raises Gone (410), whether as HTTP status or as an ERROR event."""
-        query: dict = {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
+        query: dict[str, Any] = {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
                        "timeoutSeconds": timeout_seconds}
         if label_selector:
             query["labelSelector"] = label_selector
@@ -134,18 +134,18 @@ class Kube:
             response.release_conn()
 
     @staticmethod
-    def _event(line: bytes) -> tuple[str, dict]:
+    def _event(line: bytes) -> tuple[str, dict[str, Any]]:
         event = json.loads(line)
         kind, obj = event.get("type", ""), event.get("object") or {}
         if kind == "ERROR":
             raise api_error(int(obj.get("code") or 500), str(obj.get("reason", "")), str(obj.get("message", "")))
         return kind, obj
 
-    def create(self, path: str, body: dict, **kw: Any) -> dict:
+    def create(self, path: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
         return self.request("POST", path, body=body, **kw)
 
-    def replace(self, path: str, body: dict, **kw: Any) -> dict:
+    def replace(self, path: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
         return self.request("PUT", path, body=body, **kw)
 
-    def merge_patch(self, path: str, body: dict) -> dict:
+    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", path, body=body, content_type="application/merge-patch+json")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Mapping
-from typing import Any
 
 from kubernetes import client as k8s
 from kubernetes import config
@@ -28,7 +27,7 @@ def user_agent(program: str = "sealer") -> str:
     return f"{program}/v{__version__} ({platform.system().lower()}/{platform.machine()}) python/{platform.python_version()}"
 
 
-def api_client(conn: Connection, *, program: str = "sealer", environ: Mapping[str, str] | None = None) -> Any:
+def api_client(conn: Connection, *, program: str = "sealer", environ: Mapping[str, str] | None = None) -> k8s.ApiClient:
     """An authenticated kubernetes ApiClient for ``conn`` (in-cluster when there is no kubeconfig
     and no --server), sending our User-Agent and the impersonation headers."""
     environ = os.environ if environ is None else environ

@@ -91,7 +91,7 @@ def kubeconfig_paths(conn: Connection, environ: Mapping[str, str]) -> list[str]:
     return [p for p in (os.path.expanduser(c) for c in candidates if c) if os.path.isfile(p)]
 
 
-def merged_kubeconfig(paths: list[str]) -> dict:
+def merged_kubeconfig(paths: list[str]) -> dict[str, Any]:
     """The kubeconfig files merged as kubectl merges them, with relative file names made absolute
     (each against its own file's directory)."""
     import yaml
@@ -124,14 +124,14 @@ def merged_kubeconfig(paths: list[str]) -> dict:
     return merged
 
 
-def _named(doc: dict, kind: str, name: str | None) -> dict | None:
+def _named(doc: dict[str, Any], kind: str, name: str | None) -> dict[str, Any] | None:
     for entry in doc.get(kind) or []:
         if entry.get("name") == name:
             return copy.deepcopy(entry.get(kind[:-1]) or {})
     return None
 
 
-def effective_kubeconfig(doc: dict, conn: Connection) -> dict:
+def effective_kubeconfig(doc: dict[str, Any], conn: Connection) -> dict[str, Any]:
     """``doc`` with one more context, cluster and user (named OVERRIDE, and current) that apply the
     flags to the entries the kubeconfig (or --context/--cluster/--user) selects."""
     context_name = conn.context or doc.get("current-context")

@@ -30,7 +30,7 @@ def proxy_path(kube: Kube, controller_namespace: str, controller_name: str, path
 
 
 def request(kube: Kube, controller_namespace: str, controller_name: str, method: str, path: str,
-            body: dict | None = None) -> tuple[int, bytes]:
+            body: dict[str, Any] | None = None) -> tuple[int, bytes]:
     """Call the controller's HTTP API: (status, body), whatever the status."""
     url = proxy_path(kube, controller_namespace, controller_name, path)
     headers = {"Accept": ACCEPT}

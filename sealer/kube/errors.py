@@ -9,6 +9,7 @@ validation message); ``summary`` never does: status, reason and the names of the
 from __future__ import annotations
 
 import json
+from typing import Any
 
 
 class ApiError(Exception):
@@ -80,7 +81,7 @@ def from_response(status: int, reason: str | None, body: bytes | None) -> ApiErr
     )
 
 
-def _status_object(body: bytes | str | None) -> dict:
+def _status_object(body: bytes | str | None) -> dict[str, Any]:
     if not body:
         return {}
     try:
