@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from keys import envelope
 from keys.errors import BackupError
@@ -21,14 +22,14 @@ from sealer.core.errors import InputError
 MAX_BACKUP_BYTES = 64 * 1024 * 1024
 
 
-def backup_document(keys: Iterable[StoredKey], namespace: str | None = None) -> dict:
+def backup_document(keys: Iterable[StoredKey], namespace: str | None = None) -> dict[str, Any]:
     """The List. Server-set fields (uid, resourceVersion...) are left out, so the file can be
     applied to another cluster as is; ``namespace`` overrides the keys' own."""
     ordered = sorted(keys, key=lambda k: (k.pair.not_before, k.name))
     return {"apiVersion": "v1", "kind": "List", "items": [to_secret(k, namespace) for k in ordered]}
 
 
-def render(doc: dict, fmt: str) -> str:
+def render(doc: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
         return json.dumps(doc, indent=2) + "\n"
     return manifests.dump_yaml(doc)

@@ -22,6 +22,7 @@ import binascii
 import json
 import os
 import unicodedata
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -45,11 +46,11 @@ def _key(passphrase: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return Scrypt(salt=salt, length=KEY_BYTES, n=n, r=r, p=p).derive(secret)
 
 
-def _aad(header: dict) -> bytes:
+def _aad(header: dict[str, Any]) -> bytes:
     return json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
 
 
-def encrypt(plaintext: bytes, passphrase: str) -> dict:
+def encrypt(plaintext: bytes, passphrase: str) -> dict[str, Any]:
     if not passphrase:
         raise BackupError("the backup passphrase is empty")
     salt, nonce = os.urandom(SALT_BYTES), os.urandom(NONCE_BYTES)
@@ -64,7 +65,7 @@ def encrypt(plaintext: bytes, passphrase: str) -> dict:
     return {**header, "ciphertext": _b64(ciphertext)}
 
 
-def decrypt(doc: dict, passphrase: str, source: str = "backup") -> bytes:
+def decrypt(doc: dict[str, Any], passphrase: str, source: str = "backup") -> bytes:
     """The plaintext, or BackupError naming the missing/bad field or the wrong passphrase."""
     if doc.get("apiVersion") != API_VERSION:
         raise BackupError(f"{source}: unsupported encrypted backup version {doc.get('apiVersion')!r} (expected {API_VERSION})")
@@ -92,21 +93,21 @@ def decrypt(doc: dict, passphrase: str, source: str = "backup") -> bytes:
         raise BackupError(f"{source}: wrong passphrase, or the encrypted backup was modified") from None
 
 
-def _section(doc: dict, name: str, source: str) -> dict:
+def _section(doc: dict[str, Any], name: str, source: str) -> dict[str, Any]:
     value = doc.get(name)
     if not isinstance(value, dict):
         raise BackupError(f"{source}: missing {name}")
     return value
 
 
-def _int(section: dict, name: str, source: str) -> int:
+def _int(section: dict[str, Any], name: str, source: str) -> int:
     value = section.get(name)
     if not isinstance(value, int) or isinstance(value, bool):
         raise BackupError(f"{source}: missing or non-integer kdf.{name}")
     return value
 
 
-def _bytes(section: dict, name: str, source: str, where: str = "") -> bytes:
+def _bytes(section: dict[str, Any], name: str, source: str, where: str = "") -> bytes:
     value = section.get(name)
     if not isinstance(value, str) or not value:
         raise BackupError(f"{source}: missing {where}{name}")

@@ -25,6 +25,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from keys.keypair import KeyPair
 from keys.secret_format import DEFAULT_PREFIX, StoredKey
@@ -47,7 +48,7 @@ class KeyRegistry:
         self.replace(keys)
 
     @classmethod
-    def from_stored(cls, stored: Iterable[StoredKey], prefix: str = DEFAULT_PREFIX, **kwargs) -> KeyRegistry:
+    def from_stored(cls, stored: Iterable[StoredKey], prefix: str = DEFAULT_PREFIX, **kwargs: Any) -> KeyRegistry:
         """A registry of the keys a controller may use: active ones and the legacy key."""
         return cls([k for k in stored if k.usable(prefix)], **kwargs)
 

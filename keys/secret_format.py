@@ -22,6 +22,7 @@ import binascii
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from keys.errors import KeyFormatError
 from keys.keypair import KeyPair
@@ -80,9 +81,9 @@ def generate_name(prefix: str = DEFAULT_PREFIX) -> str:
     return validate_prefix(prefix) + "".join(secrets.choice(NAME_ALPHABET) for _ in range(SUFFIX_LENGTH))
 
 
-def to_secret(key: StoredKey, namespace: str | None = None, *, generate_name_prefix: str | None = None) -> dict:
+def to_secret(key: StoredKey, namespace: str | None = None, *, generate_name_prefix: str | None = None) -> dict[str, Any]:
     """The key Secret for ``key``. With ``generate_name_prefix`` the name is left to the API server."""
-    metadata: dict = {}
+    metadata: dict[str, Any] = {}
     if generate_name_prefix is not None:
         metadata["generateName"] = generate_name_prefix
     else:
@@ -104,7 +105,7 @@ def to_secret(key: StoredKey, namespace: str | None = None, *, generate_name_pre
     }
 
 
-def status_of(doc: dict) -> str | None:
+def status_of(doc: dict[str, Any]) -> str | None:
     labels = (doc.get("metadata") or {}).get("labels") or {}
     value = labels.get(KEY_LABEL) if isinstance(labels, dict) else None
     return value if isinstance(value, str) else None
@@ -129,10 +130,11 @@ def from_secret(doc: object, source: str) -> StoredKey:
     return StoredKey(name, pair, status_of(doc), namespace if isinstance(namespace, str) else None)
 
 
-def _field(doc: dict, key: str, where: str) -> bytes:
+def _field(doc: dict[str, Any], key: str, where: str) -> bytes:
     string_data = doc.get("stringData")
-    if isinstance(string_data, dict) and isinstance(string_data.get(key), str):
-        return string_data[key].encode()
+    text = string_data.get(key) if isinstance(string_data, dict) else None
+    if isinstance(text, str):
+        return text.encode()
     data = doc.get("data")
     value = data.get(key) if isinstance(data, dict) else None
     if value is None:

@@ -93,7 +93,8 @@ class KeyringKeyStore:
 
     def _get(self, user: str) -> str | None:
         try:
-            return self.backend.get_password(self.service, user)
+            password: str | None = self.backend.get_password(self.service, user)  # the backend is untyped (Any)
+            return password
         except Exception as e:  # noqa: BLE001 - backends raise anything from D-Bus errors to KeyringLocked
             raise KeyStoreError(f"{self.description}: cannot read the keyring ({_one_line(e)}){_HINT}") from None
 

@@ -56,7 +56,7 @@ class KubernetesKeyStore:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def secrets(self) -> list[dict]:
+    def secrets(self) -> list[dict[str, Any]]:
         """The raw key Secrets (labelled, then the legacy one if it exists)."""
         path = secret_path(self.namespace)
         try:
@@ -101,4 +101,5 @@ class KubernetesKeyStore:
             raise KeyStoreError(f"{self.description}: a Secret named {name} exists already; refusing to overwrite it") from None
         except ApiError as e:
             raise self._api_error("create a key Secret", e) from None
-        return created["metadata"]["name"]
+        created_name: str = created["metadata"]["name"]  # the server's name for it (generateName)
+        return created_name
