@@ -9,7 +9,7 @@ into a file or a pipe, never a terminal. Passphrases are never echoed.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keys.clock import rfc3339
 from keys.errors import BackupError, KeyStoreError
@@ -18,12 +18,17 @@ from sealer.cli.arguments import KeyOptions
 from sealer.cli.options import PASSPHRASE_ENV
 from sealer.core.errors import SealerError
 
+if TYPE_CHECKING:  # names for mypy; the bodies below import what they use when they run
+    from keys.keypair import KeyPair
+    from keys.secret_format import StoredKey
+    from keys.stores.base import KeyStore
+
 MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
 
 
 # --- stores --------------------------------------------------------------------------------------
 
-def open_store(opts: KeyOptions, env: Environment) -> Any:
+def open_store(opts: KeyOptions, env: Environment) -> KeyStore:
     """The store the flags name: --dir, --keyring, or else the cluster."""
     directory, keyring_name = opts.directory, opts.keyring_name
     prefix = opts.key_prefix or "sealed-secrets-key"
@@ -42,7 +47,7 @@ def open_store(opts: KeyOptions, env: Environment) -> Any:
     return KubernetesKeyStore(env.kube(opts.target.connection), namespace=opts.target.namespace, prefix=prefix)
 
 
-def _existing(store: Any, *, tolerant: bool = False) -> list:
+def _existing(store: KeyStore, *, tolerant: bool = False) -> list[StoredKey]:
     """The keys already in ``store``. A directory not made yet holds none. ``tolerant``: skip
     key Secrets in a cluster that cannot be read (one broken Secret must not block making a new
     key, e.g. after a leak); restores and backups stay strict."""
@@ -56,7 +61,7 @@ def _existing(store: Any, *, tolerant: bool = False) -> list:
     return store.list()
 
 
-def _generate(opts: KeyOptions, store: Any) -> Any:
+def _generate(opts: KeyOptions, store: KeyStore) -> KeyPair:
     """A new key for ``store``, sorting after its newest key so that it is the one that seals."""
     from keys.durations import DurationError, parse_duration
     from keys.generate import check_bits, clock_after, generate_key_pair
@@ -99,7 +104,7 @@ def rotate(opts: KeyOptions, env: Environment) -> None:
 
 # --- list --------------------------------------------------------------------------------------
 
-def key_rows(keys: list, prefix: str) -> list[dict[str, Any]]:
+def key_rows(keys: list[StoredKey], prefix: str) -> list[dict[str, Any]]:
     """One row per key, oldest first. Pure: used by `list` and its tests."""
     from keys.stores.base import newest
 

@@ -10,12 +10,12 @@ from typing import Any
 import click
 
 from sealer.cli.environment import Environment
-from sealer.cli.options import DEFAULT_KEY_PREFIX, PASSPHRASE_ENV, apply, connection_options, option
+from sealer.cli.options import DEFAULT_KEY_PREFIX, FC, PASSPHRASE_ENV, apply, connection_options, option
 
 
 
 
-def cluster_key_options(f: Callable) -> Callable:
+def cluster_key_options(f: FC) -> FC:
     """The cluster (kubectl's connection flags; the key Secrets live in --controller-namespace)."""
     return apply(f, [
         connection_options,
@@ -24,7 +24,7 @@ def cluster_key_options(f: Callable) -> Callable:
     ])
 
 
-def keyring_options(f: Callable) -> Callable:
+def keyring_options(f: FC) -> FC:
     return apply(f, [
         click.option("--keyring", "keyring_name", metavar="NAME",
                      help="Use the keys kept in the system keyring under NAME."),
@@ -33,10 +33,10 @@ def keyring_options(f: Callable) -> Callable:
     ])
 
 
-def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[Callable], Callable]:
+def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[FC], FC]:
     """Where the keys are: a local directory, the keyring, or else the cluster."""
 
-    def decorate(f: Callable) -> Callable:
+    def decorate(f: FC) -> FC:
         return apply(f, [
             click.option(*dir_flags, "directory", metavar="DIR",
                          help="Use the key directory DIR (one key Secret YAML per key)."),
@@ -47,7 +47,7 @@ def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[Callable
     return decorate
 
 
-def generation_options(f: Callable) -> Callable:
+def generation_options(f: FC) -> FC:
     return apply(f, [
         click.option("--bits", type=int, default=4096, show_default=True, help="RSA key size."),
         click.option("--cn", default="", help="Common name of the certificate's subject and issuer (default: empty)."),
@@ -56,7 +56,7 @@ def generation_options(f: Callable) -> Callable:
     ])
 
 
-def passphrase_options(f: Callable) -> Callable:
+def passphrase_options(f: FC) -> FC:
     return click.option("--passphrase-file", metavar="PATH",
                         help=f"Read the backup passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).")(f)
 

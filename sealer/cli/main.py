@@ -99,7 +99,7 @@ def cli() -> None:
 @klog_options
 @click.argument("extra_args", nargs=-1, metavar="")
 @click.pass_context
-def seal_command(ctx: click.Context, **flags: Any) -> None:
+def seal_command(ctx: click.Context, /, **flags: Any) -> None:
     """Seal Secret manifests (YAML or JSON, one or many documents) into SealedSecrets.
 
     \b
@@ -110,6 +110,7 @@ def seal_command(ctx: click.Context, **flags: Any) -> None:
     from sealer.cli.arguments import SealOptions
 
     env = ctx.find_object(Environment)
+    assert env is not None  # main() always passes one (obj=env)
     given = ctx.get_parameter_source("key_hint") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
     seal_commands.seal(SealOptions.from_flags(flags, env.environ, key_hint_given=given), env)
 
@@ -124,7 +125,7 @@ def seal_command(ctx: click.Context, **flags: Any) -> None:
 @option("-o", "--format", "fmt", metavar="json|yaml", default="json", show_default=True,
         help="Output format (either case; anything else is an error, exit 1, as with kubeseal).")
 @click.pass_obj
-def unseal_command(env: Environment, **flags: Any) -> None:
+def unseal_command(env: Environment, /, **flags: Any) -> None:
     """Open SealedSecrets offline with the cluster's private keys (disaster recovery).
 
     Prints plaintext Secrets: send them to the cluster or to `sealer seal`, never to Git.

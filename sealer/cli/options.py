@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -17,6 +17,9 @@ DEFAULT_CONTROLLER_NAME = "sealed-secrets-controller"
 DEFAULT_CONTROLLER_NAMESPACE = "kube-system"
 DEFAULT_KEY_PREFIX = "sealed-secrets-key"  # keys.secret_format.DEFAULT_PREFIX (tests check they agree)
 PASSPHRASE_ENV = "SEALER_BACKUP_PASSPHRASE"
+
+# A command's function (or a click.Command) as it passes through the decorators that add its flags.
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 
 TRUE_WORDS = ("1", "t", "true", "y", "yes", "on")  # strconv.ParseBool's and click's, lower-cased
@@ -40,7 +43,7 @@ class EnvOption(click.Option):
         return None
 
 
-def option(*decls: str, env: bool = True, **attrs: Any) -> Callable:
+def option(*decls: str, env: bool = True, **attrs: Any) -> Callable[[FC], FC]:
     """click.option with kubeseal's environment variable (SEALED_SECRETS_<LONG_FLAG>)."""
     long = next(d for d in decls if d.startswith("--"))
     if env:
@@ -49,13 +52,13 @@ def option(*decls: str, env: bool = True, **attrs: Any) -> Callable:
     return click.option(*decls, cls=EnvOption, **attrs)
 
 
-def apply(f: Callable, decorators: list[Callable]) -> Callable:
+def apply(f: FC, decorators: list[Callable[[FC], FC]]) -> FC:
     for decorator in reversed(decorators):
         f = decorator(f)
     return f
 
 
-def connection_options(f: Callable) -> Callable:
+def connection_options(f: FC) -> FC:
     """kubectl's connection flags (client-go's RecommendedConfigOverrideFlags), as kubeseal has them."""
     return apply(f, [
         option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: $KUBECONFIG, else ~/.kube/config)."),
@@ -94,7 +97,7 @@ _KLOG_BOOL_FLAGS = ("--logtostderr", "--alsologtostderr", "--add_dir_header", "-
                     "--skip_log_headers", "--legacy_stderr_threshold_behavior")
 
 
-def klog_options(f: Callable) -> Callable:
+def klog_options(f: FC) -> FC:
     return apply(f, [
         click.option("-v", "--v", "verbosity", type=int, default=0, metavar="N",
                      help="Verbosity: 1 says where the certificate came from (klog's -v)."),

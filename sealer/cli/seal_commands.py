@@ -4,7 +4,7 @@ are in sealer.cli.server_side, loaded only for them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sealer.cli.arguments import SealOptions
 from sealer.cli.environment import Environment
@@ -14,6 +14,9 @@ from sealer.core.certs import Certificate, load_certificate, parse_certificate
 from sealer.core.errors import InputError
 from sealer.core.files import write_atomically
 from sealer.core.scope import Scope
+
+if TYPE_CHECKING:  # names for mypy; seal() imports the sealing code when it runs
+    from sealer.core.sealing import NamespaceChoice, Sealer
 
 
 def certificate_for(options: SealOptions, env: Environment) -> Certificate:
@@ -112,7 +115,9 @@ def _seal_raw(options: SealOptions, env: Environment, scope: Scope | None) -> No
     emit(env, sealer.seal_value(value, scope, namespace, options.name or ""), options.sealed_secret_file)
 
 
-def _merge_into(options: SealOptions, docs: list, sealer: Any, scope: Scope | None, choice: Any) -> None:
+def _merge_into(
+    options: SealOptions, docs: list[manifests.Document], sealer: Sealer, scope: Scope | None, choice: NamespaceChoice
+) -> None:
     from sealer.core.sealing import check_sealed_secret, merge_into
 
     path = options.merge_into

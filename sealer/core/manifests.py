@@ -8,12 +8,11 @@ bomb only explodes when something walks it, which ``check_expansion`` does with 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, BinaryIO
 
 import yaml
 
@@ -91,7 +90,7 @@ class Document:
         return isinstance(other, Document) and (self.index, self.line, self.body) == (other.index, other.line, other.body)
 
 
-def read_bytes(stream: io.BufferedIOBase | io.RawIOBase, source: str) -> bytes:
+def read_bytes(stream: BinaryIO, source: str) -> bytes:
     data = stream.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"input is larger than the {MAX_INPUT_BYTES // (1024 * 1024)} MiB limit", source=source)
