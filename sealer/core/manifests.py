@@ -12,7 +12,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import yaml
 
@@ -215,7 +215,18 @@ def yaml_input_error(e: Exception, lines: LineNumbers, doc: int, source: str) ->
     return InputError(f"malformed YAML{where}: {problem}", doc=doc, source=source)
 
 
-def check_expansion(doc: Document, source: str, surrogates: bool = True) -> None:
+class ParsedDocument(Protocol):
+    """What check_expansion reads of a document: this module's Document, or the hooks' (which
+    also carries duplicate keys and its source text)."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def body(self) -> Any: ...
+
+
+def check_expansion(doc: ParsedDocument, source: str, surrogates: bool = True) -> None:
     """Walk the document with a node budget (PyYAML shares aliased objects, so an alias bomb only
     explodes when something walks it) and, if ``surrogates``, refuse lone UTF-16 surrogates,
     which no output can encode."""

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sealer.core.errors import SealerError
 from sealer.hooks.findings import RULES
@@ -68,6 +68,7 @@ class Config:
         if self._loaded:
             return
         self._loaded = True
+        assert self.path is not None  # without a path, _loaded starts True
         try:
             with open(self.path, "rb") as f:
                 data = f.read(1024 * 1024)
@@ -189,14 +190,14 @@ def _shown(value: object) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def annotation_reason(objects: list[dict]) -> tuple[str | None, bool]:
+def annotation_reason(objects: list[dict[str, Any]]) -> tuple[str | None, bool]:
     """The allow annotation's reason on the innermost of ``objects`` that carries one (an object,
     then the Lists around it), and whether an annotation was there but gave no reason."""
-    from sealer.hooks.documents import annotations
+    from sealer.hooks.documents import annotations_of
 
     for obj in reversed(objects):
-        if ALLOW_ANNOTATION in annotations(obj):
-            reason = annotations(obj)[ALLOW_ANNOTATION]
+        if ALLOW_ANNOTATION in annotations_of(obj):
+            reason = annotations_of(obj)[ALLOW_ANNOTATION]
             if isinstance(reason, str) and reason.strip():
                 return reason.strip(), False
             return None, True

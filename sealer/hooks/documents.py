@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 KUSTOMIZATION_NAMES = frozenset({"kustomization.yaml", "kustomization.yml", "Kustomization"})
 
-FieldPath = tuple  # a field inside a document, e.g. ("items", 0, "data", "password")
+# A field inside a document: keys and list indices, e.g. ("items", 0, "data", "password").
+FieldPath = tuple[str | int, ...]
 
 
 class ManifestFile:
@@ -102,11 +103,11 @@ def _child(node: Any, part: object, lines: Any) -> tuple[Any, int]:
     return None, 0
 
 
-def walk_objects(body: Any, prefix: FieldPath = ()) -> Iterator[tuple[dict, FieldPath, list[dict]]]:
+def walk_objects(body: Any, prefix: FieldPath = ()) -> Iterator[tuple[dict[str, Any], FieldPath, list[dict[str, Any]]]]:
     """The objects of a document: the document itself, or the items of a (nested) List, or the
     objects of an OpenShift Template, each with its field path and the Lists/Templates that
     enclose it (outermost first). Iterative: nesting is the input's to choose."""
-    stack: list[tuple[Any, FieldPath, list[dict]]] = [(body, prefix, [])]
+    stack: list[tuple[Any, FieldPath, list[dict[str, Any]]]] = [(body, prefix, [])]
     while stack:
         obj, path, parents = stack.pop()
         if not isinstance(obj, dict):
@@ -125,17 +126,17 @@ def walk_objects(body: Any, prefix: FieldPath = ()) -> Iterator[tuple[dict, Fiel
         stack.extend((item, (*path, field, i), inner) for i, item in reversed(list(enumerate(obj[field]))))
 
 
-def metadata(obj: dict) -> dict:
+def metadata(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata")
     return meta if isinstance(meta, dict) else {}
 
 
-def annotations(obj: dict) -> dict:
+def annotations_of(obj: dict[str, Any]) -> dict[str, Any]:
     value = metadata(obj).get("annotations")
     return value if isinstance(value, dict) else {}
 
 
-def display_name(obj: dict) -> str:
+def display_name(obj: dict[str, Any]) -> str:
     """metadata.name as messages show it: "(unnamed)" if there is none, and, as for any value
     taken from the input, not shown unless it looks like a name."""
     name = metadata(obj).get("name")
@@ -144,7 +145,7 @@ def display_name(obj: dict) -> str:
     return name if _NAME.fullmatch(name) else "(a name not shown)"
 
 
-def describe(obj: dict) -> str:
+def describe(obj: dict[str, Any]) -> str:
     """``Kind "name"`` for messages, e.g. ``ConfigMap "settings"``."""
     kind = obj.get("kind")
     return f'{kind if showable(kind) else "object"} "{display_name(obj)}"'

@@ -32,7 +32,7 @@ class FileRef(NamedTuple):
     message: str
 
 
-def check_object(obj: dict, kustomization_path: str) -> Iterator[tuple[str, FieldPath, str] | FileRef]:
+def check_object(obj: dict[str, Any], kustomization_path: str) -> Iterator[tuple[str, FieldPath, str] | FileRef]:
     generators = obj.get("secretGenerator")
     if not isinstance(generators, list):
         return
@@ -45,6 +45,7 @@ def check_object(obj: dict, kustomization_path: str) -> Iterator[tuple[str, Fiel
         where: FieldPath = ("secretGenerator", i)
         literals = gen.get("literals")
         for j, literal in enumerate(literals if isinstance(literals, list) else []):
+            value: object
             if isinstance(literal, (dict, list)):
                 key, sep, value = "", "", literal  # not a literal kustomize reads; name its position
             else:
@@ -70,15 +71,16 @@ def check_object(obj: dict, kustomization_path: str) -> Iterator[tuple[str, Fiel
                                                   "its values are plaintext in the repository")
 
 
-Hit = tuple[str, FieldPath, str, list]  # (rule id, field in the kustomization, message, objects)
+Hit = tuple[str, FieldPath, str, list[dict[str, Any]]]  # (rule id, field in the kustomization, message, objects)
 
 
-def check_patches(obj: dict, *, look_for_keys: bool) -> Iterator[Hit]:
+def check_patches(obj: dict[str, Any], *, look_for_keys: bool) -> Iterator[Hit]:
     """The Secret rules on the kustomization's inline patches. ``objects`` are the patch objects a
     finding is about (for the allow annotation, which a patch carries to its target)."""
     for field in ("patches", "patchesStrategicMerge", "patchesJson6902"):
         entries = obj.get(field)
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
+            where: FieldPath
             if field == "patchesStrategicMerge":
                 # A file name, or the patch itself: a file name has no ": " or line break to parse.
                 text, target, where = entry, None, (field, i)
@@ -131,7 +133,7 @@ def _targets_secrets(target: Any) -> bool | None:
         return False
 
 
-def _json6902(ops: list, target: Any, secret_target: bool | None, where: FieldPath, label: str,
+def _json6902(ops: list[Any], target: Any, secret_target: bool | None, where: FieldPath, label: str,
               look_for_keys: bool) -> Iterator[Hit]:
     """JSON-patch operations that put values into a Secret's data or stringData (stringData is
     a Secret's alone, so there a target without a kind counts too)."""

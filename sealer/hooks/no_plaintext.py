@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sealer.core.errors import InputError
 from sealer.hooks import kustomize, pem, plaintext, runner
-from sealer.hooks.documents import ManifestFile, describe, error_line, line_of, walk_objects
+from sealer.hooks.documents import FieldPath, ManifestFile, describe, error_line, line_of, walk_objects
 from sealer.hooks.findings import NO_PLAINTEXT_RULES
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ class NoPlaintext(runner.Hook):
 
     def __init__(self) -> None:
         # Files that kustomizations read: Git is asked about all of them at once, at the end.
-        self.refs: list[tuple[ManifestFile, Document, tuple, kustomize.FileRef, list[dict]]] = []
+        self.refs: list[tuple[ManifestFile, Document, FieldPath, kustomize.FileRef, list[dict[str, Any]]]] = []
 
     def check_file(self, file: ManifestFile, run: runner.Run) -> None:
         data = file.data
@@ -67,15 +67,15 @@ class NoPlaintext(runner.Hook):
             # ones those findings are about.
             for offset, what in pem.scan_bytes(file.data):
                 line = line_of(file.data, offset)
-                doc = _document_at(docs, line)
-                if doc is None or doc.index not in flagged:
-                    objects = [doc.body] if doc is not None and isinstance(doc.body, dict) else []
+                at = _document_at(docs, line)
+                if at is None or at.index not in flagged:
+                    objects = [at.body] if at is not None and isinstance(at.body, dict) else []
                     run.hit(file, None, (), "private-key", f"{what}: keep private keys out of Git", objects, line=line)
 
     def _check_document(self, file: ManifestFile, doc: Document, keys: bool, run: runner.Run) -> None:
         for obj, prefix, parents in walk_objects(doc.body):
             objects = [*parents, obj]
-            covered: list[tuple] = []  # inline patches with key findings of their own
+            covered: list[FieldPath] = []  # inline patches with key findings of their own
             if file.is_kustomization:
                 for item in kustomize.check_object(obj, file.path):
                     if isinstance(item, kustomize.FileRef):

@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
 from sealer.core.errors import InputError
 
 from sealer.core import manifests
-from sealer.core.manifests import MAX_EXPANDED_NODES, MAX_INPUT_BYTES, LineNumbers as Lines  # noqa: F401
+# The hooks' limits are the core's (re-exported for sealer.hooks.documents, which must not load PyYAML).
+from sealer.core.manifests import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
+from sealer.core.manifests import MAX_INPUT_BYTES as MAX_INPUT_BYTES
+from sealer.core.manifests import LineNumbers as Lines
+
+if TYPE_CHECKING:
+    from sealer.hooks.documents import FieldPath
 
 _MERGE = "tag:yaml.org,2002:merge"
 
@@ -33,7 +39,7 @@ class Duplicate(NamedTuple):
     ``key`` the key as written, ``line`` where it is given again and ``first`` where it was first
     given (both 1-based, 0 if unknown)."""
 
-    path: tuple
+    path: FieldPath
     key: str
     line: int
     first: int
@@ -81,13 +87,13 @@ class Loader(manifests.Loader):
         if merges:
             self._merged[node] = len(node.value) - own
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict:
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[str, Any]:
         if not isinstance(node, yaml.MappingNode):
             return super().construct_mapping(node, deep=deep)  # raises the usual error
         self.flatten_mapping(node)
         own_from = self._merged.get(node, 0)
-        mapping: dict = {}
-        seen: dict = {}  # key -> its first key node, among the mapping's own pairs
+        mapping: dict[Any, Any] = {}  # keys as goyaml.go_key makes them (any hashable scalar)
+        seen: dict[Any, Any] = {}  # key -> its first key node, among the mapping's own pairs
         for i, (key_node, value_node) in enumerate(node.value):
             key = self.construct_key(key_node, deep=deep)
             if not isinstance(key, Hashable):
@@ -160,11 +166,11 @@ def _located(root: Any, found: list[tuple[Any, Any, Any]], lines: Lines) -> tupl
     )
 
 
-def node_paths(root: Any, wanted: set[int]) -> dict[int, tuple]:
+def node_paths(root: Any, wanted: set[int]) -> dict[int, FieldPath]:
     """Paths (mapping keys as written, sequence indexes) from ``root`` to the nodes whose id is
     in ``wanted``; iterative, and each node visited once (aliases can make cycles)."""
-    paths: dict[int, tuple] = {}
-    stack: list[tuple[Any, tuple]] = [(root, ())]
+    paths: dict[int, FieldPath] = {}
+    stack: list[tuple[Any, FieldPath]] = [(root, ())]
     seen: set[int] = set()
     while stack and len(paths) < len(wanted):
         node, path = stack.pop()
@@ -189,9 +195,9 @@ class _JSONSyntaxError(InputError):
 
 
 def _parse_json(text: str, source: str) -> list[Document]:
-    found: list[tuple[dict, list]] = []
+    found: list[tuple[dict[str, Any], list[tuple[str, Any]]]] = []
 
-    def pairs_hook(pairs: list) -> dict:
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj = dict(pairs)
         if len(obj) != len(pairs):
             found.append((obj, pairs))
@@ -223,7 +229,7 @@ def _parse_json(text: str, source: str) -> list[Document]:
         docs.append(Document(index, line, body, duplicates, text, (start, pos)))
 
 
-def _json_duplicates(text: str, line: int, body: Any, found: list[tuple[dict, list]]) -> tuple[Duplicate, ...]:
+def _json_duplicates(text: str, line: int, body: Any, found: list[tuple[dict[str, Any], list[tuple[str, Any]]]]) -> tuple[Duplicate, ...]:
     """JSON is YAML too, nearly always: read the document again as YAML for the lines of its
     duplicate keys; where that fails, name the paths (by object identity) at the document's line."""
     try:
@@ -232,9 +238,9 @@ def _json_duplicates(text: str, line: int, body: Any, found: list[tuple[dict, li
         doc = None
     if doc is not None and doc.duplicates:
         return tuple(d._replace(line=d.line + line - 1, first=d.first + line - 1) for d in doc.duplicates)
-    paths: dict[int, tuple] = {}
+    paths: dict[int, FieldPath] = {}
     wanted = {id(obj) for obj, _ in found}
-    stack: list[tuple[Any, tuple]] = [(body, ())]
+    stack: list[tuple[Any, FieldPath]] = [(body, ())]
     while stack and len(paths) < len(wanted):
         value, path = stack.pop()
         if id(value) in wanted:
@@ -245,7 +251,7 @@ def _json_duplicates(text: str, line: int, body: Any, found: list[tuple[dict, li
             stack.extend((v, (*path, i)) for i, v in enumerate(value))
     out = []
     for obj, pairs in found:
-        counted: set = set()
+        counted: set[str] = set()
         for key, _ in pairs:
             if key in counted:
                 out.append(Duplicate(paths.get(id(obj), ()), key, line, 0))

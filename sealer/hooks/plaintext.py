@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sealer.hooks import pem
-from sealer.hooks.documents import FieldPath, annotations, display_name, field_text, metadata
+from sealer.hooks.documents import FieldPath, annotations_of, display_name, field_text, metadata
 
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 TLS_TYPE = "kubernetes.io/tls"
@@ -56,7 +56,7 @@ def _is_empty(value: object) -> bool:
 Hit = tuple[str, FieldPath, str]  # (rule id, field path inside the object, message)
 
 
-def check_object(obj: dict, *, look_for_keys: bool) -> Iterator[Hit]:
+def check_object(obj: dict[str, Any], *, look_for_keys: bool) -> Iterator[Hit]:
     """``look_for_keys``: whether the file passed ``pem.worth_looking`` (walking every value of
     every object costs time a file without key-like bytes does not need)."""
     if obj.get("kind") == "Secret":
@@ -65,13 +65,13 @@ def check_object(obj: dict, *, look_for_keys: bool) -> Iterator[Hit]:
         yield from _private_keys(obj, skip=())
 
 
-def _check_secret(obj: dict, look_for_keys: bool) -> Iterator[Hit]:
+def _check_secret(obj: dict[str, Any], look_for_keys: bool) -> Iterator[Hit]:
     who = f'Secret "{display_name(obj)}"'
     backup = _key_backup(obj)
     if backup is not None:
-        field, why = backup
-        yield "sealing-key-backup", field, (
-            f"{who} is a {why}: its {'.'.join(field)} is a private key (anyone with this file can open "
+        key_field, why = backup
+        yield "sealing-key-backup", key_field, (
+            f"{who} is a {why}: its {'.'.join(key_field)} is a private key (anyone with this file can open "
             "everything sealed for it); keep it out of Git"
         )
     else:
@@ -83,7 +83,7 @@ def _check_secret(obj: dict, look_for_keys: bool) -> Iterator[Hit]:
         yield from _private_keys(obj, skip=("data", "stringData"))
 
 
-def _plaintext_items(obj: dict, field: str, who: str) -> Iterator[Hit]:
+def _plaintext_items(obj: dict[str, Any], field: str, who: str) -> Iterator[Hit]:
     items = obj.get(field)
     if _is_empty(items):
         return
@@ -107,7 +107,7 @@ def _raw(value: object) -> bytes | None:
     return None if isinstance(value, (dict, list)) else str(value).encode("utf-8", "surrogatepass")
 
 
-def _key_backup(obj: dict) -> tuple[FieldPath, str] | None:
+def _key_backup(obj: dict[str, Any]) -> tuple[tuple[str, str], str] | None:
     """(field of the key, what kind of backup) if the Secret is a key Secret with its key."""
     for field in ("stringData", "data"):
         items = obj.get(field)
@@ -123,17 +123,17 @@ def _key_backup(obj: dict) -> tuple[FieldPath, str] | None:
     return None
 
 
-def _last_applied(obj: dict, who: str) -> Iterator[Hit]:
+def _last_applied(obj: dict[str, Any], who: str) -> Iterator[Hit]:
     # `kubectl apply` keeps the whole applied object, data included, in this annotation: a Secret
     # exported from a cluster may have its data removed and still carry it here.
-    text = annotations(obj).get(_LAST_APPLIED)
+    text = annotations_of(obj).get(_LAST_APPLIED)
     if not isinstance(text, str) or "ata" not in text:
         return
     import json
 
     repeated: list[str] = []
 
-    def pairs_hook(pairs: list) -> dict:
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         obj = dict(pairs)
         if len(obj) != len(pairs):
             repeated.append("")
@@ -160,7 +160,7 @@ def _last_applied(obj: dict, who: str) -> Iterator[Hit]:
             return
 
 
-def _private_keys(obj: dict, *, skip: tuple[str, ...]) -> Iterator[Hit]:
+def _private_keys(obj: dict[str, Any], *, skip: tuple[str, ...]) -> Iterator[Hit]:
     """Every string value of the object, except its top-level fields named in ``skip``."""
     kind = obj.get("kind") if isinstance(obj.get("kind"), str) else "object"
     who = f'{kind} "{display_name(obj)}"'

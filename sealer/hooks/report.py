@@ -3,13 +3,16 @@ code-scanning dashboards."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from sealer._version import __version__
 from sealer.hooks.findings import RULES, WARNING, Finding
 
 FORMATS = ("text", "json", "sarif")
 
 
-def render(findings: list[Finding], fmt: str, *, tool: str, rules: tuple[str, ...], relpath) -> str:
+def render(findings: list[Finding], fmt: str, *, tool: str, rules: tuple[str, ...], relpath: Callable[[str], str]) -> str:
     """``findings`` include the suppressed ones (SARIF reports them as such; text and JSON leave
     them out). ``relpath`` maps a path as given to one relative to the repository root."""
     active = [f for f in findings if f.suppressed is None]
@@ -27,11 +30,11 @@ def _as_text(f: Finding) -> str:
     return f"{f.path}:{f.line}: {level}{f.message} ({f.rule})"
 
 
-def _as_json(f: Finding) -> dict:
+def _as_json(f: Finding) -> dict[str, Any]:
     return {"path": f.path, "line": f.line, "rule": f.rule, "level": f.level, "message": f.message}
 
 
-def _sarif(findings: list[Finding], tool: str, rule_ids: tuple[str, ...], relpath) -> dict:
+def _sarif(findings: list[Finding], tool: str, rule_ids: tuple[str, ...], relpath: Callable[[str], str]) -> dict[str, Any]:
     from urllib.parse import quote
 
     index = {rule: i for i, rule in enumerate(rule_ids)}
@@ -67,7 +70,7 @@ def _sarif(findings: list[Finding], tool: str, rule_ids: tuple[str, ...], relpat
     }
 
 
-def _sarif_rule(rule_id: str) -> dict:
+def _sarif_rule(rule_id: str) -> dict[str, Any]:
     rule = RULES[rule_id]
     return {
         "id": rule.id,

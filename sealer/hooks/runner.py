@@ -12,7 +12,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sealer.core.errors import SealerError
 from sealer.hooks import config as configuration
@@ -35,7 +35,7 @@ class Run:
         self._annotation_allows = annotation_allows
 
     def hit(self, file: ManifestFile, doc: Document | None, field: FieldPath, rule: str, message: str,
-            objects: Sequence[dict] = (), *, line: int | None = None) -> None:
+            objects: Sequence[dict[str, Any]] = (), *, line: int | None = None) -> None:
         if line is None:
             line = file.line(doc, field) if doc is not None else 1
         finding = Finding.of(rule, file.path, line, message)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from typing import Any
 
 from sealer.core import crypto
-from sealer.hooks.documents import FieldPath, annotations, display_name, metadata, shown
+from sealer.hooks.documents import FieldPath, annotations_of, display_name, metadata, shown
 from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
 from sealer.core.sealing import API_VERSION, KIND, split_hint
 
@@ -21,7 +22,7 @@ WORTH_PARSING = re.compile(rb"""(?i)kind['"]?\s*:\s*['"]?sealed-?secret|bitnami\
 Hit = tuple[str, FieldPath, str]
 
 
-def is_sealed_secret(obj: dict) -> bool:
+def is_sealed_secret(obj: dict[str, Any]) -> bool:
     """Also the near misses (a misspelt kind, another bitnami.com version): those are what the
     kind rule is for, and silently skipping them would let them through unchecked."""
     kind, api = obj.get("kind"), obj.get("apiVersion")
@@ -54,7 +55,7 @@ class KnownKeys:
         return cls(sizes)
 
 
-def check_object(obj: dict, keys: KnownKeys | None) -> Iterator[Hit]:
+def check_object(obj: dict[str, Any], keys: KnownKeys | None) -> Iterator[Hit]:
     name = display_name(obj)
     who = f'SealedSecret "{name}"'
     kind, api = obj.get("kind"), obj.get("apiVersion")
@@ -68,7 +69,7 @@ def check_object(obj: dict, keys: KnownKeys | None) -> Iterator[Hit]:
     meta = metadata(obj)
     if name == "(unnamed)":
         yield "sealed-shape", ("metadata",), f"{who} has no metadata.name"
-    top = annotations(obj)
+    top = annotations_of(obj)
     scope = Scope.from_annotations(top)
     yield from _scope_values(top, ("metadata", "annotations"), who, "metadata.annotations")
     namespace = meta.get("namespace")
@@ -90,7 +91,7 @@ def check_object(obj: dict, keys: KnownKeys | None) -> Iterator[Hit]:
     yield from _values(obj, spec, who, keys)
 
 
-def _scope_values(ann: dict, path: FieldPath, who: str, shown: str) -> Iterator[Hit]:
+def _scope_values(ann: dict[str, Any], path: FieldPath, who: str, shown: str) -> Iterator[Hit]:
     for key in _SCOPE_ANNOTATIONS:
         if key in ann and ann[key] not in ("true", "false"):
             yield "sealed-scope", (*path, key), (
@@ -99,7 +100,7 @@ def _scope_values(ann: dict, path: FieldPath, who: str, shown: str) -> Iterator[
             )
 
 
-def _template(template: dict, meta: dict, scope: Scope, who: str) -> Iterator[Hit]:
+def _template(template: dict[str, Any], meta: dict[str, Any], scope: Scope, who: str) -> Iterator[Hit]:
     tmeta = template.get("metadata")
     if tmeta is None:
         return
@@ -107,7 +108,9 @@ def _template(template: dict, meta: dict, scope: Scope, who: str) -> Iterator[Hi
         yield "sealed-shape", ("spec", "template", "metadata"), f"{who}: spec.template.metadata must be an object"
         return
     path = ("spec", "template", "metadata")
-    tann = tmeta.get("annotations") if isinstance(tmeta.get("annotations"), dict) else {}
+    tann = tmeta.get("annotations")
+    if not isinstance(tann, dict):
+        tann = {}
     yield from _scope_values(tann, (*path, "annotations"), who, "spec.template.metadata.annotations")
     # The controller decides the scope from the top-level annotations; the template's are copied
     # onto the Secret. A template without scope annotations is fine, one that says otherwise is not.
@@ -129,7 +132,7 @@ def _template(template: dict, meta: dict, scope: Scope, who: str) -> Iterator[Hi
             )
 
 
-def _values(obj: dict, spec: dict, who: str, keys: KnownKeys | None) -> Iterator[Hit]:
+def _values(obj: dict[str, Any], spec: dict[str, Any], who: str, keys: KnownKeys | None) -> Iterator[Hit]:
     encrypted, legacy = spec.get("encryptedData"), spec.get("data")
     values: list[tuple[FieldPath, str, object]] = []
     if encrypted is None and legacy is None:
@@ -143,7 +146,7 @@ def _values(obj: dict, spec: dict, who: str, keys: KnownKeys | None) -> Iterator
 
     sizes, why = None, ""
     if keys is not None:
-        hints = split_hint(annotations(obj).get(KEY_HINT_ANNOTATION))
+        hints = split_hint(annotations_of(obj).get(KEY_HINT_ANNOTATION))
         for hint in hints:
             if hint not in keys.sizes:
                 yield "sealed-unknown-key", ("metadata", "annotations", KEY_HINT_ANNOTATION), (
