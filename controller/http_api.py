@@ -16,6 +16,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from controller.forwarded import TrustedProxies
 from controller.http_server import MAX_BODY, TEXT, Response
@@ -66,7 +67,7 @@ class TooLarge(InputError):
     """A well-formed request beyond the caps: refused before any private-key operation."""
 
 
-def sealed_secrets(body: bytes, limits: RequestLimits = RequestLimits()) -> list[dict]:
+def sealed_secrets(body: bytes, limits: RequestLimits = RequestLimits()) -> list[dict[str, Any]]:
     """The SealedSecrets of a request body, within the caps (checked before anything is opened)."""
     if len(body) > limits.max_body:
         raise TooLarge(f"request body is larger than {limits.max_body} bytes")
@@ -82,7 +83,7 @@ def sealed_secrets(body: bytes, limits: RequestLimits = RequestLimits()) -> list
     return sealed
 
 
-def reseal(sealed: dict, registry: KeyRegistry) -> dict:
+def reseal(sealed: dict[str, Any], registry: KeyRegistry) -> dict[str, Any]:
     """The same SealedSecret with every item opened and sealed again for the newest key."""
     newest = registry.newest
     if newest is None:

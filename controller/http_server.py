@@ -33,7 +33,7 @@ from controller.metrics import Metrics
 from controller.ratelimit import Budget
 
 log = logging.getLogger(__name__)
-Response = tuple[int, str, bytes, dict]
+Response = tuple[int, str, bytes, dict[str, Any]]
 TEXT = "text/plain; charset=utf-8"
 REASONS = {200: "OK", 100: "Continue", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
            408: "Request Timeout", 409: "Conflict", 411: "Length Required", 413: "Content Too Large",
@@ -75,7 +75,7 @@ class ServerLimits:
 class _Refused(Exception):
     """Answer this and close the connection."""
 
-    def __init__(self, status: int, message: str, headers: dict | None = None):
+    def __init__(self, status: int, message: str, headers: dict[str, Any] | None = None):
         super().__init__(message)
         self.status, self.message, self.headers = status, message, headers or {}
 
@@ -376,5 +376,9 @@ def serve(handler: Handler, addr: str, stop: threading.Event, limits: ServerLimi
 
     host, port = parse_listen_addr(addr)
     server = HttpServer(handler, limits).start(host, port)
-    threading.Thread(target=lambda: (stop.wait(), server.shutdown()), name="http-api-stop", daemon=True).start()
+    def shut_down_when_stopped() -> None:
+        stop.wait()
+        server.shutdown()
+
+    threading.Thread(target=shut_down_when_stopped, name="http-api-stop", daemon=True).start()
     return server

@@ -9,11 +9,13 @@ templates, immutability) without a cluster.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from controller.status import Result
 from sealer.core.errors import InputError, UnsealError
+from sealer.core.keyset import Opener
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION
 from sealer.core.unsealing import opened_data, secret_from_items
 
@@ -31,18 +33,22 @@ IMMUTABLE_MESSAGE = (
 )
 
 
-class Opener(Protocol):
-    def open(self, blob: bytes, label: bytes, hints: tuple[str, ...] = ()) -> bytes: ...
+@runtime_checkable
+class _KeyedOpener(Opener, Protocol):
+    """An Opener that also says which key opened a value (keys.registry.KeyRegistry)."""
+
+    def open_with_key(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> tuple[bytes, str]: ...
 
 
 class _Recording:
     """Opens through a KeyRegistry, noting which keys opened the values (controller.record keys its MACs by them)."""
 
     def __init__(self, keys: Opener):
-        self.keys, self.used = keys, set()
+        self.keys = keys
+        self.used: set[str] = set()
 
-    def open(self, blob: bytes, label: bytes, hints: tuple[str, ...] = ()) -> bytes:
-        if not hasattr(self.keys, "open_with_key"):
+    def open(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> bytes:
+        if not isinstance(self.keys, _KeyedOpener):
             return self.keys.open(blob, label, hints)
         value, fingerprint = self.keys.open_with_key(blob, label, hints)
         self.used.add(fingerprint)
@@ -63,7 +69,7 @@ class Plan:
 
     action: str
     result: Result
-    secret: dict | None = None
+    secret: dict[str, Any] | None = None
     events: list[Event] = field(default_factory=list)
     error_reason: str | None = None
     retry: bool = False
@@ -76,12 +82,12 @@ def _fail(reason: str, message: str, metric: str, *, retry: bool, event: str | N
     return Plan("none", Result(False, reason, message), None, [Event("Warning", reason, event or message)], metric, retry)
 
 
-def owner_reference(sealed: dict) -> dict:
+def owner_reference(sealed: dict[str, Any]) -> dict[str, Any]:
     meta = sealed["metadata"]
     return {"apiVersion": API_VERSION, "kind": KIND, "name": meta["name"], "uid": meta.get("uid", ""), "controller": True}
 
 
-def is_controlled_by(secret: dict, sealed: dict) -> bool:
+def is_controlled_by(secret: dict[str, Any], sealed: dict[str, Any]) -> bool:
     uid = sealed["metadata"].get("uid")
     return any(
         ref.get("controller") and ref.get("kind") == KIND and ref.get("uid") == uid
@@ -89,11 +95,11 @@ def is_controlled_by(secret: dict, sealed: dict) -> bool:
     )
 
 
-def _annotation(obj: dict, key: str) -> bool:
+def _annotation(obj: dict[str, Any], key: str) -> bool:
     return ((obj.get("metadata") or {}).get("annotations") or {}).get(key) == "true"
 
 
-def desired_secret(sealed: dict, data: dict[str, bytes]) -> dict:
+def desired_secret(sealed: dict[str, Any], data: dict[str, bytes]) -> dict[str, Any]:
     """The Secret a SealedSecret describes (sealer.core.unsealing's), as the controller creates it:
     owned by the SealedSecret, without fields only the API server may set."""
     secret = secret_from_items(sealed, data)
@@ -110,7 +116,7 @@ def desired_secret(sealed: dict, data: dict[str, bytes]) -> dict:
     return secret
 
 
-def _merged_update(existing: dict, desired: dict) -> dict:
+def _merged_update(existing: dict[str, Any], desired: dict[str, Any]) -> dict[str, Any]:
     """Apply ``desired`` onto ``existing`` following the managed/patch annotations (Bitnami's rules)."""
     out = copy.deepcopy(existing)
     meta = out.setdefault("metadata", {})
@@ -131,25 +137,27 @@ def _merged_update(existing: dict, desired: dict) -> dict:
     return out
 
 
-def _set(meta: dict, key: str, value: object) -> None:
+def _set(meta: dict[str, Any], key: str, value: object) -> None:
     if value:
         meta[key] = value
     else:
         meta.pop(key, None)
 
 
-def _same(a: dict, b: dict) -> bool:
-    pick = lambda s: (  # noqa: E731
-        s.get("data") or {},
-        s.get("type") or "Opaque",
-        (s.get("metadata") or {}).get("labels") or {},
-        (s.get("metadata") or {}).get("annotations") or {},
-        (s.get("metadata") or {}).get("ownerReferences") or [],
-    )
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    def pick(s: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            s.get("data") or {},
+            s.get("type") or "Opaque",
+            (s.get("metadata") or {}).get("labels") or {},
+            (s.get("metadata") or {}).get("annotations") or {},
+            (s.get("metadata") or {}).get("ownerReferences") or [],
+        )
+
     return pick(a) == pick(b)
 
 
-def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
+def decide(sealed: dict[str, Any], keys: Opener, existing: dict[str, Any] | None) -> Plan:
     """The plan for one SealedSecret, given the keys and the Secret of the same name (or None)."""
     opener = _Recording(keys)
     plan = _decide(sealed, opener, existing)
@@ -157,7 +165,7 @@ def decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
     return plan
 
 
-def _decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
+def _decide(sealed: dict[str, Any], keys: Opener, existing: dict[str, Any] | None) -> Plan:
     name = sealed["metadata"]["name"]
     try:
         data = opened_data(sealed, keys)
@@ -182,7 +190,7 @@ def _decide(sealed: dict, keys: Opener, existing: dict | None) -> Plan:
     return Plan("update", Result(True, UNSEALED), updated, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])
 
 
-def drift_fields(existing: dict, wanted: dict) -> list[str]:
+def drift_fields(existing: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
     """What differs between a Secret and what it should be, by name only (never a value)."""
     out = []
     have, want = existing.get("data") or {}, wanted.get("data") or {}
@@ -204,7 +212,7 @@ def drift_fields(existing: dict, wanted: dict) -> list[str]:
     return out
 
 
-def drifted(plan: Plan, sealed: dict, existing: dict, repair: bool) -> Plan:
+def drifted(plan: Plan, sealed: dict[str, Any], existing: dict[str, Any], repair: bool) -> Plan:
     """``plan`` (an update) repairs a Secret that was changed while its SealedSecret was not: say so,
     and with ``repair`` off only report it."""
     meta = sealed["metadata"]

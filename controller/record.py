@@ -36,12 +36,16 @@ import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from sealer.core.scope import PATCH_ANNOTATION
 from sealer.core.unsealing import Target
+
+if TYPE_CHECKING:
+    from keys.registry import KeyRegistry
 
 CONDITION = "SecretInSync"
 RECORDED = "Recorded"
@@ -67,11 +71,11 @@ def _canonical(value: object) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
-def _annotation(obj: dict, key: str) -> bool:
+def _annotation(obj: dict[str, Any], key: str) -> bool:
     return ((obj.get("metadata") or {}).get("annotations") or {}).get(key) == "true"
 
 
-def inputs(sealed: dict) -> bytes:
+def inputs(sealed: dict[str, Any]) -> bytes:
     """Everything the desired Secret is made from, except the keys (public data: ciphertexts)."""
     meta = sealed.get("metadata") or {}
     spec = sealed.get("spec") or {}
@@ -81,7 +85,7 @@ def inputs(sealed: dict) -> bytes:
                        spec.get("template") or {}])
 
 
-def sealed_state(sealed: dict, secret: dict) -> bytes:
+def sealed_state(sealed: dict[str, Any], secret: dict[str, Any]) -> bytes:
     """The part of ``secret`` that ``sealed`` decides, canonically (plaintext: only ever MACed)."""
     spec = sealed.get("spec") or {}
     template = spec.get("template") or {}
@@ -123,7 +127,7 @@ class Record:
         return CONDITION, self.in_sync, RECORDED if self.in_sync else DRIFTED, self.message()
 
 
-def parse(status: dict | None) -> Record | None:
+def parse(status: dict[str, Any] | None) -> Record | None:
     for c in (status or {}).get("conditions") or []:
         if isinstance(c, dict) and c.get("type") == CONDITION:
             m = _MESSAGE.search(str(c.get("message") or ""))
@@ -140,7 +144,7 @@ def _b64(mac: bytes) -> str:
 class RecordKeys:
     """The MAC keys, one per controller key pair, derived once (HKDF is cheap; private_numbers is not free)."""
 
-    def __init__(self, registry):  # keys.registry.KeyRegistry (duck-typed: .pairs with .fingerprint, .private_key)
+    def __init__(self, registry: KeyRegistry) -> None:  # uses .pairs (.fingerprint, .private_key)
         self.registry = registry
         self._derived: dict[str, bytes] = {}
         self._lock = threading.Lock()
@@ -175,10 +179,10 @@ class RecordKeys:
             h.update(part)
         return _b64(h.digest())
 
-    def state_mac(self, kid: str, sealed: dict, secret: dict) -> str | None:
+    def state_mac(self, kid: str, sealed: dict[str, Any], secret: dict[str, Any]) -> str | None:
         return self._mac(kid, b"state", sealed_state(sealed, secret))
 
-    def make(self, sealed: dict, secret: dict, fingerprints: Iterable[str], resource_version: str,
+    def make(self, sealed: dict[str, Any], secret: dict[str, Any], fingerprints: Iterable[str], resource_version: str,
              in_sync: bool = True) -> Record | None:
         """The record of ``secret`` (as written or as found) made from ``sealed`` by the keys ``fingerprints``."""
         kids = tuple(sorted({key_id(fp) for fp in fingerprints}))
@@ -189,30 +193,30 @@ class RecordKeys:
             return None
         return Record(in_sync, resource_version, kids, state, self._check(sealed, kids, resource_version, in_sync, state))
 
-    def _check(self, sealed: dict, kids: tuple[str, ...], rv: str, in_sync: bool, state: str) -> str:
+    def _check(self, sealed: dict[str, Any], kids: tuple[str, ...], rv: str, in_sync: bool, state: str) -> str:
         mac = self._mac(kids[0], b"check", inputs(sealed), ",".join(kids).encode(), rv.encode(),
                         b"1" if in_sync else b"0", state.encode())
         assert mac is not None  # the caller derived kids[0]'s key a moment ago
         return mac
 
-    def valid(self, sealed: dict, record: Record) -> bool:
+    def valid(self, sealed: dict[str, Any], record: Record) -> bool:
         """The record is ours, about this very SealedSecret's current inputs, and its keys are loaded."""
         if not record.keys or not self.loaded(record.keys) or self._key(record.keys[0]) is None:
             return False
         expected = self._check(sealed, record.keys, record.resource_version, record.in_sync, record.state)
         return hmac.compare_digest(expected, record.check)
 
-    def matches(self, sealed: dict, record: Record, secret: dict) -> bool:
+    def matches(self, sealed: dict[str, Any], record: Record, secret: dict[str, Any]) -> bool:
         """The full ``secret`` (read with its data) is in the recorded sealed state."""
         mac = self.state_mac(record.keys[0], sealed, secret)
         return mac is not None and hmac.compare_digest(mac, record.state)
 
-    def refresh(self, sealed: dict, record: Record, resource_version: str, in_sync: bool = True) -> Record:
+    def refresh(self, sealed: dict[str, Any], record: Record, resource_version: str, in_sync: bool = True) -> Record:
         """The same record, for the Secret at another resourceVersion (found unchanged in its sealed state)."""
         return Record(in_sync, resource_version, record.keys, record.state,
                       self._check(sealed, record.keys, resource_version, in_sync, record.state))
 
-    def assess(self, sealed: dict, secret_meta: dict | None, cached: bool) -> tuple[str, Record | None]:
+    def assess(self, sealed: dict[str, Any], secret_meta: dict[str, Any] | None, cached: bool) -> tuple[str, Record | None]:
         """``secret_meta``: the Secret's metadata from the cache (None: absent); ``cached``: whether
         there is a synced cache at all (with --skip-recreate there is none)."""
         record = parse(sealed.get("status"))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 SYNCED = "Synced"
 READY = "Ready"
@@ -27,7 +28,7 @@ class Result:
     message: str = ""
 
 
-def _condition(kind: str, status: bool, reason: str, message: str, now: str, old: dict | None) -> dict:
+def _condition(kind: str, status: bool, reason: str, message: str, now: str, old: dict[str, Any] | None) -> dict[str, Any]:
     status_text = "True" if status else "False"
     changed = old is None or old.get("status") != status_text
     return {
@@ -36,12 +37,12 @@ def _condition(kind: str, status: bool, reason: str, message: str, now: str, old
         "reason": reason,
         "message": message,
         "lastUpdateTime": now,
-        "lastTransitionTime": now if changed else old.get("lastTransitionTime", now),
+        "lastTransitionTime": now if old is None or changed else old.get("lastTransitionTime", now),
     }
 
 
-def next_status(old: dict | None, generation: int | None, result: Result, now: str,
-                record: tuple[str, bool, str, str] | None = None, forget: str | None = None) -> dict | None:
+def next_status(old: dict[str, Any] | None, generation: int | None, result: Result, now: str,
+                record: tuple[str, bool, str, str] | None = None, forget: str | None = None) -> dict[str, Any] | None:
     """The status to write, or None when the current one already says the same thing
     (so an unchanged SealedSecret costs no write, and lastUpdateTime means "last change").
     ``record``: (type, status, reason, message) of a condition to set besides Synced/Ready/Stalled
@@ -83,14 +84,18 @@ def next_status(old: dict | None, generation: int | None, result: Result, now: s
     return status
 
 
-def _same_condition(old: dict | None, ok: bool, reason: str, message: str) -> bool:
+def _same_condition(old: dict[str, Any] | None, ok: bool, reason: str, message: str) -> bool:
     return (old is not None and old.get("status") == ("True" if ok else "False") and old.get("reason") == reason
             and (old.get("message") or "") == message)
 
 
-def condition_value(status: dict | None) -> int:
+# Keyed by object: a condition's status is whatever the object holds (the CRD's schema makes it a string).
+_CONDITION_INFO: dict[object, int] = {"True": 1, "False": -1}
+
+
+def condition_value(status: dict[str, Any] | None) -> int:
     """The ``condition_info`` metric's value: 1 True, -1 False, 0 unknown (Bitnami's encoding)."""
     for c in (status or {}).get("conditions") or []:
         if isinstance(c, dict) and c.get("type") == SYNCED:
-            return {"True": 1, "False": -1}.get(c.get("status"), 0)
+            return _CONDITION_INFO.get(c.get("status"), 0)
     return 0
