@@ -60,4 +60,4 @@ image:
 	  $(IMAGE_NAME):$(VERSION) $(IMAGE_NAME):$(MINOR)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis .mypy_cache
