@@ -6,9 +6,13 @@ import argparse
 import datetime as dt
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from keys.durations import parse_duration
 from keys.rotation import RotationPolicy, parse_cutoff, parse_period
+
+if TYPE_CHECKING:  # _networks imports it when --trusted-proxies is given
+    from controller.forwarded import Network
 
 ENV_PREFIX = "SEALED_SECRETS_"
 
@@ -47,7 +51,7 @@ def _count(text: str) -> int:
     return value
 
 
-def _networks(text: str) -> tuple:
+def _networks(text: str) -> tuple[Network, ...]:
     from controller.forwarded import parse_networks
 
     try:
@@ -120,7 +124,7 @@ def parser() -> argparse.ArgumentParser:
     for flag in FLAGS:
         env = ENV_PREFIX + flag.name.upper().replace("-", "_")
         default = os.environ.get(env, flag.default)
-        kwargs: dict = {"default": default, "help": f"{flag.help} [env {env}] (default {flag.default!s})",
+        kwargs: dict[str, Any] = {"default": default, "help": f"{flag.help} [env {env}] (default {flag.default!s})",
                         "dest": flag.name.replace("-", "_")}
         if flag.type is _bool:
             # Go flag style: `--update-status`, `--update-status=false`.

@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from controller import faults, reconcile, record, status, takeover
 from controller.informer import Informer, object_key
@@ -41,7 +42,7 @@ def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _spec_changed(obj: dict, old: dict | None) -> bool:
+def _spec_changed(obj: dict[str, Any], old: dict[str, Any] | None) -> bool:
     if old is None:
         return True
     meta, old_meta = obj.get("metadata") or {}, old.get("metadata") or {}
@@ -52,7 +53,7 @@ def _spec_changed(obj: dict, old: dict | None) -> bool:
 class Controller:
     def __init__(self, kube: Kube, keys: KeysManager, metrics: Metrics, settings: Settings):
         self.kube, self.keys, self.metrics, self.settings = kube, keys, metrics, settings
-        self.queue = WorkQueue()
+        self.queue: WorkQueue[tuple[str, str]] = WorkQueue()
         self.records = record.RecordKeys(keys.registry)
         # Set while this replica may write (it leads, or leader election is off); workers wait on it.
         self.active = threading.Event()
@@ -96,7 +97,7 @@ class Controller:
 
     # --- events in ---------------------------------------------------------------------------
 
-    def _on_sealed(self, kind: str, obj: dict, old: dict | None) -> None:
+    def _on_sealed(self, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         key = object_key(obj)
         if kind == "DELETED":
             instance = ((obj.get("metadata") or {}).get("labels") or {}).get(INSTANCE_LABEL, "")
@@ -108,7 +109,7 @@ class Controller:
             self.queue.forget(key)
             self.queue.add(key)
 
-    def _on_secret(self, kind: str, obj: dict, old: dict | None) -> None:
+    def _on_secret(self, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         if takeover.wanted(kind, obj, old, self.get_sealed(*object_key(obj))):
             log.info("Secret %s/%s may now be taken over; reconciling", *object_key(obj))
             self.queue.forget(object_key(obj))
@@ -133,7 +134,7 @@ class Controller:
             if known is None or known.resource_version != meta.get("resourceVersion"):
                 self.queue.add(key)
 
-    def secret_meta(self, namespace: str, name: str) -> tuple[bool, dict | None]:
+    def secret_meta(self, namespace: str, name: str) -> tuple[bool, dict[str, Any] | None]:
         """(whether the metadata cache is there and synced, the Secret's cached metadata or None)."""
         if not self.secrets or not all(i.synced.is_set() for i in self.secrets):
             return False, None
@@ -143,7 +144,7 @@ class Controller:
                 return True, obj
         return True, None
 
-    def get_sealed(self, namespace: str, name: str) -> dict | None:
+    def get_sealed(self, namespace: str, name: str) -> dict[str, Any] | None:
         for informer in self.sealed:
             obj = informer.get(namespace, name)
             if obj is not None:
@@ -258,7 +259,7 @@ class Controller:
         finally:
             self.metrics.reconcile_duration.observe(time.perf_counter() - started)
 
-    def _sync(self, sealed: dict, namespace: str, name: str) -> bool:
+    def _sync(self, sealed: dict[str, Any], namespace: str, name: str) -> bool:
         cached, meta = self.secret_meta(namespace, name)
         verdict, known = self.records.assess(sealed, meta, cached) if self.settings.update_status else (record.FULL, None)
         if verdict == record.CURRENT and known is not None:
@@ -278,9 +279,12 @@ class Controller:
         result, retry = plan.result, plan.retry
         written = existing
         try:
+            # decide() puts the Secret to write in every create and update plan.
             if plan.action == "create":
+                assert plan.secret is not None
                 written = self.kube.create(secret_path(namespace), plan.secret)
             elif plan.action == "update":
+                assert plan.secret is not None
                 written = self.kube.replace(secret_path(namespace, name), plan.secret)
         except ApiError as e:
             if faults.is_transient(e):
@@ -306,6 +310,7 @@ class Controller:
         new_record = None
         if written is not None and (result.ok or plan.drift == "reported"):
             state_of = plan.secret if plan.drift == "reported" else written
+            assert state_of is not None  # a reported drift's plan carries the Secret it would have written
             new_record = self.records.make(sealed, state_of, plan.keys_used, written["metadata"].get("resourceVersion", ""),
                                            in_sync=plan.drift != "reported")
         conditions_changed = self._write_status(sealed, result, new_record)
@@ -317,7 +322,7 @@ class Controller:
         return retry
 
     @staticmethod
-    def _recorded_result(sealed: dict, known: record.Record) -> status.Result:
+    def _recorded_result(sealed: dict[str, Any], known: record.Record) -> status.Result:
         if known.in_sync:
             return status.Result(True, reconcile.UNSEALED)
         for c in (sealed.get("status") or {}).get("conditions") or []:  # the drift report, as made
@@ -325,7 +330,7 @@ class Controller:
                 return status.Result(False, reconcile.DRIFTED, str(c.get("message") or ""))
         return status.Result(False, reconcile.DRIFTED, "the Secret differs from its SealedSecret")
 
-    def _write_status(self, sealed: dict, result: status.Result, known: record.Record | None = None) -> bool:
+    def _write_status(self, sealed: dict[str, Any], result: status.Result, known: record.Record | None = None) -> bool:
         """Writes the status if it changed; returns whether more than the record did."""
         meta = sealed["metadata"]
         instance = (meta.get("labels") or {}).get(INSTANCE_LABEL, "")
@@ -352,7 +357,7 @@ class Controller:
             log.warning("%s/%s: cannot update status: %s", meta.get("namespace"), meta["name"], e)
             return False
 
-    def _event(self, sealed: dict, event: reconcile.Event) -> None:
+    def _event(self, sealed: dict[str, Any], event: reconcile.Event) -> None:
         meta = sealed["metadata"]
         now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = {

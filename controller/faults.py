@@ -38,11 +38,14 @@ def is_transient(e: BaseException) -> bool:
     status = getattr(e, "status", None)
     if type(e).__name__ == "ApiException" and isinstance(status, int):  # the kubernetes client's (TLS errors: 0)
         return status in TRANSIENT_STATUSES
+    errors: tuple[type[BaseException], ...] = (OSError, http.client.HTTPException)
     try:
         from urllib3.exceptions import HTTPError as Urllib3Error
     except ImportError:  # pragma: no cover - urllib3 comes with the kubernetes client
-        Urllib3Error = OSError  # noqa: N806
-    return isinstance(e, (OSError, http.client.HTTPException, Urllib3Error))
+        pass
+    else:
+        errors = (*errors, Urllib3Error)
+    return isinstance(e, errors)
 
 
 def is_refused(e: ApiError) -> bool:
@@ -134,7 +137,8 @@ class Backoff:
         with self._lock:
             n = self._tries.get(key, 0)
             self._tries[key] = n + 1
-        return min(self.cap, self.base * 2 ** min(n, 30)) * (0.5 + self.rand() / 2)
+        delay: float = min(self.cap, self.base * 2 ** min(n, 30)) * (0.5 + self.rand() / 2)  # int ** int is Any to mypy
+        return delay
 
     def forget(self, key: Hashable) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from controller.faults import OncePer
 from sealer.kube import ApiError, Kube
@@ -17,10 +18,10 @@ log = logging.getLogger(__name__)
 # Hundreds of informers lose the API server together: one line per kind of failure, not per informer.
 _warn = OncePer(log).warning
 
-Handler = Callable[[str, dict, "dict | None"], None]
+Handler = Callable[[str, dict[str, Any], "dict[str, Any] | None"], None]
 
 
-def object_key(obj: dict) -> tuple[str, str]:
+def object_key(obj: dict[str, Any]) -> tuple[str, str]:
     meta = obj.get("metadata") or {}
     return meta.get("namespace") or "", meta.get("name") or ""
 
@@ -36,12 +37,12 @@ class Informer:
         self.label_selector = label_selector
         self.list_accept, self.watch_accept = list_accept, watch_accept
         self.watch_timeout = watch_timeout
-        self.cache: dict[tuple[str, str], dict] = {}
+        self.cache: dict[tuple[str, str], dict[str, Any]] = {}
         self.synced = threading.Event()
         self.resource_version = ""
         self._lock = threading.Lock()
 
-    def get(self, namespace: str, name: str) -> dict | None:
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
             return self.cache.get((namespace, name))
 
@@ -67,16 +68,16 @@ class Informer:
                 self._dispatch("DELETED", obj, obj)
         self.synced.set()
 
-    def _wanted(self, obj: dict) -> bool:
+    def _wanted(self, obj: dict[str, Any]) -> bool:
         return self.namespaces is None or object_key(obj)[0] in self.namespaces
 
-    def _dispatch(self, kind: str, obj: dict, old: dict | None) -> None:
+    def _dispatch(self, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         try:
             self.handler(kind, obj, old)
         except Exception:  # noqa: BLE001 - one bad object must not stop the watch
             log.exception("%s: handler failed for %s/%s", self.name, *object_key(obj))
 
-    def _apply(self, kind: str, obj: dict) -> None:
+    def _apply(self, kind: str, obj: dict[str, Any]) -> None:
         rv = (obj.get("metadata") or {}).get("resourceVersion")
         if rv:
             self.resource_version = rv

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from controller.informer import Informer
 from keys.clock import Clock, rfc3339, utc_now
@@ -56,7 +57,7 @@ class KeysManager:
 
     # --- loading ---------------------------------------------------------------------------
 
-    def _on_secret(self, kind: str, obj: dict, old: dict | None) -> None:
+    def _on_secret(self, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         if self.informer.synced.is_set():
             self._reload()
 
@@ -144,7 +145,7 @@ class KeysManager:
         pair = generate_key_pair(self.settings.bits, self.settings.ttl, self.settings.cn, clock=clock)
         body = to_secret(StoredKey("", pair), self.settings.namespace, generate_name_prefix=self.settings.prefix)
         created = self.kube.create(secret_path(self.settings.namespace), body)
-        name = created["metadata"]["name"]
+        name: str = created["metadata"]["name"]  # the server's, from generateName
         with self._lock:
             self.registry.add(StoredKey(name, pair))
             self.next_rotation = plan(self.settings.policy, pair.not_before, self.clock()).next_rotation
@@ -204,6 +205,6 @@ class KeysManager:
         newest = self.registry.newest
         return (self.clock() - newest.not_before).total_seconds() if newest else 0.0
 
-    def describe(self) -> list[dict]:
+    def describe(self) -> list[dict[str, Any]]:
         return [{"fingerprint": p.fingerprint, "name": self.registry.name_of(p.fingerprint),
                  "notBefore": rfc3339(p.not_before), "notAfter": rfc3339(p.not_after)} for p in self.registry.pairs]

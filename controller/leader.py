@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
 from sealer.kube import ApiError, Kube
@@ -30,6 +31,9 @@ from sealer.kube import ApiError, Kube
 log = logging.getLogger(__name__)
 
 JITTER = 1.2  # client-go's JitterFactor: retries are spread over [retry, retry * 1.2)
+# A Lease's spec as read (holderIdentity, leaseDurationSeconds, renewTime, acquireTime,
+# leaseTransitions): compared whole to notice any change, so the values stay as the server sent them.
+LeaseRecord = tuple[str, Any, Any, Any, Any]
 
 
 def lease_path(namespace: str, name: str = "") -> str:
@@ -64,7 +68,7 @@ def micro_time(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def next_spec(current: dict | None, identity: str, lease_seconds: int, *, expired: bool, now: str) -> dict | None:
+def next_spec(current: dict[str, Any] | None, identity: str, lease_seconds: int, *, expired: bool, now: str) -> dict[str, Any] | None:
     """The Lease spec to write for ``identity`` to hold (or renew) the Lease, or None when another
     holder's Lease has not expired. ``current`` is the spec read (None: there is no Lease)."""
     if current is None:
@@ -89,7 +93,7 @@ def next_spec(current: dict | None, identity: str, lease_seconds: int, *, expire
     return spec
 
 
-def released_spec(current: dict, now: str) -> dict:
+def released_spec(current: dict[str, Any], now: str) -> dict[str, Any]:
     """What a leader writes on shutdown: no holder, and a 1 s duration for readers that still
     look at the time (client-go's ReleaseOnCancel)."""
     spec = dict(current)
@@ -115,7 +119,7 @@ class LeaderElector:
         self.clock = clock
         self.wall = wall or (lambda: dt.datetime.now(dt.UTC))
         self.leading = threading.Event()
-        self._observed: tuple | None = None  # the last record read, and when (our clock) it changed
+        self._observed: LeaseRecord | None = None  # the last record read, and when (our clock) it changed
         self._observed_at = 0.0
         self._last_renew = 0.0
         self._lock = threading.Lock()  # one Lease write at a time (the loop and release)
@@ -128,7 +132,7 @@ class LeaderElector:
     def is_leader(self) -> bool:
         return self.leading.is_set()
 
-    def _record(self, spec: dict) -> tuple:
+    def _record(self, spec: dict[str, Any]) -> LeaseRecord:
         return (
             spec.get("holderIdentity") or "",
             spec.get("leaseDurationSeconds"),
@@ -289,7 +293,9 @@ def identity() -> str:
 
 def election_config(args: argparse.Namespace, namespace: str) -> ElectionConfig:
     """The ``--leader-election-*`` flags, checked as client-go checks them."""
-    seconds = lambda v: v.total_seconds() if isinstance(v, dt.timedelta) else float(v)  # noqa: E731
+    def seconds(v: dt.timedelta | float | str) -> float:
+        return v.total_seconds() if isinstance(v, dt.timedelta) else float(v)
+
     config = ElectionConfig(
         namespace,
         args.leader_election_id,

@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         election = election_config(args, namespace) if args.leader_elect else None
         limiter = RateLimiter(args.kubeclient_qps, args.kubeclient_burst) if args.kubeclient_qps > 0 else None
         kube = Kube.from_kubeconfig(args.kubeconfig or None, program="sealer-controller")
-        kube.throttle = limiter and (lambda: limiter.wait("kube"))
+        kube.throttle = (lambda: limiter.wait("kube")) if limiter is not None else None
     except Exception as e:  # noqa: BLE001 - a bad flag or kubeconfig: one line, not a traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -77,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
 
     elector = LeaderElector(kube, election, on_change=leadership) if election else AlwaysLeader()
     metrics.leader.set(1 if elector.is_leader else 0)
+    def requeue_failed() -> None:  # new keys may open what failed before
+        if controller_ref:
+            controller_ref[0].requeue_failed()
+
     keys = KeysManager(kube, KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation),
-                       on_change=lambda: controller_ref and controller_ref[0].requeue_failed(),
+                       on_change=requeue_failed,
                        leading=lambda: elector.is_leader)
     ctrl = Controller(kube, keys, metrics, Settings(
         namespaces=flags.namespaces(args, namespace), label_selector=args.label_selector or None,

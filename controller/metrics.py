@@ -3,10 +3,11 @@ this controller adds (key count, newest key age, private-key operations)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 PREFIX = "sealed_secrets_controller"
 
@@ -40,7 +41,7 @@ class Metrics:
         """Key gauges read at scrape time, so they are never stale."""
 
         class KeyCollector:
-            def collect(self):  # noqa: ANN202 - prometheus_client's collector protocol
+            def collect(self) -> Iterator[Metric]:  # prometheus_client's collector protocol
                 yield GaugeMetricFamily(f"{PREFIX}_keys", "Number of active sealing keys.", value=count())
                 yield GaugeMetricFamily(f"{PREFIX}_newest_key_age_seconds", "Age of the newest (sealing) key.",
                                         value=newest_age())
@@ -77,7 +78,7 @@ class MetricsEndpoint:
     def admit(self, method: str, path: str, client: str) -> None:
         return None
 
-    def process(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes, dict]:
+    def process(self, method: str, path: str, body: bytes) -> tuple[int, str, bytes, dict[str, Any]]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         if path not in ("/metrics", "/"):

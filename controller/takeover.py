@@ -9,16 +9,18 @@ a yes or no out.
 
 from __future__ import annotations
 
+from typing import Any
+
 from controller import status
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
 
 
-def _claimable(meta: dict) -> bool:
+def _claimable(meta: dict[str, Any]) -> bool:
     annotations = meta.get("annotations") or {}
     return annotations.get(MANAGED_ANNOTATION) == "true" or annotations.get(PATCH_ANNOTATION) == "true"
 
 
-def wanted(kind: str, secret: dict, old: dict | None, sealed: dict | None) -> bool:
+def wanted(kind: str, secret: dict[str, Any], old: dict[str, Any] | None, sealed: dict[str, Any] | None) -> bool:
     """Whether this Secret event should reconcile the SealedSecret of the same name now."""
     if sealed is None or status.condition_value(sealed.get("status")) == 1:
         return False  # nothing waits (drift and recreation are handled elsewhere)

@@ -7,27 +7,30 @@ import heapq
 import threading
 import time
 from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)  # the key type: the controller's (namespace, name)
 
 
-class WorkQueue:
+class WorkQueue(Generic[K]):
     def __init__(self, *, base_delay: float = 0.005, max_delay: float = 300.0, clock: Callable[[], float] = time.monotonic):
         self._clock = clock
         self._base, self._max = base_delay, max_delay
-        self._ready: list[Hashable] = []
-        self._queued: set[Hashable] = set()
-        self._processing: set[Hashable] = set()
-        self._dirty: set[Hashable] = set()  # added again while being processed
-        self._delayed: list[tuple[float, int, Hashable]] = []
-        self._failures: dict[Hashable, int] = {}
+        self._ready: list[K] = []
+        self._queued: set[K] = set()
+        self._processing: set[K] = set()
+        self._dirty: set[K] = set()  # added again while being processed
+        self._delayed: list[tuple[float, int, K]] = []
+        self._failures: dict[K, int] = {}
         self._seq = 0
         self._cond = threading.Condition()
         self._shutdown = False
 
-    def add(self, key: Hashable) -> None:
+    def add(self, key: K) -> None:
         with self._cond:
             self._enqueue(key)
 
-    def _enqueue(self, key: Hashable) -> None:
+    def _enqueue(self, key: K) -> None:
         """Queue ``key`` unless queued; if a worker has it, queue it again once that worker is done."""
         if key in self._processing:
             self._dirty.add(key)
@@ -36,13 +39,13 @@ class WorkQueue:
             self._ready.append(key)
             self._cond.notify()
 
-    def add_after(self, key: Hashable, delay: float) -> None:
+    def add_after(self, key: K, delay: float) -> None:
         with self._cond:
             self._seq += 1
             heapq.heappush(self._delayed, (self._clock() + delay, self._seq, key))
             self._cond.notify()
 
-    def retry(self, key: Hashable) -> int:
+    def retry(self, key: K) -> int:
         """Schedule ``key`` again after its next backoff delay; returns how many times it failed."""
         with self._cond:
             n = self._failures.get(key, 0) + 1
@@ -50,15 +53,15 @@ class WorkQueue:
         self.add_after(key, min(self._base * 2 ** (n - 1), self._max))
         return n
 
-    def forget(self, key: Hashable) -> None:
+    def forget(self, key: K) -> None:
         with self._cond:
             self._failures.pop(key, None)
 
-    def failures(self, key: Hashable) -> int:
+    def failures(self, key: K) -> int:
         with self._cond:
             return self._failures.get(key, 0)
 
-    def get(self, timeout: float | None = None) -> Hashable | None:
+    def get(self, timeout: float | None = None) -> K | None:
         """The next key to process (mark it with ``done`` afterwards), or None on timeout/shutdown."""
         deadline = None if timeout is None else self._clock() + timeout
         with self._cond:
@@ -87,7 +90,7 @@ class WorkQueue:
             _, _, key = heapq.heappop(self._delayed)
             self._enqueue(key)
 
-    def done(self, key: Hashable) -> None:
+    def done(self, key: K) -> None:
         with self._cond:
             self._processing.discard(key)
             if key in self._dirty:
