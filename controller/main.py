@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
 
     elector = LeaderElector(kube, election, on_change=leadership) if election else AlwaysLeader()
     metrics.leader.set(1 if elector.is_leader else 0)
-    keys = KeysManager(kube, KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation),
+    keys = KeysManager(kube, KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation, pq=args.pq_keys),
                        on_change=lambda: controller_ref and controller_ref[0].requeue_failed(),
                        leading=lambda: elector.is_leader)
     ctrl = Controller(kube, keys, metrics, Settings(
