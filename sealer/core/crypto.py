@@ -115,6 +115,8 @@ def parse(blob: bytes) -> Parts:
         if len(blob) < body_at + GCM_TAG_BYTES:
             raise SealedValueError("hybrid sealed value is too short")
         return Parts(True, bytes(view[start + 2 : kem_at]), bytes(view[kem_at:body_at]), view[body_at:])
+    if blob[:1] == HYBRID_TAG[:1]:  # no classic value starts so: a format this version does not know
+        raise SealedValueError("unknown sealed value format (made by a newer sealer?)")
     if len(blob) < 2:
         raise SealedValueError("sealed value is too short")
     (n,) = _LEN.unpack_from(blob)
