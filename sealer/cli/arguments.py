@@ -125,6 +125,7 @@ class KeyOptions:
     bits: int = 4096
     cn: str = ""
     ttl: str = "87600h"
+    pq: bool = False  # an ML-KEM-768 key beside the RSA key (docs/format.md)
     fmt: str = "table"
     output_file: str | None = None
     encrypt: bool = False
