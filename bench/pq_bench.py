@@ -53,16 +53,18 @@ def main() -> None:
         plaintext = os.urandom(size)
         classic = crypto.seal(rsa_public, plaintext, LABEL)
         hybrid = crypto.seal_hybrid(rsa_public, kem_public, plaintext, LABEL)
-        costs = {
-            "seal classic": median_us(lambda: crypto.seal(rsa_public, plaintext, LABEL), args.repeat),
-            "seal hybrid": median_us(lambda: crypto.seal_hybrid(rsa_public, kem_public, plaintext, LABEL), args.repeat),
-            "open classic": median_us(lambda: crypto.open_sealed(pair.private_key, classic, LABEL), args.repeat),
-            "open hybrid": median_us(lambda: crypto.open_sealed(pair.private_key, hybrid, LABEL, pair.mlkem_key),
-                                     args.repeat),
+        calls = {
+            "seal classic": lambda p=plaintext: crypto.seal(rsa_public, p, LABEL),
+            "seal hybrid": lambda p=plaintext: crypto.seal_hybrid(rsa_public, kem_public, p, LABEL),
+            "open classic": lambda b=classic: crypto.open_sealed(pair.private_key, b, LABEL),
+            "open hybrid": lambda b=hybrid: crypto.open_sealed(pair.private_key, b, LABEL, pair.mlkem_key),
         }
+        costs = {what: median_us(call, args.repeat) for what, call in calls.items()}
         for what, us in costs.items():
             rows.append((f"{size} B", what, f"{us:.0f}", len(hybrid if "hybrid" in what else classic)))
-        ratios.append((size, costs["seal hybrid"] / costs["seal classic"], costs["open hybrid"] / costs["open classic"]))
+        ratios.append(
+            (size, costs["seal hybrid"] / costs["seal classic"], costs["open hybrid"] / costs["open classic"])
+        )
     print(f"in-process, 4096-bit RSA, median of {args.repeat} calls")
     print(table(rows, ("value", "operation", "us", "sealed bytes")))
     for size, seal_ratio, open_ratio in ratios:
@@ -81,15 +83,21 @@ def main() -> None:
         kubeseal = peer_bin("bitnami", "kubeseal")
         if kubeseal:
             tools["kubeseal"] = [kubeseal, "--cert", str(cert), "-o", "yaml"]
-        cold = {name: median_ms(time_process(argv, stdin=one, runs=args.runs, warmup=2, env=env))
-                for name, argv in tools.items()}
+        cold = {
+            name: median_ms(time_process(argv, stdin=one, runs=args.runs, warmup=2, env=env))
+            for name, argv in tools.items()
+        }
     print(f"\ncold: one Secret of 3 items, whole process, median of {args.runs} runs")
     print(table([(name, f"{ms:.1f}") for name, ms in cold.items()], ("command", "ms")))
-    print(f"ratio --pq/classic: {cold['sealer seal --pq'] / cold['sealer seal']:.2f}x"
-          + (f"; sealer --pq/kubeseal: {cold['sealer seal --pq'] / cold['kubeseal']:.2f}x" if "kubeseal" in cold else ""))
+    print(
+        f"ratio --pq/classic: {cold['sealer seal --pq'] / cold['sealer seal']:.2f}x"
+        + (f"; sealer --pq/kubeseal: {cold['sealer seal --pq'] / cold['kubeseal']:.2f}x" if "kubeseal" in cold else "")
+    )
     load = os.getloadavg()
-    print(f"load average during the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
-          "(a shared machine: absolute figures are noisy, the ratios less so)")
+    print(
+        f"load average during the run: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {os.cpu_count()} cores "
+        "(a shared machine: absolute figures are noisy, the ratios less so)"
+    )
 
 
 if __name__ == "__main__":

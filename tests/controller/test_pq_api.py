@@ -19,19 +19,26 @@ from sealer.core.certs import parse_certificate
 from sealer.core.sealing import Sealer
 from sealer.core.unsealing import open_items
 
-SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "prod"},
-          "stringData": {"pw": "x", "user": "y"}}
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db", "namespace": "prod"},
+    "stringData": {"pw": "x", "user": "y"},
+}
 
 
-T0 = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=2)
+T0 = dt.datetime.now(dt.UTC) - dt.timedelta(days=2)
 TEN_YEARS = dt.timedelta(days=3650)
 
 
 @pytest.fixture
 def pairs(test_key, other_key):
     """An older key with an ML-KEM key, and a newer RSA key without one."""
-    pq = KeyPair.of(test_key.private_key, self_signed_certificate(test_key.private_key, not_before=T0, ttl=TEN_YEARS, cn=""),
-                    mlkem.MLKEM768PrivateKey.generate())
+    pq = KeyPair.of(
+        test_key.private_key,
+        self_signed_certificate(test_key.private_key, not_before=T0, ttl=TEN_YEARS, cn=""),
+        mlkem.MLKEM768PrivateKey.generate(),
+    )
     newer = self_signed_certificate(other_key.private_key, not_before=T0 + dt.timedelta(days=1), ttl=TEN_YEARS, cn="")
     return KeyPair.of(other_key.private_key, newer), pq
 

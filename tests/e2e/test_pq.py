@@ -18,12 +18,25 @@ import yaml
 from sealer.core import crypto
 from sealer.core.certs import parse_certificate
 from sealer.core.sealing import Sealer
+from tests.e2e import test_switch_controllers as switch
 from tests.e2e.sealed_objects import create
-from tests.e2e.test_switch_controllers import (  # noqa: F401 - fixtures shared with the switch tests
-    bitnami_bin, conditions, events, fingerprint, key_namespace, key_secrets, labelled, own_label, plain,
-    sealer_cli, secret_data, start, wait_condition, wait_data, wait_events,
+from tests.e2e.test_switch_controllers import (
+    conditions,
+    events,
+    fingerprint,
+    key_secrets,
+    labelled,
+    plain,
+    sealer_cli,
+    secret_data,
+    wait_condition,
+    wait_data,
+    wait_events,
 )
 from tests.e2e.waiting import eventually
+
+# The switch tests' fixtures: controllers of both kinds, a key namespace of their own, a label.
+bitnami_bin, start, key_namespace, own_label = switch.bitnami_bin, switch.start, switch.key_namespace, switch.own_label
 
 pytestmark = pytest.mark.e2e
 
@@ -36,8 +49,9 @@ def seal_pq(cert: str, secret: dict, labels: dict) -> dict:
     return labelled(doc, labels)
 
 
-def test_seal_pq_open_rotate_backup_restore(control_plane, start, own_label, key_namespace, core, custom, namespace,
-                                            tmp_path):
+def test_seal_pq_open_rotate_backup_restore(
+    control_plane, start, own_label, key_namespace, core, custom, namespace, tmp_path
+):
     labels, selector = own_label
     flags = ("--key-renew-period", "0", "--pq-keys", "--label-selector", selector)
     ours = start.ours(key_namespace, *flags)
@@ -58,8 +72,10 @@ def test_seal_pq_open_rotate_backup_restore(control_plane, start, own_label, key
     eventually(lambda: len(key_secrets(core, key_namespace)) == 2, 60, what="a second key Secret")
     assert all(MLKEM_FIELD in s.data for s in key_secrets(core, key_namespace))
     second_cert = eventually(lambda: (pem := ours.cert_pem()) != first_cert and pem, 30, what="the new certificate")
-    assert parse_certificate(second_cert).mlkem_public.public_bytes_raw() != \
-        parse_certificate(first_cert).mlkem_public.public_bytes_raw()
+    assert (
+        parse_certificate(second_cert).mlkem_public.public_bytes_raw()
+        != parse_certificate(first_cert).mlkem_public.public_bytes_raw()
+    )
     later = seal_pq(f"{ours.url}/v1/cert.pem", plain("later", namespace, {"token": "t"}), labels)
     assert later["metadata"]["annotations"]["sealer.dev/sealing-key"] == fingerprint(second_cert)
     create(custom, later)
@@ -72,15 +88,30 @@ def test_seal_pq_open_rotate_backup_restore(control_plane, start, own_label, key
 
     # Backup, lose every key Secret, restore: the ML-KEM keys come back and open what was sealed.
     backup = tmp_path / "keys.yaml"
-    sealer_cli("keys", "backup", "--kubeconfig", str(control_plane.kubeconfig), "--controller-namespace",
-               key_namespace, "-w", str(backup))
+    sealer_cli(
+        "keys",
+        "backup",
+        "--kubeconfig",
+        str(control_plane.kubeconfig),
+        "--controller-namespace",
+        key_namespace,
+        "-w",
+        str(backup),
+    )
     items = yaml.safe_load(backup.read_text())["items"]
     assert len(items) == 2 and all(MLKEM_FIELD in i["data"] for i in items)
     ours.stop()
     for s in key_secrets(core, key_namespace):
         core.delete_namespaced_secret(s.metadata.name, key_namespace)
-    sealer_cli("keys", "restore", str(backup), "--kubeconfig", str(control_plane.kubeconfig),
-               "--controller-namespace", key_namespace)
+    sealer_cli(
+        "keys",
+        "restore",
+        str(backup),
+        "--kubeconfig",
+        str(control_plane.kubeconfig),
+        "--controller-namespace",
+        key_namespace,
+    )
     restored = key_secrets(core, key_namespace)
     assert len(restored) == 2 and all(MLKEM_FIELD in s.data for s in restored)
     again = start.ours(key_namespace, *flags)
@@ -93,8 +124,9 @@ def test_seal_pq_open_rotate_backup_restore(control_plane, start, own_label, key
     wait_data(core, namespace, "db", {"password": "v1"})
 
 
-def test_bitnami_controller_fails_hybrid_sealed_secrets_cleanly(start, own_label, key_namespace, core, custom,
-                                                                 namespace):
+def test_bitnami_controller_fails_hybrid_sealed_secrets_cleanly(
+    start, own_label, key_namespace, core, custom, namespace
+):
     labels, selector = own_label
     ours = start.ours(key_namespace, "--key-renew-period", "0", "--pq-keys", "--label-selector", selector)
     cert = parse_certificate(ours.cert_pem())

@@ -22,8 +22,9 @@ pytestmark = pytest.mark.interop
 
 @pytest.fixture
 def pq_files(test_key, tmp_path):
-    pair = KeyPair.of(test_key.private_key, x509.load_pem_x509_certificate(test_key.cert_pem),
-                      mlkem.MLKEM768PrivateKey.generate())
+    pair = KeyPair.of(
+        test_key.private_key, x509.load_pem_x509_certificate(test_key.cert_pem), mlkem.MLKEM768PrivateKey.generate()
+    )
     published = tmp_path / "cert.pem"
     published.write_bytes(KeyRegistry([pair]).sealing_certificate_pem())  # what /v1/cert.pem serves
     assert b"-----BEGIN PUBLIC KEY-----" in published.read_bytes()
@@ -40,7 +41,8 @@ def test_kubeseal_seals_with_the_published_pem(kubeseal, run_cli, pq_files, tmp_
     blobs = [crypto.decode(v) for v in doc["spec"]["encryptedData"].values()]
     assert blobs and not any(crypto.is_hybrid(b) for b in blobs)
     assert sorted(crypto.open_sealed(pair.private_key, b, b"prod/db") for b in blobs) == sorted(
-        [b"admin", "p@ss: wörd\n".encode(), b"\x00\x01\x02\xff"])
+        [b"admin", "p@ss: wörd\n".encode(), b"\x00\x01\x02\xff"]
+    )
     # kubeseal reads a key Secret with the extra data key, and so does sealer.
     theirs = run([kubeseal, "--recovery-unseal", "--recovery-private-key", backup], sealed, tmp_path).stdout
     ours = run_cli("unseal", "--recovery-private-key", str(backup), input=sealed)

@@ -65,8 +65,9 @@ def test_corrupt_mlkem_key_is_a_one_line_error(pq_pair, bad):
 
 def test_an_rsa_key_in_the_mlkem_field_is_refused(pq_pair):
     doc = to_secret(StoredKey("k1", pq_pair))
-    pkcs8 = pq_pair.private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                              serialization.NoEncryption())
+    pkcs8 = pq_pair.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     doc["data"][MLKEM_FIELD] = base64.b64encode(pkcs8).decode()
     with pytest.raises(KeyFormatError, match="expected ML-KEM-768"):
         from_secret(doc, "k")
@@ -115,7 +116,7 @@ def test_published_pem_keeps_the_certificate_first(pq_pair, make_pair):
     assert pem.count(b"-----BEGIN PUBLIC KEY-----") == 1
     certs = x509.load_pem_x509_certificates(pem)
     assert len(certs) == 1 and certs[0] == pq_pair.certificate
-    public = serialization.load_pem_public_key(pem[pem.index(b"-----BEGIN PUBLIC KEY-----"):])
+    public = serialization.load_pem_public_key(pem[pem.index(b"-----BEGIN PUBLIC KEY-----") :])
     assert public.public_bytes_raw() == pq_pair.mlkem_key.public_key().public_bytes_raw()
     plain = make_pair(T0)
     assert KeyRegistry([plain]).sealing_certificate_pem() == plain.cert_pem

@@ -69,8 +69,12 @@ def test_known_answer(vector, vector_keys):
     assert hkdf_sha256(h["rsa_secret"] + h["kem_secret"], info) == h["key"]
     assert crypto.hybrid_key(h["rsa_secret"], h["kem_secret"], label, h["wrapped"], h["kem_ciphertext"]) == h["key"]
     # Sealing is deterministic given its parts, and opening gives the plaintext.
-    assert crypto.assemble_hybrid(h["rsa_secret"], h["wrapped"], h["kem_secret"], h["kem_ciphertext"],
-                                  h["plaintext"], label) == value
+    assert (
+        crypto.assemble_hybrid(
+            h["rsa_secret"], h["wrapped"], h["kem_secret"], h["kem_ciphertext"], h["plaintext"], label
+        )
+        == value
+    )
     assert crypto.open_sealed(rsa_key, value, label, kem_key) == h["plaintext"]
 
 
@@ -148,7 +152,7 @@ def test_classic_never_passes_for_hybrid_or_back(test_key, kem_key, plaintext):
     with pytest.raises(crypto.UndecryptableError):
         crypto.open_with_session_key(crypto.unwrap_key(test_key.private_key, hybrid, b"l"), hybrid)
     # Stripped of its tag (a downgrade), a hybrid value is no valid classic value.
-    downgraded = hybrid[4:4 + 2 + 256] + hybrid[4 + 2 + 256 + 1088:]
+    downgraded = hybrid[4 : 4 + 2 + 256] + hybrid[4 + 2 + 256 + 1088 :]
     with pytest.raises(crypto.UndecryptableError):
         crypto.open_sealed(test_key.private_key, downgraded, b"l")
     # A classic parser (Bitnami's framing: uint16 length, then the RSA block) refuses the tag.

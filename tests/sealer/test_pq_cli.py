@@ -25,8 +25,9 @@ from tests.sealer.test_cli import PLAINTEXT, SECRET, assert_clean_error
 @pytest.fixture(scope="module")
 def pq_key(test_key, tmp_path_factory):
     """The test RSA key with an ML-KEM key beside it: its published PEM and its backup file."""
-    pair = KeyPair.of(test_key.private_key, x509.load_pem_x509_certificate(test_key.cert_pem),
-                      mlkem.MLKEM768PrivateKey.generate())
+    pair = KeyPair.of(
+        test_key.private_key, x509.load_pem_x509_certificate(test_key.cert_pem), mlkem.MLKEM768PrivateKey.generate()
+    )
     directory = tmp_path_factory.mktemp("pq")
     cert = directory / "cert.pem"
     cert.write_bytes(pair.published_pem())

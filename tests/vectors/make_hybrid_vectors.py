@@ -43,8 +43,8 @@ def oaep_encrypt(public: rsa.RSAPublicKey, message: bytes, label: bytes, seed: b
     k = (numbers.n.bit_length() + 7) // 8
     h = hashlib.sha256(label).digest()
     db = h + b"\x00" * (k - len(message) - 2 * len(h) - 2) + b"\x01" + message
-    masked_db = bytes(a ^ b for a, b in zip(db, mgf1(seed, len(db))))
-    masked_seed = bytes(a ^ b for a, b in zip(seed, mgf1(masked_db, len(h))))
+    masked_db = bytes(a ^ b for a, b in zip(db, mgf1(seed, len(db)), strict=True))
+    masked_seed = bytes(a ^ b for a, b in zip(seed, mgf1(masked_db, len(h)), strict=True))
     em = b"\x00" + masked_seed + masked_db
     return pow(int.from_bytes(em, "big"), numbers.e, numbers.n).to_bytes(k, "big")
 
@@ -67,17 +67,27 @@ def main() -> None:
         kem_secret, kem_ciphertext = kem_key.public_key().encapsulate()
         value = crypto.assemble_hybrid(rsa_secret, wrapped, kem_secret, kem_ciphertext, plaintext, label)
         assert crypto.open_sealed(rsa_key, value, label, kem_key) == plaintext
-        vectors.append({
-            "scope": scope.value, "namespace": namespace, "name": name, "label": label.hex(),
-            "plaintext": plaintext.hex(), "rsa_secret": rsa_secret.hex(), "oaep_seed": oaep_seed.hex(),
-            "wrapped": wrapped.hex(), "kem_ciphertext": kem_ciphertext.hex(), "kem_secret": kem_secret.hex(),
-            "key": crypto.hybrid_key(rsa_secret, kem_secret, label, wrapped, kem_ciphertext).hex(),
-            "value": crypto.encode(value),
-        })
+        vectors.append(
+            {
+                "scope": scope.value,
+                "namespace": namespace,
+                "name": name,
+                "label": label.hex(),
+                "plaintext": plaintext.hex(),
+                "rsa_secret": rsa_secret.hex(),
+                "oaep_seed": oaep_seed.hex(),
+                "wrapped": wrapped.hex(),
+                "kem_ciphertext": kem_ciphertext.hex(),
+                "kem_secret": kem_secret.hex(),
+                "key": crypto.hybrid_key(rsa_secret, kem_secret, label, wrapped, kem_ciphertext).hex(),
+                "value": crypto.encode(value),
+            }
+        )
     doc = {
         "format": "sealer hybrid value, version 1 (docs/format.md)",
-        "rsa_private_key": rsa_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                 serialization.NoEncryption()).decode(),
+        "rsa_private_key": rsa_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
         "mlkem768_seed": MLKEM_SEED.hex(),
         "mlkem768_public_key": kem_key.public_key().public_bytes_raw().hex(),
         "vectors": vectors,
