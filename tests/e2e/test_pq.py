@@ -35,8 +35,8 @@ from tests.e2e.test_switch_controllers import (
 )
 from tests.e2e.waiting import eventually
 
-# The switch tests' fixtures: controllers of both kinds, a key namespace of their own, a label.
-bitnami_bin, start, key_namespace, own_label = switch.bitnami_bin, switch.start, switch.key_namespace, switch.own_label
+# The switch tests' fixtures: controllers of both kinds, and a label (key_namespace is conftest's).
+bitnami_bin, start, own_label = switch.bitnami_bin, switch.start, switch.own_label
 
 pytestmark = pytest.mark.e2e
 
