@@ -73,6 +73,8 @@ FLAGS = [
     Flag("key-size", 4096, "RSA key size of new keys.", int),
     Flag("key-ttl", "87600h", "Validity of new keys' certificates.", _duration),
     Flag("my-cn", "", "Common name of new keys' certificates."),
+    Flag("pq-keys", False, "Give new keys an ML-KEM-768 key too, published with the certificate, for "
+         "post-quantum sealing (sealer seal --pq; docs/format.md).", _bool),
     Flag("key-renew-period", "720h", "Make a new sealing key this often (0 disables).", parse_period),
     Flag("key-cutoff-time", "", "Make a new key at start if the newest predates this (RFC 1123Z or RFC 3339)."),
     Flag("update-status", True, "Report status on SealedSecrets.", _bool),

@@ -35,12 +35,15 @@ log = logging.getLogger(__name__)
 # the API server refuses Secrets whose data exceed 1 MiB; sealing a value of p bytes gives
 # 2 + k + p + 16 bytes (k: the wrapped session key, at most 1024 bytes for the largest RSA key a
 # sealed value may name) in base64 (4/3); metadata.annotations and spec.template.metadata.annotations
-# may hold 256 KiB each. That is 1,923,780 bytes; the rest of the object (names, labels, framing)
-# gets what is left of 2 MiB. Anything larger cannot be one SealedSecret of a valid Secret.
+# may hold 256 KiB each. That is 1,923,780 bytes (1,925,236 for a post-quantum value, whose tag
+# and ML-KEM ciphertext add 1092 bytes); the rest of the object (names, labels, framing) gets what
+# is left of 2 MiB. Anything larger cannot be one SealedSecret of a valid Secret.
 SECRET_DATA_LIMIT = 1024 * 1024
 ANNOTATIONS_LIMIT = 256 * 1024
 LARGEST_WRAPPED_KEY = 1024
-LARGEST_SEALED_SECRET = 4 * -(-(2 + LARGEST_WRAPPED_KEY + SECRET_DATA_LIMIT + 16) // 3) + 2 * ANNOTATIONS_LIMIT
+HYBRID_OVERHEAD = len(crypto.HYBRID_TAG) + crypto.MLKEM768_CIPHERTEXT_BYTES
+LARGEST_SEALED_SECRET = (4 * -(-(HYBRID_OVERHEAD + 2 + LARGEST_WRAPPED_KEY + SECRET_DATA_LIMIT + 16) // 3)
+                         + 2 * ANNOTATIONS_LIMIT)
 # Each item costs a private-key operation (~2 ms at 4096 bits); a stream of SealedSecrets shares
 # one body and one item budget.
 MAX_ITEMS = 256
@@ -91,8 +94,22 @@ def reseal(sealed: dict[str, Any], registry: KeyRegistry) -> dict[str, Any]:
     items = open_items(sealed, registry, fail_fast=True)
     target = Target.of(sealed)
     public = newest.private_key.public_key()
+    # The format is kept: a post-quantum SealedSecret must not come back classic (harvestable),
+    # nor a classic one post-quantum (which Bitnami's controller could no longer open).
+    pq = any(crypto.is_hybrid(crypto.decode(v)) for v in sealed["spec"]["encryptedData"].values())
+    if pq and newest.mlkem_key is None:
+        raise SealerError("sealed in the post-quantum format, but the newest key has no ML-KEM-768 key "
+                          "(run the controller with --pq-keys)")
+
+    kem_public = newest.mlkem_key.public_key() if pq and newest.mlkem_key is not None else None
+
+    def seal(value: bytes) -> str:
+        if kem_public is not None:
+            return crypto.encode(crypto.seal_hybrid(public, kem_public, value, target.label))
+        return crypto.encode(crypto.seal(public, value, target.label))
+
     out = copy.deepcopy(sealed)
-    out["spec"]["encryptedData"] = {k: crypto.encode(crypto.seal(public, v, target.label)) for k, v in sorted(items.items())}
+    out["spec"]["encryptedData"] = {k: seal(v) for k, v in sorted(items.items())}
     out["metadata"].setdefault("annotations", {})[KEY_HINT_ANNOTATION] = newest.fingerprint
     for server_field in ("creationTimestamp", "deletionTimestamp", "generation", "resourceVersion", "uid", "managedFields"):
         out["metadata"].pop(server_field, None)

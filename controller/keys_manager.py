@@ -37,6 +37,7 @@ class KeySettings:
     ttl: dt.timedelta = dt.timedelta(hours=87600)
     cn: str = ""
     policy: RotationPolicy = RotationPolicy()
+    pq: bool = False  # new keys get an ML-KEM-768 key beside the RSA key (--pq-keys)
 
 
 class KeysManager:
@@ -142,7 +143,7 @@ class KeysManager:
         """Make and store a new key; it seals from now on, old keys keep opening."""
         newest = self.registry.newest
         clock = clock_after(newest.not_before if newest else None, self.clock)
-        pair = generate_key_pair(self.settings.bits, self.settings.ttl, self.settings.cn, clock=clock)
+        pair = generate_key_pair(self.settings.bits, self.settings.ttl, self.settings.cn, clock=clock, pq=self.settings.pq)
         body = to_secret(StoredKey("", pair), self.settings.namespace, generate_name_prefix=self.settings.prefix)
         created = self.kube.create(secret_path(self.settings.namespace), body)
         name: str = created["metadata"]["name"]  # the server's, from generateName
@@ -150,8 +151,8 @@ class KeysManager:
             self.registry.add(StoredKey(name, pair))
             self.next_rotation = plan(self.settings.policy, pair.not_before, self.clock()).next_rotation
         # The certificate is public; users copy it from here (as Bitnami's docs tell them to).
-        log.info("new sealing key %s (%s) because %s; certificate:\n%s", name, pair.fingerprint, why,
-                 pair.cert_pem.decode("ascii").strip())
+        log.info("new sealing key %s (%s%s) because %s; certificate:\n%s", name, pair.fingerprint,
+                 " with an ML-KEM-768 key" if pair.mlkem_key else "", why, pair.published_pem().decode("ascii").strip())
         if self.on_change:
             self.on_change()
         return name

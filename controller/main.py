@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         if controller_ref:
             controller_ref[0].requeue_failed()
 
-    keys = KeysManager(kube, KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation),
+    keys = KeysManager(kube, KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation, pq=args.pq_keys),
                        on_change=requeue_failed,
                        leading=lambda: elector.is_leader)
     ctrl = Controller(kube, keys, metrics, Settings(

@@ -20,7 +20,7 @@ import secrets
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import mlkem, rsa
 from cryptography.x509.oid import NameOID
 
 from keys.clock import Clock, utc_now
@@ -55,13 +55,16 @@ def check_bits(bits: int) -> None:
 
 
 def generate_key_pair(
-    bits: int = DEFAULT_BITS, ttl: dt.timedelta = DEFAULT_TTL, cn: str = DEFAULT_CN, *, clock: Clock = utc_now
+    bits: int = DEFAULT_BITS, ttl: dt.timedelta = DEFAULT_TTL, cn: str = DEFAULT_CN, *, clock: Clock = utc_now,
+    pq: bool = False,
 ) -> KeyPair:
+    """``pq``: also an ML-KEM-768 key beside the RSA key, for post-quantum sealing (docs/format.md)."""
     check_bits(bits)
     if ttl <= dt.timedelta(0):
         raise KeyFormatError("the certificate validity (ttl) must be positive")
     key = rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=bits)
-    return KeyPair.of(key, self_signed_certificate(key, not_before=clock(), ttl=ttl, cn=cn))
+    kem = mlkem.MLKEM768PrivateKey.generate() if pq else None
+    return KeyPair.of(key, self_signed_certificate(key, not_before=clock(), ttl=ttl, cn=cn), kem)
 
 
 def self_signed_certificate(key: rsa.RSAPrivateKey, *, not_before: dt.datetime, ttl: dt.timedelta, cn: str) -> x509.Certificate:

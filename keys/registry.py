@@ -66,7 +66,8 @@ class KeyRegistry:
                 names[pair.fingerprint] = key.name
         # Ties (keys made in the same second) go by name, as keys.stores.base.newest does.
         ordered = sorted(pairs.values(), key=lambda p: (p.not_before, names.get(p.fingerprint, ""), p.fingerprint))
-        keyset = KeySet(p.private_key for p in ordered)  # KeySet keeps "newest last"
+        keyset = KeySet((p.private_key for p in ordered),  # KeySet keeps "newest last"
+                        {p.fingerprint: p.mlkem_key for p in ordered if p.mlkem_key is not None})
         with self._lock:
             self._keyset = keyset
             self._pairs = {p.fingerprint: p for p in ordered}
@@ -108,10 +109,11 @@ class KeyRegistry:
             return next(reversed(self._pairs.values()), None)
 
     def sealing_certificate_pem(self) -> bytes:
+        """The newest certificate, followed by its ML-KEM public key if it has one."""
         newest = self.newest
         if newest is None:
             raise LookupError("the key registry has no keys")
-        return newest.cert_pem
+        return newest.published_pem()
 
     # --- opening -----------------------------------------------------------------------------
 
@@ -126,15 +128,20 @@ class KeyRegistry:
 
     def open_with_key(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> tuple[bytes, str]:
         """The opened value and the fingerprint of the key that opened it."""
-        wrapped, _ = crypto.split(blob)  # framing errors cost no key
+        parts = crypto.parse(blob)  # framing errors cost no key
+        wrapped = parts.wrapped
         value_key = b"v" + hashlib.sha256(wrapped).digest()[:16]
         label_key = b"l" + hashlib.sha256(label).digest()[:16]
         with self._lock:
             order = [self._cache.get(value_key), *hints, self._cache.get(label_key), self._last]
-            candidates = self._keyset.in_order([fp for fp in order if fp])
+            keyset = self._keyset  # one snapshot: a concurrent replace() must not mix two sets
+            candidates = keyset.in_order([fp for fp in order if fp])
         for fp, key in candidates:
             if key.key_size // 8 != len(wrapped):
                 continue  # no RSA operation needed to know a key of another size cannot fit
+            mlkem_key = keyset.mlkem_key(fp)
+            if parts.hybrid and mlkem_key is None:
+                continue  # nor for an RSA key without the ML-KEM half a hybrid value needs
             with self._lock:
                 self._operations += 1
             try:
@@ -146,7 +153,7 @@ class KeyRegistry:
                 self._remember(value_key, fp)
                 self._remember(label_key, fp)
             # A key that unwraps but whose GCM tag fails means the value was tampered with.
-            return crypto.open_with_session_key(session_key, blob), fp
+            return crypto.open_unwrapped(session_key, blob, label, mlkem_key), fp
         raise crypto.UndecryptableError("no key could decrypt it")
 
     def which(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> str | None:

@@ -10,6 +10,8 @@
     data:
       tls.crt: <base64 PEM CERTIFICATE>
       tls.key: <base64 PEM RSA PRIVATE KEY>   # PKCS#1
+      mlkem768.key: <base64 PEM PRIVATE KEY>  # sealer only, optional: ML-KEM-768 seed, PKCS#8
+                                              # (docs/format.md); Bitnami ignores other data keys
 
 Only keys labelled ``active`` are used; relabelling one (e.g. ``compromised``) retires it. The
 pre-0.9 single key, a Secret named exactly ``<prefix>``, counts whatever its labels say.
@@ -26,6 +28,7 @@ from typing import Any
 
 from keys.errors import KeyFormatError
 from keys.keypair import KeyPair
+from sealer.core.privkeys import MLKEM_FIELD
 
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 ACTIVE = "active"
@@ -93,16 +96,14 @@ def to_secret(key: StoredKey, namespace: str | None = None, *, generate_name_pre
         metadata["namespace"] = namespace
     if key.status is not None:
         metadata["labels"] = {KEY_LABEL: key.status}
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": metadata,
-        "type": SECRET_TYPE,
-        "data": {
-            "tls.crt": base64.b64encode(key.pair.cert_pem).decode("ascii"),
-            "tls.key": base64.b64encode(key.pair.key_pem()).decode("ascii"),
-        },
+    data = {
+        "tls.crt": base64.b64encode(key.pair.cert_pem).decode("ascii"),
+        "tls.key": base64.b64encode(key.pair.key_pem()).decode("ascii"),
     }
+    mlkem_pem = key.pair.mlkem_pem()
+    if mlkem_pem is not None:
+        data[MLKEM_FIELD] = base64.b64encode(mlkem_pem).decode("ascii")
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": metadata, "type": SECRET_TYPE, "data": data}
 
 
 def status_of(doc: dict[str, Any]) -> str | None:
@@ -125,9 +126,14 @@ def from_secret(doc: object, source: str) -> StoredKey:
     where = f"{source} ({name})"
     key_pem = _field(doc, "tls.key", where)
     cert_pem = _field(doc, "tls.crt", where)
-    pair = KeyPair.from_pem(key_pem, cert_pem, where)
+    mlkem_pem = _field(doc, MLKEM_FIELD, where) if _has_field(doc, MLKEM_FIELD) else None
+    pair = KeyPair.from_pem(key_pem, cert_pem, where, mlkem_pem)
     namespace = metadata.get("namespace")
     return StoredKey(name, pair, status_of(doc), namespace if isinstance(namespace, str) else None)
+
+
+def _has_field(doc: dict[str, Any], key: str) -> bool:
+    return any(isinstance(doc.get(f), dict) and doc[f].get(key) is not None for f in ("data", "stringData"))
 
 
 def _field(doc: dict[str, Any], key: str, where: str) -> bytes:

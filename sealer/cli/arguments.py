@@ -73,6 +73,7 @@ class SealOptions:
     validate: bool = False
     re_encrypt: bool = False
     key_hint: bool = True
+    pq: bool = False  # the hybrid post-quantum value format (docs/format.md)
     verbosity: int = 0
     ignored_arguments: int = 0
     ignored_recovery_keys: bool = False
@@ -92,7 +93,7 @@ class SealOptions:
             merge_into=flags.get("merge_into"), fetch_cert=bool(flags.get("fetch_cert")),
             validate=bool(flags.get("validate")),
             re_encrypt=bool(flags.get("re_encrypt") or flags.get("rotate_alias")),
-            key_hint=key_hint, verbosity=int(flags.get("verbosity") or 0),
+            key_hint=key_hint, pq=bool(flags.get("pq")), verbosity=int(flags.get("verbosity") or 0),
             ignored_arguments=len(flags.get("extra_args") or ()),
             ignored_recovery_keys=bool(slice_values(environ, "--recovery-private-key", flags.get("keys") or ())),
         )
@@ -124,6 +125,7 @@ class KeyOptions:
     bits: int = 4096
     cn: str = ""
     ttl: str = "87600h"
+    pq: bool = False  # an ML-KEM-768 key beside the RSA key (docs/format.md)
     fmt: str = "table"
     output_file: str | None = None
     encrypt: bool = False

@@ -73,7 +73,8 @@ def _generate(opts: KeyOptions, store: KeyStore) -> KeyPair:
         raise SealerError(f"--ttl: {e}") from None
     check_bits(opts.bits)
     current = newest(_existing(store, tolerant=True), store.prefix)
-    return generate_key_pair(opts.bits, ttl, opts.cn, clock=clock_after(current.pair.not_before if current else None))
+    return generate_key_pair(opts.bits, ttl, opts.cn, clock=clock_after(current.pair.not_before if current else None),
+                             pq=opts.pq)
 
 
 # --- generate / rotate ---------------------------------------------------------------------------
@@ -280,7 +281,7 @@ def cert(opts: KeyOptions, env: Environment) -> None:
         key = newest(store.list(), store.prefix)
         if key is None:
             raise KeyStoreError(f"no active keys in {store.description}")
-        pem = key.pair.cert_pem
+        pem = key.pair.published_pem()  # with its ML-KEM public key, as the controller serves it
     else:
         from sealer.kube import controller_api
 

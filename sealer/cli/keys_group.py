@@ -53,6 +53,8 @@ def generation_options(f: FC) -> FC:
         click.option("--cn", default="", help="Common name of the certificate's subject and issuer (default: empty)."),
         click.option("--ttl", default="87600h", show_default=True, metavar="DURATION",
                      help="Certificate validity, a Go duration (87600h = 10 years)."),
+        click.option("--pq", is_flag=True, help="Also an ML-KEM-768 key beside the RSA key, for `sealer seal --pq` "
+                     "(docs/format.md)."),
     ])
 
 

@@ -91,6 +91,8 @@ def cli() -> None:
 @option("--re-encrypt", is_flag=True, help="Have the controller re-seal the input SealedSecrets for its newest "
         "key (server-side: plaintext never leaves the cluster). With -f and no -w, rewrites the file in place.")
 @option("--rotate", "rotate_alias", is_flag=True, hidden=True, help="Deprecated: --re-encrypt.")
+@option("--pq", is_flag=True, help="Seal in the post-quantum hybrid format (RSA + ML-KEM-768), which only "
+        "sealer's controller opens: a one-way choice for the cluster (docs/format.md).")
 @option("--key-hint/--no-key-hint", envvar=env_name("--key-hint"), default=True, show_default=True,
         help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext). "
         "Also $SEALED_SECRETS_NO_KEY_HINT=true.")

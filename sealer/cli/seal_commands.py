@@ -78,7 +78,7 @@ def seal(options: SealOptions, env: Environment) -> None:
         for d in docs
     )
     choice = NamespaceChoice(options.namespace, default_namespace(options, env) if needs_default_ns else "default")
-    sealer = Sealer(certificate_for(options, env), record_key_hint=options.key_hint)
+    sealer = Sealer(certificate_for(options, env), record_key_hint=options.key_hint, pq=options.pq)
 
     if options.merge_into:
         _merge_into(options, docs, sealer, scope, choice)
@@ -111,7 +111,7 @@ def _seal_raw(options: SealOptions, env: Environment, scope: Scope | None) -> No
         namespace = options.namespace or default_namespace(options, env)
     if scope is Scope.STRICT and not options.name:
         raise InputError("must provide the --name flag with --raw and --scope strict")
-    sealer = Sealer(certificate_for(options, env))
+    sealer = Sealer(certificate_for(options, env), pq=options.pq)
     emit(env, sealer.seal_value(value, scope, namespace, options.name or ""), options.sealed_secret_file)
 
 

@@ -12,15 +12,15 @@ from sealer.core.errors import InputError, SealerError, UnsealError
 
 def unseal(options: UnsealOptions, env: Environment) -> None:
     from sealer.core.keyset import KeySet
-    from sealer.core.privkeys import load_private_keys
+    from sealer.core.privkeys import load_key_pairs
     from sealer.core.unsealing import unseal as unseal_one
 
     if not options.keys:
         raise SealerError("no key could decrypt secret: give the private keys with --recovery-private-key")
     keys = KeySet()
     for path in options.keys:
-        for key in load_private_keys(path):
-            keys.add(key)
+        for key, mlkem_key in load_key_pairs(path):
+            keys.add(key, mlkem_key)
     data, source = read_input(env, options.secret_file, tty_hint=TTY_HINT_SEALED)
     docs = manifests.parse_stream(data, source)
     if not docs:

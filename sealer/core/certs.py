@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -15,6 +17,7 @@ from sealer.core.errors import CertificateError
 from sealer.core.files import read_limited
 
 MAX_CERT_BYTES = 1024 * 1024
+_PUBLIC_KEY_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----\r?\n[A-Za-z0-9+/=\r\n]{1,8192}-----END PUBLIC KEY-----")
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,9 @@ class Certificate:
     not_after: dt.datetime | None
     pem: bytes
     fingerprint: str
+    # The ML-KEM-768 public key published after the certificate by a controller run with
+    # --pq-keys (docs/format.md), for `sealer seal --pq`; None for Bitnami's certificates.
+    mlkem_public: Any = None
 
     @property
     def key_bytes(self) -> int:
@@ -62,7 +68,26 @@ def parse_certificate(pem: bytes, source: str = "certificate", *, now: dt.dateti
         raise CertificateError(
             f"{source}: failed to encrypt using an expired certificate on {not_after:%B} {not_after.day}, {not_after.year}"
         )
-    return Certificate(key, not_before, not_after, pem, crypto.fingerprint(key))
+    return Certificate(key, not_before, not_after, pem, crypto.fingerprint(key), _mlkem_public(pem, source))
+
+
+def _mlkem_public(pem: bytes, source: str) -> Any:
+    """The one ML-KEM-768 ``PUBLIC KEY`` block of ``pem`` (None if there is none). Other public
+    keys (the RSA key of a bare-key file) are not ours to judge here."""
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+
+    found = None
+    for block in _PUBLIC_KEY_BLOCK.findall(pem):
+        try:
+            key = serialization.load_pem_public_key(block)
+        except Exception:  # noqa: BLE001 - corrupt or an unsupported algorithm: the input's fault
+            raise CertificateError(f"{source}: a PEM public key after the certificate is corrupt") from None
+        if not isinstance(key, mlkem.MLKEM768PublicKey):
+            continue
+        if found is not None and found.public_bytes_raw() != key.public_bytes_raw():
+            raise CertificateError(f"{source}: holds two different ML-KEM-768 public keys")
+        found = key
+    return found
 
 
 def read_certificate_source(location: str, *, timeout: float = 30.0) -> bytes:

@@ -7,10 +7,10 @@ opened the last value, then the rest, newest first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import mlkem, rsa
 
 from sealer.core import crypto
 
@@ -26,22 +26,34 @@ class Opener(Protocol):
 
 
 class KeySet:
-    def __init__(self, keys: Iterable[rsa.RSAPrivateKey] = ()):
+    def __init__(self, keys: Iterable[rsa.RSAPrivateKey] = (),
+                 mlkem_keys: Mapping[str, mlkem.MLKEM768PrivateKey] | None = None):
+        """``mlkem_keys``: the ML-KEM key kept beside an RSA key, by the RSA key's fingerprint
+        (hybrid values open with the pair; an RSA key without one opens classic values only)."""
         self._keys: dict[str, rsa.RSAPrivateKey] = {}
+        self._mlkem: dict[str, mlkem.MLKEM768PrivateKey] = {}
         self._last_success: str | None = None
         self.private_key_operations = 0
         for key in keys:
-            self.add(key)
+            fp = self.add(key)
+            if mlkem_keys and fp in mlkem_keys:
+                self._mlkem[fp] = mlkem_keys[fp]
 
-    def add(self, key: rsa.RSAPrivateKey) -> str:
+    def add(self, key: rsa.RSAPrivateKey, mlkem_key: mlkem.MLKEM768PrivateKey | None = None) -> str:
         """Add a key (newest last); returns its fingerprint. Duplicates collapse."""
         fp = crypto.fingerprint(key.public_key())
         self._keys.pop(fp, None)
         self._keys[fp] = key
+        if mlkem_key is not None:
+            self._mlkem[fp] = mlkem_key
         return fp
+
+    def mlkem_key(self, fingerprint: str) -> mlkem.MLKEM768PrivateKey | None:
+        return self._mlkem.get(fingerprint)
 
     def remove(self, fingerprint: str) -> None:
         self._keys.pop(fingerprint, None)
+        self._mlkem.pop(fingerprint, None)
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -70,12 +82,14 @@ class KeySet:
         return [(fp, self._keys[fp]) for fp in self.candidates(hints)]
 
     def open(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> bytes:
-        """Open one sealed value, or raise SealedValueError naming why."""
-        wrapped, _ = crypto.split(blob)  # framing errors need no key to find
+        """Open one sealed value of either format, or raise SealedValueError naming why."""
+        parts = crypto.parse(blob)  # framing errors need no key to find
         for fp in self.candidates(hints):
             key = self._keys[fp]
-            if key.key_size // 8 != len(wrapped):
+            if key.key_size // 8 != len(parts.wrapped):
                 continue  # no RSA operation needed to know a key of another size cannot fit
+            if parts.hybrid and fp not in self._mlkem:
+                continue  # an RSA key without its ML-KEM half cannot open a hybrid value
             self.private_key_operations += 1
             try:
                 session_key = crypto.unwrap_key(key, blob, label)
@@ -83,5 +97,5 @@ class KeySet:
                 continue
             self._last_success = fp
             # A key that unwraps but whose GCM tag fails means the value was tampered with.
-            return crypto.open_with_session_key(session_key, blob)
+            return crypto.open_unwrapped(session_key, blob, label, self._mlkem.get(fp))
         raise crypto.UndecryptableError("no key could decrypt it")

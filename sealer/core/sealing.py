@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sealer.core import crypto, goyaml
-from sealer.core.errors import InputError
+from sealer.core.errors import CertificateError, InputError
 from sealer.core.scope import KEY_HINT_ANNOTATION, Scope, with_scope_annotations
 
 if TYPE_CHECKING:  # X.509 costs tens of milliseconds: the hooks use this module without it
@@ -218,16 +218,29 @@ def go_field_order(meta: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(meta.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
-class Sealer:
-    """Seals Secrets and single values against one certificate."""
+NO_MLKEM_KEY = ("the certificate has no ML-KEM-768 public key, which --pq needs: fetch it from a sealer "
+                "controller run with --pq-keys (Bitnami's controller has none)")
 
-    def __init__(self, certificate: Certificate, *, record_key_hint: bool = True):
+
+class Sealer:
+    """Seals Secrets and single values against one certificate: in the classic format, or with
+    ``pq`` in the hybrid post-quantum one (docs/format.md), which only sealer's controller opens."""
+
+    def __init__(self, certificate: Certificate, *, record_key_hint: bool = True, pq: bool = False):
+        if pq and certificate.mlkem_public is None:
+            raise CertificateError(NO_MLKEM_KEY)
         self.certificate = certificate
         self.record_key_hint = record_key_hint
+        self.pq = pq
+
+    def _seal(self, plaintext: bytes, label: bytes) -> str:
+        if self.pq:
+            return crypto.encode(crypto.seal_hybrid(self.certificate.public_key, self.certificate.mlkem_public,
+                                                    plaintext, label))
+        return crypto.encode(crypto.seal(self.certificate.public_key, plaintext, label))
 
     def seal_value(self, plaintext: bytes, scope: Scope, namespace: str, name: str) -> str:
-        label = crypto.encryption_label(scope, namespace, name)
-        return crypto.encode(crypto.seal(self.certificate.public_key, plaintext, label))
+        return self._seal(plaintext, crypto.encryption_label(scope, namespace, name))
 
     def seal_secret(
         self,
@@ -246,10 +259,7 @@ class Sealer:
         ns = namespace_override if namespace_override is not None else resolve_namespace(secret, the_scope, namespace, index)
         name = name_override or secret.metadata["name"]
         label = crypto.encryption_label(the_scope, ns, name)
-        encrypted = {
-            key: crypto.encode(crypto.seal(self.certificate.public_key, value, label))
-            for key, value in sorted(secret.items.items())
-        }
+        encrypted = {key: self._seal(value, label) for key, value in sorted(secret.items.items())}
         template: dict[str, Any] = {"metadata": template_metadata({**secret.metadata, "name": name}, ns, the_scope,
                                                                   scope_given=scope is not None)}
         if secret.type is not None:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from sealer.core import sealing
+from sealer.core.sealing import Sealer
 from sealer.hooks import sealed as sealed_rules
 from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
 
@@ -252,3 +253,37 @@ def test_certificates_are_not_loaded_without_sealed_secrets(check):
     # A broken certificate path costs nothing (and breaks nothing) until a SealedSecret needs it.
     r = check({".sealer.yaml": config_with("missing.pem"), "d.yaml": "kind: ConfigMap\n"}, hook="validate-sealed", names=["d.yaml"])
     assert r.rc == 0
+
+
+# --- the hybrid (post-quantum) framing (issue 16) ---------------------------------------------
+
+
+def pq_seal(keys) -> dict:
+    import dataclasses
+
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+
+    cert = dataclasses.replace(keys.cert, mlkem_public=mlkem.MLKEM768PrivateKey.generate().public_key())
+    return Sealer(cert, pq=True).seal_secret(copy.deepcopy(SECRET))
+
+
+def test_hybrid_sealed_secrets_pass(check, keys):
+    doc = pq_seal(keys)
+    assert base64.b64decode(doc["spec"]["encryptedData"]["user"])[:4] == b"\xffPQ\x01"
+    r = check({"s.yaml": dump(doc)}, hook="validate-sealed")
+    assert (r.rc, r.findings, r.err) == (0, [], "")
+
+
+def test_truncated_or_mistagged_hybrid_values_are_caught(check, keys):
+    doc = pq_seal(keys)
+    blob = base64.b64decode(doc["spec"]["encryptedData"]["user"])
+    doc["spec"]["encryptedData"]["user"] = base64.b64encode(blob[:1000]).decode()  # inside the ML-KEM ciphertext
+    # Another version byte: a format this sealer does not know (a classic parser sees a 65360-byte RSA block).
+    doc["spec"]["encryptedData"]["password"] = base64.b64encode(b"\xffPQ\x02" + blob[4:]).decode()
+    r = check({"s.yaml": dump(doc)}, hook="validate-sealed")
+    messages = sorted(f["message"] for f in r.findings)
+    assert r.rules == ["sealed-value", "sealed-value"]
+    assert messages == [
+        'SealedSecret "db": encryptedData.password is not a well-formed sealed value (unknown sealed value format (made by a newer sealer?))',
+        'SealedSecret "db": encryptedData.user is not a well-formed sealed value (hybrid sealed value is too short)',
+    ]

@@ -317,3 +317,26 @@ def test_cert_from_the_cluster_asks_the_controller(capsys, monkeypatch):
     assert r.code == 0 and r.out.startswith("-----BEGIN CERTIFICATE-----")
     assert calls == [(client, "sealed", "ctrl")]
     assert [c.context for c in connections] == ["prod"]
+
+
+def test_pq_keys_in_a_directory_seal_and_open_post_quantum(tmp_path, capsys):
+    """`sealer keys generate --pq`: the key file carries mlkem768.key, `sealer cert` publishes the
+    ML-KEM key, `seal --pq` uses it, and `unseal` with the key file opens it (issue 16)."""
+    key_dir = tmp_path / "pq"
+    assert sealer(capsys, "keys", "generate", "--pq", "--bits", "2048", "--out", str(key_dir)).code == 0
+    assert "mlkem768.key" in yaml.safe_load(only_key_file(key_dir).read_text())["data"]
+    cert = tmp_path / "cert.pem"
+    cert.write_text(sealer(capsys, "cert", "--dir", str(key_dir)).out)
+    assert cert.read_text().count("-----BEGIN PUBLIC KEY-----") == 1
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\nstringData: {password: hunter2}\n")
+    sealed = tmp_path / "sealed.yaml"
+    assert sealer(capsys, "seal", "--pq", "--cert", str(cert), "-f", str(secret), "-w", str(sealed)).code == 0
+    assert yaml.safe_load(sealed.read_text())["spec"]["encryptedData"]["password"].startswith("/1BRA")
+    r = sealer(capsys, "unseal", "--recovery-private-key", str(only_key_file(key_dir)), "-f", str(sealed))
+    assert r.code == 0 and json.loads(r.out)["data"]["password"] == base64.b64encode(b"hunter2").decode()
+    # A rotation with --pq keeps post-quantum keys coming; without it the new key has none.
+    assert sealer(capsys, "keys", "rotate", "--pq", "--dir", str(key_dir), "--bits", "2048").code == 0
+    assert sealer(capsys, "cert", "--dir", str(key_dir)).out.count("-----BEGIN PUBLIC KEY-----") == 1
+    assert sealer(capsys, "keys", "rotate", "--dir", str(key_dir), "--bits", "2048").code == 0
+    assert "PUBLIC KEY" not in sealer(capsys, "cert", "--dir", str(key_dir)).out
