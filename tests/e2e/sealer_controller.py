@@ -30,7 +30,7 @@ def install(plane: ControlPlane) -> None:
 
 
 @contextlib.contextmanager
-def second_install(api: kubernetes.client.ApiClient, name: str, *, leader_election: bool = False):
+def second_install(api: kubernetes.client.ApiClient, name: str, *, leader_election: bool = True):
     """The namespace ``name`` of a second install (install_in_namespace below), deleted afterwards.
     Controllers run as its ServiceAccount, as Pods in it would."""
     undo = install_in_namespace(api, name, leader_election=leader_election)
