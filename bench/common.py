@@ -13,7 +13,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def time_process(argv: list[str], *, stdin: bytes = b"", runs: int, warmup: int = 1, env: dict | None = None) -> list[float]:
+def time_process(
+    argv: list[str], *, stdin: bytes = b"", runs: int, warmup: int = 1, env: dict | None = None
+) -> list[float]:
     """Wall seconds of each run of a whole process (start-up included), after warm-up runs."""
     times = []
     for i in range(warmup + runs):
@@ -41,7 +43,9 @@ def peer_bin(component: str, name: str) -> str | None:
     cache = Path(os.environ.get("SEALER_PEERS_CACHE", Path.home() / ".cache" / "sealer-peers"))
     found = sorted(cache.glob(f"*/bin/{name}"))
     if not found and shutil.which("go"):
-        subprocess.run(["bash", str(REPO / ".ci" / "build-peers.sh"), component], stdout=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            ["bash", str(REPO / ".ci" / "build-peers.sh"), component], stdout=subprocess.DEVNULL, check=False
+        )
         found = sorted(cache.glob(f"*/bin/{name}"))
     return str(found[-1]) if found else None
 

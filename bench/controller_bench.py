@@ -76,11 +76,20 @@ ITEMS = ("username", "password")
 KEYS, BITS = 6, 4096
 MONTH = dt.timedelta(days=30)
 TICK = os.sysconf("SC_CLK_TCK")
-CONTROLLER_RESOURCES = {("GET", "secrets"), ("POST", "secrets"), ("PUT", "secrets"), ("PATCH", "secrets"),
-                        ("POST", "events"), ("PATCH", "events"), ("PUT", "sealedsecrets"), ("PATCH", "sealedsecrets")}
+CONTROLLER_RESOURCES = {
+    ("GET", "secrets"),
+    ("POST", "secrets"),
+    ("PUT", "secrets"),
+    ("PATCH", "secrets"),
+    ("POST", "events"),
+    ("PATCH", "events"),
+    ("PUT", "sealedsecrets"),
+    ("PATCH", "sealedsecrets"),
+}
 
 
 # --- the process under test ---------------------------------------------------------------------
+
 
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -100,16 +109,19 @@ def machine_load() -> str:
 
 # --- set-up ---------------------------------------------------------------------------------------
 
+
 def store_keys(plane: ControlPlane, count: int, bits: int, directory: Path) -> list[tuple[Path, object]]:
     """``count`` active key Secrets, one a month back from now; their certificate files and private keys."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     out = []
     with plane.api_client() as api:
         core = kubernetes.client.CoreV1Api(api)
         for i in range(count):
             when = now - (count - 1 - i) * MONTH
             pair = generate_key_pair(bits, clock=lambda when=when: when)
-            core.create_namespaced_secret(KEY_NAMESPACE, to_secret(StoredKey(generate_name(), pair, ACTIVE), KEY_NAMESPACE))
+            core.create_namespaced_secret(
+                KEY_NAMESPACE, to_secret(StoredKey(generate_name(), pair, ACTIVE), KEY_NAMESPACE)
+            )
             cert = directory / f"key{i}.pem"
             cert.write_bytes(pair.cert_pem)
             out.append((cert, pair.private_key))
@@ -135,8 +147,14 @@ class Workload:
             name = f"app-{i:05d}"
             data = {k: f"{k}-{i}-{secrets.token_urlsafe(18)}" for k in ITEMS}
             by_key.setdefault(rng.randrange(len(certs)), []).append(
-                {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                 "metadata": {"name": name, "namespace": namespace}, "stringData": data})
+                {
+                    "apiVersion": "v1",
+                    "kind": "Secret",
+                    "type": "Opaque",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "stringData": data,
+                }
+            )
             self.expected[name] = {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}
         self.docs: list[dict] = []
         for k, docs in sorted(by_key.items()):
@@ -149,6 +167,7 @@ class Workload:
 def create_all(custom, docs: list[dict], threads: int = 4) -> None:
     def one(doc):
         custom.create_namespaced_custom_object(GROUP, VERSION, doc["metadata"]["namespace"], PLURAL, doc)
+
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(one, docs))
 
@@ -187,8 +206,11 @@ def wait_quiet(plane: ControlPlane, quiet: float = 3.0, timeout: float = 600) ->
 
 
 def controller_requests(counts) -> int:
-    return sum(n for (verb, resource, sub), n in counts.items()
-               if (verb, resource) in CONTROLLER_RESOURCES and (resource != "sealedsecrets" or sub == "status"))
+    return sum(
+        n
+        for (verb, resource, sub), n in counts.items()
+        if (verb, resource) in CONTROLLER_RESOURCES and (resource != "sealedsecrets" or sub == "status")
+    )
 
 
 def events_in(core, namespace: str) -> int:
@@ -214,6 +236,7 @@ def delete_namespace(core, name: str, timeout: float = 300) -> None:
 
 
 # --- one measurement --------------------------------------------------------------------------------
+
 
 def start_controller(plane, who: str, selector: str, bitnami_bin):
     flags = ("--key-renew-period", "0", "--label-selector", selector)
@@ -249,8 +272,12 @@ def measure(plane, who: str, work: Workload, args, bitnami_bin, core, custom) ->
         ctrl.start(timeout=120)
         out["restart_ready"] = time.monotonic() - t1
         if who == "ours":
-            eventually(lambda: ctrl.metric("sealed_secrets_controller_unseal_requests_total") >= n, 120, 0.2,
-                       "every SealedSecret looked at")
+            eventually(
+                lambda: ctrl.metric("sealed_secrets_controller_unseal_requests_total") >= n,
+                120,
+                0.2,
+                "every SealedSecret looked at",
+            )
         wait_quiet(plane, quiet=5.0)
         counts = delta(requests1, request_counts(plane))
         out["restart_writes"] = sum(v for (verb, _, _), v in counts.items() if verb in WRITES)
@@ -289,6 +316,7 @@ def rsa_floor(keys, ops: int, threads: int = 2) -> float:
 
 # --- the memory mode --------------------------------------------------------------------------------
 
+
 def scale(plane, who: str, args, certs, bitnami_bin, core, custom, rng, kubeseal) -> float:
     run = f"scale-{who}-{secrets.token_hex(3)}"
     ns = f"bench-{run}"
@@ -296,8 +324,14 @@ def scale(plane, who: str, args, certs, bitnami_bin, core, custom, rng, kubeseal
     try:
         filler = base64.b64encode(b"x" * 1024).decode()
         with ThreadPoolExecutor(4) as pool:
-            list(pool.map(lambda i: core.create_namespaced_secret(ns, {"metadata": {"name": f"other-{i:05d}"},
-                                                                      "data": {"blob": filler}}), range(args.scale)))
+            list(
+                pool.map(
+                    lambda i: core.create_namespaced_secret(
+                        ns, {"metadata": {"name": f"other-{i:05d}"}, "data": {"blob": filler}}
+                    ),
+                    range(args.scale),
+                )
+            )
         work = Workload(ns, run, certs, "sealer", args.scale, rng, kubeseal)
         create_all(custom, work.docs)
         ctrl = start_controller(plane, who, work.selector, bitnami_bin)
@@ -314,6 +348,7 @@ def scale(plane, who: str, args, certs, bitnami_bin, core, custom, rng, kubeseal
 
 # --- report --------------------------------------------------------------------------------------------
 
+
 def med(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -329,8 +364,10 @@ LABELS = {"ours": "ours", "bitnami": "Bitnami (--kubeclient-qps -1)", "bitnami-d
 def report(results, floors, args, configs, why_not) -> None:
     n = args.count
     print()
-    print(f"{KEYS} active {BITS}-bit keys; {n} SealedSecrets of {len(ITEMS)} items, sealed for keys chosen uniformly; "
-          f"median of {args.repeats} run(s); machine load (1 min) at the end {machine_load()} on {os.cpu_count()} cores")
+    print(
+        f"{KEYS} active {BITS}-bit keys; {n} SealedSecrets of {len(ITEMS)} items, sealed for keys chosen uniformly; "
+        f"median of {args.repeats} run(s); machine load (1 min) at the end {machine_load()} on {os.cpu_count()} cores"
+    )
     rows = []
     for variant in ("sealer", "kubeseal"):
         floor = med(floors.get(variant, []))
@@ -340,31 +377,77 @@ def report(results, floors, args, configs, why_not) -> None:
                 continue
             sync = med([r["sync"] for r in rs])
             ops = med([r.get("ops") for r in rs])
-            rows.append((f"{variant} seal" if variant == "sealer" else "kubeseal", LABELS[who], f2(sync),
-                         f"{sync / floor:.2f}x" if sync and floor and who == "ours" else
-                         (f"{sync / floor:.1f}x" if sync and floor else "-"),
-                         f2(med([r["sync"] - r["ready"] for r in rs])),
-                         "-" if ops is None else f"{ops / (len(ITEMS) * n):.2f}",
-                         f2(med([r["requests"] for r in rs])), f2(med([r["cpu"] for r in rs])),
-                         f"{med([r['rss'] for r in rs]):.0f}"))
-        rows.append(("", f"RSA floor ({'ours' if floor else '-'}'s ops, 2 threads)", f2(floor), "1.00x", "", "", "", "", ""))
-    print(table(rows, ("sealed by", "controller", "sync s", "vs floor", "after ready s", "ops/item", "requests/SS",
-                       "CPU s", "peak RSS MiB")))
-    print("sync s: from starting the process until every Secret is right (start-up included); after ready: from /readyz")
+            rows.append(
+                (
+                    f"{variant} seal" if variant == "sealer" else "kubeseal",
+                    LABELS[who],
+                    f2(sync),
+                    f"{sync / floor:.2f}x"
+                    if sync and floor and who == "ours"
+                    else (f"{sync / floor:.1f}x" if sync and floor else "-"),
+                    f2(med([r["sync"] - r["ready"] for r in rs])),
+                    "-" if ops is None else f"{ops / (len(ITEMS) * n):.2f}",
+                    f2(med([r["requests"] for r in rs])),
+                    f2(med([r["cpu"] for r in rs])),
+                    f"{med([r['rss'] for r in rs]):.0f}",
+                )
+            )
+        rows.append(
+            ("", f"RSA floor ({'ours' if floor else '-'}'s ops, 2 threads)", f2(floor), "1.00x", "", "", "", "", "")
+        )
+    print(
+        table(
+            rows,
+            (
+                "sealed by",
+                "controller",
+                "sync s",
+                "vs floor",
+                "after ready s",
+                "ops/item",
+                "requests/SS",
+                "CPU s",
+                "peak RSS MiB",
+            ),
+        )
+    )
+    print(
+        "sync s: from starting the process until every Secret is right (start-up included); after ready: from /readyz"
+    )
     print()
     rows = []
     for variant in ("sealer", "kubeseal"):
         for who in configs:
             rs = results.get((who, variant), [])
             if rs:
-                rows.append((variant, LABELS[who], f2(med([r["restart_ready"] for r in rs])),
-                             "-" if who != "ours" else f"{med([r['restart_ops'] for r in rs]):.0f}",
-                             f"{med([r['restart_writes'] for r in rs]):.0f}", f"{med([r['restart_events'] for r in rs]):.0f}",
-                             f"{med([r['restart_requests'] for r in rs]):.0f}",
-                             "-" if "idle" not in rs[0] else f"{100 * med([r['idle'] for r in rs]):.3f} %"))
+                rows.append(
+                    (
+                        variant,
+                        LABELS[who],
+                        f2(med([r["restart_ready"] for r in rs])),
+                        "-" if who != "ours" else f"{med([r['restart_ops'] for r in rs]):.0f}",
+                        f"{med([r['restart_writes'] for r in rs]):.0f}",
+                        f"{med([r['restart_events'] for r in rs]):.0f}",
+                        f"{med([r['restart_requests'] for r in rs]):.0f}",
+                        "-" if "idle" not in rs[0] else f"{100 * med([r['idle'] for r in rs]):.3f} %",
+                    )
+                )
     print(f"restart over the {n} synced SealedSecrets")
-    print(table(rows, ("sealed by", "controller", "ready s", "private-key ops", "writes", "events", "requests",
-                       f"idle CPU ({args.idle} s)")))
+    print(
+        table(
+            rows,
+            (
+                "sealed by",
+                "controller",
+                "ready s",
+                "private-key ops",
+                "writes",
+                "events",
+                "requests",
+                f"idle CPU ({args.idle} s)",
+            ),
+        )
+    )
     if why_not:
         print(f"Bitnami's controller: not measured ({why_not}); ours alone")
 
@@ -373,9 +456,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=1000, help="SealedSecrets (default 1000)")
     parser.add_argument("--repeats", type=int, default=1, help="runs per controller and variant (default 1)")
-    parser.add_argument("--idle", type=int, default=60, help="seconds of idle CPU measurement, ours (default 60; 0 skips)")
-    parser.add_argument("--scale", type=int, default=0, help="memory mode: this many SealedSecrets and unrelated Secrets")
-    parser.add_argument("--bitnami-defaults", action="store_true", help="also Bitnami's controller at its 5 QPS default")
+    parser.add_argument(
+        "--idle", type=int, default=60, help="seconds of idle CPU measurement, ours (default 60; 0 skips)"
+    )
+    parser.add_argument(
+        "--scale", type=int, default=0, help="memory mode: this many SealedSecrets and unrelated Secrets"
+    )
+    parser.add_argument(
+        "--bitnami-defaults", action="store_true", help="also Bitnami's controller at its 5 QPS default"
+    )
     parser.add_argument("--ours-only", action="store_true", help="do not run Bitnami's controller")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
@@ -383,6 +472,7 @@ def main() -> None:
 
     def interrupt(*_):
         raise KeyboardInterrupt
+
     signal.signal(signal.SIGTERM, interrupt)
 
     started = time.monotonic()
@@ -406,8 +496,10 @@ def main() -> None:
         plane.start()
         install(plane)
         keys = store_keys(plane, KEYS, BITS, plane.dir)
-        print(f"control plane up in {plane.startup_seconds:.1f} s; {KEYS} {BITS}-bit keys stored; "
-              f"load {machine_load()}", flush=True)
+        print(
+            f"control plane up in {plane.startup_seconds:.1f} s; {KEYS} {BITS}-bit keys stored; load {machine_load()}",
+            flush=True,
+        )
         rng = random.Random(args.seed)
         with plane.api_client() as api:
             core, custom = kubernetes.client.CoreV1Api(api), kubernetes.client.CustomObjectsApi(api)
@@ -427,14 +519,25 @@ def main() -> None:
                         results.setdefault((who, variant), []).append(r)
                         if who == "ours":
                             floors.setdefault(variant, []).append(rsa_floor(keys, int(r["ops"])))
-                        print(f"  run {rep + 1} {who:16} {variant:8}: sync {r['sync']:.2f} s (ready {r['ready']:.2f}), "
-                              f"{r['requests']:.2f} requests/SS, CPU {r['cpu']:.1f} s, RSS {r['rss']:.0f} MiB"
-                              + (f", ops/item {r['ops'] / (len(ITEMS) * args.count):.2f}, floor "
-                                 f"{floors[variant][-1]:.2f} s" if who == "ours" else "")
-                              + f"; restart: ready {r['restart_ready']:.2f} s, writes {r['restart_writes']}, "
-                              f"events {r['restart_events']}"
-                              + (f", ops {r['restart_ops']:.0f}, idle {100 * r.get('idle', 0):.3f} %" if who == "ours" else "")
-                              + f"  [{time.monotonic() - t:.0f} s; load {machine_load()}]", flush=True)
+                        print(
+                            f"  run {rep + 1} {who:16} {variant:8}: sync {r['sync']:.2f} s (ready {r['ready']:.2f}), "
+                            f"{r['requests']:.2f} requests/SS, CPU {r['cpu']:.1f} s, RSS {r['rss']:.0f} MiB"
+                            + (
+                                f", ops/item {r['ops'] / (len(ITEMS) * args.count):.2f}, floor "
+                                f"{floors[variant][-1]:.2f} s"
+                                if who == "ours"
+                                else ""
+                            )
+                            + f"; restart: ready {r['restart_ready']:.2f} s, writes {r['restart_writes']}, "
+                            f"events {r['restart_events']}"
+                            + (
+                                f", ops {r['restart_ops']:.0f}, idle {100 * r.get('idle', 0):.3f} %"
+                                if who == "ours"
+                                else ""
+                            )
+                            + f"  [{time.monotonic() - t:.0f} s; load {machine_load()}]",
+                            flush=True,
+                        )
             if args.scale:
                 for who in configs:
                     scale_rss[who] = scale(plane, who, args, keys, bitnami_bin, core, custom, rng, kubeseal)
@@ -443,8 +546,10 @@ def main() -> None:
         plane.stop()
     report(results, floors, args, configs, why_not)
     if scale_rss:
-        print(f"\npeak RSS with {args.scale} SealedSecrets and {args.scale} unrelated Secrets (1 KiB): "
-              + ", ".join(f"{LABELS[w]} {v:.0f} MiB" for w, v in scale_rss.items()))
+        print(
+            f"\npeak RSS with {args.scale} SealedSecrets and {args.scale} unrelated Secrets (1 KiB): "
+            + ", ".join(f"{LABELS[w]} {v:.0f} MiB" for w, v in scale_rss.items())
+        )
     print(f"total wall time {time.monotonic() - started:.0f} s")
 
 

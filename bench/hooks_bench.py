@@ -129,7 +129,9 @@ def make_files(root: Path, count: int) -> list[str]:
 
             sealed = sealer.seal_secret(yaml.safe_load(secret))
             (d / "sealedsecret.yaml").write_text(dump_yaml(sealed))
-        files += [f"apps/{name}/{f}" for f in ("deployment.yaml", "configmap.yaml", "sealedsecret.yaml", "kustomization.yaml")]
+        files += [
+            f"apps/{name}/{f}" for f in ("deployment.yaml", "configmap.yaml", "sealedsecret.yaml", "kustomization.yaml")
+        ]
         app += 1
     return files[:count]
 

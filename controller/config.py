@@ -73,8 +73,13 @@ FLAGS = [
     Flag("key-size", 4096, "RSA key size of new keys.", int),
     Flag("key-ttl", "87600h", "Validity of new keys' certificates.", _duration),
     Flag("my-cn", "", "Common name of new keys' certificates."),
-    Flag("pq-keys", False, "Give new keys an ML-KEM-768 key too, published with the certificate, for "
-         "post-quantum sealing (sealer seal --pq; docs/format.md).", _bool),
+    Flag(
+        "pq-keys",
+        False,
+        "Give new keys an ML-KEM-768 key too, published with the certificate, for "
+        "post-quantum sealing (sealer seal --pq; docs/format.md).",
+        _bool,
+    ),
     Flag("key-renew-period", "720h", "Make a new sealing key this often (0 disables).", parse_period),
     Flag("key-cutoff-time", "", "Make a new key at start if the newest predates this (RFC 1123Z or RFC 3339)."),
     Flag("update-status", True, "Report status on SealedSecrets.", _bool),
@@ -82,15 +87,22 @@ FLAGS = [
     Flag("additional-namespaces", "", "Comma-separated namespaces to watch besides the controller's."),
     Flag("label-selector", "", "Only handle SealedSecrets matching this label selector."),
     Flag("skip-recreate", False, "Do not watch Secrets, so deleted Secrets are not recreated.", _bool),
-    Flag("repair-drift", True, "Restore a Secret changed behind its SealedSecret's back (false: only report it).", _bool),
+    Flag(
+        "repair-drift", True, "Restore a Secret changed behind its SealedSecret's back (false: only report it).", _bool
+    ),
     Flag("max-unseal-retries", 5, "Retries per SealedSecret before giving up until it or the keys change.", int),
     Flag("listen-addr", ":8080", "HTTP API address."),
     Flag("listen-metrics-addr", ":8081", "Prometheus metrics address."),
     Flag("rate-limit", 2.0, "Requests per second per client on /v1/verify and /v1/rotate.", float),
     Flag("rate-limit-burst", 2, "Burst on /v1/verify and /v1/rotate.", int),
     # Limits of the HTTP API (docs/security.md says what each protects and why its value).
-    Flag("trusted-proxies", "", "Comma-separated CIDRs of proxies whose X-Forwarded-For (last hop only) keys the "
-         "rate limit, e.g. the API servers' addresses; others are keyed by their own address.", _networks),
+    Flag(
+        "trusted-proxies",
+        "",
+        "Comma-separated CIDRs of proxies whose X-Forwarded-For (last hop only) keys the "
+        "rate limit, e.g. the API servers' addresses; others are keyed by their own address.",
+        _networks,
+    ),
     Flag("read-header-timeout", "10s", "Time to send a request's headers.", _timeout),
     Flag("read-timeout", "2m", "Time to send a whole request.", _timeout),
     Flag("write-timeout", "2m", "Time to take a response.", _timeout),
@@ -101,33 +113,67 @@ FLAGS = [
     Flag("log-format", "text", "text or json."),
     Flag("log-level", "INFO", "DEBUG, INFO, WARN or ERROR."),
     Flag("kubeconfig", "", "Kubeconfig path (default: in-cluster, else KUBECONFIG)."),
-    Flag("workers", 0, "Reconcile workers (0: 4 per core, so that private-key operations fill the cores while "
-         "other workers wait for the API server).", int),
-    Flag("leader-elect", True, "Elect a leader among replicas on a Lease; only the leader writes (false: act alone).",
-         _bool),
-    Flag("leader-election-id", "sealed-secrets-controller", "Name of the leader-election Lease in the controller's "
-         "namespace (give each installation its own)."),
-    Flag("leader-election-lease-duration", "15s", "How long followers wait, after the Lease last changed, before "
-         "taking it over.", _duration),
-    Flag("leader-election-renew-deadline", "10s", "How long the leader keeps trying to renew before it steps down.",
-         _duration),
-    Flag("leader-election-retry-period", "2s", "How often candidates try to acquire, and the leader renews, the Lease.",
-         _duration),
-    Flag("kubeclient-qps", -1.0, "Client-side limit on API requests per second (0 or negative: no client-side "
-         "limit; the API server's priority and fairness applies).", float),
+    Flag(
+        "workers",
+        0,
+        "Reconcile workers (0: 4 per core, so that private-key operations fill the cores while "
+        "other workers wait for the API server).",
+        int,
+    ),
+    Flag(
+        "leader-elect",
+        True,
+        "Elect a leader among replicas on a Lease; only the leader writes (false: act alone).",
+        _bool,
+    ),
+    Flag(
+        "leader-election-id",
+        "sealed-secrets-controller",
+        "Name of the leader-election Lease in the controller's namespace (give each installation its own).",
+    ),
+    Flag(
+        "leader-election-lease-duration",
+        "15s",
+        "How long followers wait, after the Lease last changed, before taking it over.",
+        _duration,
+    ),
+    Flag(
+        "leader-election-renew-deadline",
+        "10s",
+        "How long the leader keeps trying to renew before it steps down.",
+        _duration,
+    ),
+    Flag(
+        "leader-election-retry-period",
+        "2s",
+        "How often candidates try to acquire, and the leader renews, the Lease.",
+        _duration,
+    ),
+    Flag(
+        "kubeclient-qps",
+        -1.0,
+        "Client-side limit on API requests per second (0 or negative: no client-side "
+        "limit; the API server's priority and fairness applies).",
+        float,
+    ),
     Flag("kubeclient-burst", 10, "Burst of API requests above --kubeclient-qps.", int),
 ]
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="sealer-controller", description="Unseal SealedSecrets into Secrets "
-                                "(a drop-in for Bitnami's sealed-secrets controller).")
+    p = argparse.ArgumentParser(
+        prog="sealer-controller",
+        description="Unseal SealedSecrets into Secrets (a drop-in for Bitnami's sealed-secrets controller).",
+    )
     p.add_argument("--version", action="store_true", help="Print the version and exit.")
     for flag in FLAGS:
         env = ENV_PREFIX + flag.name.upper().replace("-", "_")
         default = os.environ.get(env, flag.default)
-        kwargs: dict[str, Any] = {"default": default, "help": f"{flag.help} [env {env}] (default {flag.default!s})",
-                        "dest": flag.name.replace("-", "_")}
+        kwargs: dict[str, Any] = {
+            "default": default,
+            "help": f"{flag.help} [env {env}] (default {flag.default!s})",
+            "dest": flag.name.replace("-", "_"),
+        }
         if flag.type is _bool:
             # Go flag style: `--update-status`, `--update-status=false`.
             kwargs.update(nargs="?", const=True, type=_bool)

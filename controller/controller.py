@@ -13,10 +13,10 @@ from typing import Any
 from controller import faults, reconcile, record, status, takeover
 from controller.informer import Informer, object_key
 from controller.keys_manager import KeysManager
-from sealer.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, secret_path, sealed_secret_path
 from controller.metrics import Metrics
 from controller.workqueue import WorkQueue
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
+from sealer.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, sealed_secret_path, secret_path
 
 log = logging.getLogger(__name__)
 COMPONENT = "sealed-secrets"
@@ -39,7 +39,7 @@ class Settings:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _spec_changed(obj: dict[str, Any], old: dict[str, Any] | None) -> bool:
@@ -67,15 +67,32 @@ class Controller:
     def _informers(self, scopes: tuple[str, ...] | None, only: frozenset[str] | None) -> None:
         settings, kube = self.settings, self.kube
         self.sealed = [
-            Informer(kube, sealed_secret_path(ns), self._on_sealed, name=f"sealedsecrets[{ns or '*'}]",
-                     label_selector=settings.label_selector, namespaces=only)
+            Informer(
+                kube,
+                sealed_secret_path(ns),
+                self._on_sealed,
+                name=f"sealedsecrets[{ns or '*'}]",
+                label_selector=settings.label_selector,
+                namespaces=only,
+            )
             for ns in scopes or (None,)
         ]
-        self.secrets = [] if settings.skip_recreate else [
-            Informer(kube, secret_path(ns) if ns else "/api/v1/secrets", self._on_secret, name=f"secrets[{ns or '*'}]",
-                     list_accept=METADATA_ONLY, watch_accept=METADATA_ONLY_WATCH, namespaces=only)
-            for ns in scopes or (None,)
-        ]
+        self.secrets = (
+            []
+            if settings.skip_recreate
+            else [
+                Informer(
+                    kube,
+                    secret_path(ns) if ns else "/api/v1/secrets",
+                    self._on_secret,
+                    name=f"secrets[{ns or '*'}]",
+                    list_accept=METADATA_ONLY,
+                    watch_accept=METADATA_ONLY_WATCH,
+                    namespaces=only,
+                )
+                for ns in scopes or (None,)
+            ]
+        )
 
     def _check_cluster_wide(self) -> None:
         """Filtered cluster-wide watches need cluster-wide list/watch (deploy/ grants it); where
@@ -89,8 +106,11 @@ class Controller:
         except ApiError as e:
             if e.status != 403:
                 return  # anything else: the informers retry and report it
-            log.info("no cluster-wide list/watch allowed (%s): watching each of the %d namespaces",
-                     e.summary, len(self.settings.namespaces or ()))
+            log.info(
+                "no cluster-wide list/watch allowed (%s): watching each of the %d namespaces",
+                e.summary,
+                len(self.settings.namespaces or ()),
+            )
             self._informers(self.settings.namespaces, None)
         except Exception:  # noqa: BLE001 - the API server is away: the informers retry and report it
             return
@@ -184,8 +204,10 @@ class Controller:
         self._check_cluster_wide()
         for informer in (*self.secrets, *self.sealed):
             threading.Thread(target=informer.run, args=(stop,), name=informer.name, daemon=True).start()
-        workers = [threading.Thread(target=self._worker, args=(stop,), name=f"worker-{i}", daemon=True)
-                   for i in range(self.settings.workers)]
+        workers = [
+            threading.Thread(target=self._worker, args=(stop,), name=f"worker-{i}", daemon=True)
+            for i in range(self.settings.workers)
+        ]
         for w in workers:
             w.start()
         threading.Thread(target=self._resync, args=(stop,), name="resync", daemon=True).start()
@@ -232,8 +254,12 @@ class Controller:
             if transient is not None:
                 # The API server is away or busy: back off and try again, whatever the retry budget.
                 kind = faults.kind_of(transient)
-                self.trouble.warning(f"transient {kind}", "API server trouble (%s) while reconciling %s/%s; "
-                                     "retrying with backoff", kind, *key)
+                self.trouble.warning(
+                    f"transient {kind}",
+                    "API server trouble (%s) while reconciling %s/%s; retrying with backoff",
+                    kind,
+                    *key,
+                )
                 self.queue.add_after(key, self.backoff.next(key))
                 continue
             self.backoff.forget(key)
@@ -241,8 +267,11 @@ class Controller:
                 self.queue.retry(key)
             elif retry:
                 self.gave_up.add(key)
-                log.warning("giving up on %s/%s after %d attempts (until it or the keys change, or the next resync)",
-                            *key, self.settings.max_retries + 1)
+                log.warning(
+                    "giving up on %s/%s after %d attempts (until it or the keys change, or the next resync)",
+                    *key,
+                    self.settings.max_retries + 1,
+                )
             else:
                 self.gave_up.discard(key)
                 self.queue.forget(key)
@@ -261,7 +290,9 @@ class Controller:
 
     def _sync(self, sealed: dict[str, Any], namespace: str, name: str) -> bool:
         cached, meta = self.secret_meta(namespace, name)
-        verdict, known = self.records.assess(sealed, meta, cached) if self.settings.update_status else (record.FULL, None)
+        verdict, known = (
+            self.records.assess(sealed, meta, cached) if self.settings.update_status else (record.FULL, None)
+        )
         if verdict == record.CURRENT and known is not None:
             # As recorded, and untouched since: no GET, no private-key operation, and (status unchanged) no write.
             self._write_status(sealed, self._recorded_result(sealed, known), known)
@@ -271,7 +302,9 @@ class Controller:
             rv = existing["metadata"].get("resourceVersion", "")
             if self.records.matches(sealed, known, existing):
                 # Written by someone, but not where the SealedSecret decides (another tool's annotation, say).
-                self._write_status(sealed, status.Result(True, reconcile.UNSEALED), self.records.refresh(sealed, known, rv))
+                self._write_status(
+                    sealed, status.Result(True, reconcile.UNSEALED), self.records.refresh(sealed, known, rv)
+                )
                 return False
         plan = reconcile.decide(sealed, self.keys.registry, existing)
         if verdict == record.VERIFY and known is not None and existing is not None and plan.action == "update":
@@ -297,7 +330,9 @@ class Controller:
             else:
                 message = f"cannot {plan.action} Secret {namespace}/{name}: {faults.refusal_reason(e)}"
             result = status.Result(False, reconcile.ERR_UPDATE, message)
-            plan = reconcile.Plan("none", result, None, [reconcile.Event("Warning", reconcile.ERR_UPDATE, message)], "update", retry)
+            plan = reconcile.Plan(
+                "none", result, None, [reconcile.Event("Warning", reconcile.ERR_UPDATE, message)], "update", retry
+            )
             written = None
         if plan.error_reason:
             self.metrics.unseal_errors.labels(plan.error_reason, namespace).inc()
@@ -306,13 +341,20 @@ class Controller:
             self.metrics.secret_drift.labels(namespace, plan.drift).inc()
             log.warning("%s/%s: %s", namespace, name, plan.events[0].message)
         elif plan.action != "none":
-            log.info("%s/%s: unsealed (%s Secret)", namespace, name, "created" if plan.action == "create" else "updated")
+            log.info(
+                "%s/%s: unsealed (%s Secret)", namespace, name, "created" if plan.action == "create" else "updated"
+            )
         new_record = None
         if written is not None and (result.ok or plan.drift == "reported"):
             state_of = plan.secret if plan.drift == "reported" else written
             assert state_of is not None  # a reported drift's plan carries the Secret it would have written
-            new_record = self.records.make(sealed, state_of, plan.keys_used, written["metadata"].get("resourceVersion", ""),
-                                           in_sync=plan.drift != "reported")
+            new_record = self.records.make(
+                sealed,
+                state_of,
+                plan.keys_used,
+                written["metadata"].get("resourceVersion", ""),
+                in_sync=plan.drift != "reported",
+            )
         conditions_changed = self._write_status(sealed, result, new_record)
         for event in plan.events:
             self._event(sealed, event)
@@ -340,9 +382,14 @@ class Controller:
         now = _now()
         conditions_changed = status.next_status(sealed.get("status"), meta.get("generation"), result, now) is not None
         # A failure (not a reported drift) leaves no record behind: it would claim a Secret in sync.
-        new = status.next_status(sealed.get("status"), meta.get("generation"), result, now,
-                                 known.condition() if known is not None else None,
-                                 forget=record.CONDITION if known is None and not result.ok else None)
+        new = status.next_status(
+            sealed.get("status"),
+            meta.get("generation"),
+            result,
+            now,
+            known.condition() if known is not None else None,
+            forget=record.CONDITION if known is None and not result.ok else None,
+        )
         if new is None:
             return False
         path = sealed_secret_path(meta.get("namespace"), meta["name"]) + "/status"
@@ -359,20 +406,38 @@ class Controller:
 
     def _event(self, sealed: dict[str, Any], event: reconcile.Event) -> None:
         meta = sealed["metadata"]
-        now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         body = {
-            "apiVersion": "v1", "kind": "Event",
+            "apiVersion": "v1",
+            "kind": "Event",
             "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:16]}", "namespace": meta.get("namespace")},
-            "involvedObject": {"apiVersion": reconcile.API_VERSION, "kind": reconcile.KIND, "name": meta["name"],
-                               "namespace": meta.get("namespace"), "uid": meta.get("uid"),
-                               "resourceVersion": meta.get("resourceVersion")},
-            "reason": event.reason, "message": event.message, "type": event.type,
-            "source": {"component": COMPONENT}, "reportingComponent": COMPONENT,
-            "firstTimestamp": now[:19] + "Z", "lastTimestamp": now[:19] + "Z", "eventTime": None, "count": 1,
+            "involvedObject": {
+                "apiVersion": reconcile.API_VERSION,
+                "kind": reconcile.KIND,
+                "name": meta["name"],
+                "namespace": meta.get("namespace"),
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": event.reason,
+            "message": event.message,
+            "type": event.type,
+            "source": {"component": COMPONENT},
+            "reportingComponent": COMPONENT,
+            "firstTimestamp": now[:19] + "Z",
+            "lastTimestamp": now[:19] + "Z",
+            "eventTime": None,
+            "count": 1,
         }
         try:
             self.kube.create(f"/api/v1/namespaces/{meta.get('namespace')}/events", body)
         except Exception as e:  # noqa: BLE001 - events are best effort: never a reason to redo the work
             kind = faults.kind_of(e)
-            self.trouble.warning(f"event {kind}", "cannot record event %s on %s/%s (%s)", event.reason,
-                                 meta.get("namespace"), meta["name"], kind)
+            self.trouble.warning(
+                f"event {kind}",
+                "cannot record event %s on %s/%s (%s)",
+                event.reason,
+                meta.get("namespace"),
+                meta["name"],
+                kind,
+            )

@@ -42,8 +42,9 @@ SECRET_DATA_LIMIT = 1024 * 1024
 ANNOTATIONS_LIMIT = 256 * 1024
 LARGEST_WRAPPED_KEY = 1024
 HYBRID_OVERHEAD = len(crypto.HYBRID_TAG) + crypto.MLKEM768_CIPHERTEXT_BYTES
-LARGEST_SEALED_SECRET = (4 * -(-(HYBRID_OVERHEAD + 2 + LARGEST_WRAPPED_KEY + SECRET_DATA_LIMIT + 16) // 3)
-                         + 2 * ANNOTATIONS_LIMIT)
+LARGEST_SEALED_SECRET = (
+    4 * -(-(HYBRID_OVERHEAD + 2 + LARGEST_WRAPPED_KEY + SECRET_DATA_LIMIT + 16) // 3) + 2 * ANNOTATIONS_LIMIT
+)
 # Each item costs a private-key operation (~2 ms at 4096 bits); a stream of SealedSecrets shares
 # one body and one item budget.
 MAX_ITEMS = 256
@@ -98,8 +99,10 @@ def reseal(sealed: dict[str, Any], registry: KeyRegistry) -> dict[str, Any]:
     # nor a classic one post-quantum (which Bitnami's controller could no longer open).
     pq = any(crypto.is_hybrid(crypto.decode(v)) for v in sealed["spec"]["encryptedData"].values())
     if pq and newest.mlkem_key is None:
-        raise SealerError("sealed in the post-quantum format, but the newest key has no ML-KEM-768 key "
-                          "(run the controller with --pq-keys)")
+        raise SealerError(
+            "sealed in the post-quantum format, but the newest key has no ML-KEM-768 key "
+            "(run the controller with --pq-keys)"
+        )
 
     kem_public = newest.mlkem_key.public_key() if pq and newest.mlkem_key is not None else None
 
@@ -111,7 +114,14 @@ def reseal(sealed: dict[str, Any], registry: KeyRegistry) -> dict[str, Any]:
     out = copy.deepcopy(sealed)
     out["spec"]["encryptedData"] = {k: seal(v) for k, v in sorted(items.items())}
     out["metadata"].setdefault("annotations", {})[KEY_HINT_ANNOTATION] = newest.fingerprint
-    for server_field in ("creationTimestamp", "deletionTimestamp", "generation", "resourceVersion", "uid", "managedFields"):
+    for server_field in (
+        "creationTimestamp",
+        "deletionTimestamp",
+        "generation",
+        "resourceVersion",
+        "uid",
+        "managedFields",
+    ):
         out["metadata"].pop(server_field, None)
     out.pop("status", None)
     return out
@@ -122,8 +132,17 @@ def _one_line(e: Exception) -> bytes:
 
 
 class Api:
-    def __init__(self, registry: KeyRegistry, metrics: Metrics, ready: Callable[[], bool], *, rate: float = 2,
-                 burst: int = 2, limits: RequestLimits = RequestLimits(), proxies: TrustedProxies = TrustedProxies()):
+    def __init__(
+        self,
+        registry: KeyRegistry,
+        metrics: Metrics,
+        ready: Callable[[], bool],
+        *,
+        rate: float = 2,
+        burst: int = 2,
+        limits: RequestLimits = RequestLimits(),
+        proxies: TrustedProxies = TrustedProxies(),
+    ):
         self.registry, self.metrics, self.ready = registry, metrics, ready
         self.limiter = RateLimiter(rate, burst)
         self.limits, self.proxies = limits, proxies

@@ -35,10 +35,23 @@ from controller.ratelimit import Budget
 log = logging.getLogger(__name__)
 Response = tuple[int, str, bytes, dict[str, Any]]
 TEXT = "text/plain; charset=utf-8"
-REASONS = {200: "OK", 100: "Continue", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-           408: "Request Timeout", 409: "Conflict", 411: "Length Required", 413: "Content Too Large",
-           429: "Too Many Requests", 431: "Request Header Fields Too Large", 500: "Internal Server Error",
-           501: "Not Implemented", 503: "Service Unavailable", 505: "HTTP Version Not Supported"}
+REASONS = {
+    200: "OK",
+    100: "Continue",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    408: "Request Timeout",
+    409: "Conflict",
+    411: "Length Required",
+    413: "Content Too Large",
+    429: "Too Many Requests",
+    431: "Request Header Fields Too Large",
+    500: "Internal Server Error",
+    501: "Not Implemented",
+    503: "Service Unavailable",
+    505: "HTTP Version Not Supported",
+}
 FD_RESERVE = 64  # descriptors kept for the API-server client, logs and the metrics server
 MAX_BODY = 2 * 1024 * 1024  # what one SealedSecret can be: derived in controller/http_api.py
 
@@ -141,7 +154,7 @@ class HttpServer:
             first = True
             while await self._one_request(conn, reader, first):
                 first = False
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, asyncio.TimeoutError):
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
             pass
         except Exception:  # noqa: BLE001 - a bug in one connection must not end the loop
             log.exception("http: connection failed")
@@ -169,26 +182,35 @@ class HttpServer:
         started = time.monotonic()
         peer = _peer(conn.writer)
         try:
-            head = start_byte + await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"),
-                                                       min(limits.read_header_timeout, limits.read_timeout))
+            head = start_byte + await asyncio.wait_for(
+                reader.readuntil(b"\r\n\r\n"), min(limits.read_header_timeout, limits.read_timeout)
+            )
         except asyncio.LimitOverrunError:
-            await self._send(conn, Request("GET", "", "HTTP/1.1", {}), (431, TEXT, b"request head too large\n", {}), close=True)
+            await self._send(
+                conn, Request("GET", "", "HTTP/1.1", {}), (431, TEXT, b"request head too large\n", {}), close=True
+            )
             return False
         except asyncio.IncompleteReadError as e:
             if e.partial or start_byte:
                 raise
             return False  # closed between requests: normal
-        except (TimeoutError, asyncio.TimeoutError):
-            await self._send(conn, Request("GET", "", "HTTP/1.1", {}), (408, TEXT, b"request timeout\n", {}), close=True)
+        except TimeoutError:
+            await self._send(
+                conn, Request("GET", "", "HTTP/1.1", {}), (408, TEXT, b"request timeout\n", {}), close=True
+            )
             return False
         try:
             request = parse_head(head)
         except _Refused as e:
-            await self._send(conn, Request("GET", "", "HTTP/1.1", {}), (e.status, TEXT, f"{e.message}\n".encode(), {}), close=True)
+            await self._send(
+                conn, Request("GET", "", "HTTP/1.1", {}), (e.status, TEXT, f"{e.message}\n".encode(), {}), close=True
+            )
             return False
         return await self._serve(conn, reader, request, peer, started)
 
-    async def _serve(self, conn: _Connection, reader: asyncio.StreamReader, request: Request, peer: str, started: float) -> bool:
+    async def _serve(
+        self, conn: _Connection, reader: asyncio.StreamReader, request: Request, peer: str, started: float
+    ) -> bool:
         handler, limits = self.handler, self.limits
         keep_alive = request.version == "HTTP/1.1" and (request.header("connection") or "").lower() != "close"
         if request.method not in ("GET", "POST"):
@@ -212,16 +234,20 @@ class HttpServer:
                     raise _Refused(503, "too many requests in progress", {"Retry-After": "1"})
                 conn.serving = True
                 try:
-                    response = await self.loop.run_in_executor(self.pool, handler.process, request.method, request.path, body)
+                    response = await self.loop.run_in_executor(
+                        self.pool, handler.process, request.method, request.path, body
+                    )
                 finally:
                     conn.serving = False
                     self.in_progress.give()
             else:
                 response = handler.process(request.method, request.path, body)
         except _Refused as e:
-            await self._send(conn, request, (e.status, TEXT, f"{e.message}\n".encode(), e.headers), close=True, started=started)
+            await self._send(
+                conn, request, (e.status, TEXT, f"{e.message}\n".encode(), e.headers), close=True, started=started
+            )
             return False
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             await self._send(conn, request, (408, TEXT, b"request timeout\n", {}), close=True, started=started)
             return False
         except Exception:  # noqa: BLE001 - a handler bug answers 500, the server lives on
@@ -232,8 +258,9 @@ class HttpServer:
         await self._send(conn, request, response, close=not keep_alive, started=started)
         return keep_alive
 
-    async def _read_body(self, reader: asyncio.StreamReader, request: Request, length: int | None,
-                         deadline: float) -> tuple[bytes, int]:
+    async def _read_body(
+        self, reader: asyncio.StreamReader, request: Request, length: int | None, deadline: float
+    ) -> tuple[bytes, int]:
         """(body, bytes taken from the shared budget). ``length`` None: chunked."""
         chunks: list[bytes] = []
         held = 0
@@ -258,7 +285,11 @@ class HttpServer:
                 while True:
                     line = await asyncio.wait_for(reader.readuntil(b"\r\n"), _left(deadline))
                     size_text = line.split(b";", 1)[0].strip()
-                    if not size_text or len(size_text) > 8 or not all(c in b"0123456789abcdefABCDEF" for c in size_text):
+                    if (
+                        not size_text
+                        or len(size_text) > 8
+                        or not all(c in b"0123456789abcdefABCDEF" for c in size_text)
+                    ):
                         raise _Refused(400, "bad chunk size")
                     size = int(size_text, 16)
                     if size == 0:
@@ -274,11 +305,16 @@ class HttpServer:
             raise
         return b"".join(chunks), held
 
-    async def _send(self, conn: _Connection, request: Request, response: Response, *, close: bool,
-                    started: float | None = None) -> None:
+    async def _send(
+        self, conn: _Connection, request: Request, response: Response, *, close: bool, started: float | None = None
+    ) -> None:
         status, ctype, body, headers = response
-        lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}", "Server: sealer-controller",
-                 f"Content-Type: {ctype}", f"Content-Length: {len(body)}"]
+        lines = [
+            f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}",
+            "Server: sealer-controller",
+            f"Content-Type: {ctype}",
+            f"Content-Length: {len(body)}",
+        ]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         if close:
             lines.append("Connection: close")
@@ -299,8 +335,9 @@ class HttpServer:
         def run() -> None:
             asyncio.set_event_loop(self.loop)
             try:
-                self.server = self.loop.run_until_complete(asyncio.start_server(
-                    self._connection, host, port, limit=self.limits.max_header_bytes, backlog=1024))
+                self.server = self.loop.run_until_complete(
+                    asyncio.start_server(self._connection, host, port, limit=self.limits.max_header_bytes, backlog=1024)
+                )
                 self.server_address = self.server.sockets[0].getsockname()[:2]
             except BaseException as e:  # noqa: BLE001 - reported to the starting thread
                 failure.append(e)
@@ -335,7 +372,7 @@ class HttpServer:
 def _left(deadline: float) -> float:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
-        raise asyncio.TimeoutError
+        raise TimeoutError
     return remaining
 
 
@@ -364,9 +401,14 @@ def _content_length(request: Request, limit: int) -> int | None:
 
 def server_limits(args: Any, **override: Any) -> ServerLimits:
     """The limits controller.config's flags set."""
-    limits = ServerLimits(read_header_timeout=args.read_header_timeout, read_timeout=args.read_timeout,
-                          write_timeout=args.write_timeout, idle_timeout=args.idle_timeout,
-                          max_connections=args.max_connections, max_concurrent=args.max_concurrent_requests)
+    limits = ServerLimits(
+        read_header_timeout=args.read_header_timeout,
+        read_timeout=args.read_timeout,
+        write_timeout=args.write_timeout,
+        idle_timeout=args.idle_timeout,
+        max_connections=args.max_connections,
+        max_concurrent=args.max_concurrent_requests,
+    )
     return dataclasses.replace(limits, **override)
 
 
@@ -376,6 +418,7 @@ def serve(handler: Handler, addr: str, stop: threading.Event, limits: ServerLimi
 
     host, port = parse_listen_addr(addr)
     server = HttpServer(handler, limits).start(host, port)
+
     def shut_down_when_stopped() -> None:
         stop.wait()
         server.shutdown()

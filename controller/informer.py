@@ -27,9 +27,19 @@ def object_key(obj: dict[str, Any]) -> tuple[str, str]:
 
 
 class Informer:
-    def __init__(self, kube: Kube, path: str, handler: Handler, *, name: str, label_selector: str | None = None,
-                 list_accept: str = "application/json", watch_accept: str = "application/json", watch_timeout: int = 300,
-                 namespaces: frozenset[str] | None = None):
+    def __init__(
+        self,
+        kube: Kube,
+        path: str,
+        handler: Handler,
+        *,
+        name: str,
+        label_selector: str | None = None,
+        list_accept: str = "application/json",
+        watch_accept: str = "application/json",
+        watch_timeout: int = 300,
+        namespaces: frozenset[str] | None = None,
+    ):
         """``namespaces``: keep only objects in these (a cluster-wide watch standing in for many
         namespaced ones: two watches instead of two per namespace)."""
         self.kube, self.path, self.handler, self.name = kube, path, handler, name
@@ -61,7 +71,9 @@ class Informer:
             before = old.get(key)
             if before is None:
                 self._dispatch("ADDED", obj, None)
-            elif (before.get("metadata") or {}).get("resourceVersion") != (obj.get("metadata") or {}).get("resourceVersion"):
+            elif (before.get("metadata") or {}).get("resourceVersion") != (obj.get("metadata") or {}).get(
+                "resourceVersion"
+            ):
                 self._dispatch("MODIFIED", obj, before)
         for key, obj in old.items():
             if key not in fresh:
@@ -102,8 +114,13 @@ class Informer:
                 if need_list:
                     self._relist()
                     need_list = False
-                for kind, obj in self.kube.watch(self.path, self.resource_version, label_selector=self.label_selector,
-                                                 timeout_seconds=self.watch_timeout, accept=self.watch_accept):
+                for kind, obj in self.kube.watch(
+                    self.path,
+                    self.resource_version,
+                    label_selector=self.label_selector,
+                    timeout_seconds=self.watch_timeout,
+                    accept=self.watch_accept,
+                ):
                     self._apply(kind, obj)
                     gone = 0
                     if stop.is_set():
@@ -127,7 +144,11 @@ class Informer:
                 stop.wait(backoff * (1 + random.random()))
                 backoff = min(backoff * 2, 30.0)
             except Exception as e:  # noqa: BLE001 - connection drops surface as many exception types
-                _warn(f"connection {type(e).__name__}", "%s: connection to the API server lost (%s); retrying with backoff",
-                      self.name, type(e).__name__)
+                _warn(
+                    f"connection {type(e).__name__}",
+                    "%s: connection to the API server lost (%s); retrying with backoff",
+                    self.name,
+                    type(e).__name__,
+                )
                 stop.wait(backoff * (1 + random.random()))
                 backoff = min(backoff * 2, 30.0)

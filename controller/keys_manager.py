@@ -41,8 +41,15 @@ class KeySettings:
 
 
 class KeysManager:
-    def __init__(self, kube: Kube, settings: KeySettings, *, clock: Clock = utc_now,
-                 on_change: Callable[[], None] | None = None, leading: Callable[[], bool] = lambda: True):
+    def __init__(
+        self,
+        kube: Kube,
+        settings: KeySettings,
+        *,
+        clock: Clock = utc_now,
+        on_change: Callable[[], None] | None = None,
+        leading: Callable[[], bool] = lambda: True,
+    ):
         self.kube, self.settings, self.clock = kube, settings, clock
         self.registry = KeyRegistry()
         self.on_change = on_change
@@ -52,8 +59,9 @@ class KeysManager:
         self._asked = False
         self._in_charge = False  # this leader has checked, as at a start, whether a key is due
         self._lock = threading.Lock()
-        self.informer = Informer(kube, secret_path(settings.namespace), self._on_secret, name="key-secrets",
-                                 label_selector=KEY_LABEL)
+        self.informer = Informer(
+            kube, secret_path(settings.namespace), self._on_secret, name="key-secrets", label_selector=KEY_LABEL
+        )
         self.next_rotation: dt.datetime | None = None
 
     # --- loading ---------------------------------------------------------------------------
@@ -74,7 +82,9 @@ class KeysManager:
                 continue
             if stored.usable(self.settings.prefix):
                 keys.append(stored)
-        legacy = self.kube.get(secret_path(self.settings.namespace, self.settings.prefix)) if self.settings.prefix else None
+        legacy = (
+            self.kube.get(secret_path(self.settings.namespace, self.settings.prefix)) if self.settings.prefix else None
+        )
         if legacy is not None and all(k.name != self.settings.prefix for k in keys):
             try:
                 keys.append(from_secret(legacy, f"legacy key Secret {self.settings.prefix}"))
@@ -92,7 +102,9 @@ class KeysManager:
             self.registry.replace(self._usable())
             after = set(self.registry.fingerprints)
         if before != after:
-            log.info("keys loaded: %d active (added %d, dropped %d)", len(after), len(after - before), len(before - after))
+            log.info(
+                "keys loaded: %d active (added %d, dropped %d)", len(after), len(after - before), len(before - after)
+            )
             if self.on_change:
                 self.on_change()
 
@@ -143,7 +155,9 @@ class KeysManager:
         """Make and store a new key; it seals from now on, old keys keep opening."""
         newest = self.registry.newest
         clock = clock_after(newest.not_before if newest else None, self.clock)
-        pair = generate_key_pair(self.settings.bits, self.settings.ttl, self.settings.cn, clock=clock, pq=self.settings.pq)
+        pair = generate_key_pair(
+            self.settings.bits, self.settings.ttl, self.settings.cn, clock=clock, pq=self.settings.pq
+        )
         body = to_secret(StoredKey("", pair), self.settings.namespace, generate_name_prefix=self.settings.prefix)
         created = self.kube.create(secret_path(self.settings.namespace), body)
         name: str = created["metadata"]["name"]  # the server's, from generateName
@@ -151,8 +165,14 @@ class KeysManager:
             self.registry.add(StoredKey(name, pair))
             self.next_rotation = plan(self.settings.policy, pair.not_before, self.clock()).next_rotation
         # The certificate is public; users copy it from here (as Bitnami's docs tell them to).
-        log.info("new sealing key %s (%s%s) because %s; certificate:\n%s", name, pair.fingerprint,
-                 " with an ML-KEM-768 key" if pair.mlkem_key else "", why, pair.published_pem().decode("ascii").strip())
+        log.info(
+            "new sealing key %s (%s%s) because %s; certificate:\n%s",
+            name,
+            pair.fingerprint,
+            " with an ML-KEM-768 key" if pair.mlkem_key else "",
+            why,
+            pair.published_pem().decode("ascii").strip(),
+        )
         if self.on_change:
             self.on_change()
         return name
@@ -167,8 +187,10 @@ class KeysManager:
                 self._in_charge = False
                 if self._asked:
                     self._asked = False
-                    log.warning("key rotation asked of a replica that does not lead: only the leader makes keys "
-                                "(send SIGUSR1 to the leader)")
+                    log.warning(
+                        "key rotation asked of a replica that does not lead: only the leader makes keys "
+                        "(send SIGUSR1 to the leader)"
+                    )
                 self._wake.wait(3600.0)
                 self._wake.clear()
                 continue
@@ -207,5 +229,12 @@ class KeysManager:
         return (self.clock() - newest.not_before).total_seconds() if newest else 0.0
 
     def describe(self) -> list[dict[str, Any]]:
-        return [{"fingerprint": p.fingerprint, "name": self.registry.name_of(p.fingerprint),
-                 "notBefore": rfc3339(p.not_before), "notAfter": rfc3339(p.not_after)} for p in self.registry.pairs]
+        return [
+            {
+                "fingerprint": p.fingerprint,
+                "name": self.registry.name_of(p.fingerprint),
+                "notBefore": rfc3339(p.not_before),
+                "notAfter": rfc3339(p.not_after),
+            }
+            for p in self.registry.pairs
+        ]

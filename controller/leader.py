@@ -68,7 +68,9 @@ def micro_time(now: dt.datetime) -> str:
     return now.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def next_spec(current: dict[str, Any] | None, identity: str, lease_seconds: int, *, expired: bool, now: str) -> dict[str, Any] | None:
+def next_spec(
+    current: dict[str, Any] | None, identity: str, lease_seconds: int, *, expired: bool, now: str
+) -> dict[str, Any] | None:
     """The Lease spec to write for ``identity`` to hold (or renew) the Lease, or None when another
     holder's Lease has not expired. ``current`` is the spec read (None: there is no Lease)."""
     if current is None:
@@ -293,6 +295,7 @@ def identity() -> str:
 
 def election_config(args: argparse.Namespace, namespace: str) -> ElectionConfig:
     """The ``--leader-election-*`` flags, checked as client-go checks them."""
+
     def seconds(v: dt.timedelta | float | str) -> float:
         return v.total_seconds() if isinstance(v, dt.timedelta) else float(v)
 

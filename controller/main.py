@@ -77,36 +77,65 @@ def main(argv: list[str] | None = None) -> int:
 
     elector = LeaderElector(kube, election, on_change=leadership) if election else AlwaysLeader()
     metrics.leader.set(1 if elector.is_leader else 0)
+
     def requeue_failed() -> None:  # new keys may open what failed before
         if controller_ref:
             controller_ref[0].requeue_failed()
 
-    keys = KeysManager(kube, KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation, pq=args.pq_keys),
-                       on_change=requeue_failed,
-                       leading=lambda: elector.is_leader)
-    ctrl = Controller(kube, keys, metrics, Settings(
-        namespaces=flags.namespaces(args, namespace), label_selector=args.label_selector or None,
-        update_status=args.update_status, skip_recreate=args.skip_recreate,
-        max_retries=args.max_unseal_retries, workers=flags.workers(args), repair_drift=args.repair_drift))
+    keys = KeysManager(
+        kube,
+        KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation, pq=args.pq_keys),
+        on_change=requeue_failed,
+        leading=lambda: elector.is_leader,
+    )
+    ctrl = Controller(
+        kube,
+        keys,
+        metrics,
+        Settings(
+            namespaces=flags.namespaces(args, namespace),
+            label_selector=args.label_selector or None,
+            update_status=args.update_status,
+            skip_recreate=args.skip_recreate,
+            max_retries=args.max_unseal_retries,
+            workers=flags.workers(args),
+            repair_drift=args.repair_drift,
+        ),
+    )
     if not elector.is_leader:
         ctrl.active.clear()
     controller_ref.append(ctrl)
-    metrics.watch_keys(lambda: len(keys.registry), keys.newest_age_seconds, lambda: keys.registry.private_key_operations)
+    metrics.watch_keys(
+        lambda: len(keys.registry), keys.newest_age_seconds, lambda: keys.registry.private_key_operations
+    )
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGUSR1, lambda *_: keys.request_rotation())
 
     ready = lambda: len(keys.registry) > 0 and ctrl.synced  # noqa: E731
-    api = Api(keys.registry, metrics, ready, rate=args.rate_limit, burst=args.rate_limit_burst,
-              limits=RequestLimits(max_items=args.max_request_items), proxies=TrustedProxies(args.trusted_proxies))
+    api = Api(
+        keys.registry,
+        metrics,
+        ready,
+        rate=args.rate_limit,
+        burst=args.rate_limit_burst,
+        limits=RequestLimits(max_items=args.max_request_items),
+        proxies=TrustedProxies(args.trusted_proxies),
+    )
     serve(api, args.listen_addr, stop, server_limits(args))
     serve(MetricsEndpoint(metrics), args.listen_metrics_addr, stop, server_limits(args))
-    log.info("sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s; %s", __version__, namespace,
-             ",".join(ctrl.settings.namespaces) if ctrl.settings.namespaces else "all namespaces",
-             args.listen_addr, args.listen_metrics_addr,
-             f"leader election on Lease {namespace}/{election.name} as {election.identity}" if election
-             else "leader election off")
+    log.info(
+        "sealer-controller v%s: namespace %s, watching %s; API on %s, metrics on %s; %s",
+        __version__,
+        namespace,
+        ",".join(ctrl.settings.namespaces) if ctrl.settings.namespaces else "all namespaces",
+        args.listen_addr,
+        args.listen_metrics_addr,
+        f"leader election on Lease {namespace}/{election.name} as {election.identity}"
+        if election
+        else "leader election off",
+    )
 
     threading.Thread(target=elector.run, args=(stop,), name="leader-election", daemon=True).start()
     keys.start(stop)

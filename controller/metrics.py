@@ -18,35 +18,63 @@ class Metrics:
         r = self.registry
         self.build_info = Gauge(f"{PREFIX}_build_info", "Build information.", ["revision"], registry=r)
         self.build_info.labels(version).set(1)
-        self.unseal_requests = Counter(f"{PREFIX}_unseal_requests", "Total number of sealed secret unseal requests",
-                                       registry=r)
-        self.unseal_errors = Counter(f"{PREFIX}_unseal_errors", "Total number of sealed secret unseal errors by reason",
-                                     ["reason", "namespace"], registry=r)
-        self.condition_info = Gauge(f"{PREFIX}_condition_info", "Current SealedSecret condition status. Values are "
-                                    "-1 (false), 0 (unknown or absent), 1 (true)",
-                                    ["namespace", "name", "condition", "ss_app_kubernetes_io_instance"], registry=r)
-        self.http_requests = Counter(f"{PREFIX}_http_requests", "Total number of HTTP requests by path and status code.",
-                                     ["path", "code", "method"], registry=r)
-        self.http_duration = Histogram(f"{PREFIX}_http_request_duration_seconds", "HTTP request latencies in seconds.",
-                                       ["path", "method"], registry=r)
-        self.secret_drift = Counter(f"{PREFIX}_secret_drift", "Secrets found changed behind their SealedSecret's back, "
-                                    "by what was done (repaired, or reported with --repair-drift=false).",
-                                    ["namespace", "action"], registry=r)
-        self.leader = Gauge(f"{PREFIX}_leader", "1 if this replica leads: only the leader writes Secrets, statuses, "
-                            "events and keys.", registry=r)
-        self.reconcile_duration = Histogram(f"{PREFIX}_reconcile_duration_seconds", "Time to reconcile one SealedSecret.",
-                                            registry=r)
+        self.unseal_requests = Counter(
+            f"{PREFIX}_unseal_requests", "Total number of sealed secret unseal requests", registry=r
+        )
+        self.unseal_errors = Counter(
+            f"{PREFIX}_unseal_errors",
+            "Total number of sealed secret unseal errors by reason",
+            ["reason", "namespace"],
+            registry=r,
+        )
+        self.condition_info = Gauge(
+            f"{PREFIX}_condition_info",
+            "Current SealedSecret condition status. Values are -1 (false), 0 (unknown or absent), 1 (true)",
+            ["namespace", "name", "condition", "ss_app_kubernetes_io_instance"],
+            registry=r,
+        )
+        self.http_requests = Counter(
+            f"{PREFIX}_http_requests",
+            "Total number of HTTP requests by path and status code.",
+            ["path", "code", "method"],
+            registry=r,
+        )
+        self.http_duration = Histogram(
+            f"{PREFIX}_http_request_duration_seconds",
+            "HTTP request latencies in seconds.",
+            ["path", "method"],
+            registry=r,
+        )
+        self.secret_drift = Counter(
+            f"{PREFIX}_secret_drift",
+            "Secrets found changed behind their SealedSecret's back, "
+            "by what was done (repaired, or reported with --repair-drift=false).",
+            ["namespace", "action"],
+            registry=r,
+        )
+        self.leader = Gauge(
+            f"{PREFIX}_leader",
+            "1 if this replica leads: only the leader writes Secrets, statuses, events and keys.",
+            registry=r,
+        )
+        self.reconcile_duration = Histogram(
+            f"{PREFIX}_reconcile_duration_seconds", "Time to reconcile one SealedSecret.", registry=r
+        )
 
-    def watch_keys(self, count: Callable[[], int], newest_age: Callable[[], float], operations: Callable[[], int]) -> None:
+    def watch_keys(
+        self, count: Callable[[], int], newest_age: Callable[[], float], operations: Callable[[], int]
+    ) -> None:
         """Key gauges read at scrape time, so they are never stale."""
 
         class KeyCollector:
             def collect(self) -> Iterator[Metric]:  # prometheus_client's collector protocol
                 yield GaugeMetricFamily(f"{PREFIX}_keys", "Number of active sealing keys.", value=count())
-                yield GaugeMetricFamily(f"{PREFIX}_newest_key_age_seconds", "Age of the newest (sealing) key.",
-                                        value=newest_age())
-                yield CounterMetricFamily(f"{PREFIX}_private_key_operations", "RSA private-key operations performed.",
-                                          value=operations())
+                yield GaugeMetricFamily(
+                    f"{PREFIX}_newest_key_age_seconds", "Age of the newest (sealing) key.", value=newest_age()
+                )
+                yield CounterMetricFamily(
+                    f"{PREFIX}_private_key_operations", "RSA private-key operations performed.", value=operations()
+                )
 
         self.registry.register(KeyCollector())
 

@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 
 class RateLimiter:
-    def __init__(self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic, max_clients: int = 65536):
+    def __init__(
+        self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic, max_clients: int = 65536
+    ):
         self.rate, self.burst, self.clock = float(rate), max(1, int(burst)), clock
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
         self._max = max_clients

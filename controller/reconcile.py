@@ -79,12 +79,20 @@ class Plan:
 
 def _fail(reason: str, message: str, metric: str, *, retry: bool, event: str | None = None) -> Plan:
     """Bitnami's wording: the status says what failed, the event may add context."""
-    return Plan("none", Result(False, reason, message), None, [Event("Warning", reason, event or message)], metric, retry)
+    return Plan(
+        "none", Result(False, reason, message), None, [Event("Warning", reason, event or message)], metric, retry
+    )
 
 
 def owner_reference(sealed: dict[str, Any]) -> dict[str, Any]:
     meta = sealed["metadata"]
-    return {"apiVersion": API_VERSION, "kind": KIND, "name": meta["name"], "uid": meta.get("uid", ""), "controller": True}
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "name": meta["name"],
+        "uid": meta.get("uid", ""),
+        "controller": True,
+    }
 
 
 def is_controlled_by(secret: dict[str, Any], sealed: dict[str, Any]) -> bool:
@@ -175,9 +183,15 @@ def _decide(sealed: dict[str, Any], keys: Opener, existing: dict[str, Any] | Non
     desired = desired_secret(sealed, data)
 
     if existing is None:
-        return Plan("create", Result(True, UNSEALED), desired, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])
+        return Plan(
+            "create", Result(True, UNSEALED), desired, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")]
+        )
 
-    if not (is_controlled_by(existing, sealed) or _annotation(existing, MANAGED_ANNOTATION) or _annotation(existing, PATCH_ANNOTATION)):
+    if not (
+        is_controlled_by(existing, sealed)
+        or _annotation(existing, MANAGED_ANNOTATION)
+        or _annotation(existing, PATCH_ANNOTATION)
+    ):
         message = f'Resource "{name}" already exists and is not managed by SealedSecret'
         return _fail(ERR_UPDATE, f"failed update: {message}", "unmanaged", retry=True, event=message)
 
@@ -187,7 +201,9 @@ def _decide(sealed: dict[str, Any], keys: Opener, existing: dict[str, Any] | Non
     if existing.get("immutable") and (updated.get("data") or {}) != (existing.get("data") or {}):
         ns = sealed["metadata"].get("namespace")
         return _fail(ERR_UPDATE, f"Error updating {ns}/{name}: {IMMUTABLE_MESSAGE}", "update", retry=False)
-    return Plan("update", Result(True, UNSEALED), updated, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")])
+    return Plan(
+        "update", Result(True, UNSEALED), updated, [Event("Normal", UNSEALED, "SealedSecret unsealed successfully")]
+    )
 
 
 def drift_fields(existing: dict[str, Any], wanted: dict[str, Any]) -> list[str]:
@@ -221,8 +237,20 @@ def drifted(plan: Plan, sealed: dict[str, Any], existing: dict[str, Any], repair
     where = f"Secret {meta.get('namespace')}/{meta['name']}"
     if repair:
         message = f"{where} was changed outside its SealedSecret ({fields}); restored the sealed state"
-        return Plan("update", plan.result, plan.secret, [Event("Warning", DRIFTED, message)],
-                    keys_used=plan.keys_used, drift="repaired")
+        return Plan(
+            "update",
+            plan.result,
+            plan.secret,
+            [Event("Warning", DRIFTED, message)],
+            keys_used=plan.keys_used,
+            drift="repaired",
+        )
     message = f"{where} differs from its SealedSecret ({fields}); not restored (--repair-drift=false)"
-    return Plan("none", Result(False, DRIFTED, message), plan.secret, [Event("Warning", DRIFTED, message)],
-                keys_used=plan.keys_used, drift="reported")
+    return Plan(
+        "none",
+        Result(False, DRIFTED, message),
+        plan.secret,
+        [Event("Warning", DRIFTED, message)],
+        keys_used=plan.keys_used,
+        drift="reported",
+    )

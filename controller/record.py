@@ -56,11 +56,13 @@ MAC_BYTES = 16
 
 # What a SealedSecret needs, by its record and the Secret's cached metadata (RecordKeys.assess):
 CURRENT = "current"  # the Secret is as recorded: nothing to do, not even a GET
-VERIFY = "verify"    # the inputs are as recorded but the Secret was written since: GET it, compare MACs
-FULL = "full"        # no (valid) record, or no Secret: unseal (private-key operations)
+VERIFY = "verify"  # the inputs are as recorded but the Secret was written since: GET it, compare MACs
+FULL = "full"  # no (valid) record, or no Secret: unseal (private-key operations)
 
-_MESSAGE = re.compile(r"resourceVersion (?P<rv>\S+); record v1 keys=(?P<keys>[A-Za-z0-9+/,]+) "
-                      r"state=(?P<state>[A-Za-z0-9_-]+) check=(?P<check>[A-Za-z0-9_-]+)$")
+_MESSAGE = re.compile(
+    r"resourceVersion (?P<rv>\S+); record v1 keys=(?P<keys>[A-Za-z0-9+/,]+) "
+    r"state=(?P<state>[A-Za-z0-9_-]+) check=(?P<check>[A-Za-z0-9_-]+)$"
+)
 
 
 def key_id(fingerprint: str) -> str:
@@ -80,9 +82,18 @@ def inputs(sealed: dict[str, Any]) -> bytes:
     meta = sealed.get("metadata") or {}
     spec = sealed.get("spec") or {}
     target = Target.of(sealed)
-    return _canonical([VERSION, meta.get("namespace") or "", meta.get("name") or "", meta.get("uid") or "",
-                       target.scope.value, spec.get("encryptedData") or {}, spec.get("data"),
-                       spec.get("template") or {}])
+    return _canonical(
+        [
+            VERSION,
+            meta.get("namespace") or "",
+            meta.get("name") or "",
+            meta.get("uid") or "",
+            target.scope.value,
+            spec.get("encryptedData") or {},
+            spec.get("data"),
+            spec.get("template") or {},
+        ]
+    )
 
 
 def sealed_state(sealed: dict[str, Any], secret: dict[str, Any]) -> bytes:
@@ -95,18 +106,22 @@ def sealed_state(sealed: dict[str, Any], secret: dict[str, Any]) -> bytes:
     smeta = secret.get("metadata") or {}
     patch = _annotation(secret, PATCH_ANNOTATION)
     uid = (sealed.get("metadata") or {}).get("uid")
-    owned = any(r.get("controller") and r.get("kind") == "SealedSecret" and r.get("uid") == uid
-                for r in smeta.get("ownerReferences") or [])
+    owned = any(
+        r.get("controller") and r.get("kind") == "SealedSecret" and r.get("uid") == uid
+        for r in smeta.get("ownerReferences") or []
+    )
     labels, annotations = smeta.get("labels") or {}, smeta.get("annotations") or {}
-    return _canonical({
-        "data": {k: data.get(k) for k in keys},
-        "extra": [] if patch else sorted(set(data) - set(keys)),
-        "patch": patch,
-        "type": secret.get("type") or "Opaque",
-        "labels": {k: labels.get(k) for k in sorted(tmeta.get("labels") or {})},
-        "annotations": {k: annotations.get(k) for k in sorted(tmeta.get("annotations") or {})},
-        "owned": owned,
-    })
+    return _canonical(
+        {
+            "data": {k: data.get(k) for k in keys},
+            "extra": [] if patch else sorted(set(data) - set(keys)),
+            "patch": patch,
+            "type": secret.get("type") or "Opaque",
+            "labels": {k: labels.get(k) for k in sorted(tmeta.get("labels") or {})},
+            "annotations": {k: annotations.get(k) for k in sorted(tmeta.get("annotations") or {})},
+            "owned": owned,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -119,8 +134,10 @@ class Record:
 
     def message(self) -> str:
         what = "verified" if self.in_sync else "differs from the SealedSecret"
-        return (f"Secret {what} at resourceVersion {self.resource_version}; record {VERSION} "
-                f"keys={','.join(self.keys)} state={self.state} check={self.check}")
+        return (
+            f"Secret {what} at resourceVersion {self.resource_version}; record {VERSION} "
+            f"keys={','.join(self.keys)} state={self.state} check={self.check}"
+        )
 
     def condition(self) -> tuple[str, bool, str, str]:
         """(type, status, reason, message) for status.next_status."""
@@ -158,8 +175,9 @@ class RecordKeys:
             if key_id(pair.fingerprint) == kid:
                 d = pair.private_key.private_numbers().d
                 secret = d.to_bytes((d.bit_length() + 7) // 8, "big")
-                derived = HKDF(hashes.SHA256(), 32, salt=b"sealer.dev/controller-record",
-                               info=VERSION.encode()).derive(secret)
+                derived = HKDF(hashes.SHA256(), 32, salt=b"sealer.dev/controller-record", info=VERSION.encode()).derive(
+                    secret
+                )
                 with self._lock:
                     self._derived[kid] = derived
                 return derived
@@ -182,8 +200,14 @@ class RecordKeys:
     def state_mac(self, kid: str, sealed: dict[str, Any], secret: dict[str, Any]) -> str | None:
         return self._mac(kid, b"state", sealed_state(sealed, secret))
 
-    def make(self, sealed: dict[str, Any], secret: dict[str, Any], fingerprints: Iterable[str], resource_version: str,
-             in_sync: bool = True) -> Record | None:
+    def make(
+        self,
+        sealed: dict[str, Any],
+        secret: dict[str, Any],
+        fingerprints: Iterable[str],
+        resource_version: str,
+        in_sync: bool = True,
+    ) -> Record | None:
         """The record of ``secret`` (as written or as found) made from ``sealed`` by the keys ``fingerprints``."""
         kids = tuple(sorted({key_id(fp) for fp in fingerprints}))
         if not kids:
@@ -191,11 +215,20 @@ class RecordKeys:
         state = self.state_mac(kids[0], sealed, secret)
         if state is None:
             return None
-        return Record(in_sync, resource_version, kids, state, self._check(sealed, kids, resource_version, in_sync, state))
+        return Record(
+            in_sync, resource_version, kids, state, self._check(sealed, kids, resource_version, in_sync, state)
+        )
 
     def _check(self, sealed: dict[str, Any], kids: tuple[str, ...], rv: str, in_sync: bool, state: str) -> str:
-        mac = self._mac(kids[0], b"check", inputs(sealed), ",".join(kids).encode(), rv.encode(),
-                        b"1" if in_sync else b"0", state.encode())
+        mac = self._mac(
+            kids[0],
+            b"check",
+            inputs(sealed),
+            ",".join(kids).encode(),
+            rv.encode(),
+            b"1" if in_sync else b"0",
+            state.encode(),
+        )
         assert mac is not None  # the caller derived kids[0]'s key a moment ago
         return mac
 
@@ -213,10 +246,17 @@ class RecordKeys:
 
     def refresh(self, sealed: dict[str, Any], record: Record, resource_version: str, in_sync: bool = True) -> Record:
         """The same record, for the Secret at another resourceVersion (found unchanged in its sealed state)."""
-        return Record(in_sync, resource_version, record.keys, record.state,
-                      self._check(sealed, record.keys, resource_version, in_sync, record.state))
+        return Record(
+            in_sync,
+            resource_version,
+            record.keys,
+            record.state,
+            self._check(sealed, record.keys, resource_version, in_sync, record.state),
+        )
 
-    def assess(self, sealed: dict[str, Any], secret_meta: dict[str, Any] | None, cached: bool) -> tuple[str, Record | None]:
+    def assess(
+        self, sealed: dict[str, Any], secret_meta: dict[str, Any] | None, cached: bool
+    ) -> tuple[str, Record | None]:
         """``secret_meta``: the Secret's metadata from the cache (None: absent); ``cached``: whether
         there is a synced cache at all (with --skip-recreate there is none)."""
         record = parse(sealed.get("status"))

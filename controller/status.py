@@ -28,7 +28,9 @@ class Result:
     message: str = ""
 
 
-def _condition(kind: str, status: bool, reason: str, message: str, now: str, old: dict[str, Any] | None) -> dict[str, Any]:
+def _condition(
+    kind: str, status: bool, reason: str, message: str, now: str, old: dict[str, Any] | None
+) -> dict[str, Any]:
     status_text = "True" if status else "False"
     changed = old is None or old.get("status") != status_text
     return {
@@ -41,8 +43,14 @@ def _condition(kind: str, status: bool, reason: str, message: str, now: str, old
     }
 
 
-def next_status(old: dict[str, Any] | None, generation: int | None, result: Result, now: str,
-                record: tuple[str, bool, str, str] | None = None, forget: str | None = None) -> dict[str, Any] | None:
+def next_status(
+    old: dict[str, Any] | None,
+    generation: int | None,
+    result: Result,
+    now: str,
+    record: tuple[str, bool, str, str] | None = None,
+    forget: str | None = None,
+) -> dict[str, Any] | None:
     """The status to write, or None when the current one already says the same thing
     (so an unchanged SealedSecret costs no write, and lastUpdateTime means "last change").
     ``record``: (type, status, reason, message) of a condition to set besides Synced/Ready/Stalled
@@ -85,8 +93,12 @@ def next_status(old: dict[str, Any] | None, generation: int | None, result: Resu
 
 
 def _same_condition(old: dict[str, Any] | None, ok: bool, reason: str, message: str) -> bool:
-    return (old is not None and old.get("status") == ("True" if ok else "False") and old.get("reason") == reason
-            and (old.get("message") or "") == message)
+    return (
+        old is not None
+        and old.get("status") == ("True" if ok else "False")
+        and old.get("reason") == reason
+        and (old.get("message") or "") == message
+    )
 
 
 # Keyed by object: a condition's status is whatever the object holds (the CRD's schema makes it a string).

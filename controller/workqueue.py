@@ -13,7 +13,9 @@ K = TypeVar("K", bound=Hashable)  # the key type: the controller's (namespace, n
 
 
 class WorkQueue(Generic[K]):
-    def __init__(self, *, base_delay: float = 0.005, max_delay: float = 300.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, *, base_delay: float = 0.005, max_delay: float = 300.0, clock: Callable[[], float] = time.monotonic
+    ):
         self._clock = clock
         self._base, self._max = base_delay, max_delay
         self._ready: list[K] = []

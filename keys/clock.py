@@ -9,7 +9,7 @@ Clock = Callable[[], dt.datetime]
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def fixed(at: dt.datetime) -> Clock:
@@ -21,4 +21,4 @@ def rfc3339(when: dt.datetime | None) -> str:
     """``2024-10-14T19:45:30Z`` (what kubectl shows); empty for None."""
     if when is None:
         return ""
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -68,7 +68,9 @@ def encrypt(plaintext: bytes, passphrase: str) -> dict[str, Any]:
 def decrypt(doc: dict[str, Any], passphrase: str, source: str = "backup") -> bytes:
     """The plaintext, or BackupError naming the missing/bad field or the wrong passphrase."""
     if doc.get("apiVersion") != API_VERSION:
-        raise BackupError(f"{source}: unsupported encrypted backup version {doc.get('apiVersion')!r} (expected {API_VERSION})")
+        raise BackupError(
+            f"{source}: unsupported encrypted backup version {doc.get('apiVersion')!r} (expected {API_VERSION})"
+        )
     kdf = _section(doc, "kdf", source)
     cipher = _section(doc, "cipher", source)
     if kdf.get("name") != "scrypt":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sealer.core.errors import PrivateKeyError, SealerError
 
-__all__ = ["BackupError", "KeyFormatError", "KeyStoreError", "InsecureKeyringError", "PrivateKeyError"]
+__all__ = ["BackupError", "InsecureKeyringError", "KeyFormatError", "KeyStoreError", "PrivateKeyError"]
 
 
 class KeyFormatError(PrivateKeyError):

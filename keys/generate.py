@@ -43,7 +43,7 @@ def clock_after(previous: dt.datetime | None, clock: Clock = utc_now) -> Clock:
     when sealing, only expiry)."""
     if previous is None:
         return clock
-    floor = previous.astimezone(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(seconds=1)
+    floor = previous.astimezone(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
     return lambda: max(clock(), floor)
 
 
@@ -55,7 +55,11 @@ def check_bits(bits: int) -> None:
 
 
 def generate_key_pair(
-    bits: int = DEFAULT_BITS, ttl: dt.timedelta = DEFAULT_TTL, cn: str = DEFAULT_CN, *, clock: Clock = utc_now,
+    bits: int = DEFAULT_BITS,
+    ttl: dt.timedelta = DEFAULT_TTL,
+    cn: str = DEFAULT_CN,
+    *,
+    clock: Clock = utc_now,
     pq: bool = False,
 ) -> KeyPair:
     """``pq``: also an ML-KEM-768 key beside the RSA key, for post-quantum sealing (docs/format.md)."""
@@ -67,9 +71,11 @@ def generate_key_pair(
     return KeyPair.of(key, self_signed_certificate(key, not_before=clock(), ttl=ttl, cn=cn), kem)
 
 
-def self_signed_certificate(key: rsa.RSAPrivateKey, *, not_before: dt.datetime, ttl: dt.timedelta, cn: str) -> x509.Certificate:
+def self_signed_certificate(
+    key: rsa.RSAPrivateKey, *, not_before: dt.datetime, ttl: dt.timedelta, cn: str
+) -> x509.Certificate:
     # X.509 times have whole seconds; dropping the fraction here keeps not_before == what is read back.
-    start = not_before.astimezone(dt.timezone.utc).replace(microsecond=0)
+    start = not_before.astimezone(dt.UTC).replace(microsecond=0)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)] if cn else [])
     return (
         x509.CertificateBuilder()
@@ -82,8 +88,15 @@ def self_signed_certificate(key: rsa.RSAPrivateKey, *, not_before: dt.datetime, 
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=False, content_commitment=False, key_encipherment=True, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=True,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )

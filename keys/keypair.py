@@ -61,8 +61,9 @@ class KeyPair:
         """The ML-KEM public key as a PEM ``PUBLIC KEY`` block (published after the certificate)."""
         if self.mlkem_key is None:
             return None
-        return self.mlkem_key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                        serialization.PublicFormat.SubjectPublicKeyInfo)
+        return self.mlkem_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
     def published_pem(self) -> bytes:
         """What ``/v1/cert.pem`` serves: the certificate(s), then the ML-KEM public key if any
@@ -76,8 +77,12 @@ class KeyPair:
         return self.fingerprint == other.fingerprint
 
     @classmethod
-    def of(cls, private_key: rsa.RSAPrivateKey, certificate: x509.Certificate,
-           mlkem_key: mlkem.MLKEM768PrivateKey | None = None) -> KeyPair:
+    def of(
+        cls,
+        private_key: rsa.RSAPrivateKey,
+        certificate: x509.Certificate,
+        mlkem_key: mlkem.MLKEM768PrivateKey | None = None,
+    ) -> KeyPair:
         """A freshly generated pair (no parsing, nothing to check)."""
         pem = certificate.public_bytes(serialization.Encoding.PEM)
         return cls(private_key, certificate, pem, crypto.fingerprint(private_key.public_key()), mlkem_key)
@@ -127,7 +132,9 @@ def check_consistent(key: rsa.RSAPrivateKey, source: str) -> None:
     p, q, d = numbers.p, numbers.q, numbers.d
     n, e = numbers.public_numbers.n, numbers.public_numbers.e
     ok = (
-        p > 1 and q > 1 and p * q == n
+        p > 1
+        and q > 1
+        and p * q == n
         and (d * e) % math.lcm(p - 1, q - 1) == 1
         and numbers.dmp1 == d % (p - 1)
         and numbers.dmq1 == d % (q - 1)

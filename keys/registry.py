@@ -66,8 +66,10 @@ class KeyRegistry:
                 names[pair.fingerprint] = key.name
         # Ties (keys made in the same second) go by name, as keys.stores.base.newest does.
         ordered = sorted(pairs.values(), key=lambda p: (p.not_before, names.get(p.fingerprint, ""), p.fingerprint))
-        keyset = KeySet((p.private_key for p in ordered),  # KeySet keeps "newest last"
-                        {p.fingerprint: p.mlkem_key for p in ordered if p.mlkem_key is not None})
+        keyset = KeySet(
+            (p.private_key for p in ordered),  # KeySet keeps "newest last"
+            {p.fingerprint: p.mlkem_key for p in ordered if p.mlkem_key is not None},
+        )
         with self._lock:
             self._keyset = keyset
             self._pairs = {p.fingerprint: p for p in ordered}

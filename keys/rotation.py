@@ -66,8 +66,12 @@ class RotationPlan:
 
 
 def plan(
-    policy: RotationPolicy, newest_not_before: dt.datetime | None, now: dt.datetime, *,
-    at_start: bool = False, rotate_now: bool = False,
+    policy: RotationPolicy,
+    newest_not_before: dt.datetime | None,
+    now: dt.datetime,
+    *,
+    at_start: bool = False,
+    rotate_now: bool = False,
 ) -> RotationPlan:
     """What a controller should do now: at start (``at_start``), on a timer tick, or when asked
     to rotate (``rotate_now``). A timer tick that finds the newest key due generates too."""
@@ -109,7 +113,7 @@ def parse_cutoff(text: str) -> dt.datetime:
         if m := _RFC3339.match(text):
             year, month, day, hh, mm, ss, frac, zulu, sign, zh, zm = m.groups()
             if zulu:
-                tz = dt.timezone.utc
+                tz = dt.UTC
             else:
                 offset = dt.timedelta(hours=int(zh), minutes=int(zm))
                 tz = dt.timezone(-offset if sign == "-" else offset)

@@ -84,7 +84,9 @@ def generate_name(prefix: str = DEFAULT_PREFIX) -> str:
     return validate_prefix(prefix) + "".join(secrets.choice(NAME_ALPHABET) for _ in range(SUFFIX_LENGTH))
 
 
-def to_secret(key: StoredKey, namespace: str | None = None, *, generate_name_prefix: str | None = None) -> dict[str, Any]:
+def to_secret(
+    key: StoredKey, namespace: str | None = None, *, generate_name_prefix: str | None = None
+) -> dict[str, Any]:
     """The key Secret for ``key``. With ``generate_name_prefix`` the name is left to the API server."""
     metadata: dict[str, Any] = {}
     if generate_name_prefix is not None:

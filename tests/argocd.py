@@ -38,9 +38,13 @@ def _module_dir() -> Path | str:
     if shutil.which("go") is None:
         return "Go toolchain not found on PATH: cannot download Argo CD's health checks"
     # GOFLAGS=-mod=mod: whatever go.mod is around plays no part in a plain download.
-    proc = subprocess.run(["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"],
-                          capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"})
+    proc = subprocess.run(
+        ["go", "mod", "download", "-json", f"{MODULE}@{VERSION}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"},
+    )
     try:
         info = json.loads(proc.stdout)
     except ValueError:
@@ -71,9 +75,14 @@ def _without_nulls(value):
 def health(obj: dict, script: Path | None = None) -> dict:
     """Argo CD's verdict on the SealedSecret `obj`: {"status": ..., "message": ...}."""
     script = script or check_dir() / "health.lua"
-    proc = subprocess.run([LUA, "-e", _RUNNER], input=json.dumps(_without_nulls(obj), ensure_ascii=False),
-                          capture_output=True, text=True, timeout=30,
-                          env={**os.environ, "ARGO_HEALTH_LUA": str(script)})
+    proc = subprocess.run(
+        [LUA, "-e", _RUNNER],
+        input=json.dumps(_without_nulls(obj), ensure_ascii=False),
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, "ARGO_HEALTH_LUA": str(script)},
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{LUA} {script.name} failed: {proc.stderr.strip()}")
     return json.loads(proc.stdout)

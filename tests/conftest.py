@@ -35,13 +35,20 @@ class KeyPair:
     key_path: Path
 
 
-def make_cert(key: rsa.RSAPrivateKey, *, not_before: dt.datetime | None = None, days: int = 3650, cn: str = "test") -> bytes:
-    not_before = not_before or dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
+def make_cert(
+    key: rsa.RSAPrivateKey, *, not_before: dt.datetime | None = None, days: int = 3650, cn: str = "test"
+) -> bytes:
+    not_before = not_before or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
     cert = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(not_before)
-        .not_valid_after(not_before + dt.timedelta(days=days)).sign(key, hashes.SHA256())
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_before + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
     )
     return cert.public_bytes(serialization.Encoding.PEM)
 
@@ -49,8 +56,9 @@ def make_cert(key: rsa.RSAPrivateKey, *, not_before: dt.datetime | None = None, 
 def make_test_key(directory: Path, name: str = "test", bits: int = 2048) -> KeyPair:
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     cert_pem = make_cert(key)
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     directory.mkdir(parents=True, exist_ok=True)
     cert_path, key_path = directory / f"{name}.crt", directory / f"{name}.key"
     cert_path.write_bytes(cert_pem)
@@ -80,8 +88,14 @@ def run_cli(tmp_path: Path):
         environment["KUBECONFIG"] = str(tmp_path / "no-kubeconfig")
         environment.update(env or {})
         data = input.encode() if isinstance(input, str) else input
-        return subprocess.run([sys.executable, "-m", "sealer", *args], input=data, capture_output=True,
-                              env=environment, cwd=tmp_path, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "sealer", *args],
+            input=data,
+            capture_output=True,
+            env=environment,
+            cwd=tmp_path,
+            timeout=60,
+        )
 
     return run
 

@@ -47,15 +47,16 @@ def _build(component: str) -> Path | str:
     log = cache_dir() / f"build-{component}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as err:
-        proc = subprocess.Popen(
-            ["bash", str(BUILD_SCRIPT), component], stdout=subprocess.PIPE, stderr=err, text=True
-        )
+        proc = subprocess.Popen(["bash", str(BUILD_SCRIPT), component], stdout=subprocess.PIPE, stderr=err, text=True)
         try:
             out, _ = proc.communicate(timeout=3)
         except subprocess.TimeoutExpired:
             # Not cached: pytest captures our output, so tell the terminal why it is quiet.
-            print(f"\nbuilding Go peers '{component}' (first build takes minutes; log: {log})",
-                  file=sys.__stderr__, flush=True)
+            print(
+                f"\nbuilding Go peers '{component}' (first build takes minutes; log: {log})",
+                file=sys.__stderr__,
+                flush=True,
+            )
             out, _ = proc.communicate()
     if proc.returncode != 0:
         tail = " | ".join(log.read_text().strip().splitlines()[-5:])

@@ -20,7 +20,16 @@ import stat
 
 from keys.errors import KeyFormatError, KeyStoreError
 from keys.keypair import KeyPair
-from keys.secret_format import ACTIVE, DEFAULT_PREFIX, StoredKey, from_secret, generate_name, to_secret, validate_name, validate_prefix
+from keys.secret_format import (
+    ACTIVE,
+    DEFAULT_PREFIX,
+    StoredKey,
+    from_secret,
+    generate_name,
+    to_secret,
+    validate_name,
+    validate_prefix,
+)
 from sealer.core import manifests
 from sealer.core.errors import InputError
 

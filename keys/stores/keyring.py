@@ -26,7 +26,16 @@ from keyring.backends.chainer import ChainerBackend
 
 from keys.errors import InsecureKeyringError, KeyFormatError, KeyStoreError
 from keys.keypair import KeyPair
-from keys.secret_format import ACTIVE, DEFAULT_PREFIX, StoredKey, from_secret, generate_name, to_secret, validate_name, validate_prefix
+from keys.secret_format import (
+    ACTIVE,
+    DEFAULT_PREFIX,
+    StoredKey,
+    from_secret,
+    generate_name,
+    to_secret,
+    validate_name,
+    validate_prefix,
+)
 
 INDEX_USER = "index"
 _HINT = "; is a keyring service running, and unlocked?"
@@ -80,7 +89,9 @@ class KeyringKeyStore:
             try:
                 backend = keyring.get_keyring()
             except Exception as e:  # noqa: BLE001 - e.g. a bad PYTHON_KEYRING_BACKEND
-                raise KeyStoreError(f"{self.description}: cannot load the keyring backend ({_one_line(e)}){_HINT}") from None
+                raise KeyStoreError(
+                    f"{self.description}: cannot load the keyring backend ({_one_line(e)}){_HINT}"
+                ) from None
         self.backend = backend
         problems = backend_problems(backend)
         if problems and not allow_insecure:
@@ -104,7 +115,9 @@ class KeyringKeyStore:
         except Exception as e:  # noqa: BLE001
             raise KeyStoreError(f"{self.description}: cannot write to the keyring ({_one_line(e)}){_HINT}") from None
         if self._get(user) != value:
-            raise KeyStoreError(f"{self.description}: the keyring backend {_backend_name(self.backend)} did not keep what was stored")
+            raise KeyStoreError(
+                f"{self.description}: the keyring backend {_backend_name(self.backend)} did not keep what was stored"
+            )
 
     # --- the store ---------------------------------------------------------------------------
 

@@ -18,7 +18,17 @@ from typing import Any
 
 from keys.errors import KeyFormatError, KeyStoreError
 from keys.keypair import KeyPair
-from keys.secret_format import ACTIVE, DEFAULT_NAMESPACE, DEFAULT_PREFIX, KEY_LABEL, StoredKey, from_secret, to_secret, validate_name, validate_prefix
+from keys.secret_format import (
+    ACTIVE,
+    DEFAULT_NAMESPACE,
+    DEFAULT_PREFIX,
+    KEY_LABEL,
+    StoredKey,
+    from_secret,
+    to_secret,
+    validate_name,
+    validate_prefix,
+)
 from sealer.kube.client import Kube, secret_path
 from sealer.kube.errors import ApiError, Conflict
 
@@ -33,7 +43,9 @@ class KubernetesKeyStore:
         self.skipped: list[str] = []
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, **kwargs: Any) -> KubernetesKeyStore:
+    def from_kubeconfig(
+        cls, kubeconfig: str | None = None, context: str | None = None, **kwargs: Any
+    ) -> KubernetesKeyStore:
         return cls(Kube.from_kubeconfig(kubeconfig, context), **kwargs)
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
@@ -60,13 +72,17 @@ class KubernetesKeyStore:
         """The raw key Secrets (labelled, then the legacy one if it exists)."""
         path = secret_path(self.namespace)
         try:
-            listed = self._call("list key Secrets", lambda: self.kube.request("GET", path, query={"labelSelector": KEY_LABEL}))
+            listed = self._call(
+                "list key Secrets", lambda: self.kube.request("GET", path, query={"labelSelector": KEY_LABEL})
+            )
         except ApiError as e:
             raise self._api_error("list key Secrets", e) from None
         items = [i for i in listed.get("items") or [] if isinstance(i, dict)]
         if not any((i.get("metadata") or {}).get("name") == self.prefix for i in items):
             try:
-                legacy = self._call("read the legacy key Secret", lambda: self.kube.get(secret_path(self.namespace, self.prefix)))
+                legacy = self._call(
+                    "read the legacy key Secret", lambda: self.kube.get(secret_path(self.namespace, self.prefix))
+                )
             except ApiError as e:
                 raise self._api_error(f"read the legacy key Secret {self.prefix}", e) from None
             if legacy is not None:
@@ -98,7 +114,9 @@ class KubernetesKeyStore:
         try:
             created = self._call("create a key Secret", lambda: self.kube.create(secret_path(self.namespace), body))
         except Conflict:
-            raise KeyStoreError(f"{self.description}: a Secret named {name} exists already; refusing to overwrite it") from None
+            raise KeyStoreError(
+                f"{self.description}: a Secret named {name} exists already; refusing to overwrite it"
+            ) from None
         except ApiError as e:
             raise self._api_error("create a key Secret", e) from None
         created_name: str = created["metadata"]["name"]  # the server's name for it (generateName)

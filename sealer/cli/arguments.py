@@ -40,19 +40,30 @@ class ControllerTarget:
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ControllerTarget:
         timeout = flags.get("request_timeout")
         connection = Connection(
-            kubeconfig=flags.get("kubeconfig"), context=flags.get("context"), cluster=flags.get("cluster"),
-            user=flags.get("user"), server=flags.get("server"), token=flags.get("token"),
+            kubeconfig=flags.get("kubeconfig"),
+            context=flags.get("context"),
+            cluster=flags.get("cluster"),
+            user=flags.get("user"),
+            server=flags.get("server"),
+            token=flags.get("token"),
             certificate_authority=flags.get("certificate_authority"),
-            client_certificate=flags.get("client_certificate"), client_key=flags.get("client_key"),
+            client_certificate=flags.get("client_certificate"),
+            client_key=flags.get("client_key"),
             insecure_skip_tls_verify=bool(flags.get("insecure_skip_tls_verify")),
-            tls_server_name=flags.get("tls_server_name"), as_user=flags.get("as_user"),
-            as_groups=slice_values(environ, "--as-group", flags.get("as_groups") or ()), as_uid=flags.get("as_uid"),
-            username=flags.get("username"), password=flags.get("password"),
+            tls_server_name=flags.get("tls_server_name"),
+            as_user=flags.get("as_user"),
+            as_groups=slice_values(environ, "--as-group", flags.get("as_groups") or ()),
+            as_uid=flags.get("as_uid"),
+            username=flags.get("username"),
+            password=flags.get("password"),
             request_timeout=parse_request_timeout(timeout) if timeout else None,
             proxy_url=flags.get("proxy_url"),
         )
-        return cls(connection, flags.get("controller_name") or DEFAULT_CONTROLLER_NAME,
-                   flags.get("controller_namespace") or DEFAULT_CONTROLLER_NAMESPACE)
+        return cls(
+            connection,
+            flags.get("controller_name") or DEFAULT_CONTROLLER_NAME,
+            flags.get("controller_namespace") or DEFAULT_CONTROLLER_NAMESPACE,
+        )
 
 
 @dataclass(frozen=True)
@@ -85,15 +96,23 @@ class SealOptions:
             key_hint = False
         return cls(
             target=ControllerTarget.from_flags(flags, environ),
-            cert=flags.get("cert"), secret_file=flags.get("secret_file"),
-            sealed_secret_file=flags.get("sealed_secret_file"), fmt=flags.get("fmt") or "json",
-            scope=flags.get("scope"), namespace=flags.get("namespace"),
-            allow_empty_data=bool(flags.get("allow_empty_data")), raw=bool(flags.get("raw")), name=flags.get("name"),
+            cert=flags.get("cert"),
+            secret_file=flags.get("secret_file"),
+            sealed_secret_file=flags.get("sealed_secret_file"),
+            fmt=flags.get("fmt") or "json",
+            scope=flags.get("scope"),
+            namespace=flags.get("namespace"),
+            allow_empty_data=bool(flags.get("allow_empty_data")),
+            raw=bool(flags.get("raw")),
+            name=flags.get("name"),
             from_file=slice_values(environ, "--from-file", flags.get("from_file") or ()),
-            merge_into=flags.get("merge_into"), fetch_cert=bool(flags.get("fetch_cert")),
+            merge_into=flags.get("merge_into"),
+            fetch_cert=bool(flags.get("fetch_cert")),
             validate=bool(flags.get("validate")),
             re_encrypt=bool(flags.get("re_encrypt") or flags.get("rotate_alias")),
-            key_hint=key_hint, pq=bool(flags.get("pq")), verbosity=int(flags.get("verbosity") or 0),
+            key_hint=key_hint,
+            pq=bool(flags.get("pq")),
+            verbosity=int(flags.get("verbosity") or 0),
             ignored_arguments=len(flags.get("extra_args") or ()),
             ignored_recovery_keys=bool(slice_values(environ, "--recovery-private-key", flags.get("keys") or ())),
         )
@@ -108,9 +127,12 @@ class UnsealOptions:
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> UnsealOptions:
-        return cls(keys=slice_values(environ, "--recovery-private-key", flags.get("keys") or ()),
-                   secret_file=flags.get("secret_file"), output_file=flags.get("sealed_secret_file"),
-                   fmt=flags.get("fmt") or "json")
+        return cls(
+            keys=slice_values(environ, "--recovery-private-key", flags.get("keys") or ()),
+            secret_file=flags.get("secret_file"),
+            output_file=flags.get("sealed_secret_file"),
+            fmt=flags.get("fmt") or "json",
+        )
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 if TYPE_CHECKING:  # the start path never loads the cluster client's modules
@@ -26,8 +26,9 @@ def _connect(conn: Connection, environ: Mapping[str, str]) -> Kube:
 def _prompt(text: str, confirm: bool) -> str:
     import click
 
-    return str(click.prompt(text, hide_input=True, confirmation_prompt=confirm, err=True, default="",
-                            show_default=False))
+    return str(
+        click.prompt(text, hide_input=True, confirmation_prompt=confirm, err=True, default="", show_default=False)
+    )
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Environment:
     stdin_isatty: bool = False
     stdout_isatty: bool = False
     stderr_isatty: bool = False
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     connect: Callable[[Connection, Mapping[str, str]], Kube] = _connect
     """Connection flags -> the API-server client (sealer.kube)."""
     prompt: Callable[[str, bool], str] = _prompt
@@ -48,15 +49,22 @@ class Environment:
     @classmethod
     def from_process(cls) -> Environment:
         stdin = sys.stdin.buffer if sys.stdin is not None and not sys.stdin.closed else io.BytesIO()
-        return cls(stdin=stdin, stdout=sys.stdout, stderr=sys.stderr, environ=os.environ,
-                   stdin_isatty=_isatty(sys.stdin), stdout_isatty=_isatty(sys.stdout),
-                   stderr_isatty=_isatty(sys.stderr))
+        return cls(
+            stdin=stdin,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            environ=os.environ,
+            stdin_isatty=_isatty(sys.stdin),
+            stdout_isatty=_isatty(sys.stdout),
+            stderr_isatty=_isatty(sys.stderr),
+        )
 
     @classmethod
     def in_memory(cls, stdin: bytes = b"", environ: Mapping[str, str] | None = None, **kwargs: Any) -> Environment:
         """For tests: stdin from bytes, stdout and stderr into StringIO (read them with .getvalue())."""
-        return cls(stdin=io.BytesIO(stdin), stdout=io.StringIO(), stderr=io.StringIO(), environ=dict(environ or {}),
-                   **kwargs)
+        return cls(
+            stdin=io.BytesIO(stdin), stdout=io.StringIO(), stderr=io.StringIO(), environ=dict(environ or {}), **kwargs
+        )
 
     def kube(self, conn: Connection) -> Kube:
         return self.connect(conn, self.environ)

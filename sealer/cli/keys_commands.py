@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from keys.clock import rfc3339
 from keys.errors import BackupError, KeyStoreError
-from sealer.cli.environment import Environment
 from sealer.cli.arguments import KeyOptions
+from sealer.cli.environment import Environment
 from sealer.cli.options import PASSPHRASE_ENV
 from sealer.core.errors import SealerError
 
@@ -27,6 +27,7 @@ MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
 
 
 # --- stores --------------------------------------------------------------------------------------
+
 
 def open_store(opts: KeyOptions, env: Environment) -> KeyStore:
     """The store the flags name: --dir, --keyring, or else the cluster."""
@@ -73,11 +74,13 @@ def _generate(opts: KeyOptions, store: KeyStore) -> KeyPair:
         raise SealerError(f"--ttl: {e}") from None
     check_bits(opts.bits)
     current = newest(_existing(store, tolerant=True), store.prefix)
-    return generate_key_pair(opts.bits, ttl, opts.cn, clock=clock_after(current.pair.not_before if current else None),
-                             pq=opts.pq)
+    return generate_key_pair(
+        opts.bits, ttl, opts.cn, clock=clock_after(current.pair.not_before if current else None), pq=opts.pq
+    )
 
 
 # --- generate / rotate ---------------------------------------------------------------------------
+
 
 def generate(opts: KeyOptions, env: Environment) -> None:
     if not opts.directory and not opts.keyring_name:
@@ -97,13 +100,16 @@ def rotate(opts: KeyOptions, env: Environment) -> None:
     from keys.stores.kubernetes import KubernetesKeyStore
 
     if isinstance(store, KubernetesKeyStore):
-        env.note(f"created key Secret {name} in {store.description}; the controller seals with it once it reloads "
-              "its keys (Bitnami's controller: on restart). Older keys stay active.")
+        env.note(
+            f"created key Secret {name} in {store.description}; the controller seals with it once it reloads "
+            "its keys (Bitnami's controller: on restart). Older keys stay active."
+        )
     else:
         env.note(f"stored key {name} in {store.description}; it is now the sealing key")
 
 
 # --- list --------------------------------------------------------------------------------------
+
 
 def key_rows(keys: list[StoredKey], prefix: str) -> list[dict[str, Any]]:
     """One row per key, oldest first. Pure: used by `list` and its tests."""
@@ -112,17 +118,19 @@ def key_rows(keys: list[StoredKey], prefix: str) -> list[dict[str, Any]]:
     sealing = newest(keys, prefix)
     rows = []
     for key in sorted(keys, key=lambda k: (k.pair.not_before, k.name)):
-        rows.append({
-            "name": key.name,
-            "fingerprint": key.fingerprint,
-            "created": rfc3339(key.pair.not_before),
-            "expires": rfc3339(key.pair.not_after),
-            "bits": key.pair.key_size,
-            "label": key.status,
-            "legacy": key.name == prefix,
-            "usable": key.usable(prefix),
-            "sealing": sealing is not None and key.name == sealing.name,
-        })
+        rows.append(
+            {
+                "name": key.name,
+                "fingerprint": key.fingerprint,
+                "created": rfc3339(key.pair.not_before),
+                "expires": rfc3339(key.pair.not_after),
+                "bits": key.pair.key_size,
+                "label": key.status,
+                "legacy": key.name == prefix,
+                "usable": key.usable(prefix),
+                "sealing": sealing is not None and key.name == sealing.name,
+            }
+        )
     return rows
 
 
@@ -142,7 +150,8 @@ def render_table(rows: list[dict[str, Any]]) -> str:
     lines = [header] + [(r["fingerprint"], r["name"], r["created"], r["expires"], _status(r)) for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     return "".join(
-        "   ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths)) + "   " + line[-1] + "\n" for line in lines
+        "   ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)) + "   " + line[-1] + "\n"
+        for line in lines
     )
 
 
@@ -172,6 +181,7 @@ def list_keys(opts: KeyOptions, env: Environment) -> None:
 
 # --- backup / restore ----------------------------------------------------------------------------
 
+
 def read_passphrase(opts: KeyOptions, env: Environment, *, confirm: bool) -> str:
     """From --passphrase-file, else $SEALER_BACKUP_PASSPHRASE, else a prompt on the terminal."""
     path = opts.passphrase_file
@@ -194,7 +204,9 @@ def read_passphrase(opts: KeyOptions, env: Environment, *, confirm: bool) -> str
             raise BackupError(f"${PASSPHRASE_ENV} is set but empty")
         return from_env
     if not env.stdin_isatty:
-        raise BackupError(f"no passphrase: give --passphrase-file, set ${PASSPHRASE_ENV}, or run on a terminal to be asked")
+        raise BackupError(
+            f"no passphrase: give --passphrase-file, set ${PASSPHRASE_ENV}, or run on a terminal to be asked"
+        )
     passphrase = env.prompt("Backup passphrase", confirm)
     if not passphrase:
         raise BackupError("the backup passphrase is empty")
@@ -228,11 +240,15 @@ def backup(opts: KeyOptions, env: Environment) -> None:
         env.write(text)
     where = target or "the output"
     if encrypting:
-        env.note(f"WARNING: {where} holds {len(keys)} private key(s), encrypted with your passphrase. "
-              "Without the passphrase the backup is useless: keep both safe, apart, and out of Git.")
+        env.note(
+            f"WARNING: {where} holds {len(keys)} private key(s), encrypted with your passphrase. "
+            "Without the passphrase the backup is useless: keep both safe, apart, and out of Git."
+        )
     else:
-        env.note(f"WARNING: {where} holds {len(keys)} PRIVATE KEY(S) IN PLAINTEXT. Anyone who reads it can decrypt "
-              "every SealedSecret sealed with them. Keep it offline, encrypted, and NEVER in Git.")
+        env.note(
+            f"WARNING: {where} holds {len(keys)} PRIVATE KEY(S) IN PLAINTEXT. Anyone who reads it can decrypt "
+            "every SealedSecret sealed with them. Keep it offline, encrypted, and NEVER in Git."
+        )
 
 
 def restore(opts: KeyOptions, env: Environment) -> None:
@@ -266,10 +282,14 @@ def restore(opts: KeyOptions, env: Environment) -> None:
             raise SealerError(f"{e}{done}") from None
         written.append(key.name)
         env.write(f"restored {key.name} {key.fingerprint}\n")
-    env.note(f"restored {len(written)} key(s) into {store.description}" + (f", {len(notes)} already present" if notes else ""))
+    env.note(
+        f"restored {len(written)} key(s) into {store.description}"
+        + (f", {len(notes)} already present" if notes else "")
+    )
 
 
 # --- cert --------------------------------------------------------------------------------------
+
 
 def cert(opts: KeyOptions, env: Environment) -> None:
     from sealer.cli.io import emit

@@ -13,54 +13,89 @@ from sealer.cli.environment import Environment
 from sealer.cli.options import DEFAULT_KEY_PREFIX, FC, PASSPHRASE_ENV, apply, connection_options, option
 
 
-
-
 def cluster_key_options(f: FC) -> FC:
     """The cluster (kubectl's connection flags; the key Secrets live in --controller-namespace)."""
-    return apply(f, [
-        connection_options,
-        option("--key-prefix", default=DEFAULT_KEY_PREFIX, show_default=True,
-               help="Prefix of key names (the key named exactly this is the pre-0.9 legacy key)."),
-    ])
+    return apply(
+        f,
+        [
+            connection_options,
+            option(
+                "--key-prefix",
+                default=DEFAULT_KEY_PREFIX,
+                show_default=True,
+                help="Prefix of key names (the key named exactly this is the pre-0.9 legacy key).",
+            ),
+        ],
+    )
 
 
 def keyring_options(f: FC) -> FC:
-    return apply(f, [
-        click.option("--keyring", "keyring_name", metavar="NAME",
-                     help="Use the keys kept in the system keyring under NAME."),
-        click.option("--allow-insecure-keyring", is_flag=True,
-                     help="Accept a keyring backend that stores in plaintext or drops data (not recommended)."),
-    ])
+    return apply(
+        f,
+        [
+            click.option(
+                "--keyring", "keyring_name", metavar="NAME", help="Use the keys kept in the system keyring under NAME."
+            ),
+            click.option(
+                "--allow-insecure-keyring",
+                is_flag=True,
+                help="Accept a keyring backend that stores in plaintext or drops data (not recommended).",
+            ),
+        ],
+    )
 
 
 def store_options(dir_flags: tuple[str, ...] = ("--dir",)) -> Callable[[FC], FC]:
     """Where the keys are: a local directory, the keyring, or else the cluster."""
 
     def decorate(f: FC) -> FC:
-        return apply(f, [
-            click.option(*dir_flags, "directory", metavar="DIR",
-                         help="Use the key directory DIR (one key Secret YAML per key)."),
-            keyring_options,
-            cluster_key_options,
-        ])
+        return apply(
+            f,
+            [
+                click.option(
+                    *dir_flags,
+                    "directory",
+                    metavar="DIR",
+                    help="Use the key directory DIR (one key Secret YAML per key).",
+                ),
+                keyring_options,
+                cluster_key_options,
+            ],
+        )
 
     return decorate
 
 
 def generation_options(f: FC) -> FC:
-    return apply(f, [
-        click.option("--bits", type=int, default=4096, show_default=True, help="RSA key size."),
-        click.option("--cn", default="", help="Common name of the certificate's subject and issuer (default: empty)."),
-        click.option("--ttl", default="87600h", show_default=True, metavar="DURATION",
-                     help="Certificate validity, a Go duration (87600h = 10 years)."),
-        click.option("--pq", is_flag=True, help="Also an ML-KEM-768 key beside the RSA key, for `sealer seal --pq` "
-                     "(docs/format.md)."),
-    ])
+    return apply(
+        f,
+        [
+            click.option("--bits", type=int, default=4096, show_default=True, help="RSA key size."),
+            click.option(
+                "--cn", default="", help="Common name of the certificate's subject and issuer (default: empty)."
+            ),
+            click.option(
+                "--ttl",
+                default="87600h",
+                show_default=True,
+                metavar="DURATION",
+                help="Certificate validity, a Go duration (87600h = 10 years).",
+            ),
+            click.option(
+                "--pq",
+                is_flag=True,
+                help="Also an ML-KEM-768 key beside the RSA key, for `sealer seal --pq` (docs/format.md).",
+            ),
+        ],
+    )
 
 
 def passphrase_options(f: FC) -> FC:
-    return click.option("--passphrase-file", metavar="PATH",
-                        help=f"Read the backup passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).")(f)
+    return click.option(
+        "--passphrase-file",
+        metavar="PATH",
+        help=f"Read the backup passphrase from this file (else ${PASSPHRASE_ENV}, else a prompt).",
+    )(f)
 
 
 def _run(name: str, flags: dict[str, Any]) -> None:
@@ -98,8 +133,15 @@ def generate_command(**opts: Any) -> None:
 
 @keys_group.command("list")
 @store_options()
-@click.option("-o", "--format", "fmt", type=click.Choice(["table", "json", "yaml"]), default="table",
-              show_default=True, help="Output format.")
+@click.option(
+    "-o",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
 def list_command(**opts: Any) -> None:
     """List keys: fingerprint, name, created (NotBefore), expires, label.
 
@@ -111,12 +153,23 @@ def list_command(**opts: Any) -> None:
 
 @keys_group.command("backup")
 @store_options()
-@click.option("-w", "--output-file", "output_file", metavar="FILE",
-              help="Write the backup here (created 0600) instead of stdout.")
-@click.option("-o", "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True,
-              help="Backup format.")
-@click.option("--encrypt", is_flag=True,
-              help=f"Encrypt the backup with a passphrase (implied by --passphrase-file or ${PASSPHRASE_ENV}).")
+@click.option(
+    "-w", "--output-file", "output_file", metavar="FILE", help="Write the backup here (created 0600) instead of stdout."
+)
+@click.option(
+    "-o",
+    "--format",
+    "fmt",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Backup format.",
+)
+@click.option(
+    "--encrypt",
+    is_flag=True,
+    help=f"Encrypt the backup with a passphrase (implied by --passphrase-file or ${PASSPHRASE_ENV}).",
+)
 @passphrase_options
 def backup_command(**opts: Any) -> None:
     """Write every key (private keys included) as a v1 List of key Secrets.
@@ -161,7 +214,9 @@ def rotate_command(**opts: Any) -> None:
 
 @click.command("cert")
 @store_options()
-@click.option("-w", "--output-file", "output_file", metavar="FILE", help="Write the certificate here instead of stdout.")
+@click.option(
+    "-w", "--output-file", "output_file", metavar="FILE", help="Write the certificate here instead of stdout."
+)
 def cert_command(**opts: Any) -> None:
     """Print the certificate new secrets are sealed with (the newest active key's).
 

@@ -54,7 +54,8 @@ class DefaultToSeal(click.Group):
         formatter.write_text(
             "Seal Kubernetes Secrets into SealedSecrets that are safe to commit to Git. Wire-compatible with "
             "Bitnami Sealed Secrets: kubeseal's flags work unchanged, with or without the `seal` command "
-            "(`sealer --cert cert.pem < secret.yaml`), and `--recovery-unseal` means `sealer unseal`.")
+            "(`sealer --cert cert.pem < secret.yaml`), and `--recovery-unseal` means `sealer unseal`."
+        )
         with ctx.scope(cleanup=False):
             seal_ctx = seal_command.make_context("seal", [], parent=ctx, resilient_parsing=True)
             seal_command.format_options(seal_ctx, formatter)
@@ -68,34 +69,80 @@ def cli() -> None:
 
 
 @cli.command("seal", context_settings={"ignore_unknown_options": False})
-@option("--cert", metavar="PATH|URL", help="Certificate (or public key) file or http(s) URL to seal with. "
-        "Without it, the certificate is fetched from the controller in the cluster.")
+@option(
+    "--cert",
+    metavar="PATH|URL",
+    help="Certificate (or public key) file or http(s) URL to seal with. "
+    "Without it, the certificate is fetched from the controller in the cluster.",
+)
 @option("-f", "--secret-file", metavar="PATH", help="Read the Secret(s) from this file instead of stdin.")
-@option("-w", "--sealed-secret-file", metavar="PATH", help="Write here instead of stdout: atomically, only on "
-        "success, created 0600 (as kubeseal). A .yaml/.yml name implies --format yaml.")
-@option("-o", "--format", "fmt", metavar="json|yaml", default="json", show_default=True,
-        help="Output format (either case; anything else is an error, exit 1, as with kubeseal).")
-@option("--scope", type=click.Choice(["strict", "namespace-wide", "cluster-wide"]),
-        help="Where the values may be opened: strict = this name and namespace (default, unless the input's "
-        "annotations say otherwise), namespace-wide = any name in this namespace, cluster-wide = anywhere.")
-@option("-n", "--namespace", help="Namespace for Secrets that do not name one (default: the kubeconfig's, else default).")
+@option(
+    "-w",
+    "--sealed-secret-file",
+    metavar="PATH",
+    help="Write here instead of stdout: atomically, only on "
+    "success, created 0600 (as kubeseal). A .yaml/.yml name implies --format yaml.",
+)
+@option(
+    "-o",
+    "--format",
+    "fmt",
+    metavar="json|yaml",
+    default="json",
+    show_default=True,
+    help="Output format (either case; anything else is an error, exit 1, as with kubeseal).",
+)
+@option(
+    "--scope",
+    type=click.Choice(["strict", "namespace-wide", "cluster-wide"]),
+    help="Where the values may be opened: strict = this name and namespace (default, unless the input's "
+    "annotations say otherwise), namespace-wide = any name in this namespace, cluster-wide = anywhere.",
+)
+@option(
+    "-n", "--namespace", help="Namespace for Secrets that do not name one (default: the kubeconfig's, else default)."
+)
 @option("--allow-empty-data", is_flag=True, help="Allow a Secret with no data.")
 @option("--raw", is_flag=True, help="Seal one value (from stdin or --from-file) and print only its sealed form.")
 @option("--name", help="The SealedSecret's name (with --raw: needed for strict scope; else it renames the Secret).")
-@option("--from-file", metavar="[KEY=]PATH", multiple=True, env=False,
-        help="With --raw: read the value from this file (exactly one).")
-@option("--merge-into", metavar="PATH", help="Add or replace the input's items in this existing SealedSecret file, in place.")
+@option(
+    "--from-file",
+    metavar="[KEY=]PATH",
+    multiple=True,
+    env=False,
+    help="With --raw: read the value from this file (exactly one).",
+)
+@option(
+    "--merge-into",
+    metavar="PATH",
+    help="Add or replace the input's items in this existing SealedSecret file, in place.",
+)
 @option("--fetch-cert", is_flag=True, help="Print the certificate that would be used, and stop.")
-@option("--validate", is_flag=True, help="Check with the controller that the input SealedSecrets open there "
-        "(server-side; no certificate needed).")
-@option("--re-encrypt", is_flag=True, help="Have the controller re-seal the input SealedSecrets for its newest "
-        "key (server-side: plaintext never leaves the cluster). With -f and no -w, rewrites the file in place.")
+@option(
+    "--validate",
+    is_flag=True,
+    help="Check with the controller that the input SealedSecrets open there (server-side; no certificate needed).",
+)
+@option(
+    "--re-encrypt",
+    is_flag=True,
+    help="Have the controller re-seal the input SealedSecrets for its newest "
+    "key (server-side: plaintext never leaves the cluster). With -f and no -w, rewrites the file in place.",
+)
 @option("--rotate", "rotate_alias", is_flag=True, hidden=True, help="Deprecated: --re-encrypt.")
-@option("--pq", is_flag=True, help="Seal in the post-quantum hybrid format (RSA + ML-KEM-768), which only "
-        "sealer's controller opens: a one-way choice for the cluster (docs/format.md).")
-@option("--key-hint/--no-key-hint", envvar=env_name("--key-hint"), default=True, show_default=True,
-        help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext). "
-        "Also $SEALED_SECRETS_NO_KEY_HINT=true.")
+@option(
+    "--pq",
+    is_flag=True,
+    help="Seal in the post-quantum hybrid format (RSA + ML-KEM-768), which only "
+    "sealer's controller opens: a one-way choice for the cluster (docs/format.md).",
+)
+@option(
+    "--key-hint/--no-key-hint",
+    envvar=env_name("--key-hint"),
+    default=True,
+    show_default=True,
+    help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext). "
+    "Also $SEALED_SECRETS_NO_KEY_HINT=true.",
+)
 @option("--recovery-private-key", "keys", multiple=True, hidden=True, env=False)
 @connection_options
 @klog_options
@@ -118,14 +165,31 @@ def seal_command(ctx: click.Context, /, **flags: Any) -> None:
 
 
 @cli.command("unseal")
-@option("--recovery-private-key", "keys", metavar="KEY[,KEY...]", multiple=True, env=False,
-        help="Private key files: PEM keys, or key Secrets / Lists of them (as `sealer keys backup` writes). "
-        "Repeat or separate with commas (also $SEALED_SECRETS_RECOVERY_PRIVATE_KEY).")
+@option(
+    "--recovery-private-key",
+    "keys",
+    metavar="KEY[,KEY...]",
+    multiple=True,
+    env=False,
+    help="Private key files: PEM keys, or key Secrets / Lists of them (as `sealer keys backup` writes). "
+    "Repeat or separate with commas (also $SEALED_SECRETS_RECOVERY_PRIVATE_KEY).",
+)
 @option("-f", "--secret-file", metavar="PATH", help="Read the SealedSecret(s) from this file instead of stdin.")
-@option("-w", "--sealed-secret-file", metavar="PATH",
-        help="Write the plaintext Secrets to this file (created 0600) instead of stdout.")
-@option("-o", "--format", "fmt", metavar="json|yaml", default="json", show_default=True,
-        help="Output format (either case; anything else is an error, exit 1, as with kubeseal).")
+@option(
+    "-w",
+    "--sealed-secret-file",
+    metavar="PATH",
+    help="Write the plaintext Secrets to this file (created 0600) instead of stdout.",
+)
+@option(
+    "-o",
+    "--format",
+    "fmt",
+    metavar="json|yaml",
+    default="json",
+    show_default=True,
+    help="Output format (either case; anything else is an error, exit 1, as with kubeseal).",
+)
 @click.pass_obj
 def unseal_command(env: Environment, /, **flags: Any) -> None:
     """Open SealedSecrets offline with the cluster's private keys (disaster recovery).
@@ -170,15 +234,17 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return ExitStatus.INTERRUPTED
     except ModuleNotFoundError as e:
         package = OPTIONAL_MODULES.get((e.name or "").split(".")[0], e.name)
-        return _fail(env, f"this command needs the Python package {e.name!r}, which is not installed: "
-                          f"pip install '{package}'")
+        return _fail(
+            env, f"this command needs the Python package {e.name!r}, which is not installed: pip install '{package}'"
+        )
     except BrokenPipeError:
         return ExitStatus.FAILURE
     except Exception as e:  # noqa: BLE001 - never a traceback; a hint instead
         if env.environ.get("SEALER_DEBUG"):
             raise
-        return _fail(env, f"internal error ({type(e).__name__}); rerun with SEALER_DEBUG=1 for details and please "
-                          "report it")
+        return _fail(
+            env, f"internal error ({type(e).__name__}); rerun with SEALER_DEBUG=1 for details and please report it"
+        )
     return ExitStatus.OK
 
 

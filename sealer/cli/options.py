@@ -24,6 +24,7 @@ FC = TypeVar("FC", bound=Callable[..., Any])
 
 TRUE_WORDS = ("1", "t", "true", "y", "yes", "on")  # strconv.ParseBool's and click's, lower-cased
 
+
 def env_name(flag: str) -> str:
     """kubeseal's variable for a flag: --controller-name -> SEALED_SECRETS_CONTROLLER_NAME."""
     return ENV_PREFIX + flag.lstrip("-").upper().replace("-", "_")
@@ -60,47 +61,103 @@ def apply(f: FC, decorators: list[Callable[[FC], FC]]) -> FC:
 
 def connection_options(f: FC) -> FC:
     """kubectl's connection flags (client-go's RecommendedConfigOverrideFlags), as kubeseal has them."""
-    return apply(f, [
-        option("--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: $KUBECONFIG, else ~/.kube/config)."),
-        option("--context", help="The kubeconfig context to use."),
-        option("--cluster", help="The kubeconfig cluster to use."),
-        option("--user", help="The kubeconfig user to use."),
-        option("-s", "--server", metavar="URL", help="The API server's address."),
-        option("--token", help="Bearer token for the API server."),
-        option("--certificate-authority", metavar="PATH", help="CA certificate file for the API server."),
-        option("--client-certificate", metavar="PATH", help="Client certificate file for TLS."),
-        option("--client-key", metavar="PATH", help="Client key file for TLS."),
-        option("--insecure-skip-tls-verify", is_flag=True, help="Do not check the API server's certificate (insecure)."),
-        option("--tls-server-name", metavar="NAME", help="Server name to check the API server's certificate for."),
-        option("--as", "as_user", metavar="USER", help="Username to impersonate."),
-        option("--as-group", "as_groups", metavar="GROUP", multiple=True, env=False,
-               help="Group to impersonate (repeatable; also $SEALED_SECRETS_AS_GROUP, comma-separated)."),
-        option("--as-uid", metavar="UID", help="UID to impersonate."),
-        option("--username", help="Username for basic authentication."),
-        option("--password", help="Password for basic authentication."),
-        option("--proxy-url", metavar="URL", help="HTTP proxy to reach the API server through."),
-        option("--disable-compression", is_flag=True, help="Accepted for kubeseal's sake: sealer does not ask "
-               "for compressed responses anyway."),
-        option("--request-timeout", metavar="DURATION", default="0", show_default=True,
-               help="Time to wait for one request (e.g. 30s, 1m); 0: sealer's own limit of 30 s."),
-        option("--controller-name", default=DEFAULT_CONTROLLER_NAME, show_default=True,
-               help="Name of the controller's Service."),
-        option("--controller-namespace", default=DEFAULT_CONTROLLER_NAMESPACE, show_default=True,
-               help="Namespace of the controller."),
-    ])
+    return apply(
+        f,
+        [
+            option(
+                "--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: $KUBECONFIG, else ~/.kube/config)."
+            ),
+            option("--context", help="The kubeconfig context to use."),
+            option("--cluster", help="The kubeconfig cluster to use."),
+            option("--user", help="The kubeconfig user to use."),
+            option("-s", "--server", metavar="URL", help="The API server's address."),
+            option("--token", help="Bearer token for the API server."),
+            option("--certificate-authority", metavar="PATH", help="CA certificate file for the API server."),
+            option("--client-certificate", metavar="PATH", help="Client certificate file for TLS."),
+            option("--client-key", metavar="PATH", help="Client key file for TLS."),
+            option(
+                "--insecure-skip-tls-verify", is_flag=True, help="Do not check the API server's certificate (insecure)."
+            ),
+            option("--tls-server-name", metavar="NAME", help="Server name to check the API server's certificate for."),
+            option("--as", "as_user", metavar="USER", help="Username to impersonate."),
+            option(
+                "--as-group",
+                "as_groups",
+                metavar="GROUP",
+                multiple=True,
+                env=False,
+                help="Group to impersonate (repeatable; also $SEALED_SECRETS_AS_GROUP, comma-separated).",
+            ),
+            option("--as-uid", metavar="UID", help="UID to impersonate."),
+            option("--username", help="Username for basic authentication."),
+            option("--password", help="Password for basic authentication."),
+            option("--proxy-url", metavar="URL", help="HTTP proxy to reach the API server through."),
+            option(
+                "--disable-compression",
+                is_flag=True,
+                help="Accepted for kubeseal's sake: sealer does not ask for compressed responses anyway.",
+            ),
+            option(
+                "--request-timeout",
+                metavar="DURATION",
+                default="0",
+                show_default=True,
+                help="Time to wait for one request (e.g. 30s, 1m); 0: sealer's own limit of 30 s.",
+            ),
+            option(
+                "--controller-name",
+                default=DEFAULT_CONTROLLER_NAME,
+                show_default=True,
+                help="Name of the controller's Service.",
+            ),
+            option(
+                "--controller-namespace",
+                default=DEFAULT_CONTROLLER_NAMESPACE,
+                show_default=True,
+                help="Namespace of the controller.",
+            ),
+        ],
+    )
 
 
 # klog's flags, which kubeseal inherits: accepted so that scripts keep working, and ignored.
-_KLOG_VALUE_FLAGS = ("--vmodule", "--log_dir", "--log_file", "--log_file_max_size", "--stderrthreshold",
-                     "--log_backtrace_at", "--alsologtostderrthreshold")
-_KLOG_BOOL_FLAGS = ("--logtostderr", "--alsologtostderr", "--add_dir_header", "--one_output", "--skip_headers",
-                    "--skip_log_headers", "--legacy_stderr_threshold_behavior")
+_KLOG_VALUE_FLAGS = (
+    "--vmodule",
+    "--log_dir",
+    "--log_file",
+    "--log_file_max_size",
+    "--stderrthreshold",
+    "--log_backtrace_at",
+    "--alsologtostderrthreshold",
+)
+_KLOG_BOOL_FLAGS = (
+    "--logtostderr",
+    "--alsologtostderr",
+    "--add_dir_header",
+    "--one_output",
+    "--skip_headers",
+    "--skip_log_headers",
+    "--legacy_stderr_threshold_behavior",
+)
 
 
 def klog_options(f: FC) -> FC:
-    return apply(f, [
-        click.option("-v", "--v", "verbosity", type=int, default=0, metavar="N",
-                     help="Verbosity: 1 says where the certificate came from (klog's -v)."),
-        *(click.option(flag, hidden=True) for flag in _KLOG_VALUE_FLAGS),
-        *(click.option(flag, hidden=True, is_flag=False, flag_value="true", default=None) for flag in _KLOG_BOOL_FLAGS),
-    ])
+    return apply(
+        f,
+        [
+            click.option(
+                "-v",
+                "--v",
+                "verbosity",
+                type=int,
+                default=0,
+                metavar="N",
+                help="Verbosity: 1 says where the certificate came from (klog's -v).",
+            ),
+            *(click.option(flag, hidden=True) for flag in _KLOG_VALUE_FLAGS),
+            *(
+                click.option(flag, hidden=True, is_flag=False, flag_value="true", default=None)
+                for flag in _KLOG_BOOL_FLAGS
+            ),
+        ],
+    )

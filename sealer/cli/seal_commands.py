@@ -29,8 +29,10 @@ def certificate_for(options: SealOptions, env: Environment) -> Certificate:
     target = options.target
     pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
     if options.verbosity:
-        env.note(f"fetched the certificate from the controller {target.namespace}/{target.name} "
-                 "through the API server's service proxy")
+        env.note(
+            f"fetched the certificate from the controller {target.namespace}/{target.name} "
+            "through the API server's service proxy"
+        )
     return parse_certificate(pem, f"certificate of {target.namespace}/{target.name}")
 
 
@@ -74,7 +76,11 @@ def seal(options: SealOptions, env: Environment) -> None:
     if not docs:
         raise InputError("no secrets found. Ensure the input is valid and UTF-8 encoded", source=source)
     needs_default_ns = not options.namespace and any(
-        not (isinstance(d.body, dict) and isinstance(d.body.get("metadata"), dict) and d.body["metadata"].get("namespace"))
+        not (
+            isinstance(d.body, dict)
+            and isinstance(d.body.get("metadata"), dict)
+            and d.body["metadata"].get("namespace")
+        )
         for d in docs
     )
     choice = NamespaceChoice(options.namespace, default_namespace(options, env) if needs_default_ns else "default")
@@ -85,8 +91,14 @@ def seal(options: SealOptions, env: Environment) -> None:
         return
     try:
         sealed = [
-            sealer.seal_secret(d.body, d.index, scope=scope, namespace=choice, allow_empty_data=options.allow_empty_data,
-                               name_override=options.name)
+            sealer.seal_secret(
+                d.body,
+                d.index,
+                scope=scope,
+                namespace=choice,
+                allow_empty_data=options.allow_empty_data,
+                name_override=options.name,
+            )
             for d in docs
         ]
     except InputError as e:
@@ -140,8 +152,13 @@ def _merge_into(
     if scope is not None and scope is not original_scope:
         raise InputError(f"--scope {scope.value} differs from the scope of {path} ({original_scope.value})")
     addition = sealer.seal_secret(
-        docs[0].body, docs[0].index, scope=original_scope, namespace=choice, allow_empty_data=options.allow_empty_data,
-        name_override=meta["name"], namespace_override=meta.get("namespace") or "",
+        docs[0].body,
+        docs[0].index,
+        scope=original_scope,
+        namespace=choice,
+        allow_empty_data=options.allow_empty_data,
+        name_override=meta["name"],
+        namespace_override=meta.get("namespace") or "",
     )
     merged = merge_into(original, addition)
     if manifests.looks_like_json(original_text):

@@ -63,7 +63,7 @@ def parse_certificate(pem: bytes, source: str = "certificate", *, now: dt.dateti
         raise CertificateError(f"{source}: expected a PEM certificate, found another PEM block")
     if not isinstance(key, rsa.RSAPublicKey):
         raise CertificateError(f"{source}: expected RSA public key but found {type(key).__name__.lstrip('_')}")
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     if not_after is not None and not_after < now:
         raise CertificateError(
             f"{source}: failed to encrypt using an expired certificate on {not_after:%B} {not_after.day}, {not_after.year}"

@@ -26,9 +26,16 @@ NUMBER_TAG = "tag:sealer.dev,2026:go-number"  # resolved by go_number() when con
 _TRUE = ("y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")
 _FALSE = ("n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")
 _NULL = ("", "~", "null", "Null", "NULL")
-_SPECIAL_FLOATS = {".nan": math.nan, ".NaN": math.nan, ".NAN": math.nan,
-                   **{f"{sign}{inf}": (-math.inf if sign == "-" else math.inf)
-                      for sign in ("", "+", "-") for inf in (".inf", ".Inf", ".INF")}}
+_SPECIAL_FLOATS = {
+    ".nan": math.nan,
+    ".NaN": math.nan,
+    ".NAN": math.nan,
+    **{
+        f"{sign}{inf}": (-math.inf if sign == "-" else math.inf)
+        for sign in ("", "+", "-")
+        for inf in (".inf", ".Inf", ".INF")
+    },
+}
 
 BOOLS = {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}
 
@@ -37,8 +44,10 @@ _NUMBER_CANDIDATE = re.compile(r"^[-+.0-9][-+._0-9a-zA-Z]*$")
 _YAML_STYLE_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
 _BASE60_FLOAT = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 # yaml.v2 reads these plain as timestamps, so it quotes them on output (sealer reads them as text).
-_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]*)?"
-                        r"(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?)?)?$")
+_TIMESTAMP = re.compile(
+    r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ][0-9]{1,2}:[0-9]{1,2}:[0-9]{1,2}(?:\.[0-9]*)?"
+    r"(?:Z|[-+][0-9]{1,2}(?::[0-9]{2})?)?)?$"
+)
 
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 _UINT64_MAX = (1 << 64) - 1

@@ -26,8 +26,9 @@ class Opener(Protocol):
 
 
 class KeySet:
-    def __init__(self, keys: Iterable[rsa.RSAPrivateKey] = (),
-                 mlkem_keys: Mapping[str, mlkem.MLKEM768PrivateKey] | None = None):
+    def __init__(
+        self, keys: Iterable[rsa.RSAPrivateKey] = (), mlkem_keys: Mapping[str, mlkem.MLKEM768PrivateKey] | None = None
+    ):
         """``mlkem_keys``: the ML-KEM key kept beside an RSA key, by the RSA key's fingerprint
         (hybrid values open with the pair; an RSA key without one opens classic values only)."""
         self._keys: dict[str, rsa.RSAPrivateKey] = {}

@@ -78,7 +78,7 @@ class Document:
     """One document of a stream: ``index`` is 1-based, ``line`` the 1-based line where it starts.
     (A plain class, not a dataclass: the hooks import this module and count every millisecond.)"""
 
-    __slots__ = ("index", "line", "body")
+    __slots__ = ("body", "index", "line")
 
     def __init__(self, index: int, line: int, body: Any):
         self.index, self.line, self.body = index, line, body
@@ -87,7 +87,11 @@ class Document:
         return f"Document(index={self.index}, line={self.line}, body={self.body!r})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Document) and (self.index, self.line, self.body) == (other.index, other.line, other.body)
+        return isinstance(other, Document) and (self.index, self.line, self.body) == (
+            other.index,
+            other.line,
+            other.body,
+        )
 
 
 def read_bytes(stream: BinaryIO, source: str) -> bytes:
@@ -149,7 +153,9 @@ def _parse_json(text: str, source: str) -> Iterator[Document]:
         try:
             body, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
-            raise InputError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", doc=index, source=source) from None
+            raise InputError(
+                f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", doc=index, source=source
+            ) from None
         except (ValueError, RecursionError) as e:
             raise InputError(limit_problem(e), doc=index, source=source) from None
         yield Document(index, line, body)
@@ -260,8 +266,9 @@ def dump(objects: list[dict[str, Any]], fmt: str) -> str:
 
 
 # Go's encoding/json escapes these even inside strings (HTML safety); they cannot occur outside one.
-_GO_JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026",
-                                  "\u2028": "\\u2028", "\u2029": "\\u2029"})
+_GO_JSON_ESCAPES = str.maketrans(
+    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+)
 
 
 def dump_json(obj: Any) -> str:
@@ -271,8 +278,9 @@ def dump_json(obj: Any) -> str:
 
 def dump_yaml(obj: Any) -> str:
     # No line wrapping: sealed values are long base64 strings and must stay on one line.
-    return yaml.dump(obj, Dumper=_GoStyleDumper, default_flow_style=False, sort_keys=True, allow_unicode=True,
-                     width=1 << 30)
+    return yaml.dump(
+        obj, Dumper=_GoStyleDumper, default_flow_style=False, sort_keys=True, allow_unicode=True, width=1 << 30
+    )
 
 
 def output_format(fmt: str | None, path: str | None) -> str:

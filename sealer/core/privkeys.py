@@ -48,12 +48,16 @@ def load_mlkem_private_key(pem: bytes, source: str) -> mlkem.MLKEM768PrivateKey:
     except Exception:  # noqa: BLE001 - corrupt or unsupported: the input's fault, never quoted
         raise PrivateKeyError(f"{source}: not a valid PEM ML-KEM-768 private key") from None
     if not isinstance(key, mlkem.MLKEM768PrivateKey):
-        raise PrivateKeyError(f"{source}: unexpected private key type {type(key).__name__.lstrip('_')}, expected ML-KEM-768")
+        raise PrivateKeyError(
+            f"{source}: unexpected private key type {type(key).__name__.lstrip('_')}, expected ML-KEM-768"
+        )
     return key
 
 
 def mlkem_private_pem(key: mlkem.MLKEM768PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _secret_field(doc: dict[str, Any], field: str, source: str, index: int) -> bytes | None:
@@ -95,7 +99,11 @@ def load_private_keys(path: str) -> list[rsa.RSAPrivateKey]:
 def load_key_pairs(path: str) -> KeyPairs:
     """All private keys in a file, each RSA key with the ML-KEM key kept beside it (or None)."""
     data = read_limited(path, MAX_KEY_FILE_BYTES, error=PrivateKeyError, what="key file")
-    if b"-----BEGIN" in data and b"PRIVATE KEY-----" in data and not data.lstrip().startswith((b"{", b"apiVersion", b"kind")):
+    if (
+        b"-----BEGIN" in data
+        and b"PRIVATE KEY-----" in data
+        and not data.lstrip().startswith((b"{", b"apiVersion", b"kind"))
+    ):
         return [(load_pem_private_key(data, path), None)]
     keys: KeyPairs = []
     for doc in manifests.parse_stream(data, path):

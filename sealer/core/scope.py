@@ -52,6 +52,10 @@ class Scope(enum.Enum):
 
 def with_scope_annotations(annotations: Mapping[str, str] | None, scope: Scope) -> dict[str, str]:
     """``annotations`` with the scope annotations replaced by those of ``scope``."""
-    out = {k: v for k, v in (annotations if isinstance(annotations, Mapping) else {}).items() if k not in (NAMESPACE_WIDE_ANNOTATION, CLUSTER_WIDE_ANNOTATION)}
+    out = {
+        k: v
+        for k, v in (annotations if isinstance(annotations, Mapping) else {}).items()
+        if k not in (NAMESPACE_WIDE_ANNOTATION, CLUSTER_WIDE_ANNOTATION)
+    }
     out.update(scope.annotations())
     return out

@@ -23,14 +23,33 @@ MAX_SECRET_BYTES = 1024 * 1024
 
 # Written by the API server or by kubectl: meaningless (or harmful) in a manifest kept in Git.
 _SERVER_FIELDS = (
-    "selfLink", "uid", "resourceVersion", "generation", "creationTimestamp",
-    "deletionTimestamp", "deletionGracePeriodSeconds", "ownerReferences", "managedFields",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "ownerReferences",
+    "managedFields",
 )
 # Go's ObjectMeta field order: JSON output in this order matches kubeseal's byte for byte.
 _OBJECT_META_ORDER = (
-    "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
-    "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels", "annotations",
-    "ownerReferences", "finalizers", "managedFields",
+    "name",
+    "generateName",
+    "namespace",
+    "selfLink",
+    "uid",
+    "resourceVersion",
+    "generation",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "labels",
+    "annotations",
+    "ownerReferences",
+    "finalizers",
+    "managedFields",
 )
 _LAST_APPLIED = (
     "kubectl.kubernetes.io/last-applied-configuration",
@@ -89,7 +108,9 @@ def read_secret(doc: Any, index: int, *, allow_empty_data: bool = False) -> Secr
         try:
             items[key] = base64.b64decode(raw.replace("\n", "").replace("\r", ""), validate=True)
         except (binascii.Error, ValueError):
-            raise InputError("is not valid base64 (use stringData for plain text)", doc=index, field=f"data.{key}") from None
+            raise InputError(
+                "is not valid base64 (use stringData for plain text)", doc=index, field=f"data.{key}"
+            ) from None
     for key, value in _string_map(doc, "stringData", index).items():
         items[key] = value.encode("utf-8")  # stringData wins over data, as in the API server
     if not items and not allow_empty_data:
@@ -122,7 +143,9 @@ def _string_map(doc: dict[str, Any], field: str, index: int) -> dict[str, str]:
         key = str(goyaml.go_string(key))
         item = "" if item is None else goyaml.go_string(item)
         if not isinstance(item, str):
-            raise InputError(f"must be a string, found a {_yaml_type(item)} (quote it)", doc=index, field=f"{field}.{key}")
+            raise InputError(
+                f"must be a string, found a {_yaml_type(item)} (quote it)", doc=index, field=f"{field}.{key}"
+            )
         out[key] = item
     return out
 
@@ -218,8 +241,10 @@ def go_field_order(meta: dict[str, Any]) -> dict[str, Any]:
     return dict(sorted(meta.items(), key=lambda kv: rank.get(kv[0], len(rank))))
 
 
-NO_MLKEM_KEY = ("the certificate has no ML-KEM-768 public key, which --pq needs: fetch it from a sealer "
-                "controller run with --pq-keys (Bitnami's controller has none)")
+NO_MLKEM_KEY = (
+    "the certificate has no ML-KEM-768 public key, which --pq needs: fetch it from a sealer "
+    "controller run with --pq-keys (Bitnami's controller has none)"
+)
 
 
 class Sealer:
@@ -235,8 +260,9 @@ class Sealer:
 
     def _seal(self, plaintext: bytes, label: bytes) -> str:
         if self.pq:
-            return crypto.encode(crypto.seal_hybrid(self.certificate.public_key, self.certificate.mlkem_public,
-                                                    plaintext, label))
+            return crypto.encode(
+                crypto.seal_hybrid(self.certificate.public_key, self.certificate.mlkem_public, plaintext, label)
+            )
         return crypto.encode(crypto.seal(self.certificate.public_key, plaintext, label))
 
     def seal_value(self, plaintext: bytes, scope: Scope, namespace: str, name: str) -> str:
@@ -256,12 +282,19 @@ class Sealer:
         """One input Secret document -> one SealedSecret object (a dict ready to dump)."""
         secret = read_secret(doc, index, allow_empty_data=allow_empty_data)
         the_scope = resolve_scope(secret, scope)
-        ns = namespace_override if namespace_override is not None else resolve_namespace(secret, the_scope, namespace, index)
+        ns = (
+            namespace_override
+            if namespace_override is not None
+            else resolve_namespace(secret, the_scope, namespace, index)
+        )
         name = name_override or secret.metadata["name"]
         label = crypto.encryption_label(the_scope, ns, name)
         encrypted = {key: self._seal(value, label) for key, value in sorted(secret.items.items())}
-        template: dict[str, Any] = {"metadata": template_metadata({**secret.metadata, "name": name}, ns, the_scope,
-                                                                  scope_given=scope is not None)}
+        template: dict[str, Any] = {
+            "metadata": template_metadata(
+                {**secret.metadata, "name": name}, ns, the_scope, scope_given=scope is not None
+            )
+        }
         if secret.type is not None:
             template["type"] = secret.type
         if secret.immutable is not None:
@@ -290,7 +323,9 @@ def check_sealed_secret(doc: Any, index: int = 1) -> dict[str, Any]:
     if doc.get("kind") != KIND:
         raise InputError(f"is a {shown(doc.get('kind'))}, not a SealedSecret", doc=index, field="kind")
     if doc.get("apiVersion", API_VERSION) != API_VERSION:
-        raise InputError(f"apiVersion {shown(doc.get('apiVersion'), quote=True)} is not {API_VERSION}", doc=index, field="apiVersion")
+        raise InputError(
+            f"apiVersion {shown(doc.get('apiVersion'), quote=True)} is not {API_VERSION}", doc=index, field="apiVersion"
+        )
     metadata = doc.get("metadata")
     if not isinstance(metadata, dict) or not isinstance(metadata.get("name"), str) or not metadata["name"]:
         raise InputError("missing metadata.name", doc=index, field="metadata.name")

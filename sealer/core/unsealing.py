@@ -27,8 +27,12 @@ class Target:
     def of(cls, sealed: dict[str, Any]) -> Target:
         meta = sealed.get("metadata") or {}
         annotations = meta.get("annotations") or {}
-        return cls(meta.get("name", ""), meta.get("namespace") or "", Scope.from_annotations(annotations),
-                   tuple(split_hint(annotations.get(KEY_HINT_ANNOTATION))))
+        return cls(
+            meta.get("name", ""),
+            meta.get("namespace") or "",
+            Scope.from_annotations(annotations),
+            tuple(split_hint(annotations.get(KEY_HINT_ANNOTATION))),
+        )
 
     @property
     def label(self) -> bytes:

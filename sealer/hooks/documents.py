@@ -154,8 +154,16 @@ def describe(obj: dict[str, Any]) -> str:
 # Messages never echo arbitrary input values (they end up in CI logs): a value is shown only if it
 # is a short, plain string (sealer.core.sealing.showable), else as its YAML type.
 _NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._:-]{0,252}")  # names: DNS subdomains and then some
-_TYPES = {type(None): "!!null", bool: "!!bool", int: "!!int", float: "!!float", str: "!!str",
-          dict: "!!map", list: "!!seq", bytes: "!!binary"}
+_TYPES = {
+    type(None): "!!null",
+    bool: "!!bool",
+    int: "!!int",
+    float: "!!float",
+    str: "!!str",
+    dict: "!!map",
+    list: "!!seq",
+    bytes: "!!binary",
+}
 
 
 def shown(value: object) -> str:

@@ -42,20 +42,39 @@ _ALL = (
 RULES: dict[str, Rule] = {rule.id: rule for rule in _ALL}
 
 NO_PLAINTEXT_RULES = (
-    "plaintext-secret", "sealing-key-backup", "private-key",
-    "kustomize-secret-literal", "kustomize-secret-file", "unparseable-secret", "duplicate-key",
+    "plaintext-secret",
+    "sealing-key-backup",
+    "private-key",
+    "kustomize-secret-literal",
+    "kustomize-secret-file",
+    "unparseable-secret",
+    "duplicate-key",
 )
 VALIDATE_SEALED_RULES = (
-    "sealed-kind", "sealed-shape", "sealed-namespace", "sealed-scope",
-    "sealed-value", "sealed-unknown-key", "sealed-key-size", "unparseable",
+    "sealed-kind",
+    "sealed-shape",
+    "sealed-namespace",
+    "sealed-scope",
+    "sealed-value",
+    "sealed-unknown-key",
+    "sealed-key-size",
+    "unparseable",
 )
 
 
 class Finding:
-    __slots__ = ("path", "line", "rule", "message", "level", "suppressed", "suppression")
+    __slots__ = ("level", "line", "message", "path", "rule", "suppressed", "suppression")
 
-    def __init__(self, path: str, line: int, rule: str, message: str, level: str = ERROR,
-                 suppressed: str | None = None, suppression: str | None = None):
+    def __init__(
+        self,
+        path: str,
+        line: int,
+        rule: str,
+        message: str,
+        level: str = ERROR,
+        suppressed: str | None = None,
+        suppression: str | None = None,
+    ):
         self.path = path
         self.line = line
         self.rule = rule

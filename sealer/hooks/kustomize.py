@@ -67,8 +67,11 @@ def check_object(obj: dict[str, Any], kustomization_path: str) -> Iterator[tuple
                 target = os.path.normpath(os.path.join(base, source))
                 field_path = (*where, field) if field == "env" else (*where, field, j)
                 named = f'{field} "{source}"' if _PATH.fullmatch(source) else f"{field}[{j}]"
-                yield FileRef(target, field_path, f"{who} reads {named}, which is tracked in Git: "
-                                                  "its values are plaintext in the repository")
+                yield FileRef(
+                    target,
+                    field_path,
+                    f"{who} reads {named}, which is tracked in Git: its values are plaintext in the repository",
+                )
 
 
 Hit = tuple[str, FieldPath, str, list[dict[str, Any]]]  # (rule id, field in the kustomization, message, objects)
@@ -99,8 +102,12 @@ def _check_patch(text: str, target: Any, where: FieldPath, label: str, look_for_
         docs = parsing.parse(text, label)
     except InputError as e:
         if plaintext.looks_like_secret_with_data(text.encode("utf-8", "surrogatepass")):
-            yield "unparseable-secret", where, (
-                f"{label} looks like a Secret with data but cannot be parsed ({e.reason}), so it cannot be checked"), []
+            yield (
+                "unparseable-secret",
+                where,
+                (f"{label} looks like a Secret with data but cannot be parsed ({e.reason}), so it cannot be checked"),
+                [],
+            )
         return  # anything else kustomize will refuse itself
     secret_target = _targets_secrets(target)
     for doc in docs:
@@ -133,8 +140,9 @@ def _targets_secrets(target: Any) -> bool | None:
         return False
 
 
-def _json6902(ops: list[Any], target: Any, secret_target: bool | None, where: FieldPath, label: str,
-              look_for_keys: bool) -> Iterator[Hit]:
+def _json6902(
+    ops: list[Any], target: Any, secret_target: bool | None, where: FieldPath, label: str, look_for_keys: bool
+) -> Iterator[Hit]:
     """JSON-patch operations that put values into a Secret's data or stringData (stringData is
     a Secret's alone, so there a target without a kind counts too)."""
     name = target.get("name") if isinstance(target, dict) else None
@@ -144,7 +152,9 @@ def _json6902(ops: list[Any], target: Any, secret_target: bool | None, where: Fi
         path, value = op["path"], op.get("value")
         parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")[1:]] if path.startswith("/") else []
         if path == "":  # the whole object
-            if not isinstance(value, dict) or not (value.get("kind") == "Secret" or (value.get("kind") is None and secret_target)):
+            if not isinstance(value, dict) or not (
+                value.get("kind") == "Secret" or (value.get("kind") is None and secret_target)
+            ):
                 continue
             secret = {**value, "kind": "Secret"}
         elif 1 <= len(parts) <= 2 and parts[0] in ("data", "stringData"):
@@ -171,7 +181,9 @@ def tracked_in_git(paths: list[str], root: str) -> set[str] | None:
     try:
         result = subprocess.run(
             ["git", "--literal-pathspecs", "ls-files", "-z", "--", *inside],
-            capture_output=True, check=True, timeout=60,
+            capture_output=True,
+            check=True,
+            timeout=60,
         )
     except (OSError, subprocess.SubprocessError):
         return None

@@ -40,8 +40,11 @@ class NoPlaintext(runner.Hook):
     def check_file(self, file: ManifestFile, run: runner.Run) -> None:
         data = file.data
         keys = pem.worth_looking(data)
-        if file.is_manifest and (keys or plaintext.SECRET_KIND.search(data)
-                                 or (file.is_kustomization and (b"secretGenerator" in data or b"patch" in data))):
+        if file.is_manifest and (
+            keys
+            or plaintext.SECRET_KIND.search(data)
+            or (file.is_kustomization and (b"secretGenerator" in data or b"patch" in data))
+        ):
             try:
                 docs = file.documents()
             except InputError as e:
@@ -51,8 +54,9 @@ class NoPlaintext(runner.Hook):
                 return
         if keys:
             for offset, what in pem.scan_bytes(data):
-                run.hit(file, None, (), "private-key", f"{what}: keep private keys out of Git",
-                        line=line_of(data, offset))
+                run.hit(
+                    file, None, (), "private-key", f"{what}: keep private keys out of Git", line=line_of(data, offset)
+                )
 
     def _check_documents(self, file: ManifestFile, docs: list[Document], keys: bool, run: runner.Run) -> None:
         flagged: set[int] = set()  # documents with a key finding (suppressed ones included)
@@ -88,7 +92,7 @@ class NoPlaintext(runner.Hook):
                     if rule in _KEY_RULES:
                         covered.append(field)
             for rule, field, message in plaintext.check_object(obj, look_for_keys=keys):
-                if rule == "private-key" and any(field[:len(c)] == c for c in covered):
+                if rule == "private-key" and any(field[: len(c)] == c for c in covered):
                     continue  # the patch's own finding says more (which Secret, which key)
                 run.hit(file, doc, (*prefix, *field), rule, message, objects)
         if doc.duplicates and (file.is_kustomization or plaintext.could_hold_secrets(doc.text())):
@@ -101,8 +105,8 @@ class NoPlaintext(runner.Hook):
         for dup in doc.duplicates:
             holder, inside, where, depth = None, [], dup.path, -1
             for obj, prefix, parents in objects:  # the innermost object whose path leads to the key
-                if len(prefix) > depth and dup.path[:len(prefix)] == prefix:
-                    holder, inside, where, depth = obj, [*parents, obj], dup.path[len(prefix):], len(prefix)
+                if len(prefix) > depth and dup.path[: len(prefix)] == prefix:
+                    holder, inside, where, depth = obj, [*parents, obj], dup.path[len(prefix) :], len(prefix)
             if holder is None and isinstance(doc.body, dict):
                 holder, inside = doc.body, [doc.body]
             who = describe(holder) if holder is not None else f"document {doc.index}"
@@ -113,9 +117,14 @@ class NoPlaintext(runner.Hook):
         if file.looks_like_helm_template():
             run.warn(file.path, "looks like a Helm template, which is not YAML until rendered: not checked for Secrets")
         elif plaintext.looks_like_secret_with_data(file.data):
-            run.hit(file, None, (), "unparseable-secret",
-                    f"looks like a Secret with data but cannot be parsed ({error.reason}), so it cannot be checked",
-                    line=error_line(error))
+            run.hit(
+                file,
+                None,
+                (),
+                "unparseable-secret",
+                f"looks like a Secret with data but cannot be parsed ({error.reason}), so it cannot be checked",
+                line=error_line(error),
+            )
         else:
             run.warn(file.path, f"cannot parse ({error.reason}): not checked for Secrets")
 

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import yaml
 
+from sealer.core import manifests
 from sealer.core.errors import InputError
 
-from sealer.core import manifests
 # The hooks' limits are the core's (re-exported for sealer.hooks.documents, which must not load PyYAML).
 from sealer.core.manifests import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
 from sealer.core.manifests import MAX_INPUT_BYTES as MAX_INPUT_BYTES
@@ -48,10 +48,17 @@ class Duplicate(NamedTuple):
 class Document:
     """One document of a stream: ``index`` is 1-based, ``line`` the 1-based line where it starts."""
 
-    __slots__ = ("index", "line", "body", "duplicates", "_source", "_span")
+    __slots__ = ("_source", "_span", "body", "duplicates", "index", "line")
 
-    def __init__(self, index: int, line: int, body: Any, duplicates: tuple[Duplicate, ...] = (),
-                 source: str = "", span: tuple[int, int] = (0, 0)):
+    def __init__(
+        self,
+        index: int,
+        line: int,
+        body: Any,
+        duplicates: tuple[Duplicate, ...] = (),
+        source: str = "",
+        span: tuple[int, int] = (0, 0),
+    ):
         self.index = index
         self.line = line
         self.body = body
@@ -61,7 +68,7 @@ class Document:
 
     def text(self) -> str:
         """The document's source text (from its first node to its last)."""
-        return self._source[self._span[0]:self._span[1]]
+        return self._source[self._span[0] : self._span[1]]
 
 
 class Loader(manifests.Loader):
@@ -97,8 +104,9 @@ class Loader(manifests.Loader):
         for i, (key_node, value_node) in enumerate(node.value):
             key = self.construct_key(key_node, deep=deep)
             if not isinstance(key, Hashable):
-                raise yaml.constructor.ConstructorError("while constructing a mapping", node.start_mark,
-                                                        "found unhashable key", key_node.start_mark)
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark, "found unhashable key", key_node.start_mark
+                )
             mapping[key] = self.construct_object(value_node, deep=deep)
             if i >= own_from:
                 first = seen.get(key)
@@ -148,8 +156,16 @@ def _parse_yaml(text: str, source: str) -> list[Document]:
             if body is None:
                 continue  # an empty document ("---" with nothing after it) is not a document
             duplicates = _located(node, found, lines) if found else ()
-            docs.append(Document(len(docs) + 1, lines.of(node.start_mark), body, duplicates,
-                                 text, (node.start_mark.index, node.end_mark.index)))
+            docs.append(
+                Document(
+                    len(docs) + 1,
+                    lines.of(node.start_mark),
+                    body,
+                    duplicates,
+                    text,
+                    (node.start_mark.index, node.end_mark.index),
+                )
+            )
     except (yaml.YAMLError, ValueError, RecursionError) as e:
         raise manifests.yaml_input_error(e, lines, current, source) from None
     finally:
@@ -217,8 +233,9 @@ def _parse_json(text: str, source: str) -> list[Document]:
         try:
             body, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
-            raise _JSONSyntaxError(f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}",
-                                   doc=index, source=source) from None
+            raise _JSONSyntaxError(
+                f"malformed JSON at line {e.lineno}, column {e.colno}: {e.msg}", doc=index, source=source
+            ) from None
         except (ValueError, RecursionError) as e:
             # Not a syntax error: YAML would not do better, so it is not tried.
             raise InputError(manifests.limit_problem(e), doc=index, source=source) from None
@@ -229,7 +246,9 @@ def _parse_json(text: str, source: str) -> list[Document]:
         docs.append(Document(index, line, body, duplicates, text, (start, pos)))
 
 
-def _json_duplicates(text: str, line: int, body: Any, found: list[tuple[dict[str, Any], list[tuple[str, Any]]]]) -> tuple[Duplicate, ...]:
+def _json_duplicates(
+    text: str, line: int, body: Any, found: list[tuple[dict[str, Any], list[tuple[str, Any]]]]
+) -> tuple[Duplicate, ...]:
     """JSON is YAML too, nearly always: read the document again as YAML for the lines of its
     duplicate keys; where that fails, name the paths (by object identity) at the document's line."""
     try:
@@ -257,5 +276,3 @@ def _json_duplicates(text: str, line: int, body: Any, found: list[tuple[dict[str
                 out.append(Duplicate(paths.get(id(obj), ()), key, line, 0))
             counted.add(key)
     return tuple(out)
-
-

@@ -35,8 +35,10 @@ def could_hold_secrets(text: str) -> bool:
 
 def duplicate_message(who: str, field: FieldPath, line: int, first: int) -> str:
     where = "" if not line else f" (line {line})" if first in (0, line) else f" (lines {first} and {line})"
-    return (f"{who}: {field_text(field)} is given twice{where}; parsers keep only the last, so what the "
-            "first holds is never checked, but Git keeps it")
+    return (
+        f"{who}: {field_text(field)} is given twice{where}; parsers keep only the last, so what the "
+        "first holds is never checked, but Git keeps it"
+    )
 
 
 # Values that are filled in later, not secrets: Helm/Go templates anywhere in the value, and whole
@@ -70,9 +72,13 @@ def _check_secret(obj: dict[str, Any], look_for_keys: bool) -> Iterator[Hit]:
     backup = _key_backup(obj)
     if backup is not None:
         key_field, why = backup
-        yield "sealing-key-backup", key_field, (
-            f"{who} is a {why}: its {'.'.join(key_field)} is a private key (anyone with this file can open "
-            "everything sealed for it); keep it out of Git"
+        yield (
+            "sealing-key-backup",
+            key_field,
+            (
+                f"{who} is a {why}: its {'.'.join(key_field)} is a private key (anyone with this file can open "
+                "everything sealed for it); keep it out of Git"
+            ),
         )
     else:
         for field in ("data", "stringData"):
@@ -94,8 +100,9 @@ def _plaintext_items(obj: dict[str, Any], field: str, who: str) -> Iterator[Hit]
         if _is_empty(value) or is_placeholder(value):
             continue
         raw = pem.decode_base64(value) if field == "data" else _raw(value)
-        if (raw is not None and pem.is_private_key_pem(raw)) or (field == "stringData" and raw is not None
-                                                                 and pem.scan_text(raw.decode("utf-8", "surrogatepass"))):
+        if (raw is not None and pem.is_private_key_pem(raw)) or (
+            field == "stringData" and raw is not None and pem.scan_text(raw.decode("utf-8", "surrogatepass"))
+        ):
             yield "private-key", (field, key), f"{who} has a private key in {field}.{key}"
         else:
             yield "plaintext-secret", (field, key), f"{who} has plaintext {field}.{key}"
@@ -146,16 +153,22 @@ def _last_applied(obj: dict[str, Any], who: str) -> Iterator[Hit]:
     if not isinstance(applied, dict):
         return
     if repeated:  # the last of each key is all json.loads returns: what the others hold goes unseen
-        yield "duplicate-key", ("metadata", "annotations", _LAST_APPLIED), (
-            f"{who} has a key given twice in its {_LAST_APPLIED} annotation; parsers keep only the last, "
-            "so what the first holds is never checked, but Git keeps it"
+        yield (
+            "duplicate-key",
+            ("metadata", "annotations", _LAST_APPLIED),
+            (
+                f"{who} has a key given twice in its {_LAST_APPLIED} annotation; parsers keep only the last, "
+                "so what the first holds is never checked, but Git keeps it"
+            ),
         )
         return
     for field in ("data", "stringData"):
         items = applied.get(field)
         if not _is_empty(items) and not (isinstance(items, dict) and all(_is_empty(v) for v in items.values())):
-            yield "plaintext-secret", ("metadata", "annotations", _LAST_APPLIED), (
-                f"{who} has plaintext {field} in its {_LAST_APPLIED} annotation"
+            yield (
+                "plaintext-secret",
+                ("metadata", "annotations", _LAST_APPLIED),
+                (f"{who} has plaintext {field} in its {_LAST_APPLIED} annotation"),
             )
             return
 

@@ -12,7 +12,9 @@ from sealer.hooks.findings import RULES, WARNING, Finding
 FORMATS = ("text", "json", "sarif")
 
 
-def render(findings: list[Finding], fmt: str, *, tool: str, rules: tuple[str, ...], relpath: Callable[[str], str]) -> str:
+def render(
+    findings: list[Finding], fmt: str, *, tool: str, rules: tuple[str, ...], relpath: Callable[[str], str]
+) -> str:
     """``findings`` include the suppressed ones (SARIF reports them as such; text and JSON leave
     them out). ``relpath`` maps a path as given to one relative to the repository root."""
     active = [f for f in findings if f.suppressed is None]
@@ -34,7 +36,9 @@ def _as_json(f: Finding) -> dict[str, Any]:
     return {"path": f.path, "line": f.line, "rule": f.rule, "level": f.level, "message": f.message}
 
 
-def _sarif(findings: list[Finding], tool: str, rule_ids: tuple[str, ...], relpath: Callable[[str], str]) -> dict[str, Any]:
+def _sarif(
+    findings: list[Finding], tool: str, rule_ids: tuple[str, ...], relpath: Callable[[str], str]
+) -> dict[str, Any]:
     from urllib.parse import quote
 
     index = {rule: i for i, rule in enumerate(rule_ids)}
@@ -45,12 +49,14 @@ def _sarif(findings: list[Finding], tool: str, rule_ids: tuple[str, ...], relpat
             "ruleIndex": index[f.rule],
             "level": f.level,
             "message": {"text": f.message},
-            "locations": [{
-                "physicalLocation": {
-                    "artifactLocation": {"uri": quote(relpath(f.path)), "uriBaseId": "%SRCROOT%"},
-                    "region": {"startLine": f.line},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": quote(relpath(f.path)), "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": f.line},
+                    }
                 }
-            }],
+            ],
         }
         if f.suppressed is not None:
             result["suppressions"] = [{"kind": f.suppression or "external", "justification": f.suppressed}]
@@ -58,15 +64,19 @@ def _sarif(findings: list[Finding], tool: str, rule_ids: tuple[str, ...], relpat
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": tool,
-                "version": __version__,
-                "semanticVersion": __version__,
-                "rules": [_sarif_rule(rule) for rule in rule_ids],
-            }},
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": tool,
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "rules": [_sarif_rule(rule) for rule in rule_ids],
+                    }
+                },
+                "results": results,
+            }
+        ],
     }
 
 

@@ -34,8 +34,17 @@ class Run:
         self.levels: dict[str, str] = {}  # rule id -> level, where an option changes the default
         self._annotation_allows = annotation_allows
 
-    def hit(self, file: ManifestFile, doc: Document | None, field: FieldPath, rule: str, message: str,
-            objects: Sequence[dict[str, Any]] = (), *, line: int | None = None) -> None:
+    def hit(
+        self,
+        file: ManifestFile,
+        doc: Document | None,
+        field: FieldPath,
+        rule: str,
+        message: str,
+        objects: Sequence[dict[str, Any]] = (),
+        *,
+        line: int | None = None,
+    ) -> None:
         if line is None:
             line = file.line(doc, field) if doc is not None else 1
         finding = Finding.of(rule, file.path, line, message)
@@ -45,7 +54,9 @@ class Run:
             if reason is not None:
                 finding.suppressed, finding.suppression = reason, "inSource"
             elif empty:
-                finding.message += f" ({configuration.ALLOW_ANNOTATION} is there but gives no reason, so it does not count)"
+                finding.message += (
+                    f" ({configuration.ALLOW_ANNOTATION} is there but gives no reason, so it does not count)"
+                )
         self.findings.append(finding)
 
     def warn(self, path: str, message: str) -> None:
@@ -79,8 +90,11 @@ def main(hook: Hook, argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog=hook.prog, description=hook.description, formatter_class=_Formatter)
     parser.add_argument("filenames", nargs="*", help="files to check (pre-commit passes the staged ones)")
     parser.add_argument("--format", choices=report.FORMATS, default="text", help="output format (default: text)")
-    parser.add_argument("--config", metavar="PATH",
-                        help=f"configuration file (default: {configuration.CONFIG_NAME} at the Git repository's root, if any)")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help=f"configuration file (default: {configuration.CONFIG_NAME} at the Git repository's root, if any)",
+    )
     hook.add_arguments(parser)
     args = parser.parse_args(argv)
     try:

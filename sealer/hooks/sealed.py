@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from sealer.core import crypto
-from sealer.hooks.documents import FieldPath, annotations_of, display_name, metadata, shown
 from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
 from sealer.core.sealing import API_VERSION, KIND, split_hint
+from sealer.hooks.documents import FieldPath, annotations_of, display_name, metadata, shown
 
 _SCOPE_ANNOTATIONS = (CLUSTER_WIDE_ANNOTATION, NAMESPACE_WIDE_ANNOTATION)
 
@@ -45,7 +45,7 @@ class KnownKeys:
 
         # Expiry says nothing about which key a value was sealed for: the controller keeps opening
         # values sealed for an old certificate, so an expired one still counts here.
-        never = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+        never = dt.datetime.min.replace(tzinfo=dt.UTC)
         sizes = {}
         for source in sources:
             inline = source.lstrip().startswith("-----BEGIN")
@@ -74,9 +74,13 @@ def check_object(obj: dict[str, Any], keys: KnownKeys | None) -> Iterator[Hit]:
     yield from _scope_values(top, ("metadata", "annotations"), who, "metadata.annotations")
     namespace = meta.get("namespace")
     if scope is not Scope.CLUSTER_WIDE and not namespace:
-        yield "sealed-namespace", ("metadata",), (
-            f"{who} is {scope.value}-scoped but has no metadata.namespace: it opens only in the namespace "
-            "it was sealed for, so whatever sets the namespace later (kustomize, kubectl -n) must set that one"
+        yield (
+            "sealed-namespace",
+            ("metadata",),
+            (
+                f"{who} is {scope.value}-scoped but has no metadata.namespace: it opens only in the namespace "
+                "it was sealed for, so whatever sets the namespace later (kustomize, kubectl -n) must set that one"
+            ),
         )
     spec = obj.get("spec")
     if not isinstance(spec, dict):
@@ -94,9 +98,13 @@ def check_object(obj: dict[str, Any], keys: KnownKeys | None) -> Iterator[Hit]:
 def _scope_values(ann: dict[str, Any], path: FieldPath, who: str, shown: str) -> Iterator[Hit]:
     for key in _SCOPE_ANNOTATIONS:
         if key in ann and ann[key] not in ("true", "false"):
-            yield "sealed-scope", (*path, key), (
-                f'{who}: {shown} {key} is neither "true" nor "false"; only the string "true" counts, '
-                "so it is ignored (quote true in YAML)"
+            yield (
+                "sealed-scope",
+                (*path, key),
+                (
+                    f'{who}: {shown} {key} is neither "true" nor "false"; only the string "true" counts, '
+                    "so it is ignored (quote true in YAML)"
+                ),
             )
 
 
@@ -117,18 +125,26 @@ def _template(template: dict[str, Any], meta: dict[str, Any], scope: Scope, who:
     if any(key in tann for key in _SCOPE_ANNOTATIONS):
         tscope = Scope.from_annotations(tann)
         if tscope is not scope:
-            yield "sealed-scope", (*path, "annotations"), (
-                f"{who}: metadata.annotations make it {scope.value} but spec.template.metadata.annotations "
-                f"say {tscope.value}"
+            yield (
+                "sealed-scope",
+                (*path, "annotations"),
+                (
+                    f"{who}: metadata.annotations make it {scope.value} but spec.template.metadata.annotations "
+                    f"say {tscope.value}"
+                ),
             )
     # Strict values are sealed for namespace/name, namespace-wide ones for the namespace.
     fields = ("name", "namespace") if scope is Scope.STRICT else ("namespace",) if scope is Scope.NAMESPACE_WIDE else ()
     for field in fields:
         mine, theirs = meta.get(field), tmeta.get(field)
         if isinstance(mine, str) and isinstance(theirs, str) and mine and theirs and mine != theirs:
-            yield "sealed-scope", (*path, field), (
-                f"{who}: spec.template.metadata.{field} {shown(theirs)} differs from metadata.{field} {shown(mine)}, "
-                f"and {scope.value} values open only under the latter"
+            yield (
+                "sealed-scope",
+                (*path, field),
+                (
+                    f"{who}: spec.template.metadata.{field} {shown(theirs)} differs from metadata.{field} {shown(mine)}, "
+                    f"and {scope.value} values open only under the latter"
+                ),
             )
 
 
@@ -138,7 +154,11 @@ def _values(obj: dict[str, Any], spec: dict[str, Any], who: str, keys: KnownKeys
     if encrypted is None and legacy is None:
         yield "sealed-shape", ("spec",), f"{who} has no spec.encryptedData"
     elif encrypted is not None and not isinstance(encrypted, dict):
-        yield "sealed-shape", ("spec", "encryptedData"), f"{who}: spec.encryptedData must be a map of keys to sealed values"
+        yield (
+            "sealed-shape",
+            ("spec", "encryptedData"),
+            f"{who}: spec.encryptedData must be a map of keys to sealed values",
+        )
     elif isinstance(encrypted, dict):
         values = [(("spec", "encryptedData", key), f"encryptedData.{key}", value) for key, value in encrypted.items()]
     if legacy is not None:  # the pre-0.7 format: the whole Secret sealed as one value
@@ -149,14 +169,19 @@ def _values(obj: dict[str, Any], spec: dict[str, Any], who: str, keys: KnownKeys
         hints = split_hint(annotations_of(obj).get(KEY_HINT_ANNOTATION))
         for hint in hints:
             if hint not in keys.sizes:
-                yield "sealed-unknown-key", ("metadata", "annotations", KEY_HINT_ANNOTATION), (
-                    f"{who} is sealed for key {hint}, which is not among the certificates in .sealer.yaml"
+                yield (
+                    "sealed-unknown-key",
+                    ("metadata", "annotations", KEY_HINT_ANNOTATION),
+                    (f"{who} is sealed for key {hint}, which is not among the certificates in .sealer.yaml"),
                 )
         hinted = {keys.sizes[h] for h in hints if h in keys.sizes}
         if hinted:
             sizes, why = hinted, f"the hinted certificate is {_bits(hinted)}"
         elif not hints:  # no hint at all: the key size is all there is to go by
-            sizes, why = set(keys.sizes.values()), f"the certificates in .sealer.yaml are {_bits(set(keys.sizes.values()))}"
+            sizes, why = (
+                set(keys.sizes.values()),
+                f"the certificates in .sealer.yaml are {_bits(set(keys.sizes.values()))}",
+            )
 
     for path, label, value in values:
         if not isinstance(value, str):
@@ -175,9 +200,7 @@ def _values(obj: dict[str, Any], spec: dict[str, Any], who: str, keys: KnownKeys
             yield "sealed-value", path, f"{who}: {label} is not a well-formed sealed value ({e})"
             continue
         if sizes is not None and len(wrapped) not in sizes:
-            yield "sealed-key-size", path, (
-                f"{who}: {label} is sealed for a {len(wrapped) * 8}-bit key, but {why}"
-            )
+            yield "sealed-key-size", path, (f"{who}: {label} is sealed for a {len(wrapped) * 8}-bit key, but {why}")
 
 
 def _bits(sizes: set[int]) -> str:

@@ -28,9 +28,11 @@ class ValidateSealed(runner.Hook):
         self._keys: sealed.KnownKeys | None = None
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--require-namespace", action="store_true",
-                            help="a strict or namespace-wide SealedSecret without metadata.namespace is an error, "
-                                 "not a warning")
+        parser.add_argument(
+            "--require-namespace",
+            action="store_true",
+            help="a strict or namespace-wide SealedSecret without metadata.namespace is an error, not a warning",
+        )
 
     def start(self, run: runner.Run) -> None:
         if run.args.require_namespace:
@@ -51,8 +53,14 @@ class ValidateSealed(runner.Hook):
             if file.looks_like_helm_template():
                 run.warn(file.path, "looks like a Helm template, which is not YAML until rendered: not checked")
             elif b"SealedSecret" in file.data:
-                run.hit(file, None, (), "unparseable",
-                        f"cannot be parsed ({e.reason}), so its SealedSecrets cannot be checked", line=error_line(e))
+                run.hit(
+                    file,
+                    None,
+                    (),
+                    "unparseable",
+                    f"cannot be parsed ({e.reason}), so its SealedSecrets cannot be checked",
+                    line=error_line(e),
+                )
             else:
                 run.warn(file.path, f"cannot parse ({e.reason}): not checked")
             return

@@ -37,8 +37,14 @@ def service_path(namespace: str, name: str = "") -> str:
 
 
 class Kube:
-    def __init__(self, api_client: Any, *, timeout: float = 30.0, impersonate_groups: tuple[str, ...] = (),
-                 throttle: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        timeout: float = 30.0,
+        impersonate_groups: tuple[str, ...] = (),
+        throttle: Callable[[], None] | None = None,
+    ):
         """``throttle`` is called before every request and may block: a client-side rate limit
         (the controller's ``--kubeclient-qps``)."""
         self.api_client = api_client
@@ -47,8 +53,9 @@ class Kube:
         self.throttle = throttle
 
     @classmethod
-    def from_kubeconfig(cls, kubeconfig: str | None = None, context: str | None = None, *,
-                        program: str = "sealer") -> Kube:
+    def from_kubeconfig(
+        cls, kubeconfig: str | None = None, context: str | None = None, *, program: str = "sealer"
+    ) -> Kube:
         """A client for the kubeconfig's (or the in-cluster) API server; ``program`` names the
         caller in the User-Agent (sealer, sealer-controller)."""
         # The one way in to the kubernetes package, loaded only when a client is made.
@@ -56,23 +63,50 @@ class Kube:
 
         return connect(kubeconfig, context, program=program)
 
-    def raw(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None,
-            headers: dict[str, Any] | None = None, timeout: float | tuple[float, float] | None = None) -> Any:
+    def raw(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        headers: dict[str, Any] | None = None,
+        timeout: float | tuple[float, float] | None = None,
+    ) -> Any:
         """One authenticated call, whatever its status: the raw, unread urllib3 response."""
         method, url, sent_headers, body, _ = self.api_client.param_serialize(
-            method, path, query_params=list((query or {}).items()), header_params=dict(headers or {}), body=body,
-            auth_settings=["BearerToken"])
+            method,
+            path,
+            query_params=list((query or {}).items()),
+            header_params=dict(headers or {}),
+            body=body,
+            auth_settings=["BearerToken"],
+        )
         if self.impersonate_groups:  # one header per group: the API server does not split a joined one
             import urllib3
 
             sent_headers = urllib3.HTTPHeaderDict(sent_headers)
             for group in self.impersonate_groups:
                 sent_headers.add("Impersonate-Group", group)
-        return self.api_client.call_api(method, url, header_params=sent_headers, body=body,
-                                        _request_timeout=timeout if timeout is not None else self.timeout).response
+        return self.api_client.call_api(
+            method,
+            url,
+            header_params=sent_headers,
+            body=body,
+            _request_timeout=timeout if timeout is not None else self.timeout,
+        ).response
 
-    def _call(self, method: str, path: str, *, body: Any = None, query: dict[str, Any] | None = None, accept: str = "application/json",
-              content_type: str = "application/json", timeout: float | tuple[float, float] | None = None) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        query: dict[str, Any] | None = None,
+        accept: str = "application/json",
+        content_type: str = "application/json",
+        timeout: float | tuple[float, float] | None = None,
+    ) -> Any:
         """The raw urllib3 response of one call (not yet read: watches stream it). Non-2xx raises ApiError."""
         if self.throttle is not None:
             self.throttle()
@@ -96,7 +130,9 @@ class Kube:
                 return None
             raise
 
-    def list(self, path: str, *, label_selector: str | None = None, accept: str = "application/json") -> tuple[list[dict[str, Any]], str]:
+    def list(
+        self, path: str, *, label_selector: str | None = None, accept: str = "application/json"
+    ) -> tuple[list[dict[str, Any]], str]:
         """All items (following ``continue`` pages) and the list's resourceVersion."""
         items: list[dict[str, Any]] = []
         query: dict[str, Any] = {"limit": 500}
@@ -110,12 +146,23 @@ class Kube:
                 return items, (page.get("metadata") or {}).get("resourceVersion", "")
             query["continue"] = cont
 
-    def watch(self, path: str, resource_version: str, *, label_selector: str | None = None, timeout_seconds: int = 300,
-              accept: str = "application/json") -> Iterator[tuple[str, dict[str, Any]]]:
+    def watch(
+        self,
+        path: str,
+        resource_version: str,
+        *,
+        label_selector: str | None = None,
+        timeout_seconds: int = 300,
+        accept: str = "application/json",
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         """Events (type, object) from ``resource_version`` on; ends when the server closes the watch.
         An expired resourceVersion raises Gone (410), whether as HTTP status or as an ERROR event."""
-        query: dict[str, Any] = {"watch": "true", "resourceVersion": resource_version, "allowWatchBookmarks": "true",
-                       "timeoutSeconds": timeout_seconds}
+        query: dict[str, Any] = {
+            "watch": "true",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": timeout_seconds,
+        }
         if label_selector:
             query["labelSelector"] = label_selector
         response = self._call("GET", path, query=query, accept=accept, timeout=(self.timeout, timeout_seconds + 30))

@@ -57,12 +57,19 @@ def api_client(conn: Connection, *, program: str = "sealer", environ: Mapping[st
 
 def connect_with(conn: Connection, *, program: str = "sealer", environ: Mapping[str, str] | None = None) -> Kube:
     """The client for ``conn``: its --request-timeout and one Impersonate-Group header per --as-group."""
-    return Kube(api_client(conn, program=program, environ=environ), timeout=conn.request_timeout or DEFAULT_TIMEOUT,
-                impersonate_groups=conn.as_groups)
+    return Kube(
+        api_client(conn, program=program, environ=environ),
+        timeout=conn.request_timeout or DEFAULT_TIMEOUT,
+        impersonate_groups=conn.as_groups,
+    )
 
 
 def connect(
-    kubeconfig: str | None = None, context: str | None = None, *, program: str = "sealer", timeout: float = DEFAULT_TIMEOUT
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    *,
+    program: str = "sealer",
+    timeout: float = DEFAULT_TIMEOUT,
 ) -> Kube:
     """A Kube client for the kubeconfig's (or the in-cluster) API server."""
     return Kube(api_client(Connection(kubeconfig=kubeconfig, context=context), program=program), timeout=timeout)

@@ -17,8 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-
-
 from sealer.core.errors import SealerError
 from sealer.core.files import read_limited
 
@@ -172,7 +170,9 @@ def effective_kubeconfig(doc: dict[str, Any], conn: Connection) -> dict[str, Any
     if conn.password:
         user["password"] = conn.password
     if not cluster.get("server"):
-        raise SealerError("no cluster to talk to: no kubeconfig names a server; give --kubeconfig, --context or --server")
+        raise SealerError(
+            "no cluster to talk to: no kubeconfig names a server; give --kubeconfig, --context or --server"
+        )
     out = copy.deepcopy(doc)
     out["clusters"] = [*out.get("clusters", []), {"name": OVERRIDE, "cluster": cluster}]
     out["users"] = [*out.get("users", []), {"name": OVERRIDE, "user": user}]

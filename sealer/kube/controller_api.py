@@ -29,8 +29,14 @@ def proxy_path(kube: Kube, controller_namespace: str, controller_name: str, path
     return f"{service_path(controller_namespace)}/http:{quote(controller_name)}:{quote(port_name)}/proxy{path}"
 
 
-def request(kube: Kube, controller_namespace: str, controller_name: str, method: str, path: str,
-            body: dict[str, Any] | None = None) -> tuple[int, bytes]:
+def request(
+    kube: Kube,
+    controller_namespace: str,
+    controller_name: str,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+) -> tuple[int, bytes]:
     """Call the controller's HTTP API: (status, body), whatever the status."""
     url = proxy_path(kube, controller_namespace, controller_name, path)
     headers = {"Accept": ACCEPT}
@@ -40,7 +46,9 @@ def request(kube: Kube, controller_namespace: str, controller_name: str, method:
     return response.status, response.data
 
 
-def fetch_certificate(controller_namespace: str, controller_name: str, kubeconfig: str | None, context: str | None) -> bytes:
+def fetch_certificate(
+    controller_namespace: str, controller_name: str, kubeconfig: str | None, context: str | None
+) -> bytes:
     """The controller's current certificate (PEM)."""
     return fetch_certificate_with(Kube.from_kubeconfig(kubeconfig, context), controller_namespace, controller_name)
 

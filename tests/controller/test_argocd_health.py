@@ -16,9 +16,12 @@ BAD = Result(False, "ErrUnsealFailed", "no key could decrypt secret (password)")
 
 
 def sealed_secret(generation: int, status: dict | None) -> dict:
-    obj = {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-           "metadata": {"name": "db", "namespace": "prod", "generation": generation},
-           "spec": {"encryptedData": {"password": "AgA="}}}
+    obj = {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "db", "namespace": "prod", "generation": generation},
+        "spec": {"encryptedData": {"password": "AgA="}},
+    }
     if status is not None:
         obj["status"] = status
     return obj
@@ -74,8 +77,11 @@ def test_the_controllers_record_condition_does_not_change_the_verdict():
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ok=st.booleans(), message=st.text(st.characters(blacklist_categories=["Cs"]), max_size=200),
-       generation=st.integers(1, 2**53))
+@given(
+    ok=st.booleans(),
+    message=st.text(st.characters(blacklist_categories=["Cs"]), max_size=200),
+    generation=st.integers(1, 2**53),
+)
 def test_argo_reads_ok_as_healthy_and_shows_our_failure_message_verbatim(ok, message, generation):
     status = next_status(None, generation, Result(ok, "Unsealed" if ok else "ErrUnsealFailed", message), "T1")
     expected = {"status": "Healthy", "message": ""} if ok else {"status": "Degraded", "message": message}

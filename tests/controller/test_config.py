@@ -40,9 +40,11 @@ def test_env_vars_set_flags_and_flags_win(monkeypatch):
 
 
 def test_cutoff_and_rotation_policy():
-    args = config.parser().parse_args(["--key-cutoff-time", "Mon, 14 Oct 2024 21:45:30 +0200", "--key-renew-period", "0"])
+    args = config.parser().parse_args(
+        ["--key-cutoff-time", "Mon, 14 Oct 2024 21:45:30 +0200", "--key-renew-period", "0"]
+    )
     policy = config.Config(args).rotation
-    assert policy.cutoff == dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=dt.timezone.utc)
+    assert policy.cutoff == dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=dt.UTC)
     assert not policy.automatic
 
 
@@ -50,24 +52,37 @@ def test_namespaces_rule():
     p = config.parser()
     assert config.namespaces(p.parse_args([]), "kube-system") is None
     assert config.namespaces(p.parse_args(["--all-namespaces=false"]), "kube-system") == ("kube-system",)
-    assert config.namespaces(p.parse_args(["--additional-namespaces", "a, b,a"]), "kube-system") == ("kube-system", "a", "b")
+    assert config.namespaces(p.parse_args(["--additional-namespaces", "a, b,a"]), "kube-system") == (
+        "kube-system",
+        "a",
+        "b",
+    )
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--key-renew-period", "soon"], "key-renew-period"),
-    (["--key-cutoff-time", "yesterday"], "invalid cutoff time"),
-    (["--log-format", "xml"], "--log-format"),
-    (["--key-prefix", "Bad_Prefix"], "prefix"),
-    (["--log-level", "LOUD"], "--log-level"),
-    (["--listen-addr", "8080"], "--listen-addr"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--key-renew-period", "soon"], "key-renew-period"),
+        (["--key-cutoff-time", "yesterday"], "invalid cutoff time"),
+        (["--log-format", "xml"], "--log-format"),
+        (["--key-prefix", "Bad_Prefix"], "prefix"),
+        (["--log-level", "LOUD"], "--log-level"),
+        (["--listen-addr", "8080"], "--listen-addr"),
+    ],
+)
 def test_bad_flags_are_one_line_errors(argv, message, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "controller", "--kubeconfig", str(tmp_path / "none"), *argv],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "controller", "--kubeconfig", str(tmp_path / "none"), *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and "Traceback" not in proc.stderr
 
 
 def test_version():
-    out = subprocess.run([sys.executable, "-m", "controller", "--version"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "controller", "--version"], capture_output=True, text=True, check=True
+    ).stdout
     assert out.startswith("controller version: v")

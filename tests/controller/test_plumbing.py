@@ -126,7 +126,11 @@ def registry(test_key, other_key):
 
 @pytest.fixture(scope="module")
 def sealed_old(test_key):
-    doc = {"kind": "Secret", "metadata": {"name": "db", "namespace": "prod", "labels": {"a": "b"}}, "stringData": {"pw": "x"}}
+    doc = {
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "prod", "labels": {"a": "b"}},
+        "stringData": {"pw": "x"},
+    }
     return Sealer(parse_certificate(test_key.cert_pem)).seal_secret(doc, scope=Scope.NAMESPACE_WIDE)
 
 

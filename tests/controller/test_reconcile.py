@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from sealer.core import unsealing
 from controller.reconcile import ERR_UNSEAL, ERR_UPDATE, UNSEALED, decide
+from sealer.core import unsealing
 from sealer.core.certs import parse_certificate
 from sealer.core.keyset import KeySet
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION, SKIP_SET_OWNER_REFERENCES_ANNOTATION, Scope
@@ -26,9 +26,16 @@ def seal(test_key):
     sealer = Sealer(parse_certificate(test_key.cert_pem))
 
     def make(items=None, *, name="testsecret", ns="ns", scope=None, labels=None, annotations=None, **template):
-        doc = {"kind": "Secret", "metadata": {"name": name, "namespace": ns, "labels": labels or {"mylabel": "myvalue"},
-                                             "annotations": annotations or {}},
-               "stringData": items if items is not None else {"foo": "bar"}}
+        doc = {
+            "kind": "Secret",
+            "metadata": {
+                "name": name,
+                "namespace": ns,
+                "labels": labels or {"mylabel": "myvalue"},
+                "annotations": annotations or {},
+            },
+            "stringData": items if items is not None else {"foo": "bar"},
+        }
         doc.update(template)
         sealed = sealer.seal_secret(doc, scope=scope, allow_empty_data=True)
         sealed["metadata"]["uid"] = "uid-1"
@@ -45,8 +52,15 @@ def existing(data=None, *, annotations=None, labels=None, owner_uid=None, immuta
     if labels:
         meta["labels"] = labels
     if owner_uid:
-        meta["ownerReferences"] = [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "name": "testsecret",
-                                    "uid": owner_uid, "controller": True}]
+        meta["ownerReferences"] = [
+            {
+                "apiVersion": "bitnami.com/v1alpha1",
+                "kind": "SealedSecret",
+                "name": "testsecret",
+                "uid": owner_uid,
+                "controller": True,
+            }
+        ]
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque", "data": data or {}}
     if immutable is not None:
         secret["immutable"] = immutable
@@ -58,8 +72,15 @@ def test_create_when_absent(seal, keys):
     assert plan.action == "create" and plan.result.ok and plan.result.reason == UNSEALED
     s = plan.secret
     assert s["data"] == {"foo": B("bar")} and s["metadata"]["labels"] == {"mylabel": "myvalue"}
-    assert s["metadata"]["ownerReferences"] == [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-                                                 "name": "testsecret", "uid": "uid-1", "controller": True}]
+    assert s["metadata"]["ownerReferences"] == [
+        {
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "name": "testsecret",
+            "uid": "uid-1",
+            "controller": True,
+        }
+    ]
     assert [e.reason for e in plan.events] == [UNSEALED]
 
 
@@ -71,7 +92,9 @@ def test_nothing_to_do_when_owned_secret_matches(seal, keys):
 
 
 def test_update_owned(seal, keys):
-    plan = decide(seal({"foo": "baz"}), keys, existing({"foo": B("bar")}, owner_uid="uid-1", labels={"mylabel": "myvalue"}))
+    plan = decide(
+        seal({"foo": "baz"}), keys, existing({"foo": B("bar")}, owner_uid="uid-1", labels={"mylabel": "myvalue"})
+    )
     assert plan.action == "update" and plan.secret["data"] == {"foo": B("baz")}
     assert plan.secret["metadata"]["resourceVersion"] == "7"  # optimistic concurrency on the write
 
@@ -79,14 +102,23 @@ def test_update_owned(seal, keys):
 def test_foreign_secret_is_left_alone(seal, keys):
     plan = decide(seal(), keys, existing({"foo": B("x")}))
     assert plan.action == "none" and not plan.result.ok and plan.error_reason == "unmanaged"
-    assert plan.result.message == 'failed update: Resource "testsecret" already exists and is not managed by SealedSecret'
+    assert (
+        plan.result.message == 'failed update: Resource "testsecret" already exists and is not managed by SealedSecret'
+    )
     assert plan.events[0].message == 'Resource "testsecret" already exists and is not managed by SealedSecret'
     assert plan.events[0].reason == ERR_UPDATE and plan.retry
 
 
 def test_managed_takes_over(seal, keys):
-    plan = decide(seal(), keys, existing({"foo": B("bar1"), "foo2": B("bar2")}, annotations={MANAGED_ANNOTATION: "true"},
-                                         labels={"mylabel": "x", "anotherlabel": "y"}))
+    plan = decide(
+        seal(),
+        keys,
+        existing(
+            {"foo": B("bar1"), "foo2": B("bar2")},
+            annotations={MANAGED_ANNOTATION: "true"},
+            labels={"mylabel": "x", "anotherlabel": "y"},
+        ),
+    )
     s = plan.secret
     assert plan.action == "update" and s["data"] == {"foo": B("bar")}
     assert "annotations" not in s["metadata"] and s["metadata"]["labels"] == {"mylabel": "myvalue"}
@@ -95,9 +127,14 @@ def test_managed_takes_over(seal, keys):
 
 def test_managed_and_patch_merge_and_take_ownership(seal, keys):
     ann = {MANAGED_ANNOTATION: "true", PATCH_ANNOTATION: "true"}
-    s = decide(seal(), keys, existing({"foo": B("bar1"), "foo2": B("bar2")}, annotations=ann, labels={"anotherlabel": "y"})).secret
+    s = decide(
+        seal(), keys, existing({"foo": B("bar1"), "foo2": B("bar2")}, annotations=ann, labels={"anotherlabel": "y"})
+    ).secret
     assert s["data"] == {"foo": B("bar"), "foo2": B("bar2")}
-    assert s["metadata"]["annotations"] == ann and s["metadata"]["labels"] == {"anotherlabel": "y", "mylabel": "myvalue"}
+    assert s["metadata"]["annotations"] == ann and s["metadata"]["labels"] == {
+        "anotherlabel": "y",
+        "mylabel": "myvalue",
+    }
     assert s["metadata"]["ownerReferences"][0]["uid"] == "uid-1"
 
 
@@ -121,8 +158,10 @@ def test_wrong_key(seal, other_key):
     assert plan.events[0].message == "Failed to unseal: no key could decrypt secret (foo)"
 
 
-@pytest.mark.parametrize(("scope", "rename_ok", "move_ok"), [
-    (Scope.STRICT, False, False), (Scope.NAMESPACE_WIDE, True, False), (Scope.CLUSTER_WIDE, True, True)])
+@pytest.mark.parametrize(
+    ("scope", "rename_ok", "move_ok"),
+    [(Scope.STRICT, False, False), (Scope.NAMESPACE_WIDE, True, False), (Scope.CLUSTER_WIDE, True, True)],
+)
 def test_scope_matrix(seal, keys, scope, rename_ok, move_ok):
     for field, value, allowed in (("name", "not-testsecret", rename_ok), ("namespace", "other", move_ok)):
         sealed = seal(scope=scope)
@@ -134,7 +173,9 @@ def test_scope_matrix(seal, keys, scope, rename_ok, move_ok):
 
 
 def test_custom_type_and_immutable(seal, keys):
-    s = decide(seal({".dockerconfigjson": "{}"}, type="kubernetes.io/dockerconfigjson", immutable=True), keys, None).secret
+    s = decide(
+        seal({".dockerconfigjson": "{}"}, type="kubernetes.io/dockerconfigjson", immutable=True), keys, None
+    ).secret
     assert s["type"] == "kubernetes.io/dockerconfigjson" and s["immutable"] is True
 
 
@@ -172,7 +213,7 @@ def test_template_data_with_the_real_engine(seal, keys):
     sealed = seal({"user": "admin", "password": "p@ss"})
     sealed["spec"]["template"]["data"] = {
         "dsn": 'postgres://{{ .user }}:{{ index . "password" }}@db/app',
-        "config.yaml": "user: {{ .user | quote }}\nurl: {{ printf \"https://%s.example\" (lower .user) }}\n",
+        "config.yaml": 'user: {{ .user | quote }}\nurl: {{ printf "https://%s.example" (lower .user) }}\n',
         "literal": "no template here",
     }
     data = {k: base64.b64decode(v).decode() for k, v in decide(sealed, keys, None).secret["data"].items()}
@@ -181,7 +222,7 @@ def test_template_data_with_the_real_engine(seal, keys):
     assert data["literal"] == "no template here" and data["user"] == "admin"
 
 
-@pytest.mark.parametrize("template", ["{{ randAlphaNum 8 }}", "{{ .user", "{{ env \"HOME\" }}"])
+@pytest.mark.parametrize("template", ["{{ randAlphaNum 8 }}", "{{ .user", '{{ env "HOME" }}'])
 def test_bad_template_fails_that_sealed_secret_only(seal, keys, template):
     sealed = seal({"user": "admin"})
     sealed["spec"]["template"]["data"] = {"x": template}

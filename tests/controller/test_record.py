@@ -6,7 +6,8 @@ import base64
 import copy
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller import record, status
 from controller.reconcile import DRIFTED, decide, drift_fields, drifted
@@ -44,9 +45,11 @@ def registry(ours):
 @pytest.fixture(scope="module")
 def sealed(test_key):
     sealer = Sealer(parse_certificate(test_key.cert_pem))
-    doc = {"kind": "Secret", "metadata": {"name": "app", "namespace": "ns", "labels": {"tier": "db"},
-                                          "annotations": {"team": "a"}},
-           "stringData": {"password": VALUE, "user": "admin"}}
+    doc = {
+        "kind": "Secret",
+        "metadata": {"name": "app", "namespace": "ns", "labels": {"tier": "db"}, "annotations": {"team": "a"}},
+        "stringData": {"password": VALUE, "user": "admin"},
+    }
     out = sealer.seal_secret(doc)
     out["metadata"].update(uid="uid-1", generation=1)
     return out
@@ -63,7 +66,9 @@ def synced(sealed, registry):
 
 def with_record(sealed, rec):
     out = copy.deepcopy(sealed)
-    out["status"] = status.next_status(None, 1, status.Result(True, "Unsealed"), "2026-01-01T00:00:00Z", rec.condition())
+    out["status"] = status.next_status(
+        None, 1, status.Result(True, "Unsealed"), "2026-01-01T00:00:00Z", rec.condition()
+    )
     return out
 
 
@@ -132,16 +137,19 @@ def edit(secret, fn):
     return out
 
 
-@pytest.mark.parametrize("what, fn, drift", [
-    ("a value", lambda s: s["data"].update(password=B("hacked")), True),
-    ("an added key", lambda s: s["data"].update(extra=B("x")), True),
-    ("a removed key", lambda s: s["data"].pop("user"), True),
-    ("a template label", lambda s: s["metadata"]["labels"].update(tier="web"), True),
-    ("a template annotation removed", lambda s: s["metadata"]["annotations"].pop("team"), True),
-    ("the owner reference", lambda s: s["metadata"].pop("ownerReferences"), True),
-    ("another tool's annotation", lambda s: s["metadata"]["annotations"].update({"reflector/at": "now"}), False),
-    ("another label", lambda s: s["metadata"]["labels"].update(extra="1"), False),
-])
+@pytest.mark.parametrize(
+    "what, fn, drift",
+    [
+        ("a value", lambda s: s["data"].update(password=B("hacked")), True),
+        ("an added key", lambda s: s["data"].update(extra=B("x")), True),
+        ("a removed key", lambda s: s["data"].pop("user"), True),
+        ("a template label", lambda s: s["metadata"]["labels"].update(tier="web"), True),
+        ("a template annotation removed", lambda s: s["metadata"]["annotations"].pop("team"), True),
+        ("the owner reference", lambda s: s["metadata"].pop("ownerReferences"), True),
+        ("another tool's annotation", lambda s: s["metadata"]["annotations"].update({"reflector/at": "now"}), False),
+        ("another label", lambda s: s["metadata"]["labels"].update(extra="1"), False),
+    ],
+)
 def test_state_mac_tells_drift_from_harmless_writes(sealed, registry, what, fn, drift):
     secret, keys, rec, _ = synced(sealed, registry)
     assert keys.matches(sealed, rec, edit(secret, fn)) is not drift, what
@@ -175,8 +183,10 @@ def test_any_data_change_is_drift(sealed, registry, data):
 
 def test_drift_plans_name_fields_never_values(sealed, registry):
     secret, _, _, _ = synced(sealed, registry)
-    hacked = edit(secret, lambda s: (s["data"].update(password=B("hacked"), extra=B("x")),
-                                     s["metadata"]["labels"].update(tier="web")))
+    hacked = edit(
+        secret,
+        lambda s: (s["data"].update(password=B("hacked"), extra=B("x")), s["metadata"]["labels"].update(tier="web")),
+    )
     plan = decide(sealed, registry, hacked)
     assert plan.action == "update"
     assert drift_fields(hacked, plan.secret) == ["data.extra added", "data.password", "labels.tier"]

@@ -67,7 +67,9 @@ def test_properties_over_any_history(history):
         new = next_status(status, generation, result, f"T{t}")
         if new is None:
             # Only skipped when the status already says exactly this.
-            assert status["observedGeneration"] == generation and cond(status, "Synced")["status"] == ("True" if ok else "False")
+            assert status["observedGeneration"] == generation and cond(status, "Synced")["status"] == (
+                "True" if ok else "False"
+            )
             continue
         assert new["observedGeneration"] == generation
         synced = cond(new, "Synced")

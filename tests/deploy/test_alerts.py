@@ -49,14 +49,26 @@ def test_alert_unit_tests_pass(promtool, rules_dir):
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.parametrize("old, new", [
-    ("for: 15m", "for: 5m"),
-    ("(720 + 24) * 3600", "(720 + 23) * 3600"),
-    ('absent(up{job=~".*sealed-secrets.*"} == 1)', 'absent(up{job=~".*sealed-secrets.*"})'),
-    ('sealed_secrets_controller_condition_info{condition="Synced"}', "sealed_secrets_controller_condition_info"),
-    ("sum by (namespace, job) (sealed_secrets_controller_leader) != 1", "sum(sealed_secrets_controller_leader) < 1"),
-], ids=["not-synced-for", "rotation-threshold", "absent-ignores-up-value", "not-synced-any-condition",
-        "leaderless-also-two-leaders"])
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("for: 15m", "for: 5m"),
+        ("(720 + 24) * 3600", "(720 + 23) * 3600"),
+        ('absent(up{job=~".*sealed-secrets.*"} == 1)', 'absent(up{job=~".*sealed-secrets.*"})'),
+        ('sealed_secrets_controller_condition_info{condition="Synced"}', "sealed_secrets_controller_condition_info"),
+        (
+            "sum by (namespace, job) (sealed_secrets_controller_leader) != 1",
+            "sum(sealed_secrets_controller_leader) < 1",
+        ),
+    ],
+    ids=[
+        "not-synced-for",
+        "rotation-threshold",
+        "absent-ignores-up-value",
+        "not-synced-any-condition",
+        "leaderless-also-two-leaders",
+    ],
+)
 def test_alert_unit_tests_catch_changes(promtool, rules_dir, old, new):
     """The unit tests have teeth: each of these edits makes them fail."""
     rules = rules_dir / "rules.yaml"

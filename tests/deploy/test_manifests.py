@@ -33,10 +33,24 @@ EXPORTED_METRICS = {
 }
 # The controller's command-line contract (each also SEALED_SECRETS_<FLAG>).
 CONTRACT_FLAGS = {
-    "key-prefix", "key-size", "key-ttl", "my-cn", "key-renew-period", "key-cutoff-time",
-    "update-status", "all-namespaces", "additional-namespaces", "label-selector", "skip-recreate",
-    "listen-addr", "listen-metrics-addr", "log-format", "log-level", "rate-limit",
-    "rate-limit-burst", "leader-elect",
+    "key-prefix",
+    "key-size",
+    "key-ttl",
+    "my-cn",
+    "key-renew-period",
+    "key-cutoff-time",
+    "update-status",
+    "all-namespaces",
+    "additional-namespaces",
+    "label-selector",
+    "skip-recreate",
+    "listen-addr",
+    "listen-metrics-addr",
+    "log-format",
+    "log-level",
+    "rate-limit",
+    "rate-limit-burst",
+    "leader-elect",
 }
 
 
@@ -72,6 +86,7 @@ def container(deployment):
 
 # --- the kustomizations ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("directory", [DEPLOY, MONITORING], ids=["deploy", "monitoring"])
 def test_kustomization_lists_every_manifest(directory):
     k = kustomization(directory)
@@ -79,8 +94,7 @@ def test_kustomization_lists_every_manifest(directory):
     manifests = {p.name for p in directory.glob("*.yaml")} - {"kustomization.yaml", "alerts_test.yaml"}
     assert set(k["resources"]) == manifests
     labels = {key: value for entry in k["labels"] for key, value in entry["pairs"].items()}
-    assert labels == {"app.kubernetes.io/name": "sealed-secrets-controller",
-                      "app.kubernetes.io/part-of": "sealer"}
+    assert labels == {"app.kubernetes.io/name": "sealed-secrets-controller", "app.kubernetes.io/part-of": "sealer"}
     # Selectors are immutable: common labels must never be injected into them.
     assert all(entry.get("includeSelectors") is False for entry in k["labels"])
 
@@ -93,6 +107,7 @@ def test_monitoring_is_not_part_of_the_base_install():
 
 # --- Deployment ------------------------------------------------------------------------------------
 
+
 def test_deployment_runs_two_sealer_controllers_electing_a_leader(deployment, container):
     spec = deployment["spec"]
     assert spec["replicas"] == 2
@@ -103,8 +118,15 @@ def test_deployment_runs_two_sealer_controllers_electing_a_leader(deployment, co
     assert pod["serviceAccountName"] == "sealed-secrets-controller"
     assert container["image"] == f"ghcr.io/sealer-dev/sealer-controller:{__version__}"
     assert container["command"] == ["sealer-controller"]
-    assert container["args"] == ["--update-status", "--key-prefix", "sealed-secrets-key",
-                                 "--listen-addr", ":8080", "--listen-metrics-addr", ":8081"]
+    assert container["args"] == [
+        "--update-status",
+        "--key-prefix",
+        "sealed-secrets-key",
+        "--listen-addr",
+        ":8080",
+        "--listen-metrics-addr",
+        ":8081",
+    ]
     # selector <= pod labels
     labels = spec["template"]["metadata"]["labels"]
     assert spec["selector"]["matchLabels"].items() <= labels.items()
@@ -164,6 +186,7 @@ def test_resources_are_bounded(container):
 
 # --- Services ------------------------------------------------------------------------------------
 
+
 def test_service_is_what_kubeseal_expects(deployment):
     svc = one("Service", "sealed-secrets-controller")
     assert svc["spec"]["ports"] == [{"name": "http", "port": 8080, "targetPort": "http", "protocol": "TCP"}]
@@ -173,8 +196,7 @@ def test_service_is_what_kubeseal_expects(deployment):
 
 def test_metrics_service(deployment):
     svc = one("Service", "sealed-secrets-controller-metrics")
-    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 8081, "targetPort": "metrics",
-                                     "protocol": "TCP"}]
+    assert svc["spec"]["ports"] == [{"name": "metrics", "port": 8081, "targetPort": "metrics", "protocol": "TCP"}]
     assert svc["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
     # the ServiceMonitor finds it, and keeps the metrics' own namespace label
     monitor = one("ServiceMonitor", "sealed-secrets-controller", MONITORING)
@@ -187,14 +209,19 @@ def test_metrics_service(deployment):
 
 # --- RBAC ----------------------------------------------------------------------------------------
 
+
 def test_rbac_has_no_wildcards_and_binds_the_controller():
     for doc in resources():
         for rule in doc.get("rules", []):
             for key in ("apiGroups", "resources", "verbs"):
                 assert "*" not in rule[key], (doc["metadata"]["name"], rule)
     cluster_role = one("ClusterRole", "secrets-unsealer")
-    by_resource = {(g, r): set(rule["verbs"]) for rule in cluster_role["rules"]
-                   for g in rule["apiGroups"] for r in rule["resources"]}
+    by_resource = {
+        (g, r): set(rule["verbs"])
+        for rule in cluster_role["rules"]
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+    }
     assert by_resource[("bitnami.com", "sealedsecrets")] == {"get", "list", "watch"}
     assert by_resource[("bitnami.com", "sealedsecrets/status")] == {"update", "patch"}
     # Leases are namespace-only: never in the ClusterRole
@@ -202,8 +229,9 @@ def test_rbac_has_no_wildcards_and_binds_the_controller():
     binding = one("ClusterRoleBinding", "sealed-secrets-controller")
     assert binding["roleRef"]["name"] == "secrets-unsealer"
     proxier = one("RoleBinding", "sealed-secrets-service-proxier")
-    assert proxier["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                                    "name": "system:authenticated"}]
+    assert proxier["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+    ]
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not found")
@@ -211,10 +239,8 @@ def test_an_overlay_can_move_the_controller_to_another_namespace(tmp_path):
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     base = os.path.relpath(DEPLOY, overlay)  # kustomize wants a relative path to a base
-    (overlay / "kustomization.yaml").write_text(
-        f"namespace: sealer-system\nresources:\n  - {base}\n")
-    out = subprocess.run(["kubectl", "kustomize", str(overlay)], capture_output=True, text=True,
-                         timeout=60)
+    (overlay / "kustomization.yaml").write_text(f"namespace: sealer-system\nresources:\n  - {base}\n")
+    out = subprocess.run(["kubectl", "kustomize", str(overlay)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     rendered = [d for d in yaml.safe_load_all(out.stdout) if d]
     subjects = [s for d in rendered for s in d.get("subjects", []) if s["kind"] == "ServiceAccount"]
@@ -223,19 +249,40 @@ def test_an_overlay_can_move_the_controller_to_another_namespace(tmp_path):
 
 # --- CRD -----------------------------------------------------------------------------------------
 
+
 def test_crd_printer_columns_select_synced_by_type():
     crd = one("CustomResourceDefinition", "sealedsecrets.bitnami.com")
     columns = {c["name"]: c["jsonPath"] for c in crd["spec"]["versions"][0]["additionalPrinterColumns"]}
-    assert columns == {"Status": '.status.conditions[?(@.type=="Synced")].message',
-                       "Synced": '.status.conditions[?(@.type=="Synced")].status',
-                       "Age": ".metadata.creationTimestamp"}
+    assert columns == {
+        "Status": '.status.conditions[?(@.type=="Synced")].message',
+        "Synced": '.status.conditions[?(@.type=="Synced")].status',
+        "Age": ".metadata.creationTimestamp",
+    }
 
 
 # --- alerts --------------------------------------------------------------------------------------
 
 PROMQL_WORDS = {
-    "sum", "min", "max", "avg", "count", "rate", "irate", "increase", "absent", "absent_over_time",
-    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "rate",
+    "irate",
+    "increase",
+    "absent",
+    "absent_over_time",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
     "offset",
 }
 
@@ -273,9 +320,13 @@ def test_alerts_use_only_exported_metrics():
 
 def test_alerts_are_complete():
     rules = alert_rules()
-    assert [r["alert"] for r in rules] == ["SealedSecretsUnsealErrorHigh", "SealedSecretNotSynced",
-                                           "SealedSecretsKeyRotationOverdue",
-                                           "SealedSecretsControllerAbsent", "SealedSecretsControllerLeaderless"]
+    assert [r["alert"] for r in rules] == [
+        "SealedSecretsUnsealErrorHigh",
+        "SealedSecretNotSynced",
+        "SealedSecretsKeyRotationOverdue",
+        "SealedSecretsControllerAbsent",
+        "SealedSecretsControllerLeaderless",
+    ]
     for rule in rules:
         assert rule["labels"]["severity"] in ("warning", "critical")
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]
@@ -301,11 +352,12 @@ def test_bitnamis_alert_is_unchanged():
 
 # --- image ---------------------------------------------------------------------------------------
 
+
 def test_dockerfile():
     text = (DEPLOY / "Dockerfile").read_text()
     instructions = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
     assert "ARG PYTHON_IMAGE=python:3.11-slim-bookworm" in instructions
-    final = text[text.rindex("\nFROM "):]
+    final = text[text.rindex("\nFROM ") :]
     assert "USER 1001:1001" in final
     assert "EXPOSE 8080 8081" in final
     assert 'ENTRYPOINT ["sealer-controller"]' in final
@@ -333,8 +385,12 @@ def test_image_tags_are_the_package_version_and_its_minor():
 
 
 def test_deploy_uses_the_image_of_this_version():
-    images = [c["image"] for d in resources(DEPLOY) if d["kind"] == "Deployment"
-              for c in d["spec"]["template"]["spec"]["containers"]]
+    images = [
+        c["image"]
+        for d in resources(DEPLOY)
+        if d["kind"] == "Deployment"
+        for c in d["spec"]["template"]["spec"]["containers"]
+    ]
     assert images == [f"{IMAGE_NAME}:{__version__}"]
     # The Dockerfile's default VERSION (its labels, and the SBOM step checks it against sealer).
     assert f"ARG VERSION={__version__}" in (DEPLOY / "Dockerfile").read_text().splitlines()
@@ -362,8 +418,10 @@ def test_replicas_spread_across_nodes_and_a_disruption_budget(deployment):
         assert c["maxSkew"] == 1 and c["matchLabelKeys"] == ["pod-template-hash"]
     anti = pod["affinity"]["podAntiAffinity"]
     assert "requiredDuringSchedulingIgnoredDuringExecution" not in anti
-    assert anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["labelSelector"][
-        "matchLabels"] == selector
+    assert (
+        anti["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]["labelSelector"]["matchLabels"]
+        == selector
+    )
     pdb = one("PodDisruptionBudget", "sealed-secrets-controller")
     assert pdb["apiVersion"] == "policy/v1" and pdb["spec"]["selector"]["matchLabels"] == selector
     assert pdb["spec"] == {"maxUnavailable": 1, "selector": pdb["spec"]["selector"]}
@@ -376,5 +434,11 @@ def test_leader_election_rbac_matches_the_default_lease_name():
     default_id = next(f.default for f in FLAGS if f.name == "leader-election-id")
     role = one("Role", "sealed-secrets-controller-leader-election")
     named = [r for r in role["rules"] if r.get("resourceNames")]
-    assert named == [{"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-                      "resourceNames": [default_id], "verbs": ["get", "update"]}]
+    assert named == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": [default_id],
+            "verbs": ["get", "update"],
+        }
+    ]

@@ -10,7 +10,7 @@ from collections import Counter
 
 from tests.e2e.cluster import ControlPlane
 
-_SERIES = re.compile(r'^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$')
+_SERIES = re.compile(r"^apiserver_request_total\{(?P<labels>[^}]*)\} (?P<value>\S+)$")
 _LABEL = re.compile(r'(\w+)="([^"]*)"')
 WRITES = ("POST", "PUT", "PATCH", "APPLY", "DELETE")
 # What a controller writes when it acts: it never deletes (the garbage collector and the namespace
@@ -32,7 +32,9 @@ def request_counts(plane: ControlPlane, *, successful_only: bool = False) -> Cou
             labels = dict(_LABEL.findall(m["labels"]))
             if successful_only and not labels.get("code", "").startswith("2"):
                 continue
-            counts[(labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))] += int(float(m["value"]))
+            counts[(labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))] += int(
+                float(m["value"])
+            )
     return counts
 
 

@@ -15,7 +15,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-
 from tests.e2e.cluster import ControlPlane, _die_with_parent, _free_port
 from tests.e2e.sealer_controller import SERVICE_ACCOUNT, ControllerProcess
 from tests.e2e.waiting import eventually
@@ -51,34 +50,65 @@ class BitnamiController(ControllerProcess):
     namespace), with its keys in ``namespace`` (POD_NAMESPACE and the ServiceAccount namespace
     file, as in a Pod), HTTP and metrics on loopback. Log: ``plane.dir/bitnami-controller-<port>.log``."""
 
-    def __init__(self, plane: ControlPlane, binary: Path, namespace: str = "kube-system", *args: str,
-                 service_account: str = SERVICE_ACCOUNT, sa_namespace: str | None = None):
+    def __init__(
+        self,
+        plane: ControlPlane,
+        binary: Path,
+        namespace: str = "kube-system",
+        *args: str,
+        service_account: str = SERVICE_ACCOUNT,
+        sa_namespace: str | None = None,
+    ):
         self.plane, self.binary, self.namespace = plane, Path(binary), namespace
         self.service_account, self.sa_namespace = service_account, sa_namespace or namespace
         self.port, self.metrics_port = _free_port(), _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = plane.dir / f"bitnami-controller-{self.port}.log"
         self.pod_files = plane.dir / f"bitnami-sa-{self.port}"  # on the control plane's tmpfs, 0700
-        self.argv = [str(self.binary), "--listen-addr", f"127.0.0.1:{self.port}",
-                     "--listen-metrics-addr", f"127.0.0.1:{self.metrics_port}", *args]
+        self.argv = [
+            str(self.binary),
+            "--listen-addr",
+            f"127.0.0.1:{self.port}",
+            "--listen-metrics-addr",
+            f"127.0.0.1:{self.metrics_port}",
+            *args,
+        ]
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> BitnamiController:
-        self.plane.write_pod_service_account_files(self.pod_files, self.sa_namespace, self.service_account,
-                                                   pod_namespace=self.namespace)
+        self.plane.write_pod_service_account_files(
+            self.pod_files, self.sa_namespace, self.service_account, pod_namespace=self.namespace
+        )
         env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
             "KUBERNETES_SERVICE_HOST": "127.0.0.1",  # the serving certificate has SAN 127.0.0.1
             "KUBERNETES_SERVICE_PORT": str(self.plane.port),
             "POD_NAMESPACE": self.namespace,
         }
-        argv = ["unshare", "-m", "--propagation", "private", "sh", "-c", _POD_SCRIPT, "sh", SA_DIR,
-                str(self.pod_files), *self.argv]
+        argv = [
+            "unshare",
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            _POD_SCRIPT,
+            "sh",
+            SA_DIR,
+            str(self.pod_files),
+            *self.argv,
+        ]
         with open(self.log, "ab") as log:
             # unshare and sh exec, so the controller keeps this pid: terminate() reaches it, and
             # PR_SET_PDEATHSIG (kept across exec) ends it if the test run is killed.
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                         env=env, preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+                preexec_fn=_die_with_parent,
+            )
         try:
             eventually(self.ready, timeout, 0.2, "Bitnami's controller serving its certificate")
         except (AssertionError, RuntimeError) as e:
@@ -99,4 +129,3 @@ class BitnamiController(ControllerProcess):
         code = super().stop()
         shutil.rmtree(self.pod_files, ignore_errors=True)
         return code
-

@@ -77,8 +77,15 @@ def sealer_controller(control_plane):
     from tests.e2e.sealer_controller import RunningController, install
 
     install(control_plane)
-    ctrl = RunningController(control_plane, "kube-system", "--leader-elect", "--key-renew-period", "0",
-                             "--label-selector", "!sealer.test/own-controller").start()
+    ctrl = RunningController(
+        control_plane,
+        "kube-system",
+        "--leader-elect",
+        "--key-renew-period",
+        "0",
+        "--label-selector",
+        "!sealer.test/own-controller",
+    ).start()
     yield ctrl
     ctrl.stop()
 

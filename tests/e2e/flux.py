@@ -19,15 +19,20 @@ GIT_HTTP_BACKEND = Path("/usr/lib/git-core/git-http-backend")
 MAX_REQUEST = 16 << 20  # a fetch request of this test's small repository is a few KiB
 
 # Git must not read the machine's or the user's configuration, nor sign commits.
-GIT_ENV = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": os.devnull,
-           "GIT_AUTHOR_NAME": "sealer e2e", "GIT_AUTHOR_EMAIL": "e2e@sealer.invalid",
-           "GIT_COMMITTER_NAME": "sealer e2e", "GIT_COMMITTER_EMAIL": "e2e@sealer.invalid"}
+GIT_ENV = {
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_CONFIG_GLOBAL": os.devnull,
+    "GIT_AUTHOR_NAME": "sealer e2e",
+    "GIT_AUTHOR_EMAIL": "e2e@sealer.invalid",
+    "GIT_COMMITTER_NAME": "sealer e2e",
+    "GIT_COMMITTER_EMAIL": "e2e@sealer.invalid",
+}
 
 
 class _GitHandler(BaseHTTPRequestHandler):
     """Git's smart HTTP protocol, by running `git http-backend` as CGI for each request."""
 
-    server: "_GitHTTPServer"
+    server: _GitHTTPServer
 
     def do_GET(self) -> None:
         self._backend()
@@ -42,10 +47,18 @@ class _GitHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
-        env = {**os.environ, **GIT_ENV, "GIT_PROJECT_ROOT": str(self.server.root), "GIT_HTTP_EXPORT_ALL": "1",
-               "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
-               "CONTENT_TYPE": self.headers.get("Content-Type", ""), "CONTENT_LENGTH": str(len(body)),
-               "REMOTE_ADDR": self.client_address[0]}
+        env = {
+            **os.environ,
+            **GIT_ENV,
+            "GIT_PROJECT_ROOT": str(self.server.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": str(len(body)),
+            "REMOTE_ADDR": self.client_address[0],
+        }
         for header in ("Content-Encoding", "Git-Protocol"):
             if self.headers.get(header):
                 env["HTTP_" + header.upper().replace("-", "_")] = self.headers[header]
@@ -101,8 +114,14 @@ class GitServer:
         return self._server.requests
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
-        proc = subprocess.run(["git", *args], cwd=cwd or self.work, capture_output=True, text=True, timeout=60,
-                              env={**os.environ, **GIT_ENV})
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=cwd or self.work,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, **GIT_ENV},
+        )
         if proc.returncode != 0:
             raise RuntimeError(f"git {' '.join(args)} failed: {proc.stderr.strip()}")
         return proc.stdout.strip()
@@ -129,20 +148,38 @@ class FluxControllers:
         self.storage_dir = plane.dir / "flux-artifacts"
         self.health = {"source-controller": _free_port(), "kustomize-controller": _free_port()}
         env = {**os.environ, "KUBECONFIG": str(plane.kubeconfig), "RUNTIME_NAMESPACE": "flux-system"}
-        common = ["--enable-leader-election=false", "--watch-all-namespaces=true", "--metrics-addr=0",
-                  "--log-level=debug", "--events-addr="]
+        common = [
+            "--enable-leader-election=false",
+            "--watch-all-namespaces=true",
+            "--metrics-addr=0",
+            "--log-level=debug",
+            "--events-addr=",
+        ]
         self.procs = {
-            "source-controller": _Process("source-controller", [
-                str(bin_dir / "source-controller"), *common,
-                f"--health-addr=127.0.0.1:{self.health['source-controller']}",
-                f"--storage-path={self.storage_dir}",
-                f"--storage-addr=127.0.0.1:{storage}", f"--storage-adv-addr=127.0.0.1:{storage}",
-            ], plane.dir / "logs" / "flux-source-controller.log", env),
-            "kustomize-controller": _Process("kustomize-controller", [
-                str(bin_dir / "kustomize-controller"), *common,
-                f"--health-addr=127.0.0.1:{self.health['kustomize-controller']}",
-                "--no-remote-bases=true",  # nothing leaves loopback
-            ], plane.dir / "logs" / "flux-kustomize-controller.log", env),
+            "source-controller": _Process(
+                "source-controller",
+                [
+                    str(bin_dir / "source-controller"),
+                    *common,
+                    f"--health-addr=127.0.0.1:{self.health['source-controller']}",
+                    f"--storage-path={self.storage_dir}",
+                    f"--storage-addr=127.0.0.1:{storage}",
+                    f"--storage-adv-addr=127.0.0.1:{storage}",
+                ],
+                plane.dir / "logs" / "flux-source-controller.log",
+                env,
+            ),
+            "kustomize-controller": _Process(
+                "kustomize-controller",
+                [
+                    str(bin_dir / "kustomize-controller"),
+                    *common,
+                    f"--health-addr=127.0.0.1:{self.health['kustomize-controller']}",
+                    "--no-remote-bases=true",  # nothing leaves loopback
+                ],
+                plane.dir / "logs" / "flux-kustomize-controller.log",
+                env,
+            ),
         }
 
     def install_crds(self) -> None:
@@ -150,7 +187,7 @@ class FluxControllers:
         k("apply", "--server-side", "-f", str(self.crd_dir))
         k("wait", "--for=condition=Established", "--timeout=60s", "-f", str(self.crd_dir))
 
-    def start(self) -> "FluxControllers":
+    def start(self) -> FluxControllers:
         self.storage_dir.mkdir(exist_ok=True)
         for proc in self.procs.values():
             proc.start()

@@ -108,7 +108,6 @@ def install_in_namespace(kube, name: str, *, leader_election: bool = True) -> li
     to that ServiceAccount; what an overlay of deploy/ with ``namespace: <name>`` creates, minus the
     cluster-scoped objects it would take over from the session's install. Returns the undo steps."""
     import kubernetes
-    import yaml
 
     core, rbac = kubernetes.client.CoreV1Api(kube), kubernetes.client.RbacAuthorizationV1Api(kube)
     core.create_namespace({"metadata": {"name": name}})
@@ -120,14 +119,18 @@ def install_in_namespace(kube, name: str, *, leader_election: bool = True) -> li
     cluster_binding["metadata"]["name"] = f"{cluster_binding['metadata']['name']}-{name}"
     core.create_namespaced_service_account(name, {"metadata": {"name": SERVICE_ACCOUNT}})
     for role in (d for d in docs if d["kind"] == "Role" and d["metadata"]["name"] in roles):
-        binding = next(d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"])
+        binding = next(
+            d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"]
+        )
         for subject in binding["subjects"]:
             subject["namespace"] = name
         rbac.create_namespaced_role(name, role)
         rbac.create_namespaced_role_binding(name, binding)
     rbac.create_cluster_role_binding(cluster_binding)
-    return [lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
-            lambda: core.delete_namespace(name)]
+    return [
+        lambda: rbac.delete_cluster_role_binding(cluster_binding["metadata"]["name"]),
+        lambda: core.delete_namespace(name),
+    ]
 
 
 class RunningController(ControllerProcess):
@@ -143,9 +146,22 @@ class RunningController(ControllerProcess):
         self.kubeconfig = plane.kubeconfig_for_service_account(namespace, SERVICE_ACCOUNT)
         if not any(a.startswith("--leader-elect") for a in args):
             args = (*args, "--leader-elect=false")
-        self.argv = [sys.executable, "-m", "controller", "--kubeconfig", str(self.kubeconfig), "--key-size", "2048",
-                     "--listen-addr", f"127.0.0.1:{self.port}", "--listen-metrics-addr", f"127.0.0.1:{self.metrics_port}",
-                     "--log-level", "DEBUG", *args]
+        self.argv = [
+            sys.executable,
+            "-m",
+            "controller",
+            "--kubeconfig",
+            str(self.kubeconfig),
+            "--key-size",
+            "2048",
+            "--listen-addr",
+            f"127.0.0.1:{self.port}",
+            "--listen-metrics-addr",
+            f"127.0.0.1:{self.metrics_port}",
+            "--log-level",
+            "DEBUG",
+            *args,
+        ]
         self.proc: subprocess.Popen | None = None
 
     def launch(self) -> RunningController:
@@ -155,8 +171,9 @@ class RunningController(ControllerProcess):
         env = {k: v for k, v in env.items() if not k.startswith("SEALED_SECRETS_")}
         with open(self.log, "ab") as log:
             # Dies with the test run, even a killed one: a stray controller would act on later runs.
-            self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO,
-                                         preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(
+                self.argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO, preexec_fn=_die_with_parent
+            )
         return self
 
     def start(self, timeout: float = 60) -> RunningController:
@@ -175,6 +192,7 @@ class RunningController(ControllerProcess):
             return self.get("/readyz")[0] == 200
         except OSError:
             return False
+
 
 def secret_json(name: str, namespace: str, data: dict[str, str], **extra) -> str:
     doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}, "stringData": data}

@@ -21,7 +21,8 @@ WAITING = {"status": "Progressing", "message": "Waiting for Sealed Secret to be 
 
 def sealed(cert_pem: bytes, namespace: str, name: str = "db", **labels: str) -> dict:
     doc = Sealer(parse_certificate(cert_pem)).seal_secret(
-        json.loads(secret_json(name, namespace, {"password": "s3cr3t-argo-value"})))
+        json.loads(secret_json(name, namespace, {"password": "s3cr3t-argo-value"}))
+    )
     if labels:
         doc["metadata"]["labels"] = labels
     return doc
@@ -29,11 +30,13 @@ def sealed(cert_pem: bytes, namespace: str, name: str = "db", **labels: str) -> 
 
 def verdict_once_reconciled(custom, namespace: str, name: str, generation: int = 1) -> dict:
     """Argo CD's verdict once our controller has written a status for `generation`."""
+
     def check():
         obj = get_sealed(custom, namespace, name)
         if (obj.get("status") or {}).get("observedGeneration") == generation:
             return obj
         return None
+
     return argocd.health(eventually(check, 30, what=f"{namespace}/{name} reconciled at generation {generation}"))
 
 
@@ -46,7 +49,9 @@ def test_argo_cd_on_what_our_controller_writes(sealer_controller, custom, namesp
     degraded = verdict_once_reconciled(custom, namespace, "wrong-key")
     assert degraded["status"] == "Degraded", degraded
     assert degraded["message"].startswith("no key could decrypt secret"), degraded
-    synced = next(c for c in get_sealed(custom, namespace, "wrong-key")["status"]["conditions"] if c["type"] == "Synced")
+    synced = next(
+        c for c in get_sealed(custom, namespace, "wrong-key")["status"]["conditions"] if c["type"] == "Synced"
+    )
     assert degraded["message"] == synced["message"]  # Argo CD shows our message as it is
 
     # Re-sealed for this cluster: the next generation recovers.
@@ -56,7 +61,10 @@ def test_argo_cd_on_what_our_controller_writes(sealer_controller, custom, namesp
     assert verdict_once_reconciled(custom, namespace, "wrong-key", 2) == {"status": "Healthy", "message": ""}
 
     # No controller picks this one up (the session's skips the label): our CRD's status default.
-    create(custom, sealed(sealer_controller.cert_pem(), namespace, "unreconciled", **{"sealer.test/own-controller": "none"}))
+    create(
+        custom,
+        sealed(sealer_controller.cert_pem(), namespace, "unreconciled", **{"sealer.test/own-controller": "none"}),
+    )
     obj = get_sealed(custom, namespace, "unreconciled")
     assert obj["status"] == {"observedGeneration": 0}
     assert argocd.health(obj) == WAITING

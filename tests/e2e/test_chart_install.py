@@ -306,9 +306,7 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     assert args[args.index("--key-renew-period") + 1] == "0"
     service_targets(after, deployment)
     # Objects only Bitnami's chart had are gone, ours are new; shared names were updated in place.
-    key_admin = kubernetes.client.RbacAuthorizationV1Api(kube).read_namespaced_role(
-        f"{full}-key-admin", ns
-    )
+    key_admin = kubernetes.client.RbacAuthorizationV1Api(kube).read_namespaced_role(f"{full}-key-admin", ns)
     assert key_admin.rules[0].verbs == ["get", "list", "watch", "create"]
 
     ctrl = ChartController(control_plane, deployment).start(timeout=120)

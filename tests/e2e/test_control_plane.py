@@ -8,6 +8,7 @@ import secrets
 import kubernetes
 import pytest
 from kubernetes.client import ApiException
+
 from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -21,18 +22,25 @@ WIDGET_CRD = {
         "group": GROUP,
         "scope": "Namespaced",
         "names": {"plural": PLURAL, "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-        "versions": [{
-            "name": VERSION, "served": True, "storage": True,
-            "subresources": {"status": {}},
-            "schema": {"openAPIV3Schema": {"type": "object", "properties": {
-                "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
-                "status": {"type": "object", "properties": {"phase": {"type": "string"}}},
-            }}},
-        }],
+        "versions": [
+            {
+                "name": VERSION,
+                "served": True,
+                "storage": True,
+                "subresources": {"status": {}},
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "properties": {
+                            "spec": {"type": "object", "properties": {"size": {"type": "integer"}}},
+                            "status": {"type": "object", "properties": {"phase": {"type": "string"}}},
+                        },
+                    }
+                },
+            }
+        ],
     },
 }
-
-
 
 
 def gone(read) -> bool:
@@ -61,8 +69,9 @@ def widgets(control_plane):
 def test_secret_round_trip(kube, namespace):
     core = kubernetes.client.CoreV1Api(kube)
     value = base64.b64encode(b"s3cr3t").decode()
-    core.create_namespaced_secret(namespace, {
-        "metadata": {"name": "db"}, "type": "Opaque", "data": {"password": value}})
+    core.create_namespaced_secret(
+        namespace, {"metadata": {"name": "db"}, "type": "Opaque", "data": {"password": value}}
+    )
 
     secret = core.read_namespaced_secret("db", namespace)
     assert secret.data == {"password": value}
@@ -77,13 +86,22 @@ def test_kubectl_helper(control_plane, namespace):
 
 def test_custom_resource_status_subresource(kube, namespace, widgets):
     objs = kubernetes.client.CustomObjectsApi(kube)
-    created = objs.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": "w"},
-        "spec": {"size": 3}, "status": {"phase": "ignored"}})
+    created = objs.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "Widget",
+            "metadata": {"name": "w"},
+            "spec": {"size": 3},
+            "status": {"phase": "ignored"},
+        },
+    )
     assert "status" not in created  # with a status subresource, the main endpoint drops it
 
-    objs.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "w",
-                                               {"status": {"phase": "Ready"}})
+    objs.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "w", {"status": {"phase": "Ready"}})
     w = objs.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "w")
     assert w["spec"] == {"size": 3} and w["status"] == {"phase": "Ready"}
     assert w["metadata"]["generation"] == 1  # status writes do not bump the generation
@@ -91,18 +109,27 @@ def test_custom_resource_status_subresource(kube, namespace, widgets):
 
 def test_watch_sees_added_and_modified(kube, namespace, widgets):
     objs = kubernetes.client.CustomObjectsApi(kube)
-    since = objs.list_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL)["metadata"]["resourceVersion"]
-    objs.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": "w"},
-        "spec": {"size": 1}})
-    objs.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "w",
-                                               {"status": {"phase": "Ready"}})
+    since = objs.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL)["metadata"]["resourceVersion"]
+    objs.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"size": 1}},
+    )
+    objs.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "w", {"status": {"phase": "Ready"}})
 
     events = []
     watch = kubernetes.watch.Watch()
-    for ev in watch.stream(objs.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL,
-                           resource_version=since, timeout_seconds=15):
+    for ev in watch.stream(
+        objs.list_namespaced_custom_object,
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        resource_version=since,
+        timeout_seconds=15,
+    ):
         events.append((ev["type"], ev["object"]["metadata"]["name"], ev["object"].get("status")))
         if len(events) == 2:
             watch.stop()
@@ -112,8 +139,17 @@ def test_watch_sees_added_and_modified(kube, namespace, widgets):
 def test_garbage_collector_deletes_dependents(kube, namespace):
     core = kubernetes.client.CoreV1Api(kube)
     parent = core.create_namespaced_config_map(namespace, {"metadata": {"name": "parent"}})
-    core.create_namespaced_secret(namespace, {"metadata": {"name": "child", "ownerReferences": [{
-        "apiVersion": "v1", "kind": "ConfigMap", "name": "parent", "uid": parent.metadata.uid}]}})
+    core.create_namespaced_secret(
+        namespace,
+        {
+            "metadata": {
+                "name": "child",
+                "ownerReferences": [
+                    {"apiVersion": "v1", "kind": "ConfigMap", "name": "parent", "uid": parent.metadata.uid}
+                ],
+            }
+        },
+    )
 
     core.delete_namespaced_config_map("parent", namespace)
     eventually(lambda: gone(lambda: core.read_namespaced_secret("child", namespace)))
@@ -123,11 +159,30 @@ def test_garbage_collector_follows_custom_resource_owners(kube, namespace, widge
     # What the controller relies on: deleting a SealedSecret removes the Secret it owns.
     core = kubernetes.client.CoreV1Api(kube)
     objs = kubernetes.client.CustomObjectsApi(kube)
-    owner = objs.create_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, {
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": "owner"}})
-    core.create_namespaced_secret(namespace, {"metadata": {"name": "owned", "ownerReferences": [{
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "name": "owner",
-        "uid": owner["metadata"]["uid"], "controller": True}]}})
+    owner = objs.create_namespaced_custom_object(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        {"apiVersion": f"{GROUP}/{VERSION}", "kind": "Widget", "metadata": {"name": "owner"}},
+    )
+    core.create_namespaced_secret(
+        namespace,
+        {
+            "metadata": {
+                "name": "owned",
+                "ownerReferences": [
+                    {
+                        "apiVersion": f"{GROUP}/{VERSION}",
+                        "kind": "Widget",
+                        "name": "owner",
+                        "uid": owner["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            }
+        },
+    )
 
     objs.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "owner")
     # Well under the garbage collector's 30 s rediscovery: apply_crd made it see Widgets.
@@ -159,16 +214,18 @@ def test_restart_apiserver_same_client_reconnects(control_plane, kube, namespace
 def test_watch_from_compacted_revision_is_gone(control_plane, kube, namespace):
     # ConfigMaps bypass the watch cache (see cluster.py), so this watch is served by etcd.
     core = kubernetes.client.CoreV1Api(kube)
-    old = core.create_namespaced_config_map(namespace, {
-        "metadata": {"name": "cm"}, "data": {"n": "0"}}).metadata.resource_version
+    old = core.create_namespaced_config_map(
+        namespace, {"metadata": {"name": "cm"}, "data": {"n": "0"}}
+    ).metadata.resource_version
     for n in range(1, 4):
         core.patch_namespaced_config_map("cm", namespace, {"data": {"n": str(n)}})
 
     assert control_plane.compact_etcd() > int(old)
 
     with pytest.raises(ApiException) as err:
-        for _ in kubernetes.watch.Watch().stream(core.list_namespaced_config_map, namespace,
-                                                 resource_version=old, timeout_seconds=10):
+        for _ in kubernetes.watch.Watch().stream(
+            core.list_namespaced_config_map, namespace, resource_version=old, timeout_seconds=10
+        ):
             pass
     assert err.value.status == 410
 
@@ -184,8 +241,9 @@ def test_cached_watch_from_before_a_restart_is_gone(control_plane, kube, namespa
     control_plane.restart_apiserver()
 
     with pytest.raises(ApiException) as err:
-        for _ in kubernetes.watch.Watch().stream(core.list_namespaced_secret, namespace,
-                                                 resource_version=old, timeout_seconds=10):
+        for _ in kubernetes.watch.Watch().stream(
+            core.list_namespaced_secret, namespace, resource_version=old, timeout_seconds=10
+        ):
             pass
     assert err.value.status == 410
 
@@ -201,14 +259,21 @@ def test_service_account_needs_rbac(control_plane, namespace):
 
         with control_plane.api_client() as admin:
             rbac = kubernetes.client.RbacAuthorizationV1Api(admin)
-            rbac.create_namespaced_role(namespace, {
-                "metadata": {"name": "secret-reader"},
-                "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]})
-            rbac.create_namespaced_role_binding(namespace, {
-                "metadata": {"name": "secret-reader"},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                            "name": "secret-reader"},
-                "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}]})
+            rbac.create_namespaced_role(
+                namespace,
+                {
+                    "metadata": {"name": "secret-reader"},
+                    "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}],
+                },
+            )
+            rbac.create_namespaced_role_binding(
+                namespace,
+                {
+                    "metadata": {"name": "secret-reader"},
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "secret-reader"},
+                    "subjects": [{"kind": "ServiceAccount", "name": "reader", "namespace": namespace}],
+                },
+            )
 
         eventually(lambda: status_of(lambda: core.list_namespaced_secret(namespace)) == 200, 10)
         assert status_of(lambda: core.list_namespaced_secret("default")) == 403

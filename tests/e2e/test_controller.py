@@ -55,8 +55,11 @@ def secret_data(core, ns, name="testsecret"):
 
 
 def wait_data(core, ns, expected, name="testsecret", timeout=30):
-    return eventually(lambda: secret_data(core, ns, name) == expected or None, timeout,
-                      what=f"Secret {ns}/{name} == {expected} (now {secret_data(core, ns, name)})")
+    return eventually(
+        lambda: secret_data(core, ns, name) == expected or None,
+        timeout,
+        what=f"Secret {ns}/{name} == {expected} (now {secret_data(core, ns, name)})",
+    )
 
 
 def condition(obj, kind="Synced"):
@@ -70,7 +73,11 @@ def wait_synced(custom, ns, name="testsecret", status="True", generation=None):
     def check():
         obj = get_ss(custom, ns, name)
         c = condition(obj)
-        if c and c["status"] == status and (generation is None or obj["status"].get("observedGeneration") == generation):
+        if (
+            c
+            and c["status"] == status
+            and (generation is None or obj["status"].get("observedGeneration") == generation)
+        ):
             return obj
         return None
 
@@ -86,14 +93,22 @@ def wait_event(core, ns, reason, name="testsecret"):
 
 
 def make_secret(core, ns, data, annotations=None, labels=None, name="testsecret"):
-    core.create_namespaced_secret(ns, {"metadata": {"name": name, "annotations": annotations, "labels": labels},
-                                       "data": {k: b64(MARK + v) for k, v in data.items()}})
+    core.create_namespaced_secret(
+        ns,
+        {
+            "metadata": {"name": name, "annotations": annotations, "labels": labels},
+            "data": {k: b64(MARK + v) for k, v in data.items()},
+        },
+    )
 
 
 # --- key generation and the HTTP API --------------------------------------------------------
 
+
 def test_first_start_generates_a_bitnami_key_secret(sealer_controller, core):
-    keys = core.list_namespaced_secret("kube-system", label_selector="sealedsecrets.bitnami.com/sealed-secrets-key=active").items
+    keys = core.list_namespaced_secret(
+        "kube-system", label_selector="sealedsecrets.bitnami.com/sealed-secrets-key=active"
+    ).items
     assert len(keys) == 1
     key = keys[0]
     assert key.type == "kubernetes.io/tls" and key.metadata.name.startswith("sealed-secrets-key")
@@ -104,13 +119,19 @@ def test_first_start_generates_a_bitnami_key_secret(sealer_controller, core):
 
 # --- create / update (C1-C4) ------------------------------------------------------------------
 
+
 def test_create_then_update(sealer_controller, sealer, core, custom, namespace):
     created = create(custom, seal(sealer, namespace, {"foo": "bar"}, labels={"mylabel": "myvalue"}))
     wait_data(core, namespace, {"foo": "bar"})
     secret = core.read_namespaced_secret("testsecret", namespace)
     assert secret.metadata.labels == {"mylabel": "myvalue"}
     owner = secret.metadata.owner_references[0]
-    assert (owner.kind, owner.name, owner.uid, owner.controller) == ("SealedSecret", "testsecret", created["metadata"]["uid"], True)
+    assert (owner.kind, owner.name, owner.uid, owner.controller) == (
+        "SealedSecret",
+        "testsecret",
+        created["metadata"]["uid"],
+        True,
+    )
     obj = wait_synced(custom, namespace, generation=1)
     synced = condition(obj)
     assert synced["lastTransitionTime"] == synced["lastUpdateTime"]
@@ -141,7 +162,9 @@ def test_no_write_when_nothing_changed(sealer_controller, sealer, core, custom, 
     obj = wait_synced(custom, namespace)
     secret_rv = core.read_namespaced_secret("testsecret", namespace).metadata.resource_version
     # A metadata-only change (no spec change) is not a reason to touch anything.
-    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "testsecret", {"metadata": {"labels": {"x": "y"}}})
+    custom.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, "testsecret", {"metadata": {"labels": {"x": "y"}}}
+    )
     time.sleep(2)
     assert core.read_namespaced_secret("testsecret", namespace).metadata.resource_version == secret_rv
     assert condition(get_ss(custom, namespace))["lastUpdateTime"] == condition(obj)["lastUpdateTime"]
@@ -149,8 +172,15 @@ def test_no_write_when_nothing_changed(sealer_controller, sealer, core, custom, 
 
 # --- existing Secrets (C5-C8) -----------------------------------------------------------------
 
+
 def test_existing_managed_secret_is_taken_over(sealer_controller, sealer, core, custom, namespace):
-    make_secret(core, namespace, {"foo": "bar1", "foo2": "bar2"}, {MANAGED_ANNOTATION: "true"}, {"mylabel": "x", "anotherlabel": "y"})
+    make_secret(
+        core,
+        namespace,
+        {"foo": "bar1", "foo2": "bar2"},
+        {MANAGED_ANNOTATION: "true"},
+        {"mylabel": "x", "anotherlabel": "y"},
+    )
     create(custom, seal(sealer, namespace, {"foo": "bar"}, labels={"mylabel": "myvalue"}))
     wait_data(core, namespace, {"foo": "bar"})
     s = core.read_namespaced_secret("testsecret", namespace)
@@ -181,13 +211,17 @@ def test_existing_unmanaged_secret_is_left_alone(sealer_controller, sealer, core
     make_secret(core, namespace, {"foo": "mine"})
     create(custom, seal(sealer, namespace, {"foo": "bar"}))
     obj = wait_synced(custom, namespace, status="False")
-    assert condition(obj)["message"] == 'failed update: Resource "testsecret" already exists and is not managed by SealedSecret'
+    assert (
+        condition(obj)["message"]
+        == 'failed update: Resource "testsecret" already exists and is not managed by SealedSecret'
+    )
     assert condition(obj, "Stalled")["status"] == "True"
     wait_event(core, namespace, "ErrUpdateFailed")
     assert secret_data(core, namespace) == {"foo": "mine"}
 
 
 # --- recreation (C9-C12) ----------------------------------------------------------------------
+
 
 def test_owned_secret_is_recreated(sealer_controller, sealer, core, custom, namespace):
     create(custom, seal(sealer, namespace, {"foo": "bar"}))
@@ -216,6 +250,7 @@ def test_managed_secret_is_recreated_unmanaged_is_not(sealer_controller, sealer,
 
 # --- failures, types, immutability (C13-C16) ------------------------------------------------
 
+
 def test_wrong_key(sealer_controller, core, custom, namespace, other_key):
     wrong = Sealer(parse_certificate(other_key.cert_pem))
     create(custom, seal(wrong, namespace, {"foo": "bar"}))
@@ -227,7 +262,9 @@ def test_wrong_key(sealer_controller, core, custom, namespace, other_key):
 
 def test_custom_type(sealer_controller, sealer, core, custom, namespace):
     config = json.dumps({"auths": {"registry.example": {"auth": b64(MARK + "user:pw")}}})
-    create(custom, seal(sealer, namespace, {".dockerconfigjson": config}, raw=True, type="kubernetes.io/dockerconfigjson"))
+    create(
+        custom, seal(sealer, namespace, {".dockerconfigjson": config}, raw=True, type="kubernetes.io/dockerconfigjson")
+    )
     wait_data(core, namespace, {".dockerconfigjson": config})
     assert core.read_namespaced_secret("testsecret", namespace).type == "kubernetes.io/dockerconfigjson"
 
@@ -258,8 +295,11 @@ def test_immutable(sealer_controller, sealer, core, custom, namespace):
 
 # --- scopes (C17-C22) ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("scope", "rename_ok", "move_ok"), [
-    (Scope.STRICT, False, False), (Scope.NAMESPACE_WIDE, True, False), (Scope.CLUSTER_WIDE, True, True)])
+
+@pytest.mark.parametrize(
+    ("scope", "rename_ok", "move_ok"),
+    [(Scope.STRICT, False, False), (Scope.NAMESPACE_WIDE, True, False), (Scope.CLUSTER_WIDE, True, True)],
+)
 def test_scope_matrix(sealer_controller, sealer, core, custom, namespace, scope, rename_ok, move_ok):
     other = f"{namespace}-b"
     core.create_namespace({"metadata": {"name": other}})
@@ -283,6 +323,7 @@ def test_scope_matrix(sealer_controller, sealer, core, custom, namespace, scope,
 
 # --- the HTTP API and metrics ----------------------------------------------------------------
 
+
 def test_verify_and_rotate_endpoints(sealer_controller, sealer, namespace, other_key):
     good = seal(sealer, namespace, {"foo": "bar"})
     bad = seal(Sealer(parse_certificate(other_key.cert_pem)), namespace, {"foo": "bar"})
@@ -300,15 +341,28 @@ def test_verify_and_rotate_endpoints(sealer_controller, sealer, namespace, other
 
 def test_metrics_present_and_counting(sealer_controller, sealer, core, custom, namespace, other_key):
     before = sealer_controller.metric("sealed_secrets_controller_unseal_requests_total")
-    errors_before = sealer_controller.metric("sealed_secrets_controller_unseal_errors_total", reason="unseal", namespace=namespace)
+    errors_before = sealer_controller.metric(
+        "sealed_secrets_controller_unseal_errors_total", reason="unseal", namespace=namespace
+    )
     create(custom, seal(sealer, namespace, {"foo": "bar"}))
     create(custom, seal(Sealer(parse_certificate(other_key.cert_pem)), namespace, {"foo": "bar"}, name="bad"))
     wait_synced(custom, namespace)
     wait_synced(custom, namespace, "bad", status="False")
     assert sealer_controller.metric("sealed_secrets_controller_unseal_requests_total") >= before + 2
-    eventually(lambda: sealer_controller.metric("sealed_secrets_controller_unseal_errors_total", reason="unseal",
-                                                namespace=namespace) > errors_before, 10, what="unseal error counted")
-    assert sealer_controller.metric("sealed_secrets_controller_condition_info", namespace=namespace, name="testsecret") == 1
+    eventually(
+        lambda: (
+            sealer_controller.metric(
+                "sealed_secrets_controller_unseal_errors_total", reason="unseal", namespace=namespace
+            )
+            > errors_before
+        ),
+        10,
+        what="unseal error counted",
+    )
+    assert (
+        sealer_controller.metric("sealed_secrets_controller_condition_info", namespace=namespace, name="testsecret")
+        == 1
+    )
     assert sealer_controller.metric("sealed_secrets_controller_condition_info", namespace=namespace, name="bad") == -1
     assert sealer_controller.metric("sealed_secrets_controller_keys") >= 1
     assert sealer_controller.metric("sealed_secrets_controller_newest_key_age_seconds") >= 0
@@ -317,22 +371,30 @@ def test_metrics_present_and_counting(sealer_controller, sealer, core, custom, n
 
 # --- the GitOps path: sealer seal -> kustomize -> kubectl apply -k ----------------------------
 
+
 def test_sealed_by_cli_applied_with_kustomize(sealer_controller, control_plane, core, namespace, tmp_path):
     base, overlay = tmp_path / "base", tmp_path / "overlay"
     base.mkdir()
     overlay.mkdir()
     plain = secret_json("api-secrets", namespace, {"token": MARK + "kustomized"})
-    sealed = subprocess.run([sys.executable, "-m", "sealer", "seal", "--cert", f"{sealer_controller.url}/v1/cert.pem",
-                             "-o", "yaml"], input=plain.encode(), capture_output=True, check=True, cwd=REPO).stdout
+    sealed = subprocess.run(
+        [sys.executable, "-m", "sealer", "seal", "--cert", f"{sealer_controller.url}/v1/cert.pem", "-o", "yaml"],
+        input=plain.encode(),
+        capture_output=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
     (base / "sealed-secret.yaml").write_bytes(sealed)
     (base / "kustomization.yaml").write_text("resources:\n- sealed-secret.yaml\n")
-    (overlay / "kustomization.yaml").write_text(f"namespace: {namespace}\nresources:\n- ../base\n"
-                                                "commonLabels:\n  env: test\n")
+    (overlay / "kustomization.yaml").write_text(
+        f"namespace: {namespace}\nresources:\n- ../base\ncommonLabels:\n  env: test\n"
+    )
     control_plane.kubectl("apply", "-k", str(overlay))
     wait_data(core, namespace, {"token": "kustomized"}, name="api-secrets")
 
 
 # --- templates, kubeseal, keys -------------------------------------------------------------------
+
 
 def test_template_data(sealer_controller, sealer, core, custom, namespace):
     sealed = seal(sealer, namespace, {"user": "admin", "password": "pw"})
@@ -357,29 +419,56 @@ def test_kubeseal_sealed_secret_is_unsealed(sealer_controller, core, namespace, 
 
     kubeseal = find_binary(peer_bin_dir("bitnami"), "kubeseal")
     plain = secret_json("from-kubeseal", namespace, {"foo": MARK + "bar"})
-    sealed = subprocess.run([str(kubeseal), "--cert", f"{sealer_controller.url}/v1/cert.pem", "-o", "yaml"],
-                            input=plain.encode(), capture_output=True, check=True,
-                            env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(control_plane.kubeconfig)}).stdout
+    sealed = subprocess.run(
+        [str(kubeseal), "--cert", f"{sealer_controller.url}/v1/cert.pem", "-o", "yaml"],
+        input=plain.encode(),
+        capture_output=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(control_plane.kubeconfig)},
+    ).stdout
     control_plane.kubectl("apply", "-f", "-", input=sealed.decode())
     wait_data(core, namespace, {"foo": "bar"}, name="from-kubeseal")
 
 
-def test_rotation_on_sigusr1_and_by_cli_keeps_old_secrets_opening(sealer_controller, control_plane, core, custom, namespace):
+def test_rotation_on_sigusr1_and_by_cli_keeps_old_secrets_opening(
+    sealer_controller, control_plane, core, custom, namespace
+):
     import os
     import signal
 
     old = Sealer(parse_certificate(sealer_controller.cert_pem()))
     keys_before = sealer_controller.metric("sealed_secrets_controller_keys")
     os.kill(sealer_controller.proc.pid, signal.SIGUSR1)
-    eventually(lambda: sealer_controller.metric("sealed_secrets_controller_keys") == keys_before + 1, 30, what="new key")
+    eventually(
+        lambda: sealer_controller.metric("sealed_secrets_controller_keys") == keys_before + 1, 30, what="new key"
+    )
     after_signal = sealer_controller.cert_pem()
     assert parse_certificate(after_signal).fingerprint != old.certificate.fingerprint
     # `sealer keys rotate` writes a key Secret; the controller picks it up without a restart.
-    subprocess.run([sys.executable, "-m", "sealer", "keys", "rotate", "--kubeconfig", str(control_plane.kubeconfig),
-                    "--bits", "2048"], check=True, capture_output=True, cwd=REPO)
-    eventually(lambda: sealer_controller.metric("sealed_secrets_controller_keys") == keys_before + 2, 30, what="CLI key")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sealer",
+            "keys",
+            "rotate",
+            "--kubeconfig",
+            str(control_plane.kubeconfig),
+            "--bits",
+            "2048",
+        ],
+        check=True,
+        capture_output=True,
+        cwd=REPO,
+    )
+    eventually(
+        lambda: sealer_controller.metric("sealed_secrets_controller_keys") == keys_before + 2, 30, what="CLI key"
+    )
     newest = Sealer(parse_certificate(sealer_controller.cert_pem()))
-    assert newest.certificate.fingerprint not in (old.certificate.fingerprint, parse_certificate(after_signal).fingerprint)
+    assert newest.certificate.fingerprint not in (
+        old.certificate.fingerprint,
+        parse_certificate(after_signal).fingerprint,
+    )
     create(custom, seal(old, namespace, {"foo": "old"}, name="old"))
     create(custom, seal(newest, namespace, {"foo": "new"}, name="new"))
     wait_data(core, namespace, {"foo": "old"}, name="old")
@@ -392,12 +481,26 @@ def test_scheduled_rotation_with_a_short_renew_period(sealer_controller, control
     from tests.e2e.sealer_controller import RunningController
 
     first = Sealer(parse_certificate(sealer_controller.cert_pem()))
-    before = len(core.list_namespaced_secret("kube-system", label_selector="sealedsecrets.bitnami.com/sealed-secrets-key").items)
-    rotating = RunningController(control_plane, "kube-system", "--key-renew-period", "3s", "--label-selector",
-                                 "sealer.test/own-controller=rotation", name="rotating").start()
+    before = len(
+        core.list_namespaced_secret("kube-system", label_selector="sealedsecrets.bitnami.com/sealed-secrets-key").items
+    )
+    rotating = RunningController(
+        control_plane,
+        "kube-system",
+        "--key-renew-period",
+        "3s",
+        "--label-selector",
+        "sealer.test/own-controller=rotation",
+        name="rotating",
+    ).start()
     try:
+
         def key_count():
-            return len(core.list_namespaced_secret("kube-system", label_selector="sealedsecrets.bitnami.com/sealed-secrets-key").items)
+            return len(
+                core.list_namespaced_secret(
+                    "kube-system", label_selector="sealedsecrets.bitnami.com/sealed-secrets-key"
+                ).items
+            )
 
         eventually(lambda: key_count() >= before + 2, 30, 0.5, "two scheduled rotations")
         latest = Sealer(parse_certificate(rotating.cert_pem()))
@@ -411,7 +514,11 @@ def test_scheduled_rotation_with_a_short_renew_period(sealer_controller, control
     finally:
         rotating.stop()
     assert "the renew period elapsed" in rotating.logs()
-    eventually(lambda: sealer_controller.metric("sealed_secrets_controller_keys") == key_count(), 30, what="main instance saw the keys")
+    eventually(
+        lambda: sealer_controller.metric("sealed_secrets_controller_keys") == key_count(),
+        30,
+        what="main instance saw the keys",
+    )
 
 
 def test_additional_namespaces_limit_what_is_watched(sealer_controller, control_plane, sealer, core, custom, namespace):
@@ -420,9 +527,18 @@ def test_additional_namespaces_limit_what_is_watched(sealer_controller, control_
 
     other = f"{namespace}-unwatched"
     core.create_namespace({"metadata": {"name": other}})
-    limited = RunningController(control_plane, "kube-system", "--all-namespaces=false", "--additional-namespaces",
-                                namespace, "--key-renew-period", "0", "--label-selector",
-                                "sealer.test/own-controller=namespaced", name="namespaced").start()
+    limited = RunningController(
+        control_plane,
+        "kube-system",
+        "--all-namespaces=false",
+        "--additional-namespaces",
+        namespace,
+        "--key-renew-period",
+        "0",
+        "--label-selector",
+        "sealer.test/own-controller=namespaced",
+        name="namespaced",
+    ).start()
     try:
         create(custom, seal(sealer, namespace, {"foo": "bar"}, own="namespaced"))
         create(custom, seal(sealer, other, {"foo": "bar"}, own="namespaced"))
@@ -438,6 +554,7 @@ def test_additional_namespaces_limit_what_is_watched(sealer_controller, control_
 
 # --- resilience --------------------------------------------------------------------------------
 
+
 def test_survives_api_server_restart(sealer_controller, control_plane, sealer, core, custom, namespace):
     create(custom, seal(sealer, namespace, {"foo": "before"}, name="before"))
     wait_data(core, namespace, {"foo": "before"}, name="before")
@@ -447,6 +564,7 @@ def test_survives_api_server_restart(sealer_controller, control_plane, sealer, c
 
 
 # --- last: nothing secret in the logs ----------------------------------------------------------
+
 
 def test_zz_no_value_in_logs(sealer_controller):
     logs = sealer_controller.logs()

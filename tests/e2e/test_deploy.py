@@ -15,8 +15,8 @@ import pytest
 import yaml
 from kubernetes.client import ApiException
 
-from tests.peers import peer_bin_dir
 from tests.e2e.waiting import eventually
+from tests.peers import peer_bin_dir
 
 pytestmark = pytest.mark.e2e
 
@@ -32,8 +32,6 @@ LEASE = "sealed-secrets-controller"
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 
 
-
-
 def status_of(call) -> int:
     try:
         call()
@@ -44,8 +42,9 @@ def status_of(call) -> int:
 
 def rendered(path: Path = DEPLOY) -> list[dict]:
     """The objects `kubectl apply -k path` would send (kubectl's built-in kustomize)."""
-    out = subprocess.run(["/usr/bin/kubectl", "kustomize", str(path)], capture_output=True,
-                         text=True, check=True, timeout=60).stdout
+    out = subprocess.run(
+        ["/usr/bin/kubectl", "kustomize", str(path)], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     return [d for d in yaml.safe_load_all(out) if d]
 
 
@@ -59,8 +58,9 @@ def kubeseal_style(name: str, namespace: str) -> dict:
         "spec": {
             "encryptedData": {"password": "AgBy3i4OJSWK+PiTySYZZA==", "user.name": "AgAAAQ=="},
             "template": {
-                "metadata": dict(meta, labels={"app": "db"},
-                                 annotations={"sealedsecrets.bitnami.com/namespace-wide": "true"}),
+                "metadata": dict(
+                    meta, labels={"app": "db"}, annotations={"sealedsecrets.bitnami.com/namespace-wide": "true"}
+                ),
                 "type": "kubernetes.io/basic-auth",
                 "immutable": False,
                 "data": {"url": "postgres://{{ .user }}:{{ .password }}@db"},
@@ -101,28 +101,41 @@ def controller_api(control_plane, installed_rbac):
 
 
 def can(api, verb, resource, namespace="", group="", subresource="", name="") -> bool:
-    review = kubernetes.client.AuthorizationV1Api(api).create_self_subject_access_review({
-        "spec": {"resourceAttributes": {
-            "verb": verb, "resource": resource, "group": group, "namespace": namespace,
-            "subresource": subresource, "name": name}}})
+    review = kubernetes.client.AuthorizationV1Api(api).create_self_subject_access_review(
+        {
+            "spec": {
+                "resourceAttributes": {
+                    "verb": verb,
+                    "resource": resource,
+                    "group": group,
+                    "namespace": namespace,
+                    "subresource": subresource,
+                    "name": name,
+                }
+            }
+        }
+    )
     return review.status.allowed
 
 
 # --- (1) the whole install validates on the server ---------------------------------------------
 
+
 def test_server_side_dry_run_of_the_install(control_plane):
     out = control_plane.kubectl("apply", "--dry-run=server", "-k", str(DEPLOY)).stdout
-    for line in ("customresourcedefinition.apiextensions.k8s.io/sealedsecrets.bitnami.com",
-                 "serviceaccount/sealed-secrets-controller",
-                 "clusterrole.rbac.authorization.k8s.io/secrets-unsealer",
-                 "clusterrolebinding.rbac.authorization.k8s.io/sealed-secrets-controller",
-                 "role.rbac.authorization.k8s.io/sealed-secrets-key-admin",
-                 "role.rbac.authorization.k8s.io/sealed-secrets-controller-leader-election",
-                 "role.rbac.authorization.k8s.io/sealed-secrets-service-proxier",
-                 "rolebinding.rbac.authorization.k8s.io/sealed-secrets-service-proxier",
-                 "service/sealed-secrets-controller ",
-                 "service/sealed-secrets-controller-metrics",
-                 "deployment.apps/sealed-secrets-controller"):
+    for line in (
+        "customresourcedefinition.apiextensions.k8s.io/sealedsecrets.bitnami.com",
+        "serviceaccount/sealed-secrets-controller",
+        "clusterrole.rbac.authorization.k8s.io/secrets-unsealer",
+        "clusterrolebinding.rbac.authorization.k8s.io/sealed-secrets-controller",
+        "role.rbac.authorization.k8s.io/sealed-secrets-key-admin",
+        "role.rbac.authorization.k8s.io/sealed-secrets-controller-leader-election",
+        "role.rbac.authorization.k8s.io/sealed-secrets-service-proxier",
+        "rolebinding.rbac.authorization.k8s.io/sealed-secrets-service-proxier",
+        "service/sealed-secrets-controller ",
+        "service/sealed-secrets-controller-metrics",
+        "deployment.apps/sealed-secrets-controller",
+    ):
         assert line in out, f"{line!r} missing from:\n{out}"
     assert all("(server dry run)" in ln for ln in out.strip().splitlines()), out
 
@@ -142,15 +155,29 @@ def test_everything_lands_in_kube_system_with_the_common_labels():
 def test_pod_template_passes_pod_security_restricted(control_plane, kube, namespace):
     """The Deployment's pod, created (dry run) where PodSecurity `restricted` is enforced."""
     core = kubernetes.client.CoreV1Api(kube)
-    core.patch_namespace(namespace, {"metadata": {"labels": {
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest"}}})
+    core.patch_namespace(
+        namespace,
+        {
+            "metadata": {
+                "labels": {
+                    "pod-security.kubernetes.io/enforce": "restricted",
+                    "pod-security.kubernetes.io/enforce-version": "latest",
+                }
+            }
+        },
+    )
     core.create_namespaced_service_account(namespace, {"metadata": {"name": SA}})
     deployment = next(d for d in rendered() if d["kind"] == "Deployment")
-    pod = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": "controller", "namespace": namespace,
-                        "labels": deployment["spec"]["template"]["metadata"]["labels"]},
-           "spec": deployment["spec"]["template"]["spec"]}
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "controller",
+            "namespace": namespace,
+            "labels": deployment["spec"]["template"]["metadata"]["labels"],
+        },
+        "spec": deployment["spec"]["template"]["spec"],
+    }
     proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(pod))
     assert "created (server dry run)" in proc.stdout
     assert "PodSecurity" not in proc.stderr, proc.stderr
@@ -158,20 +185,29 @@ def test_pod_template_passes_pod_security_restricted(control_plane, kube, namesp
     # and the check is real: a privileged variant is refused
     bad = copy.deepcopy(pod)
     bad["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"] = True
-    proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(bad),
-                                 check=False)
+    proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(bad), check=False)
     assert proc.returncode != 0 and "violates PodSecurity" in proc.stderr, proc.stderr
 
 
 STUB_MONITORING_CRDS = [
-    {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-     "metadata": {"name": f"{plural}.monitoring.coreos.com"},
-     "spec": {"group": "monitoring.coreos.com", "scope": "Namespaced",
-              "names": {"plural": plural, "singular": plural[:-1], "kind": kind,
-                        "listKind": f"{kind}List"},
-              "versions": [{"name": "v1", "served": True, "storage": True,
-                            "schema": {"openAPIV3Schema": {
-                                "type": "object", "x-kubernetes-preserve-unknown-fields": True}}}]}}
+    {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.monitoring.coreos.com"},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
+            "names": {"plural": plural, "singular": plural[:-1], "kind": kind, "listKind": f"{kind}List"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
     for plural, kind in (("prometheusrules", "PrometheusRule"), ("servicemonitors", "ServiceMonitor"))
 ]
 
@@ -187,6 +223,7 @@ def test_monitoring_kustomization_dry_run(control_plane):
 
 
 # --- (2) the CRD schema --------------------------------------------------------------------------
+
 
 def custom(kube):
     return kubernetes.client.CustomObjectsApi(kube)
@@ -218,32 +255,48 @@ def test_schema_accepts_kubeseal_output_and_keeps_it_verbatim(crd, kube, namespa
     assert got["metadata"]["generation"] == 1
 
 
-@pytest.mark.parametrize("spec", [
-    {"encryptedData": {}},  # nothing to seal: allowed (template.data alone can make a Secret)
-    {"encryptedData": {"a": "AgA="}, "template": {"metadata": None, "data": None}},  # nullable
-    {"encryptedData": {"a": "AgA="}, "template": {}},
-    {"encryptedData": {"a": "AgA="}, "data": "AAEC"},  # deprecated v1 blob, base64
-], ids=["empty-encryptedData", "null-template-metadata-and-data", "empty-template", "v1-data"])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"encryptedData": {}},  # nothing to seal: allowed (template.data alone can make a Secret)
+        {"encryptedData": {"a": "AgA="}, "template": {"metadata": None, "data": None}},  # nullable
+        {"encryptedData": {"a": "AgA="}, "template": {}},
+        {"encryptedData": {"a": "AgA="}, "data": "AAEC"},  # deprecated v1 blob, base64
+    ],
+    ids=["empty-encryptedData", "null-template-metadata-and-data", "empty-template", "v1-data"],
+)
 def test_schema_accepts(crd, kube, namespace, spec):
-    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "SealedSecret",
-            "metadata": {"name": "ok"}, "spec": spec}
+    body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "SealedSecret", "metadata": {"name": "ok"}, "spec": spec}
     create_ss(kube, namespace, body)
 
 
-@pytest.mark.parametrize("body_spec", [
-    None,  # no spec at all
-    {},  # spec without encryptedData
-    {"encryptedData": "AgA="},  # not an object
-    {"encryptedData": ["AgA="]},
-    {"encryptedData": {"a": 1}},  # values are strings
-    {"encryptedData": {"a": "AgA="}, "template": {"type": 5}},
-    {"encryptedData": {"a": "AgA="}, "template": {"immutable": "yes"}},
-    {"encryptedData": {"a": "AgA="}, "template": {"data": {"k": ["v"]}}},
-    {"encryptedData": {"a": "AgA="}, "template": "Opaque"},
-    {"encryptedData": {"a": "AgA="}, "data": "not base64!"},
-], ids=["no-spec", "no-encryptedData", "encryptedData-string", "encryptedData-list",
-        "encryptedData-int-value", "template-type-int", "template-immutable-string",
-        "template-data-list-value", "template-string", "v1-data-not-base64"])
+@pytest.mark.parametrize(
+    "body_spec",
+    [
+        None,  # no spec at all
+        {},  # spec without encryptedData
+        {"encryptedData": "AgA="},  # not an object
+        {"encryptedData": ["AgA="]},
+        {"encryptedData": {"a": 1}},  # values are strings
+        {"encryptedData": {"a": "AgA="}, "template": {"type": 5}},
+        {"encryptedData": {"a": "AgA="}, "template": {"immutable": "yes"}},
+        {"encryptedData": {"a": "AgA="}, "template": {"data": {"k": ["v"]}}},
+        {"encryptedData": {"a": "AgA="}, "template": "Opaque"},
+        {"encryptedData": {"a": "AgA="}, "data": "not base64!"},
+    ],
+    ids=[
+        "no-spec",
+        "no-encryptedData",
+        "encryptedData-string",
+        "encryptedData-list",
+        "encryptedData-int-value",
+        "template-type-int",
+        "template-immutable-string",
+        "template-data-list-value",
+        "template-string",
+        "v1-data-not-base64",
+    ],
+)
 def test_schema_rejects(crd, kube, namespace, body_spec):
     body = {"apiVersion": f"{GROUP}/{VERSION}", "kind": "SealedSecret", "metadata": {"name": "bad"}}
     if body_spec is not None:
@@ -256,19 +309,38 @@ def test_schema_rejects(crd, kube, namespace, body_spec):
 def test_status_is_a_subresource(crd, kube, namespace):
     create_ss(kube, namespace, kubeseal_style("db", namespace))
     # status in a main-resource write is ignored (what shows is the CRD's default) ...
-    custom(kube).patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "db", {
-        "status": {"observedGeneration": 7}})
+    custom(kube).patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, "db", {"status": {"observedGeneration": 7}}
+    )
     got = custom(kube).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "db")
     assert got["status"] == STATUS_DEFAULT
     # ... and validated when written through /status
     with pytest.raises(ApiException) as e:
-        custom(kube).patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "db", {
-            "status": {"conditions": [{"message": "no type, no status"}]}})
+        custom(kube).patch_namespaced_custom_object_status(
+            GROUP, VERSION, namespace, PLURAL, "db", {"status": {"conditions": [{"message": "no type, no status"}]}}
+        )
     assert e.value.status == 422
-    custom(kube).patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "db", {
-        "status": {"observedGeneration": 1, "conditions": [
-            {"type": "Synced", "status": "True", "lastUpdateTime": "2024-10-14T19:45:30Z",
-             "lastTransitionTime": "2024-10-14T19:45:30Z", "message": ""}]}})
+    custom(kube).patch_namespaced_custom_object_status(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        "db",
+        {
+            "status": {
+                "observedGeneration": 1,
+                "conditions": [
+                    {
+                        "type": "Synced",
+                        "status": "True",
+                        "lastUpdateTime": "2024-10-14T19:45:30Z",
+                        "lastTransitionTime": "2024-10-14T19:45:30Z",
+                        "message": "",
+                    }
+                ],
+            }
+        },
+    )
     got = custom(kube).get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "db")
     assert got["status"]["conditions"][0]["status"] == "True"
     assert got["metadata"]["generation"] == 1  # status writes do not bump the generation
@@ -276,9 +348,11 @@ def test_status_is_a_subresource(crd, kube, namespace):
 
 # --- (5) printer columns ---------------------------------------------------------------------------
 
+
 def write_status(kube, namespace, name, conditions):
-    custom(kube).patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, name, {
-        "status": {"observedGeneration": 1, "conditions": conditions}})
+    custom(kube).patch_namespaced_custom_object_status(
+        GROUP, VERSION, namespace, PLURAL, name, {"status": {"observedGeneration": 1, "conditions": conditions}}
+    )
 
 
 def columns(control_plane, namespace, name) -> dict[str, str]:
@@ -287,14 +361,25 @@ def columns(control_plane, namespace, name) -> dict[str, str]:
     header, row = out[0], out[1]
     starts = [m.start() for m in re.finditer(r"\S+", header)]
     names = header.split()
-    return {names[i]: row[starts[i]:(starts[i + 1] if i + 1 < len(starts) else None)].strip()
-            for i in range(len(names))}
+    return {
+        names[i]: row[starts[i] : (starts[i + 1] if i + 1 < len(starts) else None)].strip() for i in range(len(names))
+    }
 
 
-SYNCED_FAILED = {"type": "Synced", "status": "False", "message": "no key could decrypt secret (password)",
-                 "lastUpdateTime": "2024-10-14T19:45:30Z", "lastTransitionTime": "2024-10-14T19:45:30Z"}
-READY_UNKNOWN = {"type": "Ready", "status": "Unknown", "reason": "Progressing", "message": "ready-message",
-                 "lastTransitionTime": "2024-10-14T19:45:30Z"}
+SYNCED_FAILED = {
+    "type": "Synced",
+    "status": "False",
+    "message": "no key could decrypt secret (password)",
+    "lastUpdateTime": "2024-10-14T19:45:30Z",
+    "lastTransitionTime": "2024-10-14T19:45:30Z",
+}
+READY_UNKNOWN = {
+    "type": "Ready",
+    "status": "Unknown",
+    "reason": "Progressing",
+    "message": "ready-message",
+    "lastTransitionTime": "2024-10-14T19:45:30Z",
+}
 
 
 def test_printer_columns_show_the_synced_condition(crd, control_plane, kube, namespace):
@@ -310,13 +395,18 @@ def test_printer_columns_show_the_synced_condition(crd, control_plane, kube, nam
         assert row["SYNCED"] == "False", row
         assert row["STATUS"] == "no key could decrypt secret (password)", row
 
-    write_status(kube, namespace, "db", [
-        dict(SYNCED_FAILED, status="True", message=""), dict(READY_UNKNOWN, status="True", message="")])
+    write_status(
+        kube,
+        namespace,
+        "db",
+        [dict(SYNCED_FAILED, status="True", message=""), dict(READY_UNKNOWN, status="True", message="")],
+    )
     row = columns(control_plane, namespace, "db")
     assert row["SYNCED"] == "True" and row["STATUS"] == "", row
 
 
 # --- (4) Bitnami's CRD and ours replace each other -------------------------------------------------
+
 
 def schema_without_descriptions(crd_doc: dict) -> dict:
     def strip(node):
@@ -325,6 +415,7 @@ def schema_without_descriptions(crd_doc: dict) -> dict:
         if isinstance(node, list):
             return [strip(v) for v in node]
         return node
+
     return strip(crd_doc["spec"]["versions"][0]["schema"])
 
 
@@ -343,43 +434,54 @@ def test_crd_matches_bitnamis_field_for_field(bitnami_crd_file):
     assert schema["openAPIV3Schema"]["properties"]["status"].pop("default") == STATUS_DEFAULT
     assert schema == schema_without_descriptions(theirs)
     # The printer columns differ only in selecting Synced by type.
-    assert [c["name"] for c in ov["additionalPrinterColumns"]] == \
-        [c["name"] for c in tv["additionalPrinterColumns"]] == ["Status", "Synced", "Age"]
-    assert [c["jsonPath"].replace('[?(@.type=="Synced")]', "[0]") for c in ov["additionalPrinterColumns"]] \
-        == [c["jsonPath"] for c in tv["additionalPrinterColumns"]]
+    assert (
+        [c["name"] for c in ov["additionalPrinterColumns"]]
+        == [c["name"] for c in tv["additionalPrinterColumns"]]
+        == ["Status", "Synced", "Age"]
+    )
+    assert [c["jsonPath"].replace('[?(@.type=="Synced")]', "[0]") for c in ov["additionalPrinterColumns"]] == [
+        c["jsonPath"] for c in tv["additionalPrinterColumns"]
+    ]
 
 
-def test_bitnami_crd_and_ours_apply_over_each_other(crd, bitnami_crd_file, control_plane, kube,
-                                                    namespace):
+def test_bitnami_crd_and_ours_apply_over_each_other(crd, bitnami_crd_file, control_plane, kube, namespace):
     k = control_plane.kubectl
     for _first, second in ((CRD_FILE, bitnami_crd_file), (bitnami_crd_file, CRD_FILE)):
-        out = k("apply", "--server-side", "--force-conflicts", "--dry-run=server",
-                "-f", str(second)).stdout
+        out = k("apply", "--server-side", "--force-conflicts", "--dry-run=server", "-f", str(second)).stdout
         assert CRD_NAME in out, out
     try:
         # Theirs over ours, for real (client-side apply, as `kubectl apply -f` users do).
         k("apply", "-f", str(bitnami_crd_file))
         k("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=30s")
         create_ss(kube, namespace, kubeseal_style("made-under-bitnami", namespace))
-        write_status(kube, namespace, "made-under-bitnami",
-                     [SYNCED_FAILED, READY_UNKNOWN])  # sealer's order: Synced first
+        write_status(
+            kube, namespace, "made-under-bitnami", [SYNCED_FAILED, READY_UNKNOWN]
+        )  # sealer's order: Synced first
         # Bitnami's columns take conditions[0]: with Synced first they show the same as ours.
-        row = eventually(lambda: (r := columns(control_plane, namespace, "made-under-bitnami"))
-                         ["SYNCED"] == "False" and r)
+        row = eventually(
+            lambda: (r := columns(control_plane, namespace, "made-under-bitnami"))["SYNCED"] == "False" and r
+        )
         assert row["STATUS"] == "no key could decrypt secret (password)"
 
         # Ours back over theirs; the object made under theirs is still valid and writable.
         k("apply", "-f", str(CRD_FILE))
         k("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=30s")
         obj = custom(kube).patch_namespaced_custom_object(
-            GROUP, VERSION, namespace, PLURAL, "made-under-bitnami",
-            {"spec": {"encryptedData": {"password": "AgBzZWNvbmQ="}}})
+            GROUP,
+            VERSION,
+            namespace,
+            PLURAL,
+            "made-under-bitnami",
+            {"spec": {"encryptedData": {"password": "AgBzZWNvbmQ="}}},
+        )
         assert obj["metadata"]["generation"] == 2
         write_status(kube, namespace, "made-under-bitnami", [READY_UNKNOWN, SYNCED_FAILED])
         eventually(lambda: columns(control_plane, namespace, "made-under-bitnami")["SYNCED"] == "False")
         live = kubernetes.client.ApiextensionsV1Api(kube).read_custom_resource_definition(CRD_NAME)
-        assert live.spec.versions[0].additional_printer_columns[1].json_path == \
-            '.status.conditions[?(@.type=="Synced")].status'
+        assert (
+            live.spec.versions[0].additional_printer_columns[1].json_path
+            == '.status.conditions[?(@.type=="Synced")].status'
+        )
     finally:
         control_plane.apply_crd(CRD_FILE)  # leave ours installed for the other tests
 
@@ -419,6 +521,7 @@ def test_status_default_comes_and_goes_with_our_crd(crd, bitnami_crd_file, contr
 
 # --- (3) RBAC, as the controller's ServiceAccount -------------------------------------------------
 
+
 def test_controller_can_do_what_it_needs(crd, controller_api, namespace):
     api = controller_api
     needed = [
@@ -427,8 +530,7 @@ def test_controller_can_do_what_it_needs(crd, controller_api, namespace):
         *[(v, PLURAL, namespace, GROUP, "") for v in ("get", "list", "watch")],
         *[(v, PLURAL, namespace, GROUP, "status") for v in ("update", "patch")],
         # generated Secrets in any namespace, and the deletion watch cluster-wide
-        *[(v, "secrets", namespace, "", "") for v in
-          ("get", "list", "watch", "create", "update", "patch", "delete")],
+        *[(v, "secrets", namespace, "", "") for v in ("get", "list", "watch", "create", "update", "patch", "delete")],
         *[(v, "secrets", "", "", "") for v in ("list", "watch")],
         # key Secrets in its own namespace
         *[(v, "secrets", CONTROLLER_NS, "", "") for v in ("get", "list", "watch", "create")],
@@ -448,11 +550,12 @@ def test_controller_cannot_do_more(crd, controller_api, namespace):
     api = controller_api
     forbidden = [
         # SealedSecrets' spec belongs to their authors
-        *[(v, PLURAL, namespace, GROUP, "", "") for v in ("create", "update", "patch", "delete",
-                                                          "deletecollection")],
+        *[(v, PLURAL, namespace, GROUP, "", "") for v in ("create", "update", "patch", "delete", "deletecollection")],
         # other leases, and leases elsewhere
-        *[(v, "leases", CONTROLLER_NS, "coordination.k8s.io", "", "kube-controller-manager")
-          for v in ("get", "update", "patch", "delete")],
+        *[
+            (v, "leases", CONTROLLER_NS, "coordination.k8s.io", "", "kube-controller-manager")
+            for v in ("get", "update", "patch", "delete")
+        ],
         *[(v, "leases", CONTROLLER_NS, "coordination.k8s.io", "", LEASE) for v in ("patch", "delete")],
         *[(v, "leases", namespace, "coordination.k8s.io", "", LEASE) for v in ("create", "get", "update")],
         ("list", "leases", CONTROLLER_NS, "coordination.k8s.io", "", ""),
@@ -486,9 +589,14 @@ def test_controller_calls_succeed_as_its_service_account(crd, controller_api, ku
     # key discovery and a new key in its own namespace (labelled, but not `active`: a controller
     # running in this cluster must not pick up this empty one)
     core.list_namespaced_secret(CONTROLLER_NS, label_selector=f"{KEY_LABEL}=active")
-    key = core.create_namespaced_secret(CONTROLLER_NS, {
-        "metadata": {"generateName": "sealed-secrets-key", "labels": {KEY_LABEL: "e2e-rbac-probe"}},
-        "type": "kubernetes.io/tls", "data": {"tls.crt": "", "tls.key": ""}})
+    key = core.create_namespaced_secret(
+        CONTROLLER_NS,
+        {
+            "metadata": {"generateName": "sealed-secrets-key", "labels": {KEY_LABEL: "e2e-rbac-probe"}},
+            "type": "kubernetes.io/tls",
+            "data": {"tls.crt": "", "tls.key": ""},
+        },
+    )
     try:
         assert key.metadata.name.startswith("sealed-secrets-key")
         core.read_namespaced_secret(key.metadata.name, CONTROLLER_NS)
@@ -500,30 +608,69 @@ def test_controller_calls_succeed_as_its_service_account(crd, controller_api, ku
     ss = objs.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "db")
     objs.list_cluster_custom_object(GROUP, VERSION, PLURAL)
     core.list_secret_for_all_namespaces(limit=1)
-    core.create_namespaced_secret(namespace, {"metadata": {"name": "db", "ownerReferences": [{
-        "apiVersion": f"{GROUP}/{VERSION}", "kind": "SealedSecret", "name": "db",
-        "uid": ss["metadata"]["uid"], "controller": True}]}, "data": {"password": "czNjcjN0"}})
+    core.create_namespaced_secret(
+        namespace,
+        {
+            "metadata": {
+                "name": "db",
+                "ownerReferences": [
+                    {
+                        "apiVersion": f"{GROUP}/{VERSION}",
+                        "kind": "SealedSecret",
+                        "name": "db",
+                        "uid": ss["metadata"]["uid"],
+                        "controller": True,
+                    }
+                ],
+            },
+            "data": {"password": "czNjcjN0"},
+        },
+    )
     core.patch_namespaced_secret("db", namespace, {"data": {"password": "bmV3"}})
-    objs.patch_namespaced_custom_object_status(GROUP, VERSION, namespace, PLURAL, "db", {
-        "status": {"observedGeneration": 1, "conditions": [
-            {"type": "Synced", "status": "True", "message": ""}]}})
-    core.create_namespaced_event(namespace, {
-        "metadata": {"generateName": "db."}, "type": "Normal", "reason": "Unsealed",
-        "message": "SealedSecret unsealed successfully", "source": {"component": "sealed-secrets"},
-        "involvedObject": {"apiVersion": f"{GROUP}/{VERSION}", "kind": "SealedSecret",
-                           "namespace": namespace, "name": "db", "uid": ss["metadata"]["uid"]}})
+    objs.patch_namespaced_custom_object_status(
+        GROUP,
+        VERSION,
+        namespace,
+        PLURAL,
+        "db",
+        {"status": {"observedGeneration": 1, "conditions": [{"type": "Synced", "status": "True", "message": ""}]}},
+    )
+    core.create_namespaced_event(
+        namespace,
+        {
+            "metadata": {"generateName": "db."},
+            "type": "Normal",
+            "reason": "Unsealed",
+            "message": "SealedSecret unsealed successfully",
+            "source": {"component": "sealed-secrets"},
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": "SealedSecret",
+                "namespace": namespace,
+                "name": "db",
+                "uid": ss["metadata"]["uid"],
+            },
+        },
+    )
     core.read_namespace(namespace)
     core.delete_namespaced_secret("db", namespace)
 
     # ... but not its spec
-    assert status_of(lambda: objs.patch_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, "db", {"spec": {"encryptedData": {"x": "AgA="}}})) == 403
-    assert status_of(lambda: objs.delete_namespaced_custom_object(
-        GROUP, VERSION, namespace, PLURAL, "db")) == 403
+    assert (
+        status_of(
+            lambda: objs.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, "db", {"spec": {"encryptedData": {"x": "AgA="}}}
+            )
+        )
+        == 403
+    )
+    assert status_of(lambda: objs.delete_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "db")) == 403
 
     # leader election: the Lease in its namespace, and no other
-    lease = {"metadata": {"name": LEASE}, "spec": {"holderIdentity": "sealed-secrets-controller-0",
-                                                    "leaseDurationSeconds": 15}}
+    lease = {
+        "metadata": {"name": LEASE},
+        "spec": {"holderIdentity": "sealed-secrets-controller-0", "leaseDurationSeconds": 15},
+    }
     if status_of(lambda: coord.create_namespaced_lease(CONTROLLER_NS, lease)) == 409:
         pass  # another test run left it: get/update below still prove the rights
     current = coord.read_namespaced_lease(LEASE, CONTROLLER_NS)
@@ -535,22 +682,23 @@ def test_controller_calls_succeed_as_its_service_account(crd, controller_api, ku
     kubernetes.client.CoordinationV1Api(kube).delete_namespaced_lease(LEASE, CONTROLLER_NS)
 
 
-def test_any_authenticated_user_may_reach_the_controller_through_the_proxy(
-        control_plane, installed_rbac, namespace):
+def test_any_authenticated_user_may_reach_the_controller_through_the_proxy(control_plane, installed_rbac, namespace):
     kubeconfig = control_plane.kubeconfig_for_service_account(namespace, "someone")
     with control_plane.api_client(kubeconfig) as api:
-        for name in ("http:sealed-secrets-controller:", "http:sealed-secrets-controller:http",
-                     "sealed-secrets-controller"):
+        for name in (
+            "http:sealed-secrets-controller:",
+            "http:sealed-secrets-controller:http",
+            "sealed-secrets-controller",
+        ):
             for verb in ("get", "create"):
-                assert can(api, verb, "services", CONTROLLER_NS, subresource="proxy", name=name), \
-                    (verb, name)
+                assert can(api, verb, "services", CONTROLLER_NS, subresource="proxy", name=name), (verb, name)
         assert can(api, "get", "services", CONTROLLER_NS, name="sealed-secrets-controller")
         # only that Service, only in the controller's namespace, and nothing else
-        assert not can(api, "get", "services", CONTROLLER_NS, subresource="proxy",
-                       name="http:kube-dns:dns")
+        assert not can(api, "get", "services", CONTROLLER_NS, subresource="proxy", name="http:kube-dns:dns")
         assert not can(api, "get", "services", CONTROLLER_NS, name="kube-dns")
         assert not can(api, "list", "services", CONTROLLER_NS)
         assert not can(api, "update", "services", CONTROLLER_NS, name="sealed-secrets-controller")
-        assert not can(api, "get", "services", "default", subresource="proxy",
-                       name="http:sealed-secrets-controller:http")
+        assert not can(
+            api, "get", "services", "default", subresource="proxy", name="http:sealed-secrets-controller:http"
+        )
         assert not can(api, "list", "secrets", CONTROLLER_NS)

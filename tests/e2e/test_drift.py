@@ -36,8 +36,16 @@ def own(control_plane, sealer_controller):
     made: list[RunningController] = []
 
     def start(*flags: str) -> RunningController:
-        ctrl = RunningController(control_plane, "kube-system", "--key-renew-period", "0",
-                                 "--label-selector", f"{OWN}={label}", *flags, name=f"controller-{label}")
+        ctrl = RunningController(
+            control_plane,
+            "kube-system",
+            "--key-renew-period",
+            "0",
+            "--label-selector",
+            f"{OWN}={label}",
+            *flags,
+            name=f"controller-{label}",
+        )
         made.append(ctrl)
         return ctrl.start()
 
@@ -47,9 +55,12 @@ def own(control_plane, sealer_controller):
 
 
 def seal(sealer, ns, label, name="app", **items):
-    doc = {"apiVersion": "v1", "kind": "Secret",
-           "metadata": {"name": name, "namespace": ns, "labels": {"tier": "db"}, "annotations": {"team": "a"}},
-           "stringData": {k: MARK + v for k, v in items.items()}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns, "labels": {"tier": "db"}, "annotations": {"team": "a"}},
+        "stringData": {k: MARK + v for k, v in items.items()},
+    }
     out = sealer.seal_secret(doc)
     out["metadata"]["labels"] = {OWN: label}
     return out
@@ -60,7 +71,11 @@ def data(core, ns, name="app"):
 
 
 def drift_events(core, ns, name="app"):
-    return [e for e in core.list_namespaced_event(ns).items if e.reason == "SecretDrifted" and e.involved_object.name == name]
+    return [
+        e
+        for e in core.list_namespaced_event(ns).items
+        if e.reason == "SecretDrifted" and e.involved_object.name == name
+    ]
 
 
 def synced(custom, ns, name="app"):
@@ -77,7 +92,9 @@ def test_hand_edits_are_repaired(own, sealer_controller, core, custom, namespace
     eventually(lambda: data(core, namespace) == {"user": "admin", "password": "pw"}, 30, what="unsealed")
     eventually(lambda: synced(custom, namespace), 30, what="recorded")
 
-    core.patch_namespaced_secret("app", namespace, {"data": {"password": b64(MARK + "hacked"), "extra": b64(MARK + "x")}})
+    core.patch_namespaced_secret(
+        "app", namespace, {"data": {"password": b64(MARK + "hacked"), "extra": b64(MARK + "x")}}
+    )
     started = time.monotonic()
     eventually(lambda: data(core, namespace) == {"user": "admin", "password": "pw"}, 15, 0.05, what="data repaired")
     repaired_in = time.monotonic() - started
@@ -87,11 +104,20 @@ def test_hand_edits_are_repaired(own, sealer_controller, core, custom, namespace
     assert ctrl.metric(DRIFT, namespace=namespace, action="repaired") == 1
 
     # The template's labels and annotations are the SealedSecret's too; another label is not.
-    core.patch_namespaced_secret("app", namespace, {"metadata": {"labels": {"tier": "web"},
-                                                                  "annotations": {"team": None}}})
-    eventually(lambda: (s := core.read_namespaced_secret("app", namespace).metadata).labels.get("tier") == "db"
-               and (s.annotations or {}).get("team") == "a", 15, what="metadata repaired")
-    eventually(lambda: ctrl.metric(DRIFT, namespace=namespace, action="repaired") == 2, 15, what="second repair counted")
+    core.patch_namespaced_secret(
+        "app", namespace, {"metadata": {"labels": {"tier": "web"}, "annotations": {"team": None}}}
+    )
+    eventually(
+        lambda: (
+            (s := core.read_namespaced_secret("app", namespace).metadata).labels.get("tier") == "db"
+            and (s.annotations or {}).get("team") == "a"
+        ),
+        15,
+        what="metadata repaired",
+    )
+    eventually(
+        lambda: ctrl.metric(DRIFT, namespace=namespace, action="repaired") == 2, 15, what="second repair counted"
+    )
     ops = ctrl.metric("sealed_secrets_controller_private_key_operations_total")
     core.patch_namespaced_secret("app", namespace, {"metadata": {"labels": {"backup": "daily"}}})
     time.sleep(2)
@@ -106,8 +132,10 @@ def test_hand_edits_are_repaired(own, sealer_controller, core, custom, namespace
 
 def test_managed_secret_edits_are_repaired(own, sealer_controller, core, custom, namespace):
     label, start = own
-    core.create_namespaced_secret(namespace, {"metadata": {"name": "app", "annotations": {MANAGED_ANNOTATION: "true"}},
-                                              "data": {"user": b64(MARK + "old")}})
+    core.create_namespaced_secret(
+        namespace,
+        {"metadata": {"name": "app", "annotations": {MANAGED_ANNOTATION: "true"}}, "data": {"user": b64(MARK + "old")}},
+    )
     ctrl = start()
     sealer = Sealer(parse_certificate(ctrl.cert_pem()))
     create(custom, seal(sealer, namespace, label, user="admin"))
@@ -120,8 +148,10 @@ def test_managed_secret_edits_are_repaired(own, sealer_controller, core, custom,
 
 def test_patch_secret_keeps_its_own_keys(own, sealer_controller, core, custom, namespace):
     label, start = own
-    core.create_namespaced_secret(namespace, {"metadata": {"name": "app", "annotations": {PATCH_ANNOTATION: "true"}},
-                                              "data": {"theirs": b64(MARK + "t1")}})
+    core.create_namespaced_secret(
+        namespace,
+        {"metadata": {"name": "app", "annotations": {PATCH_ANNOTATION: "true"}}, "data": {"theirs": b64(MARK + "t1")}},
+    )
     ctrl = start()
     sealer = Sealer(parse_certificate(ctrl.cert_pem()))
     create(custom, seal(sealer, namespace, label, password="pw"))
@@ -133,8 +163,11 @@ def test_patch_secret_keeps_its_own_keys(own, sealer_controller, core, custom, n
     assert data(core, namespace) == {"theirs": "t2", "more": "m", "password": "pw"}
     assert not drift_events(core, namespace)
     core.patch_namespaced_secret("app", namespace, {"data": {"password": b64(MARK + "hacked")}})
-    eventually(lambda: data(core, namespace) == {"theirs": "t2", "more": "m", "password": "pw"}, 15,
-               what="only the sealed key restored")
+    eventually(
+        lambda: data(core, namespace) == {"theirs": "t2", "more": "m", "password": "pw"},
+        15,
+        what="only the sealed key restored",
+    )
     eventually(lambda: drift_events(core, namespace), 15, what="SecretDrifted event")
     assert ctrl.metric(DRIFT, namespace=namespace, action="repaired") == 1
 
@@ -151,6 +184,7 @@ def test_repair_off_only_reports(own, sealer_controller, core, custom, namespace
         obj = sealed_objects.get_sealed(custom, namespace, "app")
         conds = {c["type"]: c for c in obj["status"]["conditions"]}
         return conds if conds["Synced"]["status"] == "False" else None
+
     conds = eventually(reported, 15, what="drift reported in status")
     assert conds["Synced"]["reason"] == "SecretDrifted" and "data.password" in conds["Synced"]["message"]
     assert "not restored" in conds["Synced"]["message"] and conds["SecretInSync"]["status"] == "False"
@@ -169,5 +203,8 @@ def test_repair_off_only_reports(own, sealer_controller, core, custom, namespace
     assert ctrl.metric("sealed_secrets_controller_private_key_operations_total") == 0
     # Put right by hand: the controller sees it and reports it synced again.
     core.patch_namespaced_secret("app", namespace, {"data": {"password": b64(MARK + "pw")}})
-    eventually(lambda: synced(custom, namespace) and synced(custom, namespace)["Synced"]["status"] == "True", 15,
-               what="synced again")
+    eventually(
+        lambda: synced(custom, namespace) and synced(custom, namespace)["Synced"]["status"] == "True",
+        15,
+        what="synced again",
+    )

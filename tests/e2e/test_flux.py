@@ -58,6 +58,7 @@ def git(tmp_path):
 
 # --- the repository ------------------------------------------------------------------------------
 
+
 def write(root: Path, path: str, docs: list[dict] | dict) -> None:
     target = root / path
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -66,11 +67,22 @@ def write(root: Path, path: str, docs: list[dict] | dict) -> None:
 
 def sealer_seal(cert: Path, name: str, values: dict[str, str], namespace: str = NS) -> str:
     """`sealer seal --cert … -o yaml`, the Secret on stdin (plaintext never touches the disk)."""
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-              "type": "Opaque", "stringData": {k: MARK + v for k, v in values.items()}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "type": "Opaque",
+        "stringData": {k: MARK + v for k, v in values.items()},
+    }
     env = {k: v for k, v in os.environ.items() if not k.startswith("SEALED_SECRETS_")}
-    proc = subprocess.run([sys.executable, "-m", "sealer", "seal", "--cert", str(cert), "-o", "yaml"],
-                          input=json.dumps(secret).encode(), capture_output=True, env=env, cwd=REPO, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sealer", "seal", "--cert", str(cert), "-o", "yaml"],
+        input=json.dumps(secret).encode(),
+        capture_output=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr.decode()
     return proc.stdout.decode()
 
@@ -79,40 +91,86 @@ def lay_out(root: Path, git_url: str) -> None:
     """The guide's layout: clusters/production holds Flux's own objects (what `flux bootstrap` writes,
     plus the apps Kustomization), apps/base and apps/production the kustomize overlays."""
     sync = [
-        {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-         "metadata": {"name": "flux-system", "namespace": "flux-system"},
-         "spec": {"interval": "2s", "url": git_url, "ref": {"branch": "main"}}},
-        {"apiVersion": f"{KS_GROUP}/{KS_VERSION}", "kind": "Kustomization",
-         "metadata": {"name": "flux-system", "namespace": "flux-system"},
-         "spec": {"interval": "10m", "path": "./clusters/production", "prune": True,
-                  "sourceRef": {"kind": "GitRepository", "name": "flux-system"}}},
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"interval": "2s", "url": git_url, "ref": {"branch": "main"}},
+        },
+        {
+            "apiVersion": f"{KS_GROUP}/{KS_VERSION}",
+            "kind": "Kustomization",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {
+                "interval": "10m",
+                "path": "./clusters/production",
+                "prune": True,
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            },
+        },
     ]
     write(root, "clusters/production/flux-system/gotk-sync.yaml", sync)
     # The guide names this file kustomization.yaml; kustomize would then read it as its own
     # config, so it is apps.yaml here (as Flux's docs do).
-    write(root, "clusters/production/apps.yaml", {
-        "apiVersion": f"{KS_GROUP}/{KS_VERSION}", "kind": "Kustomization",
-        "metadata": {"name": "apps", "namespace": "flux-system"},
-        "spec": {"interval": "10m", "retryInterval": "2s", "timeout": TIMEOUT, "path": "./apps/production",
-                 "prune": True, "wait": True, "sourceRef": {"kind": "GitRepository", "name": "flux-system"}}})
-    write(root, "apps/base/api-service/kustomization.yaml", {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["configmap.yaml"]})
-    write(root, "apps/base/api-service/configmap.yaml", {
-        "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "api-service"},
-        "data": {"ASPNETCORE_ENVIRONMENT": "Production"}})
-    write(root, "apps/production/kustomization.yaml", {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": ["namespace.yaml", "api-service"]})
+    write(
+        root,
+        "clusters/production/apps.yaml",
+        {
+            "apiVersion": f"{KS_GROUP}/{KS_VERSION}",
+            "kind": "Kustomization",
+            "metadata": {"name": "apps", "namespace": "flux-system"},
+            "spec": {
+                "interval": "10m",
+                "retryInterval": "2s",
+                "timeout": TIMEOUT,
+                "path": "./apps/production",
+                "prune": True,
+                "wait": True,
+                "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+            },
+        },
+    )
+    write(
+        root,
+        "apps/base/api-service/kustomization.yaml",
+        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": ["configmap.yaml"]},
+    )
+    write(
+        root,
+        "apps/base/api-service/configmap.yaml",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "api-service"},
+            "data": {"ASPNETCORE_ENVIRONMENT": "Production"},
+        },
+    )
+    write(
+        root,
+        "apps/production/kustomization.yaml",
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "resources": ["namespace.yaml", "api-service"],
+        },
+    )
     write(root, "apps/production/namespace.yaml", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
     overlay(root, with_secret=True)
 
 
 def overlay(root: Path, *, with_secret: bool) -> None:
-    write(root, "apps/production/api-service/kustomization.yaml", {
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "namespace": NS,
-        "resources": ["../../base/api-service", *(["sealed-secret.yaml"] if with_secret else [])],
-        # Picks this test's controller instance (see the module docstring); metadata only.
-        "labels": [{"pairs": {OWN: OWN_VALUE}}]})
+    write(
+        root,
+        "apps/production/api-service/kustomization.yaml",
+        {
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "namespace": NS,
+            "resources": ["../../base/api-service", *(["sealed-secret.yaml"] if with_secret else [])],
+            # Picks this test's controller instance (see the module docstring); metadata only.
+            "labels": [{"pairs": {OWN: OWN_VALUE}}],
+        },
+    )
     if not with_secret:
         (root / "apps/production/api-service/sealed-secret.yaml").unlink()
 
@@ -122,6 +180,7 @@ def seal_into(root: Path, cert: Path, values: dict[str, str]) -> None:
 
 
 # --- reading the cluster -------------------------------------------------------------------------
+
 
 def kustomization(custom, name: str = "apps") -> dict | None:
     try:
@@ -150,6 +209,7 @@ def sealed_secret(custom) -> dict | None:
 
 def wait_ready(custom, revision: str, status: str, timeout: float = 90, seen: list | None = None) -> dict:
     """The apps Kustomization once its Ready condition is `status` for `revision` (attempted)."""
+
     def check():
         ks = kustomization(custom)
         ready = condition(ks)
@@ -157,8 +217,13 @@ def wait_ready(custom, revision: str, status: str, timeout: float = 90, seen: li
             seen.append((ready.get("status"), ready.get("reason")))
         attempted = ((ks or {}).get("status") or {}).get("lastAttemptedRevision", "")
         return ks if attempted.endswith(revision) and ready.get("status") == status else None
-    return eventually(check, timeout, 0.5, f"Kustomization apps Ready={status} at {revision[:8]} "
-                                           f"(now {condition(kustomization(custom))})")
+
+    return eventually(
+        check,
+        timeout,
+        0.5,
+        f"Kustomization apps Ready={status} at {revision[:8]} (now {condition(kustomization(custom))})",
+    )
 
 
 def plaintext(core) -> dict[str, str] | None:
@@ -166,6 +231,7 @@ def plaintext(core) -> dict[str, str] | None:
 
 
 # --- the scenario --------------------------------------------------------------------------------
+
 
 def test_guide_flow_with_flux(flux, git, control_plane, sealer_controller, custom, core, other_key, tmp_path):
     started = time.monotonic()
@@ -177,8 +243,15 @@ def test_guide_flow_with_flux(flux, git, control_plane, sealer_controller, custo
     # What `flux bootstrap` does: apply the sync manifests once; Flux manages them from Git after that.
     create_namespace(control_plane, "flux-system")
     control_plane.kubectl("apply", "-f", str(git.work / "clusters/production/flux-system/gotk-sync.yaml"))
-    ours = RunningController(control_plane, "kube-system", "--key-renew-period", "0",
-                             "--label-selector", f"{OWN}={OWN_VALUE}", name="controller-flux")
+    ours = RunningController(
+        control_plane,
+        "kube-system",
+        "--key-renew-period",
+        "0",
+        "--label-selector",
+        f"{OWN}={OWN_VALUE}",
+        name="controller-flux",
+    )
     try:
         # 1. No controller has reconciled the SealedSecret: Flux must not call it healthy.
         seen: list = []
@@ -227,8 +300,10 @@ def test_guide_flow_with_flux(flux, git, control_plane, sealer_controller, custo
         assert core.read_namespaced_config_map("api-service", NS).data == {"ASPNETCORE_ENVIRONMENT": "Production"}
         assert git.requests > 0
         # Figures for docs/development.md (shown with -rP or -s).
-        print(f"scenario {time.monotonic() - started:.1f} s; peak RSS MiB:",
-              {name: round(mib) for name, mib in flux.peak_rss_mib().items()})
+        print(
+            f"scenario {time.monotonic() - started:.1f} s; peak RSS MiB:",
+            {name: round(mib) for name, mib in flux.peak_rss_mib().items()},
+        )
         ours.stop()
         assert MARK not in ours.logs()  # no plaintext in our controller's log
     finally:
@@ -237,8 +312,9 @@ def test_guide_flow_with_flux(flux, git, control_plane, sealer_controller, custo
 
 
 def create_namespace(control_plane, name: str) -> None:
-    control_plane.kubectl("apply", "-f", "-", input=json.dumps(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}))
+    control_plane.kubectl(
+        "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    )
 
 
 def teardown_flux_objects(control_plane, namespace: str) -> None:
@@ -246,23 +322,45 @@ def teardown_flux_objects(control_plane, namespace: str) -> None:
     the test's namespace, waiting: a namespace still being emptied would show up as API writes in
     later tests that count them."""
     k = control_plane.kubectl
-    k("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system",
-      "--wait=true", "--timeout=60s", check=False)
-    k("delete", "gitrepositories.source.toolkit.fluxcd.io", "--all", "-n", "flux-system",
-      "--wait=true", "--timeout=60s", check=False)
+    k(
+        "delete",
+        "kustomizations.kustomize.toolkit.fluxcd.io",
+        "--all",
+        "-n",
+        "flux-system",
+        "--wait=true",
+        "--timeout=60s",
+        check=False,
+    )
+    k(
+        "delete",
+        "gitrepositories.source.toolkit.fluxcd.io",
+        "--all",
+        "-n",
+        "flux-system",
+        "--wait=true",
+        "--timeout=60s",
+        check=False,
+    )
     k("delete", "namespace", namespace, "--ignore-not-found", "--wait=true", "--timeout=60s", check=False)
 
 
 # --- why deploy/crd.yaml has a status default -------------------------------------------------------
 
 # Flux's own example for SealedSecrets (kustomize-controller docs, "Health check expressions").
-FLUX_DOCS_EXPRS = [{"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-                    "failed": "status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'False')",
-                    "current": "status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'True')"}]
+FLUX_DOCS_EXPRS = [
+    {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "failed": "status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'False')",
+        "current": "status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'True')",
+    }
+]
 
 
-def test_under_bitnamis_crd_flux_calls_an_unreconciled_sealedsecret_ready(flux, git, control_plane, custom,
-                                                                         sealer_controller, tmp_path):
+def test_under_bitnamis_crd_flux_calls_an_unreconciled_sealedsecret_ready(
+    flux, git, control_plane, custom, sealer_controller, tmp_path
+):
     """Bitnami's CRD has no status default: with no controller running, kstatus finds no status and
     calls the SealedSecret Current, so `wait: true` passes while no Secret exists (what issue 15
     reported, and why deploy/crd.yaml has the default). Flux's documented healthCheckExprs for
@@ -278,29 +376,58 @@ def test_under_bitnamis_crd_flux_calls_an_unreconciled_sealedsecret_ready(flux, 
     revision = git.commit("two SealedSecrets nobody reconciles")
     create_namespace(control_plane, "flux-system")
     create_namespace(control_plane, LEGACY_NS)
-    common = {"interval": "10m", "retryInterval": "2s", "timeout": TIMEOUT, "prune": True, "wait": True,
-              "sourceRef": {"kind": "GitRepository", "name": "flux-system"}}
+    common = {
+        "interval": "10m",
+        "retryInterval": "2s",
+        "timeout": TIMEOUT,
+        "prune": True,
+        "wait": True,
+        "sourceRef": {"kind": "GitRepository", "name": "flux-system"},
+    }
     objects = [
-        {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
-         "metadata": {"name": "flux-system", "namespace": "flux-system"},
-         "spec": {"interval": "2s", "url": git.url, "ref": {"branch": "main"}}},
-        {"apiVersion": f"{KS_GROUP}/{KS_VERSION}", "kind": "Kustomization",
-         "metadata": {"name": "plain", "namespace": "flux-system"},
-         "spec": {**common, "path": "./plain"}},
-        {"apiVersion": f"{KS_GROUP}/{KS_VERSION}", "kind": "Kustomization",
-         "metadata": {"name": "exprs", "namespace": "flux-system"},
-         "spec": {**common, "path": "./exprs", "healthCheckExprs": FLUX_DOCS_EXPRS}},
+        {
+            "apiVersion": "source.toolkit.fluxcd.io/v1",
+            "kind": "GitRepository",
+            "metadata": {"name": "flux-system", "namespace": "flux-system"},
+            "spec": {"interval": "2s", "url": git.url, "ref": {"branch": "main"}},
+        },
+        {
+            "apiVersion": f"{KS_GROUP}/{KS_VERSION}",
+            "kind": "Kustomization",
+            "metadata": {"name": "plain", "namespace": "flux-system"},
+            "spec": {**common, "path": "./plain"},
+        },
+        {
+            "apiVersion": f"{KS_GROUP}/{KS_VERSION}",
+            "kind": "Kustomization",
+            "metadata": {"name": "exprs", "namespace": "flux-system"},
+            "spec": {**common, "path": "./exprs", "healthCheckExprs": FLUX_DOCS_EXPRS},
+        },
     ]
     try:
         control_plane.apply_crd(bitnami_crd)
-        control_plane.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
-        plain = condition(eventually(lambda: (k := kustomization(custom, "plain")) and condition(k).get("status") == "True"
-                                     and k, 90, 0.5, "Kustomization plain Ready"))
+        control_plane.kubectl(
+            "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": objects})
+        )
+        plain = condition(
+            eventually(
+                lambda: (k := kustomization(custom, "plain")) and condition(k).get("status") == "True" and k,
+                90,
+                0.5,
+                "Kustomization plain Ready",
+            )
+        )
         assert plain["reason"] == "ReconciliationSucceeded" and plain["message"].endswith(revision), plain
         ss = custom.get_namespaced_custom_object(GROUP, VERSION, LEGACY_NS, PLURAL, "plain-secrets")
         assert "status" not in ss  # nobody reconciled it, yet Flux called it healthy
-        exprs = condition(eventually(lambda: (k := kustomization(custom, "exprs")) and condition(k).get("status") == "False"
-                                     and k, 90, 0.5, "Kustomization exprs Ready=False"))
+        exprs = condition(
+            eventually(
+                lambda: (k := kustomization(custom, "exprs")) and condition(k).get("status") == "False" and k,
+                90,
+                0.5,
+                "Kustomization exprs Ready=False",
+            )
+        )
         assert exprs["reason"] == "HealthCheckFailed", exprs
         assert f"SealedSecret/{LEGACY_NS}/exprs-secrets status:" in exprs["message"], exprs
     finally:

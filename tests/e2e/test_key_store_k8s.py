@@ -17,10 +17,10 @@ import pytest
 from keys.errors import KeyFormatError, KeyStoreError
 from keys.generate import generate_key_pair
 from keys.registry import KeyRegistry
-from keys.secret_format import KEY_LABEL, to_secret, StoredKey
+from keys.secret_format import KEY_LABEL, StoredKey, to_secret
 from keys.stores.kubernetes import KubernetesKeyStore
-from sealer.kube import Kube
 from sealer.core import crypto
+from sealer.kube import Kube
 
 pytestmark = pytest.mark.e2e
 
@@ -47,8 +47,13 @@ def other_namespace(core):
 
 
 def sealer(control_plane, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sealer", *args, "--kubeconfig", str(control_plane.kubeconfig)],
-                          capture_output=True, text=True, timeout=120, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "sealer", *args, "--kubeconfig", str(control_plane.kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
 
 
 def test_created_key_secret_has_bitnami_format(kube, core, namespace, pairs):
@@ -62,7 +67,12 @@ def test_created_key_secret_has_bitnami_format(kube, core, namespace, pairs):
     assert base64.b64decode(raw.data["tls.key"]).startswith(b"-----BEGIN RSA PRIVATE KEY-----\n")
     assert base64.b64decode(raw.data["tls.crt"]).startswith(b"-----BEGIN CERTIFICATE-----\n")
     (listed,) = store.list()
-    assert (listed.name, listed.fingerprint, listed.status, listed.namespace) == (name, pairs[0].fingerprint, "active", namespace)
+    assert (listed.name, listed.fingerprint, listed.status, listed.namespace) == (
+        name,
+        pairs[0].fingerprint,
+        "active",
+        namespace,
+    )
 
 
 def test_labels_and_the_legacy_key(kube, core, namespace, pairs):
@@ -116,7 +126,9 @@ def test_backup_and_restore_into_another_namespace(control_plane, kube, namespac
     source = KubernetesKeyStore(Kube(kube), namespace)
     for pair in pairs[:2]:
         source.add(pair)
-    sealed = [crypto.seal(p.certificate.public_key(), b"sealed-before-%d" % i, b"app/db") for i, p in enumerate(pairs[:2])]
+    sealed = [
+        crypto.seal(p.certificate.public_key(), b"sealed-before-%d" % i, b"app/db") for i, p in enumerate(pairs[:2])
+    ]
 
     backup = tmp_path / "backup.yaml"
     r = sealer(control_plane, "keys", "backup", "--controller-namespace", namespace, "-w", str(backup))
@@ -143,10 +155,14 @@ def test_backup_and_restore_into_another_namespace(control_plane, kube, namespac
     r = sealer(control_plane, "keys", "rotate", "--controller-namespace", other_namespace, "--bits", "2048")
     assert r.returncode == 0, r.stderr
     newest = r.stdout.strip()
-    rows = json.loads(sealer(control_plane, "keys", "list", "--controller-namespace", other_namespace, "-o", "json").stdout)
+    rows = json.loads(
+        sealer(control_plane, "keys", "list", "--controller-namespace", other_namespace, "-o", "json").stdout
+    )
     assert [row["fingerprint"] for row in rows if row["sealing"]] == [newest]
 
 
 def test_cli_errors_name_the_namespace(control_plane, tmp_path):
-    r = sealer(control_plane, "keys", "backup", "--controller-namespace", "no-such-namespace", "-w", str(tmp_path / "b"))
+    r = sealer(
+        control_plane, "keys", "backup", "--controller-namespace", "no-such-namespace", "-w", str(tmp_path / "b")
+    )
     assert r.returncode == 1 and r.stderr.strip() == "error: no keys in namespace no-such-namespace: nothing to back up"

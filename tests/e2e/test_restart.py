@@ -33,8 +33,12 @@ def b64(s: str) -> str:
 
 
 def sealed_doc(sealer, ns, name, value, label):
-    doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
-           "stringData": {"user": MARK + "admin", "password": MARK + value}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns, "labels": {"app": name}},
+        "stringData": {"user": MARK + "admin", "password": MARK + value},
+    }
     out = sealer.seal_secret(doc)
     out["metadata"]["labels"] = {OWN: label}
     return out
@@ -64,8 +68,16 @@ def own(control_plane, sealer_controller):
     made: list[RunningController] = []
 
     def start(*flags: str) -> RunningController:
-        ctrl = RunningController(control_plane, "kube-system", "--key-renew-period", "0",
-                                 "--label-selector", f"{OWN}={label}", *flags, name=f"controller-{label}")
+        ctrl = RunningController(
+            control_plane,
+            "kube-system",
+            "--key-renew-period",
+            "0",
+            "--label-selector",
+            f"{OWN}={label}",
+            *flags,
+            name=f"controller-{label}",
+        )
         made.append(ctrl)
         return ctrl.start()
 
@@ -82,10 +94,13 @@ def synced_all(core, custom, ns, expected):
             if record_of(sealed_objects.get_sealed(custom, ns, name)) is None:
                 return False
         return True
+
     eventually(check, 120, 0.5, f"{len(expected)} SealedSecrets synced and recorded")
 
 
-def test_restart_over_synced_sealed_secrets_costs_nothing(control_plane, sealer_controller, own, core, custom, namespace):
+def test_restart_over_synced_sealed_secrets_costs_nothing(
+    control_plane, sealer_controller, own, core, custom, namespace
+):
     label, start = own
     sealer = Sealer(parse_certificate(sealer_controller.cert_pem()))
     expected = {f"app-{i:02d}": f"v{i}" for i in range(N)}
@@ -103,8 +118,11 @@ def test_restart_over_synced_sealed_secrets_costs_nothing(control_plane, sealer_
     started = time.monotonic()
     second = start()
     ready = time.monotonic() - started
-    eventually(lambda: second.metric("sealed_secrets_controller_unseal_requests_total") >= N, 30,
-               what="every SealedSecret looked at")
+    eventually(
+        lambda: second.metric("sealed_secrets_controller_unseal_requests_total") >= N,
+        30,
+        what="every SealedSecret looked at",
+    )
     time.sleep(2)  # anything it were to write would be written by now
     assert second.metric(OPS) == 0
     writes = delta(requests_before, request_counts(control_plane, successful_only=True), verbs=CONTROLLER_WRITES)
@@ -130,8 +148,9 @@ def test_changes_made_while_down_are_noticed(control_plane, sealer_controller, o
     obj = sealed_objects.get_sealed(custom, namespace, "spec")
     obj["spec"] = sealed_doc(sealer, namespace, "spec", "v2", label)["spec"]
     custom.replace_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "spec", obj)
-    custom.patch_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, "scope",
-                                          {"metadata": {"annotations": {CLUSTER_WIDE_ANNOTATION: "true"}}})
+    custom.patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, "scope", {"metadata": {"annotations": {CLUSTER_WIDE_ANNOTATION: "true"}}}
+    )
     core.patch_namespaced_secret("edited", namespace, {"data": {"password": b64(MARK + "hacked")}})
     core.delete_namespaced_secret("deleted", namespace)
     core.patch_namespaced_secret("annotated", namespace, {"metadata": {"annotations": {"reflector/at": "now"}}})
@@ -139,19 +158,36 @@ def test_changes_made_while_down_are_noticed(control_plane, sealer_controller, o
     annotated_rv = core.read_namespaced_secret("annotated", namespace).metadata.resource_version
 
     ctrl = start("--max-unseal-retries", "0")  # so the failing one is tried once: exact counts
-    eventually(lambda: data(core, namespace, "spec") == {"user": "admin", "password": "v2"}, 30, what="new spec applied")
+    eventually(
+        lambda: data(core, namespace, "spec") == {"user": "admin", "password": "v2"}, 30, what="new spec applied"
+    )
     eventually(lambda: data(core, namespace, "edited") == {"user": "admin", "password": "v1"}, 30, what="edit reverted")
-    eventually(lambda: data(core, namespace, "deleted") == {"user": "admin", "password": "v1"}, 30, what="Secret recreated")
+    eventually(
+        lambda: data(core, namespace, "deleted") == {"user": "admin", "password": "v1"}, 30, what="Secret recreated"
+    )
 
     def scope_failed():
-        c = next((c for c in sealed_objects.get_sealed(custom, namespace, "scope")["status"]["conditions"]
-                  if c["type"] == "Synced"), {})
+        c = next(
+            (
+                c
+                for c in sealed_objects.get_sealed(custom, namespace, "scope")["status"]["conditions"]
+                if c["type"] == "Synced"
+            ),
+            {},
+        )
         return c.get("status") == "False" and "no key could decrypt" in c.get("message", "")
+
     eventually(scope_failed, 30, what="the re-scoped SealedSecret fails (its values were sealed strict)")
 
-    drift = eventually(lambda: [e for e in core.list_namespaced_event(namespace).items
-                                if e.reason == "SecretDrifted" and e.involved_object.name == "edited"], 30,
-                       what="a SecretDrifted event")
+    drift = eventually(
+        lambda: [
+            e
+            for e in core.list_namespaced_event(namespace).items
+            if e.reason == "SecretDrifted" and e.involved_object.name == "edited"
+        ],
+        30,
+        what="a SecretDrifted event",
+    )
     assert drift[0].type == "Warning" and "data.password" in drift[0].message and "hacked" not in drift[0].message
     assert ctrl.metric("sealed_secrets_controller_secret_drift_total", namespace=namespace, action="repaired") == 1
     # The harmless write: read once, compared by MAC, nothing rewritten; the untouched one not even read.

@@ -42,12 +42,26 @@ class ProxiedController(RunningController):
 
     def __init__(self, plane, host: TestHost, own: str):
         # The tests call /v1/verify in quick succession: no 429 for them.
-        super().__init__(plane, NS, "--key-renew-period", "0", "--rate-limit", "100", "--rate-limit-burst", "100",
-                         "--label-selector", f"sealer.test/own-controller={own}",
-                         name="controller-proxied")
+        super().__init__(
+            plane,
+            NS,
+            "--key-renew-period",
+            "0",
+            "--rate-limit",
+            "100",
+            "--rate-limit-burst",
+            "100",
+            "--label-selector",
+            f"sealer.test/own-controller={own}",
+            name="controller-proxied",
+        )
         self.host = host
-        kubeconfig = kubeconfig_via(self.kubeconfig, f"https://{host.gateway}:{host.forward(plane.port)}",
-                                    "localhost", plane.dir / "sa-proxied.kubeconfig")
+        kubeconfig = kubeconfig_via(
+            self.kubeconfig,
+            f"https://{host.gateway}:{host.forward(plane.port)}",
+            "localhost",
+            plane.dir / "sa-proxied.kubeconfig",
+        )
         self.port, self.metrics_port = PORT, PORT + 1
         self.url = f"http://{host.address}:{PORT}"
         argv = self.argv
@@ -64,14 +78,35 @@ def _apply(plane, doc: dict) -> None:
 def _expose(plane, host: TestHost, service: str, port_name: str | None, endpoints: bool = True) -> None:
     """A Service for the controller; with ``endpoints``, Endpoints naming the test host's Pod."""
     port = {"port": PORT, "targetPort": PORT, "protocol": "TCP", **({"name": port_name} if port_name else {})}
-    _apply(plane, {"apiVersion": "v1", "kind": "Service", "metadata": {"name": service, "namespace": NS},
-                   "spec": {"ports": [port]}})
+    _apply(
+        plane,
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": service, "namespace": NS},
+            "spec": {"ports": [port]},
+        },
+    )
     # Without ``endpoints``, an Endpoints object with no address: a Service whose Pods are all gone.
-    subsets = [{"addresses": [{"ip": host.address, "targetRef": {
-        "kind": "Pod", "name": "sealed-secrets-test-host", "namespace": NS}}],
-        "ports": [{k: v for k, v in port.items() if k in ("name", "port", "protocol")}]}] if endpoints else []
-    _apply(plane, {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": service, "namespace": NS},
-                   "subsets": subsets})
+    subsets = (
+        [
+            {
+                "addresses": [
+                    {
+                        "ip": host.address,
+                        "targetRef": {"kind": "Pod", "name": "sealed-secrets-test-host", "namespace": NS},
+                    }
+                ],
+                "ports": [{k: v for k, v in port.items() if k in ("name", "port", "protocol")}],
+            }
+        ]
+        if endpoints
+        else []
+    )
+    _apply(
+        plane,
+        {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": service, "namespace": NS}, "subsets": subsets},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,12 +124,26 @@ def proxied(control_plane, own):
         pytest.skip(str(e))
     with host:
         install(control_plane)
-        _apply(control_plane, {
-            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "sealed-secrets-test-host", "namespace": NS},
-            "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]}})
-        control_plane.kubectl("patch", "pod", "sealed-secrets-test-host", "-n", NS, "--subresource=status",
-                              "--type=merge", "-p", json.dumps({"status": {
-                                  "phase": "Running", "podIP": host.address, "podIPs": [{"ip": host.address}]}}))
+        _apply(
+            control_plane,
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "sealed-secrets-test-host", "namespace": NS},
+                "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]},
+            },
+        )
+        control_plane.kubectl(
+            "patch",
+            "pod",
+            "sealed-secrets-test-host",
+            "-n",
+            NS,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            json.dumps({"status": {"phase": "Running", "podIP": host.address, "podIPs": [{"ip": host.address}]}}),
+        )
         _expose(control_plane, host, SERVICE, "http")
         _expose(control_plane, host, "sealed-secrets-unnamed", None)
         _expose(control_plane, host, "sealed-secrets-no-endpoints", "http", endpoints=False)
@@ -120,8 +169,14 @@ def run(argv: list[str], kubeconfig: Path, stdin: str = "", *args: str) -> subpr
 
 
 def secret_yaml(namespace: str, name: str, value: str) -> str:
-    return yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-                           "stringData": {"password": value}})
+    return yaml.safe_dump(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": name, "namespace": namespace},
+            "stringData": {"password": value},
+        }
+    )
 
 
 def guide_command(*extra: str) -> list[str]:
@@ -145,15 +200,22 @@ def test_the_guides_command_through_the_service_proxy(control_plane, proxied, to
     outputs = {}
     for tool, argv in tools.items():
         value = f"proxied-{tool}-{secrets.token_hex(4)}"
-        done = run(argv, control_plane.kubeconfig, secret_yaml(namespace, f"db-{tool}", value),
-                   *guide_command("--format", "yaml"))
+        done = run(
+            argv,
+            control_plane.kubeconfig,
+            secret_yaml(namespace, f"db-{tool}", value),
+            *guide_command("--format", "yaml"),
+        )
         assert done.returncode == 0, f"{tool}: {done.stderr}"
         doc = yaml.safe_load(done.stdout)
         outputs[tool] = doc
         doc["metadata"].setdefault("labels", {})["sealer.test/own-controller"] = own
         sealed_objects.create(custom, doc)
-        eventually(lambda t=tool, v=value: sealed_objects.secret_data(core, namespace, f"db-{t}") == {"password": v},
-                   30, what=f"the Secret of what {tool} sealed")
+        eventually(
+            lambda t=tool, v=value: sealed_objects.secret_data(core, namespace, f"db-{t}") == {"password": v},
+            30,
+            what=f"the Secret of what {tool} sealed",
+        )
     sealer_doc, kubeseal_doc = (masked(outputs[t]) for t in ("sealer", "kubeseal"))
     kubeseal_doc["metadata"]["name"] = sealer_doc["metadata"]["name"]
     kubeseal_doc["spec"]["template"]["metadata"]["name"] = sealer_doc["spec"]["template"]["metadata"]["name"]
@@ -165,15 +227,24 @@ def test_fetch_cert_through_the_proxy(control_plane, proxied, tools, service):
     """`--fetch-cert` prints the controller's certificate, whether the Service's port is named or not."""
     expected = proxied.cert_pem()
     for tool, argv in tools.items():
-        done = run(argv, control_plane.kubeconfig, "", "--controller-namespace", NS, "--controller-name", service,
-                   "--fetch-cert")
+        done = run(
+            argv,
+            control_plane.kubeconfig,
+            "",
+            "--controller-namespace",
+            NS,
+            "--controller-name",
+            service,
+            "--fetch-cert",
+        )
         assert done.returncode == 0, f"{tool}: {done.stderr}"
         assert done.stdout.encode() == expected, tool
 
 
 def _sealed_by_sealer(control_plane, namespace: str, value: str) -> str:
-    done = run(SEALER, control_plane.kubeconfig, secret_yaml(namespace, "validated", value),
-               *guide_command("-o", "json"))
+    done = run(
+        SEALER, control_plane.kubeconfig, secret_yaml(namespace, "validated", value), *guide_command("-o", "json")
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -207,19 +278,34 @@ def test_re_encrypt_through_the_proxy(control_plane, proxied, tools, namespace, 
         done = run(argv, control_plane.kubeconfig, original, *guide_command("--re-encrypt", "-o", "json"))
         assert done.returncode == 0, f"{tool}: {done.stderr}"
         assert json.loads(done.stdout)["spec"]["encryptedData"]["password"] != before, tool
-        check = run(tools["kubeseal" if tool == "sealer" else "sealer"], control_plane.kubeconfig, done.stdout,
-                    *guide_command("--validate"))
+        check = run(
+            tools["kubeseal" if tool == "sealer" else "sealer"],
+            control_plane.kubeconfig,
+            done.stdout,
+            *guide_command("--validate"),
+        )
         assert check.returncode == 0, f"{tool}'s output: {check.stderr}"
     doc = json.loads(done.stdout)
     doc["metadata"].setdefault("labels", {})["sealer.test/own-controller"] = own
     sealed_objects.create(custom, doc)
-    eventually(lambda: sealed_objects.secret_data(core, namespace, "validated") == {"password": value}, 30,
-               what="the re-encrypted Secret")
+    eventually(
+        lambda: sealed_objects.secret_data(core, namespace, "validated") == {"password": value},
+        30,
+        what="the re-encrypted Secret",
+    )
 
 
 def test_a_missing_service_names_the_flags_to_fix(control_plane, proxied):
-    done = run(SEALER, control_plane.kubeconfig, "", "--controller-namespace", NS, "--controller-name", "no-such",
-               "--fetch-cert")
+    done = run(
+        SEALER,
+        control_plane.kubeconfig,
+        "",
+        "--controller-namespace",
+        NS,
+        "--controller-name",
+        "no-such",
+        "--fetch-cert",
+    )
     assert done.returncode == 1
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
     assert "--controller-name" in done.stderr and "--controller-namespace" in done.stderr

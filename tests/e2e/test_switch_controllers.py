@@ -46,6 +46,7 @@ MARK = "s3cr3t-switch-"
 
 # --- fixtures ----------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def bitnami_bin() -> SimpleNamespace:
     reason = sandbox_unavailable()
@@ -84,6 +85,7 @@ def own_label() -> tuple[dict[str, str], str]:
 
 # --- helpers -----------------------------------------------------------------------------------
 
+
 def plain(name: str, namespace: str, data: dict[str, str], **extra) -> dict:
     return json.loads(secret_json(name, namespace, {k: MARK + v for k, v in data.items()}, **extra))
 
@@ -93,8 +95,9 @@ def _cli_env() -> dict[str, str]:
 
 
 def sealer_cli(*args: str, input: bytes | None = None) -> bytes:
-    proc = subprocess.run([sys.executable, "-m", "sealer", *args], input=input, capture_output=True,
-                          cwd=REPO, env=_cli_env(), timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sealer", *args], input=input, capture_output=True, cwd=REPO, env=_cli_env(), timeout=120
+    )
     assert proc.returncode == 0, f"sealer {args[0]} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}"
     return proc.stdout
 
@@ -104,8 +107,13 @@ def sealer_seal(cert: str, secret: dict) -> dict:
 
 
 def kubeseal(binary: Path, control_plane, *args: str, input: bytes) -> bytes:
-    proc = subprocess.run([str(binary), *args], input=input, capture_output=True, timeout=120,
-                          env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(control_plane.kubeconfig)})
+    proc = subprocess.run(
+        [str(binary), *args],
+        input=input,
+        capture_output=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "KUBECONFIG": str(control_plane.kubeconfig)},
+    )
     assert proc.returncode == 0, f"kubeseal {' '.join(args)} failed ({proc.returncode}): {proc.stderr.decode()[-2000:]}"
     return proc.stdout
 
@@ -136,8 +144,11 @@ def secret_data(core, ns: str, name: str) -> dict[str, str] | None:
 
 
 def wait_data(core, ns: str, name: str, expected: dict[str, str]) -> None:
-    eventually(lambda: secret_data(core, ns, name) == expected or None, 30,
-               what=f"Secret {ns}/{name} == {expected} (now {secret_data(core, ns, name)})")
+    eventually(
+        lambda: secret_data(core, ns, name) == expected or None,
+        30,
+        what=f"Secret {ns}/{name} == {expected} (now {secret_data(core, ns, name)})",
+    )
 
 
 def conditions(obj: dict) -> dict[str, dict]:
@@ -149,26 +160,39 @@ def without_empty(condition: dict) -> dict:
     return {k: v for k, v in condition.items() if v not in ("", None)}
 
 
-def wait_condition(custom, ns: str, name: str, kind: str = "Synced", status: str = "True",
-                   generation: int | None = None) -> dict:
+def wait_condition(
+    custom, ns: str, name: str, kind: str = "Synced", status: str = "True", generation: int | None = None
+) -> dict:
     def check():
         obj = get_ss(custom, ns, name)
         c = conditions(obj).get(kind)
-        if c and c["status"] == status and (generation is None or obj["status"].get("observedGeneration") == generation):
+        if (
+            c
+            and c["status"] == status
+            and (generation is None or obj["status"].get("observedGeneration") == generation)
+        ):
             return obj
         return None
 
-    return eventually(check, 30, what=f"{ns}/{name} {kind}={status}" + (f" at generation {generation}" if generation else ""))
+    return eventually(
+        check, 30, what=f"{ns}/{name} {kind}={status}" + (f" at generation {generation}" if generation else "")
+    )
 
 
 def events(core, ns: str, name: str, reason: str) -> list:
-    return [e for e in core.list_namespaced_event(ns).items
-            if e.involved_object.name == name and e.involved_object.kind == "SealedSecret" and e.reason == reason]
+    return [
+        e
+        for e in core.list_namespaced_event(ns).items
+        if e.involved_object.name == name and e.involved_object.kind == "SealedSecret" and e.reason == reason
+    ]
 
 
 def wait_events(core, ns: str, name: str, reason: str, count: int = 1) -> list:
-    return eventually(lambda: len(found := events(core, ns, name, reason)) >= count and found, 30,
-                      what=f"{count} {reason} event(s) on {ns}/{name}")
+    return eventually(
+        lambda: len(found := events(core, ns, name, reason)) >= count and found,
+        30,
+        what=f"{count} {reason} event(s) on {ns}/{name}",
+    )
 
 
 def assert_owned(secret, sealed: dict) -> None:
@@ -176,7 +200,8 @@ def assert_owned(secret, sealed: dict) -> None:
     the same: apiVersion, kind, name, uid, controller=true)."""
     refs = secret.metadata.owner_references or []
     assert [(r.api_version, r.kind, r.name, r.uid, r.controller) for r in refs] == [
-        (f"{GROUP}/{VERSION}", "SealedSecret", sealed["metadata"]["name"], sealed["metadata"]["uid"], True)]
+        (f"{GROUP}/{VERSION}", "SealedSecret", sealed["metadata"]["name"], sealed["metadata"]["uid"], True)
+    ]
 
 
 def assert_no_denials(bitnami: BitnamiController) -> None:
@@ -192,8 +217,10 @@ def key_secrets(core, ns: str) -> list:
 
 # --- ours -> Bitnami's ---------------------------------------------------------------------------
 
+
 def test_bitnami_controller_opens_what_sealer_sealed_with_our_keys(
-        sealer_controller, control_plane, start, bitnami_bin, own_label, core, custom, namespace, other_key, tmp_path):
+    sealer_controller, control_plane, start, bitnami_bin, own_label, core, custom, namespace, other_key, tmp_path
+):
     labels, selector = own_label
     our_cert = sealer_controller.cert_pem()
     keys_before = sorted(s.metadata.name for s in key_secrets(core, "kube-system"))
@@ -220,14 +247,25 @@ def test_bitnami_controller_opens_what_sealer_sealed_with_our_keys(
     # Disaster recovery: kubeseal opens it offline with a `sealer keys backup` of our keys.
     backup = tmp_path / "sealed-secrets-keys.yaml"
     sealer_cli("keys", "backup", "--kubeconfig", str(control_plane.kubeconfig), "-w", str(backup))
-    opened = json.loads(kubeseal(bitnami_bin.kubeseal, control_plane, "--recovery-unseal", "--recovery-private-key",
-                                 str(backup), "-o", "json", input=json.dumps(sealed).encode()))
+    opened = json.loads(
+        kubeseal(
+            bitnami_bin.kubeseal,
+            control_plane,
+            "--recovery-unseal",
+            "--recovery-private-key",
+            str(backup),
+            "-o",
+            "json",
+            input=json.dumps(sealed).encode(),
+        )
+    )
     assert base64.b64decode(opened["data"]["foo"]).decode() == MARK + "bar"
     assert_no_denials(bitnami)
 
 
 def test_bitnami_controller_keeps_managing_secrets_our_controller_created(
-        sealer_controller, start, own_label, core, custom, namespace, other_key):
+    sealer_controller, start, own_label, core, custom, namespace, other_key
+):
     labels, selector = own_label
     sealer = Sealer(parse_certificate(sealer_controller.cert_pem()))
     ours = start.ours("kube-system", "--key-renew-period", "0", "--label-selector", selector)
@@ -278,12 +316,14 @@ def test_bitnami_controller_keeps_managing_secrets_our_controller_created(
 
 # --- Bitnami's -> ours ---------------------------------------------------------------------------
 
+
 def test_our_controller_takes_over_from_bitnami_controller(
-        sealer_controller, control_plane, start, bitnami_bin, own_label, key_namespace, core, custom, namespace,
-        tmp_path):
+    sealer_controller, control_plane, start, bitnami_bin, own_label, key_namespace, core, custom, namespace, tmp_path
+):
     labels, selector = own_label
-    bitnami = start.bitnami(key_namespace, "--key-renew-period", "0", "--key-size", "2048",
-                            "--label-selector", selector)
+    bitnami = start.bitnami(
+        key_namespace, "--key-renew-period", "0", "--key-size", "2048", "--label-selector", selector
+    )
     keys = key_secrets(core, key_namespace)
     assert len(keys) == 1 and keys[0].metadata.name.startswith("sealed-secrets-key")
     assert keys[0].type == "kubernetes.io/tls" and keys[0].metadata.labels[KEY_LABEL] == "active"
@@ -293,8 +333,11 @@ def test_our_controller_takes_over_from_bitnami_controller(
     cert_file.write_bytes(bitnami_cert)
 
     def kubeseal_seal(cert: str, secret: dict) -> dict:
-        doc = json.loads(kubeseal(bitnami_bin.kubeseal, control_plane, "--cert", cert, "-o", "json",
-                                  input=json.dumps(secret).encode()))
+        doc = json.loads(
+            kubeseal(
+                bitnami_bin.kubeseal, control_plane, "--cert", cert, "-o", "json", input=json.dumps(secret).encode()
+            )
+        )
         return labelled(doc, labels)
 
     sealed = kubeseal_seal(f"{bitnami.url}/v1/cert.pem", plain("db", namespace, {"password": "v1"}))
@@ -309,8 +352,9 @@ def test_our_controller_takes_over_from_bitnami_controller(
     # Bitnami's documented key backup (kubectl get secret -l ... -o yaml) opens offline with sealer.
     backup = tmp_path / "main.key"
     backup.write_text(control_plane.kubectl("get", "secret", "-n", key_namespace, "-l", KEY_LABEL, "-o", "yaml").stdout)
-    opened = json.loads(sealer_cli("unseal", "--recovery-private-key", str(backup), "-o", "json",
-                                   input=json.dumps(sealed).encode()))
+    opened = json.loads(
+        sealer_cli("unseal", "--recovery-private-key", str(backup), "-o", "json", input=json.dumps(sealed).encode())
+    )
     assert base64.b64decode(opened["data"]["password"]).decode() == MARK + "v1"
 
     # The switch.
@@ -337,7 +381,9 @@ def test_our_controller_takes_over_from_bitnami_controller(
     wait_data(core, namespace, "later", {"token": "t"})
     assert_owned(core.read_namespaced_secret("later", namespace), later_created)
     # ... a spec change sealed offline with the kept certificate is applied, ...
-    replace_spec(custom, namespace, "db", kubeseal_seal(str(cert_file), plain("db", namespace, {"password": "v2"}))["spec"])
+    replace_spec(
+        custom, namespace, "db", kubeseal_seal(str(cert_file), plain("db", namespace, {"password": "v2"}))["spec"]
+    )
     wait_data(core, namespace, "db", {"password": "v2"})
     assert_owned(core.read_namespaced_secret("db", namespace), created)
     wait_condition(custom, namespace, "db", generation=2)

@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from sealer.core.certs import Certificate, parse_certificate
-from sealer.hooks import no_plaintext, validate_sealed
 from sealer.core.sealing import Sealer
+from sealer.hooks import no_plaintext, validate_sealed
 
 REPO = Path(__file__).resolve().parents[2]
 HOOKS = {"no-plaintext": no_plaintext.main, "validate-sealed": validate_sealed.main}
@@ -43,16 +43,24 @@ class Keys:
 
 def _cert_for(key: rsa.RSAPrivateKey, *, days: int = 3650, start: dt.datetime | None = None) -> bytes:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "sealer-hooks-test")])
-    start = start or dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=1)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(start)
-            .not_valid_after(start + dt.timedelta(days=days)).sign(key, hashes.SHA256()))
+    start = start or dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM)
 
 
 def _keys(key: rsa.RSAPrivateKey, cert_pem: bytes) -> Keys:
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     return Keys(cert_pem, key_pem, parse_certificate(cert_pem))
 
 
@@ -81,7 +89,7 @@ def big_keys() -> Keys:
 def expired_cert() -> bytes:
     """An expired certificate (of a key of its own): expiry must not matter to the hooks."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    start = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     return _cert_for(key, days=1, start=start)
 
 
@@ -128,8 +136,13 @@ def write(root: Path, files: dict[str, str | bytes]) -> list[str]:
 def check(tmp_path: Path):
     """check(files, hook=..., args=..., fmt=...): write files under a fresh directory and run a hook on them."""
 
-    def run(files: dict[str, str | bytes], hook: str = "no-plaintext", args: tuple[str, ...] = (),
-            fmt: str = "json", names: list[str] | None = None) -> Result:
+    def run(
+        files: dict[str, str | bytes],
+        hook: str = "no-plaintext",
+        args: tuple[str, ...] = (),
+        fmt: str = "json",
+        names: list[str] | None = None,
+    ) -> Result:
         written = write(tmp_path, files)
         return run_hook(hook, tmp_path, *(names if names is not None else written), *args, fmt=fmt)
 
@@ -138,8 +151,13 @@ def check(tmp_path: Path):
 
 
 def git(cwd: Path, *args: str) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
     return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout
 
 

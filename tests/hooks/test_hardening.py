@@ -12,7 +12,6 @@ import textwrap
 import pytest
 import yaml
 
-
 MARKER = "hunter2-Must-Not-Leak"
 
 
@@ -23,20 +22,36 @@ def never_echoed(r, *values: str) -> None:
 
 # --- 1. duplicate keys ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("body,line,field", [
-    # stringData with a value, then an empty one: the parsed Secret has no data at all
-    (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {MARKER}\nstringData: {{}}\n",
-     7, "stringData is given twice (lines 5 and 7)"),
-    # the value, then an empty value
-    (f"kind: Secret\nmetadata: {{name: db}}\nstringData:\n  password: {MARKER}\n  password: ''\n",
-     5, "stringData.password is given twice (lines 4 and 5)"),
-    # data too, in flow style
-    ("kind: Secret\nmetadata: {name: db}\ndata: {password: aHVudGVy, password: ''}\n",
-     3, "data.password is given twice (line 3)"),
-    # a second kind: the parsed object is a ConfigMap, whose data no rule looks at
-    ("kind: Secret\nmetadata: {name: db}\ndata:\n  password: aHVudGVyMg==\nkind: ConfigMap\n",
-     5, "kind is given twice (lines 1 and 5)"),
-])
+
+@pytest.mark.parametrize(
+    "body,line,field",
+    [
+        # stringData with a value, then an empty one: the parsed Secret has no data at all
+        (
+            f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: {MARKER}\nstringData: {{}}\n",
+            7,
+            "stringData is given twice (lines 5 and 7)",
+        ),
+        # the value, then an empty value
+        (
+            f"kind: Secret\nmetadata: {{name: db}}\nstringData:\n  password: {MARKER}\n  password: ''\n",
+            5,
+            "stringData.password is given twice (lines 4 and 5)",
+        ),
+        # data too, in flow style
+        (
+            "kind: Secret\nmetadata: {name: db}\ndata: {password: aHVudGVy, password: ''}\n",
+            3,
+            "data.password is given twice (line 3)",
+        ),
+        # a second kind: the parsed object is a ConfigMap, whose data no rule looks at
+        (
+            "kind: Secret\nmetadata: {name: db}\ndata:\n  password: aHVudGVyMg==\nkind: ConfigMap\n",
+            5,
+            "kind is given twice (lines 1 and 5)",
+        ),
+    ],
+)
 def test_duplicate_keys_that_hide_plaintext_are_caught(check, body, line, field):
     r = check({"s.yaml": body})
     assert r.rc == 1
@@ -49,23 +64,32 @@ def test_duplicate_keys_that_hide_plaintext_are_caught(check, body, line, field)
 
 
 def test_duplicate_keys_in_json(check):
-    compact = json.dumps({"kind": "Secret", "metadata": {"name": "j"}})[:-1] + \
-        f', "stringData": {{"password": "{MARKER}"}}, "stringData": {{}}}}'
-    pretty = '{\n  "kind": "Secret",\n  "metadata": {"name": "p"},\n  "data": {\n    "k": "aHVudGVy",\n    "k": ""\n  }\n}\n'
+    compact = (
+        json.dumps({"kind": "Secret", "metadata": {"name": "j"}})[:-1]
+        + f', "stringData": {{"password": "{MARKER}"}}, "stringData": {{}}}}'
+    )
+    pretty = (
+        '{\n  "kind": "Secret",\n  "metadata": {"name": "p"},\n  "data": {\n    "k": "aHVudGVy",\n    "k": ""\n  }\n}\n'
+    )
     # JSON, but not YAML (a key's colon on the next line): the duplicate is named at the document's line
     not_yaml = '\n\n{"kind": "Secret",\n "data"\n : {"k": "aHVudGVy"},\n "data"\n : {}}\n'
     r = check({"a.json": compact, "b.json": pretty, "c.json": not_yaml})
     assert r.rc == 1
     assert [(f["path"], f["line"], f["rule"]) for f in r.findings] == [
-        ("a.json", 1, "duplicate-key"), ("b.json", 6, "duplicate-key"), ("c.json", 3, "duplicate-key")]
+        ("a.json", 1, "duplicate-key"),
+        ("b.json", 6, "duplicate-key"),
+        ("c.json", 3, "duplicate-key"),
+    ]
     assert 'Secret "p": data.k is given twice (lines 5 and 6)' in r.findings[1]["message"]
     assert "data is given twice" in r.findings[2]["message"]
     never_echoed(r, "aHVudGVy")
 
 
 def test_duplicate_keys_in_a_list_name_the_item(check):
-    text = ("apiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n  metadata: {name: c}\n"
-            "- kind: Secret\n  metadata: {name: s}\n  stringData:\n    a: x\n    a: ''\n")
+    text = (
+        "apiVersion: v1\nkind: List\nitems:\n- kind: ConfigMap\n  metadata: {name: c}\n"
+        "- kind: Secret\n  metadata: {name: s}\n  stringData:\n    a: x\n    a: ''\n"
+    )
     r = check({"l.yaml": text})
     (finding,) = r.findings
     assert (finding["rule"], finding["line"]) == ("duplicate-key", 10)
@@ -74,8 +98,10 @@ def test_duplicate_keys_in_a_list_name_the_item(check):
 
 def test_duplicate_key_in_last_applied_configuration(check):
     applied = '{"kind": "Secret", "data": {"k": "aHVudGVy"}, "data": {}}'
-    body = {"kind": "Secret", "metadata": {"name": "x", "annotations": {
-        "kubectl.kubernetes.io/last-applied-configuration": applied}}}
+    body = {
+        "kind": "Secret",
+        "metadata": {"name": "x", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}},
+    }
     r = check({"s.yaml": yaml.safe_dump(body)})
     assert r.rules == ["duplicate-key"]
     assert "last-applied-configuration" in r.findings[0]["message"]
@@ -88,24 +114,40 @@ def test_duplicate_secret_generator_in_a_kustomization(check):
 
 
 def test_allow_annotation_covers_duplicate_keys(check):
-    r = check({"s.yaml": "kind: Secret\nmetadata:\n  name: db\n  annotations:\n    sealer.dev/allow-plaintext: fixture\n"
-                         "stringData: {a: x}\nstringData: {}\n"})
+    r = check(
+        {
+            "s.yaml": "kind: Secret\nmetadata:\n  name: db\n  annotations:\n    sealer.dev/allow-plaintext: fixture\n"
+            "stringData: {a: x}\nstringData: {}\n"
+        }
+    )
     assert (r.rc, r.findings) == (0, [])
 
 
-@pytest.mark.parametrize("name,content", [
-    # YAML merge keys: overriding a merged key is what they are for
-    ("merge.yaml", "x-defaults: &d\n  kind: Secret\n  type: Opaque\n<<: *d\nmetadata: {name: m}\ntype: kubernetes.io/tls\n"),
-    ("merge-list.yaml", "kind: Secret\nmetadata: {name: m}\nx: &a {p: 1, q: 2}\ny: {<<: [*a, {p: 3}], p: 4, q: 5}\n"),
-    # a mapping merged into another before it is constructed itself (breadth first): its own
-    # override of a merged key is still not a duplicate
-    ("merge-order.yaml", "kind: Secret\nmetadata: {name: m}\na:\n  inner:\n    mid: &b {<<: {x: 1}, x: 2}\nb2: {<<: *b, x: 3}\n"),
-    # duplicates where no Secret can be: a ConfigMap, a Deployment
-    ("cm.yaml", "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: '1'\n  a: '2'\n"),
-    ("deploy.json", '{"kind": "Deployment", "spec": {"replicas": 1, "replicas": 2}}'),
-    # keys that differ as written and as parsed are not duplicates
-    ("keys.yaml", "kind: Secret\nmetadata: {name: k}\ndata: {}\nlabels: {'1': a, '01': b, 'true': c, 'True': d}\n"),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        # YAML merge keys: overriding a merged key is what they are for
+        (
+            "merge.yaml",
+            "x-defaults: &d\n  kind: Secret\n  type: Opaque\n<<: *d\nmetadata: {name: m}\ntype: kubernetes.io/tls\n",
+        ),
+        (
+            "merge-list.yaml",
+            "kind: Secret\nmetadata: {name: m}\nx: &a {p: 1, q: 2}\ny: {<<: [*a, {p: 3}], p: 4, q: 5}\n",
+        ),
+        # a mapping merged into another before it is constructed itself (breadth first): its own
+        # override of a merged key is still not a duplicate
+        (
+            "merge-order.yaml",
+            "kind: Secret\nmetadata: {name: m}\na:\n  inner:\n    mid: &b {<<: {x: 1}, x: 2}\nb2: {<<: *b, x: 3}\n",
+        ),
+        # duplicates where no Secret can be: a ConfigMap, a Deployment
+        ("cm.yaml", "kind: ConfigMap\nmetadata: {name: c}\ndata:\n  a: '1'\n  a: '2'\n"),
+        ("deploy.json", '{"kind": "Deployment", "spec": {"replicas": 1, "replicas": 2}}'),
+        # keys that differ as written and as parsed are not duplicates
+        ("keys.yaml", "kind: Secret\nmetadata: {name: k}\ndata: {}\nlabels: {'1': a, '01': b, 'true': c, 'True': d}\n"),
+    ],
+)
 def test_no_duplicate_key_false_positives(check, name, content):
     r = check({name: content})
     assert (r.rc, r.findings, r.err) == (0, [], "")
@@ -133,7 +175,9 @@ def test_parser_records_duplicates_and_keeps_manifests_rules():
     assert docs[1].duplicates == (parsing.Duplicate(("x", 1), "y", 5, 5),)
     with pytest.raises(Exception, match="alias bomb"):
         bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
-            f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdef", "bcdefg", strict=True))
+            f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+            for p, c in zip("abcdef", "bcdefg", strict=True)
+        )
         parsing.parse(bomb)
 
 
@@ -190,32 +234,48 @@ def test_inline_patches_are_scanned_at_their_line(check):
 
 
 def test_inline_patch_problems(check, keys):
-    r = check({"kustomization.yaml": "patches:\n- patch: |-\n    kind: Secret\n    metadata: {name: b}\n    data:\n      a: [unclosed\n"
-                                     "- patch: |-\n    kind: Secret\n    stringData: {a: x}\n    stringData: {}\n"
-                                     "- patch: |-\n    kind: Secret\n    metadata: {name: key}\n    data:\n"
-                                     f"      id_rsa: {keys.key_b64}\n"})
+    r = check(
+        {
+            "kustomization.yaml": "patches:\n- patch: |-\n    kind: Secret\n    metadata: {name: b}\n    data:\n      a: [unclosed\n"
+            "- patch: |-\n    kind: Secret\n    stringData: {a: x}\n    stringData: {}\n"
+            "- patch: |-\n    kind: Secret\n    metadata: {name: key}\n    data:\n"
+            f"      id_rsa: {keys.key_b64}\n"
+        }
+    )
     assert [(f["line"], f["rule"], f["message"].split(" ")[0]) for f in r.findings] == [
-        (2, "unparseable-secret", "patches[0]"), (7, "duplicate-key", "patches[1]:"), (11, "private-key", "patches[2]:")]
-    assert r.findings[2]["message"] == 'patches[2]: Secret "key" has a private key in data.id_rsa'  # once, not again for the kustomization
+        (2, "unparseable-secret", "patches[0]"),
+        (7, "duplicate-key", "patches[1]:"),
+        (11, "private-key", "patches[2]:"),
+    ]
+    assert (
+        r.findings[2]["message"] == 'patches[2]: Secret "key" has a private key in data.id_rsa'
+    )  # once, not again for the kustomization
 
 
-@pytest.mark.parametrize("patch", [
-    # a ConfigMap's data, by target kind or the patch's own
-    "- target: {kind: ConfigMap, name: c}\n  patch: '[{\"op\": \"add\", \"path\": \"/data/mode\", \"value\": \"fast\"}]'\n",
-    "- patch: |-\n    kind: ConfigMap\n    metadata: {name: c}\n    data: {mode: fast}\n",
-    # data without a target kind: may be anything's
-    "- target: {name: c}\n  patch: '[{\"op\": \"add\", \"path\": \"/data/mode\", \"value\": \"fast\"}]'\n",
-    # operations on a Secret that put no value in it
-    "- target: {kind: Secret, name: s}\n  patch: |-\n    - op: remove\n      path: /data/password\n"
-    "    - op: add\n      path: /metadata/labels/team\n      value: a\n    - op: add\n      path: /stringData/p\n      value: ${P}\n",
-    "- patch: |-\n    kind: Secret\n    metadata:\n      name: s\n      labels: {team: a}\n",
-    # a Deployment, and file names
-    "- target: {kind: Deployment}\n  patch: '[{\"op\": \"replace\", \"path\": \"/spec/replicas\", \"value\": 3}]'\n",
-    "- path: secret-patch.yaml\n  target: {kind: Secret}\n",
-])
+@pytest.mark.parametrize(
+    "patch",
+    [
+        # a ConfigMap's data, by target kind or the patch's own
+        '- target: {kind: ConfigMap, name: c}\n  patch: \'[{"op": "add", "path": "/data/mode", "value": "fast"}]\'\n',
+        "- patch: |-\n    kind: ConfigMap\n    metadata: {name: c}\n    data: {mode: fast}\n",
+        # data without a target kind: may be anything's
+        '- target: {name: c}\n  patch: \'[{"op": "add", "path": "/data/mode", "value": "fast"}]\'\n',
+        # operations on a Secret that put no value in it
+        "- target: {kind: Secret, name: s}\n  patch: |-\n    - op: remove\n      path: /data/password\n"
+        "    - op: add\n      path: /metadata/labels/team\n      value: a\n    - op: add\n      path: /stringData/p\n      value: ${P}\n",
+        "- patch: |-\n    kind: Secret\n    metadata:\n      name: s\n      labels: {team: a}\n",
+        # a Deployment, and file names
+        '- target: {kind: Deployment}\n  patch: \'[{"op": "replace", "path": "/spec/replicas", "value": 3}]\'\n',
+        "- path: secret-patch.yaml\n  target: {kind: Secret}\n",
+    ],
+)
 def test_inline_patches_without_plaintext_pass(check, patch):
-    r = check({"kustomization.yaml": "resources: [a.yaml]\npatches:\n" + textwrap.indent(patch, "  "),
-               "k2/kustomization.yaml": "patchesStrategicMerge:\n- secret-patch.yaml\n- deploy-patch.yaml\n"})
+    r = check(
+        {
+            "kustomization.yaml": "resources: [a.yaml]\npatches:\n" + textwrap.indent(patch, "  "),
+            "k2/kustomization.yaml": "patchesStrategicMerge:\n- secret-patch.yaml\n- deploy-patch.yaml\n",
+        }
+    )
     assert (r.rc, r.findings, r.err) == (0, [], "")
 
 
@@ -249,7 +309,9 @@ def test_template_objects_are_walked(check):
     r = check({"t.yaml": TEMPLATE})
     assert r.rc == 1
     assert [(f["line"], f["message"]) for f in r.findings] == [
-        (14, 'Secret "db" has plaintext stringData.user'), (17, 'Secret "db" has plaintext stringData.api')]
+        (14, 'Secret "db" has plaintext stringData.user'),
+        (17, 'Secret "db" has plaintext stringData.api'),
+    ]
     never_echoed(r)
 
 
@@ -262,13 +324,19 @@ def test_template_with_parameters_only_passes(check):
 
 
 def test_sealed_secrets_in_templates_are_validated(check, keys):
-    good = keys.sealer().seal_secret({"kind": "Secret", "metadata": {"name": "db", "namespace": "p"},
-                                       "stringData": {"password": "x"}})
+    good = keys.sealer().seal_secret(
+        {"kind": "Secret", "metadata": {"name": "db", "namespace": "p"}, "stringData": {"password": "x"}}
+    )
     bad = json.loads(json.dumps(good))
     bad["spec"]["encryptedData"]["password"] = "not base64!"
     template = {"apiVersion": "template.openshift.io/v1", "kind": "Template", "metadata": {"name": "t"}}
-    r = check({"good.yaml": yaml.safe_dump({**template, "objects": [good]}),
-               "bad.yaml": yaml.safe_dump({**template, "objects": [good, bad]})}, hook="validate-sealed")
+    r = check(
+        {
+            "good.yaml": yaml.safe_dump({**template, "objects": [good]}),
+            "bad.yaml": yaml.safe_dump({**template, "objects": [good, bad]}),
+        },
+        hook="validate-sealed",
+    )
     assert [(f["path"], f["rule"]) for f in r.findings] == [("bad.yaml", "sealed-value")]
 
 
@@ -283,15 +351,22 @@ def test_deeply_nested_lists_do_not_overflow(check):
 BIG = "9" * 5000
 
 
-@pytest.mark.parametrize("name,content,rule", [
-    ("big.json", '{"kind": "Secret", "data": {"a": ' + BIG + "}}", "unparseable-secret"),
-    ("big.yaml", "kind: Secret\nmetadata: {name: b}\ndata:\n  a: " + BIG + "\n", "unparseable-secret"),
-    ("deep.json", '{"kind": "Secret", "data": ' + "[" * 100_000 + "]" * 100_000 + "}", "unparseable-secret"),
-    ("surrogate.json", '{"kind": "Secret", "metadata": {"name": "x"}, "data": {"\\ud800": "eA=="}}', "unparseable-secret"),
-    # not a Secret with data: a warning
-    ("list.yaml", "kind: List\nx: " + BIG + "\n", None),
-    ("deep-list.json", '{"kind": "List", "items": ' + "[" * 100_000 + "]" * 100_000 + "}", None),
-])
+@pytest.mark.parametrize(
+    "name,content,rule",
+    [
+        ("big.json", '{"kind": "Secret", "data": {"a": ' + BIG + "}}", "unparseable-secret"),
+        ("big.yaml", "kind: Secret\nmetadata: {name: b}\ndata:\n  a: " + BIG + "\n", "unparseable-secret"),
+        ("deep.json", '{"kind": "Secret", "data": ' + "[" * 100_000 + "]" * 100_000 + "}", "unparseable-secret"),
+        (
+            "surrogate.json",
+            '{"kind": "Secret", "metadata": {"name": "x"}, "data": {"\\ud800": "eA=="}}',
+            "unparseable-secret",
+        ),
+        # not a Secret with data: a warning
+        ("list.yaml", "kind: List\nx: " + BIG + "\n", None),
+        ("deep-list.json", '{"kind": "List", "items": ' + "[" * 100_000 + "]" * 100_000 + "}", None),
+    ],
+)
 def test_limits_are_parse_errors_not_tracebacks(check, name, content, rule):
     r = check({name: content}, fmt="text")
     if rule:
@@ -308,40 +383,57 @@ def test_limits_are_parse_errors_not_tracebacks(check, name, content, rule):
 def test_deeply_nested_values_are_values(check):
     # Parses (libyaml allows 1,000 levels), but str() of it would overflow Python's stack.
     deep = "[" * 990 + "]" * 990
-    r = check({"s.yaml": f"kind: Secret\nmetadata: {{name: s}}\nstringData:\n  a: {deep}\n",
-               "k.yaml": f"kind: Secret\nmetadata: {{name: k}}\ntype: kubernetes.io/tls\nstringData:\n  tls.key: {deep}\n",
-               "kustomization.yaml": f"secretGenerator:\n- name: g\n  literals: [{deep}]\n"})
+    r = check(
+        {
+            "s.yaml": f"kind: Secret\nmetadata: {{name: s}}\nstringData:\n  a: {deep}\n",
+            "k.yaml": f"kind: Secret\nmetadata: {{name: k}}\ntype: kubernetes.io/tls\nstringData:\n  tls.key: {deep}\n",
+            "kustomization.yaml": f"secretGenerator:\n- name: g\n  literals: [{deep}]\n",
+        }
+    )
     assert [(f["path"], f["rule"]) for f in r.findings] == [
-        ("s.yaml", "plaintext-secret"), ("k.yaml", "plaintext-secret"), ("kustomization.yaml", "kustomize-secret-literal")]
+        ("s.yaml", "plaintext-secret"),
+        ("k.yaml", "plaintext-secret"),
+        ("kustomization.yaml", "kustomize-secret-literal"),
+    ]
 
 
 def test_limits_in_sealed_secrets(check):
-    r = check({"s.yaml": "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nx: " + BIG + "\n",
-               "d.json": '{"kind": "SealedSecret", "spec": ' + "[" * 100_000 + "]" * 100_000 + "}"}, hook="validate-sealed")
+    r = check(
+        {
+            "s.yaml": "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\nx: " + BIG + "\n",
+            "d.json": '{"kind": "SealedSecret", "spec": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        },
+        hook="validate-sealed",
+    )
     assert r.rc == 1
     assert r.rules == ["unparseable", "unparseable"]
     assert "a number in it is too large" in r.findings[0]["message"]
     assert "nested too deeply" in r.findings[1]["message"]
 
 
-@pytest.mark.parametrize("config,error", [
-    ("allow:\n- {path: x, reason: r, rule: [[a]]}\n", "allow entry 1: rule must be a rule id or a list of them"),
-    ("allow:\n- {path: x, reason: r, rule: [1]}\n", "rule must be a rule id or a list of them"),
-    ("allow:\n- {path: x, reason: [r]}\n", "allow entry 1: needs a reason"),
-    ("allow:\n- {path: [x], reason: r}\n", "allow entry 1: needs a path"),
-    ("allow:\n- {path: x, reason: r, [k]: v}\n", "found unhashable key"),
-    ("allow:\n- {path: x, reason: r, 3: v}\n", "allow entry 1: unknown key '3'"),
-    ("allow: {path: x}\n", "allow must be a list"),
-    ("certificates: [[a]]\n", "certificates must be a list"),
-    ("certificates: \"a\\0b\"\n", "certificates must be a list"),
-    ("certificates: [\"a\\0b\"]\n", "certificate 1 is not a file name"),
-    ("[allow]\n", "expected a map"),
-    ("allow: []\nallow: [{path: s.yaml, reason: r}]\n", "line 2: key 'allow' is given twice"),
-    ("x: " + BIG + "\n", "a number in it is too large"),
-    ("allow:\n- {path: x, reason: r, rule: \"multi\\nline\"}\n", "unknown rule 'multi\\nline'"),
-])
+@pytest.mark.parametrize(
+    "config,error",
+    [
+        ("allow:\n- {path: x, reason: r, rule: [[a]]}\n", "allow entry 1: rule must be a rule id or a list of them"),
+        ("allow:\n- {path: x, reason: r, rule: [1]}\n", "rule must be a rule id or a list of them"),
+        ("allow:\n- {path: x, reason: [r]}\n", "allow entry 1: needs a reason"),
+        ("allow:\n- {path: [x], reason: r}\n", "allow entry 1: needs a path"),
+        ("allow:\n- {path: x, reason: r, [k]: v}\n", "found unhashable key"),
+        ("allow:\n- {path: x, reason: r, 3: v}\n", "allow entry 1: unknown key '3'"),
+        ("allow: {path: x}\n", "allow must be a list"),
+        ("certificates: [[a]]\n", "certificates must be a list"),
+        ('certificates: "a\\0b"\n', "certificates must be a list"),
+        ('certificates: ["a\\0b"]\n', "certificate 1 is not a file name"),
+        ("[allow]\n", "expected a map"),
+        ("allow: []\nallow: [{path: s.yaml, reason: r}]\n", "line 2: key 'allow' is given twice"),
+        ("x: " + BIG + "\n", "a number in it is too large"),
+        ('allow:\n- {path: x, reason: r, rule: "multi\\nline"}\n', "unknown rule 'multi\\nline'"),
+    ],
+)
 def test_bad_config_types_are_one_line_errors(check, config, error):
-    r = check({".sealer.yaml": config, "s.yaml": "kind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n"}, names=["s.yaml"])
+    r = check(
+        {".sealer.yaml": config, "s.yaml": "kind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n"}, names=["s.yaml"]
+    )
     assert r.rc == 2
     assert error in r.err
     assert r.err.count("\n") == 1 and r.err.startswith("sealer-no-plaintext-secrets: error: ")
@@ -365,8 +457,13 @@ def test_no_traceback_from_a_real_process(tmp_path):
     (tmp_path / "deep.json").write_text('{"kind": "SealedSecret", "x": ' + "[" * 100_000 + "]" * 100_000 + "}")
     (tmp_path / ".sealer.yaml").write_text("allow:\n- {path: x, reason: r, rule: [[a]]}\n")
     for module in ("sealer.hooks.no_plaintext", "sealer.hooks.validate_sealed"):
-        p = subprocess.run([sys.executable, "-m", module, "big.json", "deep.json"], cwd=tmp_path,
-                           capture_output=True, text=True, timeout=60)
+        p = subprocess.run(
+            [sys.executable, "-m", module, "big.json", "deep.json"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert "Traceback" not in p.stderr
         assert p.returncode in (1, 2)
 
@@ -374,9 +471,16 @@ def test_no_traceback_from_a_real_process(tmp_path):
 def test_names_that_are_not_utf8_do_not_break_text_output(tmp_path):
     # Python keeps a file name's undecodable bytes as surrogates, which a UTF-8 stdout refuses.
     name = b"s\xff.yaml"
-    (tmp_path / name.decode("utf-8", "surrogateescape")).write_text("kind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n")
-    p = subprocess.run([sys.executable, "-m", "sealer.hooks.no_plaintext", name], cwd=tmp_path, capture_output=True,
-                       timeout=60, env={**__import__("os").environ, "PYTHONIOENCODING": "utf-8"})
+    (tmp_path / name.decode("utf-8", "surrogateescape")).write_text(
+        "kind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n"
+    )
+    p = subprocess.run(
+        [sys.executable, "-m", "sealer.hooks.no_plaintext", name],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=60,
+        env={**__import__("os").environ, "PYTHONIOENCODING": "utf-8"},
+    )
     assert p.returncode == 1, p.stderr
     assert p.stdout.startswith(b"s\\udcff.yaml:3: Secret")
     assert p.stderr == b""
@@ -384,16 +488,22 @@ def test_names_that_are_not_utf8_do_not_break_text_output(tmp_path):
 
 # --- 5. messages never echo input values ----------------------------------------------------------
 
+
 def test_sealed_kind_and_api_version_are_shown_only_when_plain(check, keys):
-    doc = keys.sealer().seal_secret({"kind": "Secret", "metadata": {"name": "db", "namespace": "p"},
-                                      "stringData": {"password": "x"}})
+    doc = keys.sealer().seal_secret(
+        {"kind": "Secret", "metadata": {"name": "db", "namespace": "p"}, "stringData": {"password": "x"}}
+    )
     long_kind = "Sealed" + "x" * 80
-    r = check({"a.yaml": yaml.safe_dump({**doc, "kind": long_kind}),
-               "b.yaml": yaml.safe_dump({**doc, "apiVersion": f"bitnami.com/{MARKER} now"}),
-               "c.yaml": yaml.safe_dump({**doc, "kind": {"x": MARKER}}),
-               "d.yaml": yaml.safe_dump({**doc, "apiVersion": ["bitnami.com/v1", MARKER]}),
-               "e.yaml": yaml.safe_dump({**doc, "kind": "Sealed-Secret", "apiVersion": "bitnami.com/v1"})},
-              hook="validate-sealed")
+    r = check(
+        {
+            "a.yaml": yaml.safe_dump({**doc, "kind": long_kind}),
+            "b.yaml": yaml.safe_dump({**doc, "apiVersion": f"bitnami.com/{MARKER} now"}),
+            "c.yaml": yaml.safe_dump({**doc, "kind": {"x": MARKER}}),
+            "d.yaml": yaml.safe_dump({**doc, "apiVersion": ["bitnami.com/v1", MARKER]}),
+            "e.yaml": yaml.safe_dump({**doc, "kind": "Sealed-Secret", "apiVersion": "bitnami.com/v1"}),
+        },
+        hook="validate-sealed",
+    )
     assert [f["message"] for f in r.findings] == [
         'SealedSecret "db": kind (a !!str) should be SealedSecret',
         'SealedSecret "db" has apiVersion (a !!str), should be bitnami.com/v1alpha1',
@@ -406,18 +516,24 @@ def test_sealed_kind_and_api_version_are_shown_only_when_plain(check, keys):
 
 
 def test_template_names_and_object_names_are_shown_only_when_plain(check, keys):
-    doc = keys.sealer().seal_secret({"kind": "Secret", "metadata": {"name": "db", "namespace": "p"},
-                                      "stringData": {"password": "x"}})
+    doc = keys.sealer().seal_secret(
+        {"kind": "Secret", "metadata": {"name": "db", "namespace": "p"}, "stringData": {"password": "x"}}
+    )
     doc["spec"]["template"]["metadata"]["name"] = f"{MARKER} with spaces"
     r = check({"s.yaml": yaml.safe_dump(doc)}, hook="validate-sealed")
-    assert r.findings[0]["message"].startswith('SealedSecret "db": spec.template.metadata.name (a !!str) differs '
-                                               'from metadata.name "db"')
+    assert r.findings[0]["message"].startswith(
+        'SealedSecret "db": spec.template.metadata.name (a !!str) differs from metadata.name "db"'
+    )
     never_echoed(r)
-    r = check({"n.yaml": f"kind: Secret\nmetadata:\n  name: '{MARKER}\n\n  x'\nstringData: {{a: b}}\n",
-               "kustomization.yaml": f"secretGenerator:\n- name: '{MARKER} x'\n  literals: ['{MARKER} x=y']\n"})
+    r = check(
+        {
+            "n.yaml": f"kind: Secret\nmetadata:\n  name: '{MARKER}\n\n  x'\nstringData: {{a: b}}\n",
+            "kustomization.yaml": f"secretGenerator:\n- name: '{MARKER} x'\n  literals: ['{MARKER} x=y']\n",
+        }
+    )
     assert [f["message"] for f in r.findings] == [
         'Secret "(a name not shown)" has plaintext stringData.a',
-        'secretGenerator (a name not shown) has a plaintext literal literals[0]',
+        "secretGenerator (a name not shown) has a plaintext literal literals[0]",
     ]
     never_echoed(r)
 
@@ -427,14 +543,16 @@ def test_hooks_import_yaml_only_when_needed_and_no_dataclasses(tmp_path):
     pulls in dataclasses (sealer.core.manifests keeps to plain classes for this)."""
     (tmp_path / "s.yaml").write_text("kind: Secret\nmetadata: {name: s}\nstringData: {a: b}\n")
     (tmp_path / "app.py").write_text("print('hello')\n")
-    code = ("import io, sys, contextlib\n"
-            "from sealer.hooks import no_plaintext\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    no_plaintext.main(['app.py'])\n"
-            "print('yaml' in sys.modules)\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    no_plaintext.main(['s.yaml'])\n"
-            "print('yaml' in sys.modules, 'dataclasses' in sys.modules)\n")
+    code = (
+        "import io, sys, contextlib\n"
+        "from sealer.hooks import no_plaintext\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    no_plaintext.main(['app.py'])\n"
+        "print('yaml' in sys.modules)\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    no_plaintext.main(['s.yaml'])\n"
+        "print('yaml' in sys.modules, 'dataclasses' in sys.modules)\n"
+    )
     p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     assert p.stdout == "False\nTrue False\n"

@@ -51,13 +51,19 @@ def b64(text: str | bytes) -> str:
 
 # --- plaintext Secrets ----------------------------------------------------------------------------
 
+
 def test_secret_with_data_is_caught_at_the_line_of_the_key(check):
     r = check({"secret.yaml": SECRET})
     assert r.rc == 1
-    assert r.findings == [{
-        "path": "secret.yaml", "line": 8, "rule": "plaintext-secret", "level": "error",
-        "message": 'Secret "db" has plaintext data.password',
-    }]
+    assert r.findings == [
+        {
+            "path": "secret.yaml",
+            "line": 8,
+            "rule": "plaintext-secret",
+            "level": "error",
+            "message": 'Secret "db" has plaintext data.password',
+        }
+    ]
 
 
 def test_text_output_is_path_line_message(check):
@@ -67,7 +73,9 @@ def test_text_output_is_path_line_message(check):
 
 
 def test_string_data_is_caught(check):
-    r = check({"s.yml": "kind: Secret\nmetadata: {name: api}\nstringData:\n  token: abc123\n  url: postgres://u:p@db/x\n"})
+    r = check(
+        {"s.yml": "kind: Secret\nmetadata: {name: api}\nstringData:\n  token: abc123\n  url: postgres://u:p@db/x\n"}
+    )
     assert r.rc == 1
     assert [(f["line"], f["message"]) for f in r.findings] == [
         (4, 'Secret "api" has plaintext stringData.token'),
@@ -82,7 +90,8 @@ def test_values_never_appear_in_any_output(check):
         "k/kustomization.yaml": f"secretGenerator:\n  - name: g\n    literals: [user=admin, pass={marker}, {marker}]\n",
         "b.json": json.dumps({"kind": "Secret", "metadata": {"name": "b"}, "data": {"x": b64(marker)}}),
         "last.yaml": "kind: Secret\nmetadata:\n  name: l\n  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: "
-                     + json.dumps(json.dumps({"kind": "Secret", "stringData": {"k": marker}})) + "\n",
+        + json.dumps(json.dumps({"kind": "Secret", "stringData": {"k": marker}}))
+        + "\n",
     }
     for fmt in ("text", "json", "sarif"):
         r = check(files, fmt=fmt)
@@ -102,7 +111,8 @@ def test_multi_document_stream(check):
 
 def test_list_of_secrets_and_nested_lists(check):
     items = [
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"s{i}"}, "stringData": {"k": "v"}} for i in range(3)
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"s{i}"}, "stringData": {"k": "v"}}
+        for i in range(3)
     ]
     doc = {"apiVersion": "v1", "kind": "List", "items": [items[0], {"kind": "SecretList", "items": items[1:]}]}
     import yaml
@@ -110,13 +120,22 @@ def test_list_of_secrets_and_nested_lists(check):
     r = check({"list.yaml": yaml.safe_dump(doc), "kindless.json": json.dumps({"items": items})})
     assert r.rc == 1
     names = sorted(f["message"].split('"')[1] + ":" + f["path"] for f in r.findings)
-    assert names == ["s0:kindless.json", "s0:list.yaml", "s1:kindless.json", "s1:list.yaml", "s2:kindless.json", "s2:list.yaml"]
+    assert names == [
+        "s0:kindless.json",
+        "s0:list.yaml",
+        "s1:kindless.json",
+        "s1:list.yaml",
+        "s2:kindless.json",
+        "s2:list.yaml",
+    ]
     lines = {f["line"] for f in r.findings if f["path"] == "list.yaml"}
     assert len(lines) == 3  # each item's own line, not the List's
 
 
 def test_json_secret_points_at_the_field(check):
-    text = json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "j"}, "data": {"a": "", "b": b64("x")}}, indent=2)
+    text = json.dumps(
+        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "j"}, "data": {"a": "", "b": b64("x")}}, indent=2
+    )
     r = check({"s.json": text})
     (finding,) = r.findings
     assert finding["message"] == 'Secret "j" has plaintext data.b'
@@ -130,20 +149,30 @@ def test_concatenated_json_objects(check):
     assert r.findings[0]["line"] == 2
 
 
-@pytest.mark.parametrize("body", [
-    # a service-account token stub: the cluster fills it in
-    "kind: Secret\nmetadata:\n  name: sa-token\n  annotations:\n    kubernetes.io/service-account.name: build\ntype: kubernetes.io/service-account-token\n",
-    "kind: Secret\nmetadata: {name: e}\ndata: {}\nstringData: {}\n",
-    "kind: Secret\nmetadata: {name: e}\ndata:\nstringData:\n",
-    "kind: Secret\nmetadata: {name: e}\ndata:\n  a: ''\nstringData:\n  b:\n",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a service-account token stub: the cluster fills it in
+        "kind: Secret\nmetadata:\n  name: sa-token\n  annotations:\n    kubernetes.io/service-account.name: build\ntype: kubernetes.io/service-account-token\n",
+        "kind: Secret\nmetadata: {name: e}\ndata: {}\nstringData: {}\n",
+        "kind: Secret\nmetadata: {name: e}\ndata:\nstringData:\n",
+        "kind: Secret\nmetadata: {name: e}\ndata:\n  a: ''\nstringData:\n  b:\n",
+    ],
+)
 def test_secret_without_data_passes(check, body):
     r = check({"s.yaml": body})
     assert (r.rc, r.findings) == (0, [])
 
 
-@pytest.mark.parametrize("value", ["'{{ .Values.password }}'", "'${DB_PASSWORD}'", "<path:secret/data/db#password>",
-                                   "\"{{ include \\\"pw\\\" . | b64enc }}\""])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "'{{ .Values.password }}'",
+        "'${DB_PASSWORD}'",
+        "<path:secret/data/db#password>",
+        '"{{ include \\"pw\\" . | b64enc }}"',
+    ],
+)
 def test_placeholders_filled_in_later_pass(check, value):
     r = check({"s.yaml": f"kind: Secret\nmetadata: {{name: p}}\nstringData:\n  password: {value}\n"})
     assert (r.rc, r.findings) == (0, [])
@@ -151,8 +180,11 @@ def test_placeholders_filled_in_later_pass(check, value):
 
 def test_last_applied_configuration_keeps_the_data(check):
     applied = json.dumps({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "x"}, "data": {"k": b64("v")}})
-    body = {"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": "x", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}}}
+    body = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "x", "annotations": {"kubectl.kubernetes.io/last-applied-configuration": applied}},
+    }
     r = check({"s.json": json.dumps(body)})
     assert r.rules == ["plaintext-secret"]
     assert "last-applied-configuration" in r.findings[0]["message"]
@@ -160,36 +192,52 @@ def test_last_applied_configuration_keeps_the_data(check):
 
 # --- what passes --------------------------------------------------------------------------------
 
+
 def test_sealed_secret_passes(check, keys):
-    sealed = keys.sealer().seal_secret({"kind": "Secret", "metadata": {"name": "db", "namespace": "prod"},
-                                         "stringData": {"password": "hunter2"}})
+    sealed = keys.sealer().seal_secret(
+        {"kind": "Secret", "metadata": {"name": "db", "namespace": "prod"}, "stringData": {"password": "hunter2"}}
+    )
     import yaml
 
     r = check({"sealed.yaml": yaml.safe_dump(sealed), "sealed.json": json.dumps(sealed)})
     assert (r.rc, r.findings) == (0, [])
 
 
-@pytest.mark.parametrize("name,content", [
-    ("compose.yaml", "services:\n  db:\n    image: postgres\n    secrets: [db_password]\nsecrets:\n  db_password:\n    file: ./pw.txt\n"),
-    ("cfn.yaml", "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Name\n"),
-    ("workflow.yml", "on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ secrets.TOKEN }}\n"),
-    ("external.yaml", "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  data:\n    - secretKey: pw\n"),
-    ("store.yaml", "apiVersion: external-secrets.io/v1beta1\nkind: SecretStore\nmetadata: {name: x}\nspec: {}\n"),
-    ("deploy.yaml", DEPLOYMENT),
-    ("cm.yaml", CONFIGMAP),
-])
+@pytest.mark.parametrize(
+    "name,content",
+    [
+        (
+            "compose.yaml",
+            "services:\n  db:\n    image: postgres\n    secrets: [db_password]\nsecrets:\n  db_password:\n    file: ./pw.txt\n",
+        ),
+        (
+            "cfn.yaml",
+            "Resources:\n  Bucket:\n    Type: AWS::S3::Bucket\n    Properties:\n      BucketName: !Ref Name\n",
+        ),
+        ("workflow.yml", "on: push\njobs:\n  a:\n    steps:\n      - run: echo ${{ secrets.TOKEN }}\n"),
+        (
+            "external.yaml",
+            "apiVersion: external-secrets.io/v1beta1\nkind: ExternalSecret\nmetadata: {name: x}\nspec:\n  data:\n    - secretKey: pw\n",
+        ),
+        ("store.yaml", "apiVersion: external-secrets.io/v1beta1\nkind: SecretStore\nmetadata: {name: x}\nspec: {}\n"),
+        ("deploy.yaml", DEPLOYMENT),
+        ("cm.yaml", CONFIGMAP),
+    ],
+)
 def test_non_secret_yaml_passes(check, name, content):
     r = check({name: content})
     assert (r.rc, r.findings, r.err) == (0, [], "")
 
 
 def test_helm_templates_warn_but_pass(check):
-    r = check({
-        "chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
-        "chart/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\n"
-                                       "data:\n  password: {{ .Values.password | b64enc }}\n",
-        "chart/templates/helpers.yaml": "kind: Secret\ndata:\n  a: [\n",  # under templates/, no braces
-    })
+    r = check(
+        {
+            "chart/Chart.yaml": "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+            "chart/templates/secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}\n"
+            "data:\n  password: {{ .Values.password | b64enc }}\n",
+            "chart/templates/helpers.yaml": "kind: Secret\ndata:\n  a: [\n",  # under templates/, no braces
+        }
+    )
     assert (r.rc, r.findings) == (0, [])
     assert r.err.count("Helm template") == 2
 
@@ -205,19 +253,30 @@ def test_broken_yaml_that_looks_like_a_secret_fails(check):
 
 # --- key backups and private keys ---------------------------------------------------------------
 
+
 def key_secret(name: str, keys, *, label: bool = True, type_: str = "kubernetes.io/tls") -> dict:
     meta = {"name": name, "namespace": "kube-system"}
     if label:
         meta["labels"] = {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"}
-    return {"apiVersion": "v1", "kind": "Secret", "type": type_, "metadata": meta,
-            "data": {"tls.crt": b64(keys.cert_pem), "tls.key": keys.key_b64}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": type_,
+        "metadata": meta,
+        "data": {"tls.crt": b64(keys.cert_pem), "tls.key": keys.key_b64},
+    }
 
 
 def test_sealing_key_backup_is_caught(check, keys):
     import yaml
 
     backup = {"apiVersion": "v1", "kind": "List", "items": [key_secret("k1", keys), key_secret("k2", keys)]}
-    r = check({"backup.yaml": yaml.safe_dump(backup), "one.json": json.dumps(key_secret("k3", keys, label=False, type_="Opaque"))})
+    r = check(
+        {
+            "backup.yaml": yaml.safe_dump(backup),
+            "one.json": json.dumps(key_secret("k3", keys, label=False, type_="Opaque")),
+        }
+    )
     assert r.rc == 1
     assert r.rules == ["sealing-key-backup"] * 3
     assert all("tls.key" in f["message"] for f in r.findings)
@@ -225,24 +284,33 @@ def test_sealing_key_backup_is_caught(check, keys):
 
 
 def test_labelled_key_secret_with_garbage_key_is_still_a_backup(check):
-    r = check({"k.yaml": "kind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  name: k\n  labels:\n"
-                         "    sealedsecrets.bitnami.com/sealed-secrets-key: active\ndata:\n  tls.key: Zm9v\n"})
+    r = check(
+        {
+            "k.yaml": "kind: Secret\ntype: kubernetes.io/tls\nmetadata:\n  name: k\n  labels:\n"
+            "    sealedsecrets.bitnami.com/sealed-secrets-key: active\ndata:\n  tls.key: Zm9v\n"
+        }
+    )
     assert r.rules == ["sealing-key-backup"]
 
 
 def test_pem_private_key_in_any_file(check, keys):
     pem = keys.key_pem.decode()
-    r = check({
-        "id_rsa": pem,
-        "notes.txt": "some text\n\n" + pem,
-        "app.py": f'KEY = """{pem}"""\n',
-        "terraform.tfstate": json.dumps({"resources": [{"private_key_pem": pem}]}),  # "\n" escaped in JSON
-        ".env": f"SIGNING_KEY={keys.key_b64}\n",
-    })
+    r = check(
+        {
+            "id_rsa": pem,
+            "notes.txt": "some text\n\n" + pem,
+            "app.py": f'KEY = """{pem}"""\n',
+            "terraform.tfstate": json.dumps({"resources": [{"private_key_pem": pem}]}),  # "\n" escaped in JSON
+            ".env": f"SIGNING_KEY={keys.key_b64}\n",
+        }
+    )
     assert r.rc == 1
     assert [(f["path"], f["line"], f["rule"]) for f in r.findings] == [
-        ("id_rsa", 1, "private-key"), ("notes.txt", 3, "private-key"), ("app.py", 1, "private-key"),
-        ("terraform.tfstate", 1, "private-key"), (".env", 1, "private-key"),
+        ("id_rsa", 1, "private-key"),
+        ("notes.txt", 3, "private-key"),
+        ("app.py", 1, "private-key"),
+        ("terraform.tfstate", 1, "private-key"),
+        (".env", 1, "private-key"),
     ]
     assert "base64-encoded PEM RSA private key" in r.findings[-1]["message"]
 
@@ -262,11 +330,14 @@ def test_private_key_inside_other_manifests(check, keys):
     ]
 
 
-@pytest.mark.parametrize("content", [
-    "To check: grep -- '-----BEGIN RSA PRIVATE KEY-----' file\n",  # a header in prose
-    "PATTERN = re.compile(r'-----BEGIN ([A-Z ]*)PRIVATE KEY-----')\n",
-    "a private key, `-----BEGIN PRIVATE KEY-----`, must never be committed\n",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "To check: grep -- '-----BEGIN RSA PRIVATE KEY-----' file\n",  # a header in prose
+        "PATTERN = re.compile(r'-----BEGIN ([A-Z ]*)PRIVATE KEY-----')\n",
+        "a private key, `-----BEGIN PRIVATE KEY-----`, must never be committed\n",
+    ],
+)
 def test_prose_about_keys_is_not_a_key(check, content):
     r = check({"README.md": content})
     assert (r.rc, r.findings) == (0, [])
@@ -275,13 +346,19 @@ def test_prose_about_keys_is_not_a_key(check, content):
 def test_certificates_and_public_keys_are_not_keys(check, keys):
     from cryptography.hazmat.primitives import serialization
 
-    public = serialization.load_pem_private_key(keys.key_pem, None).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-    r = check({
-        "cert.pem": keys.cert_pem, "pub.pem": public,
-        "ca.yaml": f"kind: ConfigMap\nmetadata: {{name: ca}}\ndata:\n  ca.crt: {b64(keys.cert_pem)}\n",
-        "tls.yaml": f"kind: Secret\nmetadata: {{name: t}}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: {b64(keys.cert_pem)}\n  tls.key: ''\n",
-    })
+    public = (
+        serialization.load_pem_private_key(keys.key_pem, None)
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    r = check(
+        {
+            "cert.pem": keys.cert_pem,
+            "pub.pem": public,
+            "ca.yaml": f"kind: ConfigMap\nmetadata: {{name: ca}}\ndata:\n  ca.crt: {b64(keys.cert_pem)}\n",
+            "tls.yaml": f"kind: Secret\nmetadata: {{name: t}}\ntype: kubernetes.io/tls\ndata:\n  tls.crt: {b64(keys.cert_pem)}\n  tls.key: ''\n",
+        }
+    )
     assert r.rc == 1  # only the tls.crt of a Secret: it is plaintext data all the same
     assert [(f["path"], f["rule"]) for f in r.findings] == [("tls.yaml", "plaintext-secret")]
 
@@ -302,8 +379,12 @@ secretGenerator:
 
 
 def test_kustomize_literals(check):
-    r = check({"overlay/kustomization.yaml": "secretGenerator:\n  - name: db\n    literals:\n      - user=admin\n"
-                                               "      - password=hunter2\n      - empty=\n"})
+    r = check(
+        {
+            "overlay/kustomization.yaml": "secretGenerator:\n  - name: db\n    literals:\n      - user=admin\n"
+            "      - password=hunter2\n      - empty=\n"
+        }
+    )
     assert r.rc == 1
     assert [(f["line"], f["message"]) for f in r.findings] == [
         (4, 'secretGenerator "db" has a plaintext literal "user"'),
@@ -320,8 +401,12 @@ def test_kustomization_file_names(check, name):
 def test_kustomize_files_tracked_in_git_fail_untracked_pass(check):
     root = check.root
     git(root, "init", "-q")
-    files = {"app/kustomization.yaml": KUSTOMIZATION, "app/db.env": "PASSWORD=x\n", "app/certs/key.pem": "x",
-             "app/config.json": "{}"}
+    files = {
+        "app/kustomization.yaml": KUSTOMIZATION,
+        "app/db.env": "PASSWORD=x\n",
+        "app/certs/key.pem": "x",
+        "app/config.json": "{}",
+    }
     r = check(files, names=["app/kustomization.yaml"])
     assert (r.rc, r.findings) == (0, [])  # nothing is tracked yet
 
@@ -329,8 +414,14 @@ def test_kustomize_files_tracked_in_git_fail_untracked_pass(check):
     r = check(files, names=["app/kustomization.yaml"])
     assert r.rc == 1
     assert [(f["line"], f["message"]) for f in r.findings] == [
-        (6, 'secretGenerator "db" reads envs "db.env", which is tracked in Git: its values are plaintext in the repository'),
-        (8, 'secretGenerator "db" reads files "certs/key.pem", which is tracked in Git: its values are plaintext in the repository'),
+        (
+            6,
+            'secretGenerator "db" reads envs "db.env", which is tracked in Git: its values are plaintext in the repository',
+        ),
+        (
+            8,
+            'secretGenerator "db" reads files "certs/key.pem", which is tracked in Git: its values are plaintext in the repository',
+        ),
     ]
     # A file given to the hook (the staged set) counts too, tracked or not.
     r = check(files, names=["app/kustomization.yaml", "app/config.json"])
@@ -338,7 +429,11 @@ def test_kustomize_files_tracked_in_git_fail_untracked_pass(check):
 
 
 def test_kustomize_outside_git_only_the_given_files_count(check):
-    files = {"kustomization.yaml": "secretGenerator:\n- name: x\n  env: a.env\n  files: [b.txt]\n", "a.env": "K=V\n", "b.txt": "v"}
+    files = {
+        "kustomization.yaml": "secretGenerator:\n- name: x\n  env: a.env\n  files: [b.txt]\n",
+        "a.env": "K=V\n",
+        "b.txt": "v",
+    }
     assert check(files, names=["kustomization.yaml"]).findings == []
     r = check(files, names=["kustomization.yaml", "a.env"])
     assert [f["message"].split(" reads ")[1].split(",")[0] for f in r.findings] == ['env "a.env"']
@@ -351,8 +446,11 @@ def test_kustomization_without_generators_passes(check):
 
 # --- allow-list ---------------------------------------------------------------------------------
 
+
 def test_allow_annotation_with_a_reason(check):
-    allowed = SECRET.replace("  namespace: prod\n", "  namespace: prod\n  annotations:\n    sealer.dev/allow-plaintext: test fixture\n")
+    allowed = SECRET.replace(
+        "  namespace: prod\n", "  namespace: prod\n  annotations:\n    sealer.dev/allow-plaintext: test fixture\n"
+    )
     r = check({"s.yaml": allowed})
     assert (r.rc, r.findings) == (0, [])
     r = check({"s.yaml": allowed}, fmt="sarif")
@@ -361,7 +459,13 @@ def test_allow_annotation_with_a_reason(check):
 
 
 def test_allow_annotation_without_a_reason_does_not_count(check):
-    r = check({"s.yaml": SECRET.replace("  namespace: prod\n", "  namespace: prod\n  annotations:\n    sealer.dev/allow-plaintext: ''\n")})
+    r = check(
+        {
+            "s.yaml": SECRET.replace(
+                "  namespace: prod\n", "  namespace: prod\n  annotations:\n    sealer.dev/allow-plaintext: ''\n"
+            )
+        }
+    )
     assert r.rc == 1
     assert "gives no reason" in r.findings[0]["message"]
 
@@ -369,24 +473,39 @@ def test_allow_annotation_without_a_reason_does_not_count(check):
 def test_allow_annotation_on_a_list_covers_its_items(check):
     import yaml
 
-    doc = {"kind": "List", "metadata": {"annotations": {"sealer.dev/allow-plaintext": "fixtures"}},
-           "items": [{"kind": "Secret", "metadata": {"name": "a"}, "stringData": {"k": "v"}}]}
+    doc = {
+        "kind": "List",
+        "metadata": {"annotations": {"sealer.dev/allow-plaintext": "fixtures"}},
+        "items": [{"kind": "Secret", "metadata": {"name": "a"}, "stringData": {"k": "v"}}],
+    }
     other = {"kind": "Secret", "metadata": {"name": "b"}, "stringData": {"k": "v"}}
     r = check({"l.yaml": yaml.safe_dump(doc) + "---\n" + yaml.safe_dump(other)})
     assert [f["message"] for f in r.findings] == ['Secret "b" has plaintext stringData.k']
 
 
 def test_allow_entries_in_config(check, keys):
-    config = ("allow:\n"
-              "  - path: fixtures/*.yaml\n    rule: plaintext-secret\n    reason: test data\n"
-              "  - path: keys/demo.pem\n    reason: public demo key\n")
-    r = check({".sealer.yaml": config, "fixtures/deep/s.yaml": SECRET, "keys/demo.pem": keys.key_pem,
-               "keys/real.pem": keys.key_pem, "other/s.yaml": SECRET,
-               "fixtures/k.yaml": SECRET.replace("aHVudGVyMg==", keys.key_b64)},  # a key is not "plaintext-secret"
-              names=["fixtures/deep/s.yaml", "keys/demo.pem", "keys/real.pem", "other/s.yaml", "fixtures/k.yaml"])
+    config = (
+        "allow:\n"
+        "  - path: fixtures/*.yaml\n    rule: plaintext-secret\n    reason: test data\n"
+        "  - path: keys/demo.pem\n    reason: public demo key\n"
+    )
+    r = check(
+        {
+            ".sealer.yaml": config,
+            "fixtures/deep/s.yaml": SECRET,
+            "keys/demo.pem": keys.key_pem,
+            "keys/real.pem": keys.key_pem,
+            "other/s.yaml": SECRET,
+            "fixtures/k.yaml": SECRET.replace("aHVudGVyMg==", keys.key_b64),
+        },  # a key is not "plaintext-secret"
+        names=["fixtures/deep/s.yaml", "keys/demo.pem", "keys/real.pem", "other/s.yaml", "fixtures/k.yaml"],
+    )
     assert r.rc == 1
     assert [(f["path"], f["rule"]) for f in r.findings] == [
-        ("keys/real.pem", "private-key"), ("other/s.yaml", "plaintext-secret"), ("fixtures/k.yaml", "private-key")]
+        ("keys/real.pem", "private-key"),
+        ("other/s.yaml", "plaintext-secret"),
+        ("fixtures/k.yaml", "private-key"),
+    ]
 
 
 def test_config_found_at_the_git_root_from_a_subdirectory(check):
@@ -399,14 +518,17 @@ def test_config_found_at_the_git_root_from_a_subdirectory(check):
     assert run_hook("no-plaintext", check.root / "sub", "s.yaml", "--config", "/dev/null").rc == 1
 
 
-@pytest.mark.parametrize("config,error", [
-    ("allow:\n- path: x\n", "needs a reason"),
-    ("allow:\n- {path: x, reason: r, rule: no-such-rule}\n", "unknown rule"),
-    ("allow:\n- {reason: r}\n", "needs a path"),
-    ("alow: []\n", "unknown key 'alow'"),
-    ("certificates: [https://example.com/cert.pem]\n", "not a URL"),
-    ("allow: [\n", "malformed YAML"),
-])
+@pytest.mark.parametrize(
+    "config,error",
+    [
+        ("allow:\n- path: x\n", "needs a reason"),
+        ("allow:\n- {path: x, reason: r, rule: no-such-rule}\n", "unknown rule"),
+        ("allow:\n- {reason: r}\n", "needs a path"),
+        ("alow: []\n", "unknown key 'alow'"),
+        ("certificates: [https://example.com/cert.pem]\n", "not a URL"),
+        ("allow: [\n", "malformed YAML"),
+    ],
+)
 def test_bad_config_stops_the_hook_when_it_is_needed(check, config, error):
     r = check({".sealer.yaml": config, "s.yaml": SECRET}, names=["s.yaml"])
     assert r.rc == 2
@@ -428,7 +550,9 @@ def test_repository_own_config_allows_exactly_the_examples():
     assert cfg.path and cfg.path.endswith(".sealer.yaml")
     assert cfg.certificates == []
     assert sorted((e.pattern, tuple(sorted(e.rules))) for e in cfg.allow) == [
-        ("examples/example-key.pem", ("private-key",)), ("examples/secret.yaml", ("plaintext-secret",))]
+        ("examples/example-key.pem", ("private-key",)),
+        ("examples/secret.yaml", ("plaintext-secret",)),
+    ]
     assert all(e.reason for e in cfg.allow)
 
 
@@ -443,13 +567,16 @@ def test_repository_examples_pass_with_the_repository_config():
 def test_keys_that_parsing_does_not_see(check, keys):
     pem = keys.key_pem.decode()
     commented = "".join("# " + line + "\n" for line in pem.splitlines())
-    r = check({
-        "comment.yaml": f"kind: Secret\nmetadata: {{name: s}}\n{commented}stringData:\n  password: x\n",
-        "bare.yaml": pem,  # a YAML document that is one string
-        "secret-and-key.yaml": f"kind: Secret\nmetadata: {{name: k}}\ndata:\n  id_rsa: {keys.key_b64}\n",
-    })
+    r = check(
+        {
+            "comment.yaml": f"kind: Secret\nmetadata: {{name: s}}\n{commented}stringData:\n  password: x\n",
+            "bare.yaml": pem,  # a YAML document that is one string
+            "secret-and-key.yaml": f"kind: Secret\nmetadata: {{name: k}}\ndata:\n  id_rsa: {keys.key_b64}\n",
+        }
+    )
     assert [(f["path"], f["line"], f["rule"]) for f in r.findings] == [
-        ("comment.yaml", 3, "private-key"), ("comment.yaml", 3 + len(pem.splitlines()) + 1, "plaintext-secret"),
+        ("comment.yaml", 3, "private-key"),
+        ("comment.yaml", 3 + len(pem.splitlines()) + 1, "plaintext-secret"),
         ("bare.yaml", 1, "private-key"),
         ("secret-and-key.yaml", 4, "private-key"),  # once: the Secret rule's finding covers it
     ]
@@ -457,7 +584,12 @@ def test_keys_that_parsing_does_not_see(check, keys):
 
 def test_key_in_a_comment_of_an_allowed_document_is_allowed(check, keys):
     commented = "".join("# " + line + "\n" for line in keys.key_pem.decode().splitlines())
-    r = check({"a.yaml": "kind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n    sealer.dev/allow-plaintext: demo\n" + commented})
+    r = check(
+        {
+            "a.yaml": "kind: ConfigMap\nmetadata:\n  name: c\n  annotations:\n    sealer.dev/allow-plaintext: demo\n"
+            + commented
+        }
+    )
     assert (r.rc, r.findings) == (0, [])
 
 
@@ -474,7 +606,8 @@ def _key_forms():
         "encrypted PKCS#8": key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, enc),
         "encrypted legacy": key.private_bytes(s.Encoding.PEM, s.PrivateFormat.TraditionalOpenSSL, enc),
         "PGP": b"-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n\n"
-               + base64.b64encode(bytes(range(256)) * 3).replace(b"=", b"")[:640] + b"\n-----END PGP PRIVATE KEY BLOCK-----\n",
+        + base64.b64encode(bytes(range(256)) * 3).replace(b"=", b"")[:640]
+        + b"\n-----END PGP PRIVATE KEY BLOCK-----\n",
     }
 
 

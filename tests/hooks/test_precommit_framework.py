@@ -24,16 +24,22 @@ pytestmark = pytest.mark.skipif(not PRE_COMMIT.exists(), reason="pre-commit is n
 
 # Commits with fixed names and dates: the hook repository's commit then depends on its content
 # alone, so a kept SEALER_PRE_COMMIT_HOME is reused until the code changes.
-GIT_ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
-           "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@example.com",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@example.com",
+    "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z",
+    "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z",
+}
 
 
 def git(cwd: Path, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
     environment.update(GIT_ENV, **(env or {}))
-    return subprocess.run(["git", *args], cwd=cwd, env=environment, check=check, capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=environment, check=check, capture_output=True, text=True, timeout=900
+    )
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +73,23 @@ def project(tmp_path, hook_repo, pre_commit_home):
     root = tmp_path / "project"
     root.mkdir()
     git(root, "init", "-q")
-    config = {"repos": [{"repo": str(repo_path), "rev": rev, "hooks": [
-        {"id": "sealer-no-plaintext-secrets"}, {"id": "sealer-validate-sealed", "args": ["--require-namespace"]}]}]}
+    config = {
+        "repos": [
+            {
+                "repo": str(repo_path),
+                "rev": rev,
+                "hooks": [
+                    {"id": "sealer-no-plaintext-secrets"},
+                    {"id": "sealer-validate-sealed", "args": ["--require-namespace"]},
+                ],
+            }
+        ]
+    }
     (root / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     env = {"PRE_COMMIT_HOME": str(pre_commit_home), "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    subprocess.run([str(PRE_COMMIT), "install"], cwd=root, check=True, capture_output=True, timeout=120,
-                   env={**os.environ, **env})
+    subprocess.run(
+        [str(PRE_COMMIT), "install"], cwd=root, check=True, capture_output=True, timeout=120, env={**os.environ, **env}
+    )
 
     def commit(files: dict[str, str | bytes], message: str = "change") -> subprocess.CompletedProcess:
         for name, content in files.items():
@@ -129,6 +146,10 @@ def test_private_keys_and_malformed_sealed_secrets_are_refused(project, keys):
 
 
 def test_allow_list_in_the_repository_config(project):
-    allowed = project({".sealer.yaml": "allow:\n  - path: fixtures/*\n    rule: plaintext-secret\n    reason: test data\n",
-                       "fixtures/secret.yaml": SECRET})
+    allowed = project(
+        {
+            ".sealer.yaml": "allow:\n  - path: fixtures/*\n    rule: plaintext-secret\n    reason: test data\n",
+            "fixtures/secret.yaml": SECRET,
+        }
+    )
     assert allowed.returncode == 0, allowed.stdout + allowed.stderr

@@ -11,11 +11,10 @@ import tempfile
 from pathlib import Path
 
 import yaml
-
-from sealer.core import manifests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from sealer.core import manifests
 from sealer.hooks.plaintext import is_placeholder
 from tests.hooks.conftest import run_hook
 
@@ -27,14 +26,26 @@ names = st.from_regex(r"[a-z][a-z0-9-]{0,20}", fullmatch=True)
 # NEL, LS and PS as line breaks, editors do not, so lines would differ by definition).
 printable = st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"))
 keys = st.text(printable, min_size=1, max_size=20)
-plain_values = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(lambda v: not is_placeholder(v))
+plain_values = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40).filter(
+    lambda v: not is_placeholder(v)
+)
 data_values = st.binary(min_size=1, max_size=40).map(lambda b: base64.b64encode(b).decode())
-others = st.lists(st.sampled_from([
-    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}},
-    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 2}},
-    {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "stub"}, "type": "kubernetes.io/service-account-token"},
-    {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}},
-]), max_size=4)
+others = st.lists(
+    st.sampled_from(
+        [
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}},
+            {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 2}},
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "stub"},
+                "type": "kubernetes.io/service-account-token",
+            },
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}]}},
+        ]
+    ),
+    max_size=4,
+)
 
 
 @st.composite
@@ -46,8 +57,7 @@ def secrets(draw) -> dict:
             data[draw(keys)] = draw(data_values)
         else:
             string_data[draw(keys)] = draw(plain_values)
-    secret = {"apiVersion": "v1", "kind": "Secret",
-              "metadata": {"name": draw(names), "namespace": draw(names)}}
+    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": draw(names), "namespace": draw(names)}}
     if data:
         secret["data"] = data
     if string_data:
@@ -82,8 +92,9 @@ def render(docs: list[dict], form: str) -> tuple[str, list[tuple[int, int]]]:
 
 
 def expected(secret: dict) -> set[tuple[str, str]]:
-    return {(field, str(key)) for field in ("data", "stringData")
-            for key, value in secret.get(field, {}).items() if value}
+    return {
+        (field, str(key)) for field in ("data", "stringData") for key, value in secret.get(field, {}).items() if value
+    }
 
 
 def run_on(text: str, name: str, hook: str = "no-plaintext"):
@@ -103,9 +114,13 @@ def test_a_secret_with_a_plaintext_value_is_always_caught(secret, before, after,
     got = set()
     for f in r.findings:
         assert f["rule"] in ("plaintext-secret", "private-key")
-        prefix = f'Secret "{name}" has plaintext ' if f["rule"] == "plaintext-secret" else f'Secret "{name}" has a private key in '
+        prefix = (
+            f'Secret "{name}" has plaintext '
+            if f["rule"] == "plaintext-secret"
+            else f'Secret "{name}" has a private key in '
+        )
         assert f["message"].startswith(prefix)
-        field, _, key = f["message"][len(prefix):].partition(".")
+        field, _, key = f["message"][len(prefix) :].partition(".")
         got.add((field, key))
         if spans:
             first, last = spans[len(before)]
@@ -131,8 +146,12 @@ def test_sealing_the_secret_makes_it_pass(sealing_keys, secret, before, after, f
 
 
 @SETTINGS
-@given(prefix=st.text(max_size=200), suffix=st.text(max_size=200), encoded=st.booleans(),
-       name=st.sampled_from(["notes.txt", "app.py", "key", "values.yaml", "data.json"]))
+@given(
+    prefix=st.text(max_size=200),
+    suffix=st.text(max_size=200),
+    encoded=st.booleans(),
+    name=st.sampled_from(["notes.txt", "app.py", "key", "values.yaml", "data.json"]),
+)
 def test_a_private_key_is_caught_in_any_surroundings(pem_key, prefix, suffix, encoded, name):
     key = base64.b64encode(pem_key).decode() if encoded else pem_key.decode()
     text = prefix + ("\n" if prefix else "") + key + "\n" + suffix

@@ -10,12 +10,16 @@ import pytest
 import yaml
 
 from sealer.core import sealing
+from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
 from sealer.core.sealing import Sealer
 from sealer.hooks import sealed as sealed_rules
-from sealer.core.scope import CLUSTER_WIDE_ANNOTATION, KEY_HINT_ANNOTATION, NAMESPACE_WIDE_ANNOTATION, Scope
 
-SECRET = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "prod"},
-          "stringData": {"password": "hunter2", "user": "admin"}}
+SECRET = {
+    "apiVersion": "v1",
+    "kind": "Secret",
+    "metadata": {"name": "db", "namespace": "prod"},
+    "stringData": {"password": "hunter2", "user": "admin"},
+}
 
 
 def seal(keys, scope: Scope | None = None, secret: dict = SECRET, **kw) -> dict:
@@ -42,16 +46,23 @@ def test_real_sealed_secrets_pass(check, keys, scope):
 def test_lists_of_sealed_secrets_are_checked(check, keys):
     bad = seal(keys)
     bad["spec"]["encryptedData"]["user"] = "not base64!"
-    r = check({"l.yaml": dump({"apiVersion": "v1", "kind": "List", "items": [seal(keys), bad]})}, hook="validate-sealed")
+    r = check(
+        {"l.yaml": dump({"apiVersion": "v1", "kind": "List", "items": [seal(keys), bad]})}, hook="validate-sealed"
+    )
     assert r.rules == ["sealed-value"]
     assert r.findings[0]["message"] == 'SealedSecret "db": encryptedData.user is not valid base64'
 
 
 def test_wrong_api_version_and_kind(check, keys):
     doc = seal(keys)
-    r = check({"a.yaml": dump({**doc, "apiVersion": "bitnami.com/v1"}),
-               "b.yaml": dump({**doc, "kind": "Sealedsecret"}),
-               "c.json": json.dumps({k: v for k, v in doc.items() if k != "apiVersion"})}, hook="validate-sealed")
+    r = check(
+        {
+            "a.yaml": dump({**doc, "apiVersion": "bitnami.com/v1"}),
+            "b.yaml": dump({**doc, "kind": "Sealedsecret"}),
+            "c.json": json.dumps({k: v for k, v in doc.items() if k != "apiVersion"}),
+        },
+        hook="validate-sealed",
+    )
     assert [(f["path"], f["rule"], f["message"]) for f in r.findings] == [
         ("a.yaml", "sealed-kind", 'SealedSecret "db" has apiVersion "bitnami.com/v1", should be bitnami.com/v1alpha1'),
         ("b.yaml", "sealed-kind", 'SealedSecret "db": kind "Sealedsecret" should be SealedSecret'),
@@ -63,12 +74,21 @@ def test_shape(check, keys):
     doc = seal(keys)
     no_name = copy.deepcopy(doc)
     del no_name["metadata"]["name"]
-    r = check({"a.yaml": dump(no_name),
-               "b.yaml": dump({**doc, "spec": None}),
-               "c.yaml": dump({**doc, "spec": {"encryptedData": ["x"]}}),
-               "d.yaml": dump({**doc, "spec": {"template": {}}})}, hook="validate-sealed")
+    r = check(
+        {
+            "a.yaml": dump(no_name),
+            "b.yaml": dump({**doc, "spec": None}),
+            "c.yaml": dump({**doc, "spec": {"encryptedData": ["x"]}}),
+            "d.yaml": dump({**doc, "spec": {"template": {}}}),
+        },
+        hook="validate-sealed",
+    )
     assert [(f["path"], f["rule"]) for f in r.findings] == [
-        ("a.yaml", "sealed-shape"), ("b.yaml", "sealed-shape"), ("c.yaml", "sealed-shape"), ("d.yaml", "sealed-shape")]
+        ("a.yaml", "sealed-shape"),
+        ("b.yaml", "sealed-shape"),
+        ("c.yaml", "sealed-shape"),
+        ("d.yaml", "sealed-shape"),
+    ]
 
 
 def test_missing_namespace_is_a_warning_unless_required(check, keys):
@@ -77,7 +97,7 @@ def test_missing_namespace_is_a_warning_unless_required(check, keys):
     files = {"s.yaml": dump(doc)}
     r = check(files, hook="validate-sealed", fmt="text")
     assert r.rc == 0
-    assert r.out.startswith("s.yaml:3: warning: SealedSecret \"db\" is strict-scoped but has no metadata.namespace")
+    assert r.out.startswith('s.yaml:3: warning: SealedSecret "db" is strict-scoped but has no metadata.namespace')
     r = check(files, hook="validate-sealed", args=("--require-namespace",))
     assert r.rc == 1
     assert [(f["rule"], f["level"]) for f in r.findings] == [("sealed-namespace", "error")]
@@ -87,12 +107,27 @@ def test_missing_namespace_is_a_warning_unless_required(check, keys):
     assert (r.rc, r.findings) == (0, [])
 
 
-@pytest.mark.parametrize("top,template,expect", [
-    ({CLUSTER_WIDE_ANNOTATION: "true"}, {NAMESPACE_WIDE_ANNOTATION: "true"}, "make it cluster-wide but spec.template.metadata.annotations say namespace-wide"),
-    ({NAMESPACE_WIDE_ANNOTATION: "true"}, {CLUSTER_WIDE_ANNOTATION: "true"}, "make it namespace-wide but spec.template.metadata.annotations say cluster-wide"),
-    ({}, {CLUSTER_WIDE_ANNOTATION: "true"}, "make it strict but spec.template.metadata.annotations say cluster-wide"),
-    ({CLUSTER_WIDE_ANNOTATION: "yes"}, {}, 'is neither "true" nor "false"'),
-])
+@pytest.mark.parametrize(
+    "top,template,expect",
+    [
+        (
+            {CLUSTER_WIDE_ANNOTATION: "true"},
+            {NAMESPACE_WIDE_ANNOTATION: "true"},
+            "make it cluster-wide but spec.template.metadata.annotations say namespace-wide",
+        ),
+        (
+            {NAMESPACE_WIDE_ANNOTATION: "true"},
+            {CLUSTER_WIDE_ANNOTATION: "true"},
+            "make it namespace-wide but spec.template.metadata.annotations say cluster-wide",
+        ),
+        (
+            {},
+            {CLUSTER_WIDE_ANNOTATION: "true"},
+            "make it strict but spec.template.metadata.annotations say cluster-wide",
+        ),
+        ({CLUSTER_WIDE_ANNOTATION: "yes"}, {}, 'is neither "true" nor "false"'),
+    ],
+)
 def test_inconsistent_scope_annotations(check, keys, top, template, expect):
     doc = seal(keys)
     doc["metadata"]["annotations"] = top
@@ -135,7 +170,7 @@ def test_malformed_values(check, keys):
     enc["no-tag"] = base64.b64encode(blob[: 2 + 256 + 10]).decode()  # no room for the GCM tag
     enc["block-size"] = base64.b64encode(b"\x00\xc8" + bytes(200) + bytes(40)).decode()  # 200-byte "RSA block"
     enc["empty"] = ""
-    enc["wrapped"] = "\n".join(good[i:i + 76] for i in range(0, len(good), 76))  # line breaks are fine, as in Go
+    enc["wrapped"] = "\n".join(good[i : i + 76] for i in range(0, len(good), 76))  # line breaks are fine, as in Go
     r = check({"s.yaml": dump(doc)}, hook="validate-sealed")
     assert r.rc == 1
     got = {f["message"].split(": ", 1)[1] for f in r.findings}
@@ -157,7 +192,9 @@ def test_legacy_spec_data_is_checked(check, keys):
     doc = seal(keys)
     doc["spec"] = {"data": "AAAA"}
     r = check({"s.yaml": dump(doc)}, hook="validate-sealed")
-    assert [f["message"] for f in r.findings] == ['SealedSecret "db": spec.data is not a well-formed sealed value (sealed value is too short)']
+    assert [f["message"] for f in r.findings] == [
+        'SealedSecret "db": spec.data is not a well-formed sealed value (sealed value is too short)'
+    ]
 
 
 def test_helm_template_warns_and_broken_sealed_secret_fails(check):
@@ -169,22 +206,33 @@ def test_helm_template_warns_and_broken_sealed_secret_fails(check):
 
 
 def test_other_manifests_are_ignored(check):
-    r = check({"d.yaml": "kind: Deployment\nmetadata: {name: x}\n", "readme.md": "SealedSecret\n",
-               "v.yaml": "sealed-secrets:\n  enabled: true\n"}, hook="validate-sealed")
+    r = check(
+        {
+            "d.yaml": "kind: Deployment\nmetadata: {name: x}\n",
+            "readme.md": "SealedSecret\n",
+            "v.yaml": "sealed-secrets:\n  enabled: true\n",
+        },
+        hook="validate-sealed",
+    )
     assert (r.rc, r.findings) == (0, [])
 
 
 # --- the clusters' certificates in .sealer.yaml -------------------------------------------------
+
 
 def config_with(*certs: str) -> str:
     return yaml.safe_dump({"certificates": list(certs)})
 
 
 def test_sealed_for_a_listed_certificate_passes(check, keys, big_keys):
-    files = {"certs/a.pem": keys.cert_pem, "certs/b.pem": big_keys.cert_pem,
-             ".sealer.yaml": config_with("certs/a.pem", "certs/b.pem"),
-             "a.yaml": dump(seal(keys)), "b.yaml": dump(seal(big_keys)),
-             "nohint.yaml": dump(seal(keys, record_key_hint=False))}
+    files = {
+        "certs/a.pem": keys.cert_pem,
+        "certs/b.pem": big_keys.cert_pem,
+        ".sealer.yaml": config_with("certs/a.pem", "certs/b.pem"),
+        "a.yaml": dump(seal(keys)),
+        "b.yaml": dump(seal(big_keys)),
+        "nohint.yaml": dump(seal(keys, record_key_hint=False)),
+    }
     r = check(files, hook="validate-sealed", names=["a.yaml", "b.yaml", "nohint.yaml"])
     assert (r.rc, r.findings) == (0, [])
 
@@ -193,11 +241,18 @@ def test_unknown_key_hint(check, keys, other_keys):
     files = {"c.pem": keys.cert_pem, ".sealer.yaml": config_with("c.pem"), "s.yaml": dump(seal(other_keys))}
     r = check(files, hook="validate-sealed", names=["s.yaml"])
     assert r.rc == 1
-    assert r.findings == [{
-        "path": "s.yaml", "line": dump(seal(other_keys)).splitlines().index(f"    {KEY_HINT_ANNOTATION}: {other_keys.cert.fingerprint}") + 1,
-        "rule": "sealed-unknown-key", "level": "error",
-        "message": f'SealedSecret "db" is sealed for key {other_keys.cert.fingerprint}, which is not among the certificates in .sealer.yaml',
-    }]
+    assert r.findings == [
+        {
+            "path": "s.yaml",
+            "line": dump(seal(other_keys))
+            .splitlines()
+            .index(f"    {KEY_HINT_ANNOTATION}: {other_keys.cert.fingerprint}")
+            + 1,
+            "rule": "sealed-unknown-key",
+            "level": "error",
+            "message": f'SealedSecret "db" is sealed for key {other_keys.cert.fingerprint}, which is not among the certificates in .sealer.yaml',
+        }
+    ]
 
 
 def test_several_hints_each_must_be_known(check, keys, other_keys):
@@ -205,24 +260,35 @@ def test_several_hints_each_must_be_known(check, keys, other_keys):
     doc["metadata"]["annotations"][KEY_HINT_ANNOTATION] = f"{keys.cert.fingerprint},{other_keys.cert.fingerprint}"
     files = {"c.pem": keys.cert_pem, ".sealer.yaml": config_with("c.pem"), "s.yaml": dump(doc)}
     assert check(files, hook="validate-sealed", names=["s.yaml"]).rules == ["sealed-unknown-key"]
-    files[".sealer.yaml"] = yaml.safe_dump({"certificates": [keys.cert_pem.decode(), other_keys.cert_pem.decode()]})  # inline PEM
+    files[".sealer.yaml"] = yaml.safe_dump(
+        {"certificates": [keys.cert_pem.decode(), other_keys.cert_pem.decode()]}
+    )  # inline PEM
     assert check(files, hook="validate-sealed", names=["s.yaml"]).findings == []
 
 
 def test_no_hint_key_size_must_match_a_certificate(check, keys, big_keys):
-    files = {"c.pem": keys.cert_pem, ".sealer.yaml": config_with("c.pem"),
-             "s.yaml": dump(seal(big_keys, record_key_hint=False))}
+    files = {
+        "c.pem": keys.cert_pem,
+        ".sealer.yaml": config_with("c.pem"),
+        "s.yaml": dump(seal(big_keys, record_key_hint=False)),
+    }
     r = check(files, hook="validate-sealed", names=["s.yaml"])
     assert r.rules == ["sealed-key-size", "sealed-key-size"]
-    assert r.findings[0]["message"] == ('SealedSecret "db": encryptedData.password is sealed for a 4096-bit key, '
-                                        "but the certificates in .sealer.yaml are 2048-bit")
+    assert r.findings[0]["message"] == (
+        'SealedSecret "db": encryptedData.password is sealed for a 4096-bit key, '
+        "but the certificates in .sealer.yaml are 2048-bit"
+    )
 
 
 def test_block_size_must_match_the_hinted_certificate(check, keys, big_keys):
     doc = seal(big_keys)  # 4096-bit values...
     doc["metadata"]["annotations"][KEY_HINT_ANNOTATION] = keys.cert.fingerprint  # ...hinted as the 2048-bit key
-    files = {"a.pem": keys.cert_pem, "b.pem": big_keys.cert_pem, ".sealer.yaml": config_with("a.pem", "b.pem"),
-             "s.yaml": dump(doc)}
+    files = {
+        "a.pem": keys.cert_pem,
+        "b.pem": big_keys.cert_pem,
+        ".sealer.yaml": config_with("a.pem", "b.pem"),
+        "s.yaml": dump(doc),
+    }
     r = check(files, hook="validate-sealed", names=["s.yaml"])
     assert r.rules == ["sealed-key-size", "sealed-key-size"]
     assert "but the hinted certificate is 2048-bit" in r.findings[0]["message"]
@@ -237,21 +303,29 @@ def test_expired_certificate_still_counts(check, expired_cert):
 
     from sealer.core.certs import parse_certificate
 
-    cert = parse_certificate(expired_cert, now=dt.datetime(2000, 1, 1, 12, tzinfo=dt.timezone.utc))
+    cert = parse_certificate(expired_cert, now=dt.datetime(2000, 1, 1, 12, tzinfo=dt.UTC))
     doc = sealing.Sealer(cert).seal_secret(copy.deepcopy(SECRET))
     files = {"old.pem": expired_cert, ".sealer.yaml": config_with("old.pem"), "s.yaml": dump(doc)}
     assert check(files, hook="validate-sealed", names=["s.yaml"]).findings == []
 
 
 def test_unreadable_certificate_stops_the_hook(check, keys):
-    r = check({".sealer.yaml": config_with("missing.pem"), "s.yaml": dump(seal(keys))}, hook="validate-sealed", names=["s.yaml"])
+    r = check(
+        {".sealer.yaml": config_with("missing.pem"), "s.yaml": dump(seal(keys))},
+        hook="validate-sealed",
+        names=["s.yaml"],
+    )
     assert r.rc == 2
     assert "missing.pem" in r.err
 
 
 def test_certificates_are_not_loaded_without_sealed_secrets(check):
     # A broken certificate path costs nothing (and breaks nothing) until a SealedSecret needs it.
-    r = check({".sealer.yaml": config_with("missing.pem"), "d.yaml": "kind: ConfigMap\n"}, hook="validate-sealed", names=["d.yaml"])
+    r = check(
+        {".sealer.yaml": config_with("missing.pem"), "d.yaml": "kind: ConfigMap\n"},
+        hook="validate-sealed",
+        names=["d.yaml"],
+    )
     assert r.rc == 0
 
 

@@ -8,7 +8,11 @@ from tests.peers import peer_bin_dir
 
 
 def find_binary(directory: Path, name: str) -> Path:
-    for candidate in (directory / name, *sorted(directory.glob(f"*/bin/{name}")), *sorted(directory.glob(f"bin/{name}"))):
+    for candidate in (
+        directory / name,
+        *sorted(directory.glob(f"*/bin/{name}")),
+        *sorted(directory.glob(f"bin/{name}")),
+    ):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError(f"{name} not found under {directory}")

@@ -37,7 +37,9 @@ def sealer(run_cli):
 
 @pytest.mark.parametrize("scope", SCOPES)
 def test_sealer_opens_what_kubeseal_sealed(kubeseal, sealer, test_key, tmp_path, scope):
-    sealed = run([kubeseal, "--cert", test_key.cert_path, "--scope", scope], json.dumps(SECRET).encode(), tmp_path).stdout
+    sealed = run(
+        [kubeseal, "--cert", test_key.cert_path, "--scope", scope], json.dumps(SECRET).encode(), tmp_path
+    ).stdout
     opened = sealer("unseal", "--recovery-private-key", str(test_key.key_path), input=sealed)
     assert opened.returncode == 0, opened.stderr
     secret = json.loads(opened.stdout)
@@ -50,7 +52,11 @@ def test_kubeseal_opens_what_sealer_sealed(kubeseal, sealer, test_key, tmp_path,
     sealed = sealer("--cert", str(test_key.cert_path), "--scope", scope, input=json.dumps(SECRET))
     assert sealed.returncode == 0, sealed.stderr
     opened = run([kubeseal, "--recovery-unseal", "--recovery-private-key", test_key.key_path], sealed.stdout, tmp_path)
-    assert json.loads(opened.stdout)["data"] == {"binary": "AAEC/w==", "password": "cEBzczogd8O2cmQK", "username": "YWRtaW4="}
+    assert json.loads(opened.stdout)["data"] == {
+        "binary": "AAEC/w==",
+        "password": "cEBzczogd8O2cmQK",
+        "username": "YWRtaW4=",
+    }
 
 
 def test_scope_is_enforced_the_same_way(kubeseal, sealer, test_key, tmp_path):
@@ -66,21 +72,35 @@ def test_scope_is_enforced_the_same_way(kubeseal, sealer, test_key, tmp_path):
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_manifest_is_identical_but_for_ciphertext(kubeseal, sealer, test_key, tmp_path, fmt):
-    theirs = run([kubeseal, "--cert", test_key.cert_path, "-o", fmt], json.dumps(SECRET).encode(), tmp_path).stdout.decode()
-    ours = sealer("--cert", str(test_key.cert_path), "-o", fmt, "--no-key-hint", input=json.dumps(SECRET)).stdout.decode()
+    theirs = run(
+        [kubeseal, "--cert", test_key.cert_path, "-o", fmt], json.dumps(SECRET).encode(), tmp_path
+    ).stdout.decode()
+    ours = sealer(
+        "--cert", str(test_key.cert_path), "-o", fmt, "--no-key-hint", input=json.dumps(SECRET)
+    ).stdout.decode()
     blank = lambda text: re.sub(r"A[QgwI][A-Za-z0-9+/]{100,}={0,2}", "<sealed>", text)  # noqa: E731
     assert blank(ours) == blank(theirs)
 
 
 def test_raw_values_interoperate(kubeseal, sealer, test_key, tmp_path):
-    raw = run([kubeseal, "--raw", "--cert", test_key.cert_path, "--name", "db", "--namespace", "prod"], b"raw-value", tmp_path).stdout
-    doc = {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {"name": "db", "namespace": "prod"},
-           "spec": {"encryptedData": {"v": raw.decode()}}}
+    raw = run(
+        [kubeseal, "--raw", "--cert", test_key.cert_path, "--name", "db", "--namespace", "prod"], b"raw-value", tmp_path
+    ).stdout
+    doc = {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "db", "namespace": "prod"},
+        "spec": {"encryptedData": {"v": raw.decode()}},
+    }
     opened = sealer("unseal", "--recovery-private-key", str(test_key.key_path), input=json.dumps(doc))
     assert json.loads(opened.stdout)["data"]["v"] == "cmF3LXZhbHVl"
-    ours = sealer("--raw", "--cert", str(test_key.cert_path), "--name", "db", "--namespace", "prod", input="raw-value").stdout
+    ours = sealer(
+        "--raw", "--cert", str(test_key.cert_path), "--name", "db", "--namespace", "prod", input="raw-value"
+    ).stdout
     doc["spec"]["encryptedData"]["v"] = ours.decode()
-    opened = run([kubeseal, "--recovery-unseal", "--recovery-private-key", test_key.key_path], json.dumps(doc).encode(), tmp_path)
+    opened = run(
+        [kubeseal, "--recovery-unseal", "--recovery-private-key", test_key.key_path], json.dumps(doc).encode(), tmp_path
+    )
     assert json.loads(opened.stdout)["data"]["v"] == "cmF3LXZhbHVl"
 
 

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-
 from keyring.backend import KeyringBackend
 
 from keys.generate import self_signed_certificate
@@ -24,7 +23,7 @@ from keys.keypair import KeyPair
 from keys.secret_format import StoredKey
 from tests.peers import mandatory
 
-T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 POOL_SIZE = 16
 REPO = Path(__file__).resolve().parents[2]
 
@@ -102,11 +101,20 @@ class SecretService:
         home.mkdir()
         runtime.mkdir(mode=0o700)
         env = {k: v for k, v in os.environ.items() if not k.startswith(("DBUS_", "GNOME_KEYRING", "PYTHON_KEYRING"))}
-        env.update(HOME=str(home), XDG_RUNTIME_DIR=str(runtime), XDG_DATA_HOME=str(home / "data"),
-                   XDG_CONFIG_HOME=str(home / "config"), XDG_CACHE_HOME=str(home / "cache"))
+        env.update(
+            HOME=str(home),
+            XDG_RUNTIME_DIR=str(runtime),
+            XDG_DATA_HOME=str(home / "data"),
+            XDG_CONFIG_HOME=str(home / "config"),
+            XDG_CACHE_HOME=str(home / "cache"),
+        )
         bus = subprocess.Popen(
             ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
-            stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, preexec_fn=_die_with_parent, text=True,
+            stdout=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            preexec_fn=_die_with_parent,
+            text=True,
         )
         self._procs.append(bus)
         address = bus.stdout.readline().strip()
@@ -115,7 +123,10 @@ class SecretService:
         env["DBUS_SESSION_BUS_ADDRESS"] = address
         keyring_daemon = subprocess.Popen(
             ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
             preexec_fn=_die_with_parent,
         )
         self._procs.append(keyring_daemon)
@@ -128,8 +139,10 @@ class SecretService:
     def _wait_ready(self, timeout: float = 20) -> None:
         # The daemon answers on the bus a moment after it starts: probe from a child process, so
         # this process's environment is not touched before the fixture says so.
-        probe = ("import keyring.backends.SecretService as s; k = s.Keyring(); "
-                 "k.set_password('sealer-probe', 'p', 'ok'); assert k.get_password('sealer-probe', 'p') == 'ok'")
+        probe = (
+            "import keyring.backends.SecretService as s; k = s.Keyring(); "
+            "k.set_password('sealer-probe', 'p', 'ok'); assert k.get_password('sealer-probe', 'p') == 'ok'"
+        )
         deadline = time.monotonic() + timeout
         while True:
             result = subprocess.run([sys.executable, "-c", probe], env=self.env, capture_output=True, text=True)

@@ -100,8 +100,12 @@ def test_envelope_errors(make_stored):
     tampered["kdf"]["p"] = 2  # a header change, even one that does not change the key, breaks the tag
     with pytest.raises(BackupError, match="wrong passphrase, or the encrypted backup was modified"):
         envelope.decrypt(tampered, "pw", "b.enc")
-    for path, message in [(("kdf", "salt"), "missing kdf.salt"), (("cipher", "nonce"), "missing cipher.nonce"),
-                          (("ciphertext",), "missing ciphertext"), (("kdf",), "missing kdf")]:
+    for path, message in [
+        (("kdf", "salt"), "missing kdf.salt"),
+        (("cipher", "nonce"), "missing cipher.nonce"),
+        (("ciphertext",), "missing ciphertext"),
+        (("kdf",), "missing kdf"),
+    ]:
         broken = copy.deepcopy(doc)
         target = broken
         for part in path[:-1]:

@@ -39,8 +39,15 @@ def sealer(capsys, *args: str, stdin: str | None = None, monkeypatch=None, **env
 
 
 def sealer_process(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "sealer", *args], capture_output=True, text=True, timeout=120,
-                          env=env, cwd=REPO, **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "sealer", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=REPO,
+        **kwargs,
+    )
 
 
 def assert_clean_error(result: Result, *expected: str) -> None:
@@ -87,9 +94,13 @@ def test_list_table_and_yaml(key_dir, capsys):
 
 def test_generate_needs_one_store(tmp_path, capsys):
     assert_clean_error(sealer(capsys, "keys", "generate", "--bits", "2048"), "--out DIR or --keyring NAME")
-    assert_clean_error(sealer(capsys, "keys", "generate", "--out", str(tmp_path / "x"), "--keyring", "k"), "only one of")
+    assert_clean_error(
+        sealer(capsys, "keys", "generate", "--out", str(tmp_path / "x"), "--keyring", "k"), "only one of"
+    )
     assert_clean_error(sealer(capsys, "keys", "generate", "--bits", "1024", "--out", str(tmp_path / "x")), "too small")
-    assert_clean_error(sealer(capsys, "keys", "generate", "--ttl", "10y", "--out", str(tmp_path / "x")), "--ttl", "unknown unit")
+    assert_clean_error(
+        sealer(capsys, "keys", "generate", "--ttl", "10y", "--out", str(tmp_path / "x")), "--ttl", "unknown unit"
+    )
 
 
 def test_cert_and_rotate(key_dir, capsys):
@@ -106,7 +117,9 @@ def test_backup_restore_round_trip_opens_old_secrets(key_dir, tmp_path, capsys, 
     cert = tmp_path / "cert.pem"
     cert.write_text(sealer(capsys, "cert", "--dir", str(key_dir)).out)
     secret = tmp_path / "secret.yaml"
-    secret.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\nstringData: {password: hunter2}\n")
+    secret.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\nstringData: {password: hunter2}\n"
+    )
     sealed = tmp_path / "sealed.yaml"
     assert sealer(capsys, "seal", "--cert", str(cert), "-f", str(secret), "-w", str(sealed)).code == 0
 
@@ -157,10 +170,13 @@ def test_encrypted_backup(key_dir, tmp_path, capsys, monkeypatch):
     text = backup.read_text()
     assert "SealerEncryptedBackup" in text and "tls.key" not in text
 
-    assert_clean_error(sealer(capsys, "keys", "restore", str(backup), "--to-dir", str(tmp_path / "b")),
-                       "no passphrase")  # stdin is not a terminal: no prompt
+    assert_clean_error(
+        sealer(capsys, "keys", "restore", str(backup), "--to-dir", str(tmp_path / "b")), "no passphrase"
+    )  # stdin is not a terminal: no prompt
     monkeypatch.setenv("SEALER_BACKUP_PASSPHRASE", "wrong")
-    assert_clean_error(sealer(capsys, "keys", "restore", str(backup), "--to-dir", str(tmp_path / "b")), "wrong passphrase")
+    assert_clean_error(
+        sealer(capsys, "keys", "restore", str(backup), "--to-dir", str(tmp_path / "b")), "wrong passphrase"
+    )
     assert not (tmp_path / "b").exists()
     monkeypatch.setenv("SEALER_BACKUP_PASSPHRASE", "correct horse battery staple")
     r = sealer(capsys, "keys", "restore", str(backup), "--to-dir", str(tmp_path / "b"))
@@ -178,8 +194,18 @@ def test_prompted_passphrase(key_dir, tmp_path, capsys, monkeypatch):
         asked.append((text, confirm))
         return "s3cret"
 
-    r = sealer(capsys, "keys", "backup", "--dir", str(key_dir), "--encrypt", "-w", str(tmp_path / "b.enc"),
-               stdin_isatty=True, prompt=prompt)
+    r = sealer(
+        capsys,
+        "keys",
+        "backup",
+        "--dir",
+        str(key_dir),
+        "--encrypt",
+        "-w",
+        str(tmp_path / "b.enc"),
+        stdin_isatty=True,
+        prompt=prompt,
+    )
     assert r.code == 0, r.err
     assert asked == [("Backup passphrase", True)]  # asked once, and confirmed (a typo would lose the backup)
     assert "s3cret" not in r.out + r.err
@@ -190,14 +216,21 @@ def test_prompted_passphrase(key_dir, tmp_path, capsys, monkeypatch):
 def test_backup_refuses_a_terminal(key_dir):
     main_fd, tty_fd = pty.openpty()
     try:
-        proc = subprocess.run([sys.executable, "-m", "sealer", "keys", "backup", "--dir", str(key_dir)],
-                              stdout=tty_fd, stderr=subprocess.PIPE, text=True, timeout=60, cwd=REPO)
+        proc = subprocess.run(
+            [sys.executable, "-m", "sealer", "keys", "backup", "--dir", str(key_dir)],
+            stdout=tty_fd,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            cwd=REPO,
+        )
     finally:
         os.close(tty_fd)
         os.close(main_fd)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == ("error: refusing to write private keys to a terminal: "
-                                   "redirect stdout to a file or use -w FILE")
+    assert proc.stderr.strip() == (
+        "error: refusing to write private keys to a terminal: redirect stdout to a file or use -w FILE"
+    )
 
 
 @pytest.fixture
@@ -217,7 +250,8 @@ def test_bad_backups_are_one_clear_line(good_backup, tmp_path, capsys, make_pair
 
     item = good_backup["items"][0]
     ed_pem = ed25519.Ed25519PrivateKey.generate().private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     key_pem = base64.b64decode(item["data"]["tls.key"])
     corrupt = key_pem[:200] + b"!!" + key_pem[202:]
     cases = {
@@ -239,20 +273,25 @@ def test_bad_backups_are_one_clear_line(good_backup, tmp_path, capsys, make_pair
         assert_clean_error(r, f"{path}, document 1, item 1", message)
         assert item["data"]["tls.key"][60:100] not in r.err
         assert not (tmp_path / "out").exists(), what  # nothing partially written
-    assert_clean_error(sealer(capsys, "keys", "restore", str(tmp_path / "nope.yaml"), "--to-dir", str(tmp_path / "o")),
-                       "no such file")
+    assert_clean_error(
+        sealer(capsys, "keys", "restore", str(tmp_path / "nope.yaml"), "--to-dir", str(tmp_path / "o")), "no such file"
+    )
 
 
 def test_store_list_errors(tmp_path, capsys):
     assert_clean_error(sealer(capsys, "keys", "list", "--dir", str(tmp_path / "nope")), "no such directory")
     assert_clean_error(sealer(capsys, "keys", "list", "--kubeconfig", str(tmp_path / "nope")), "kubeconfig")
-    assert_clean_error(sealer(capsys, "keys", "backup", "--dir", str(tmp_path), "-w", str(tmp_path / "b")), "nothing to back up")
+    assert_clean_error(
+        sealer(capsys, "keys", "backup", "--dir", str(tmp_path), "-w", str(tmp_path / "b")), "nothing to back up"
+    )
 
 
 def test_help_does_not_import_the_heavy_parts():
-    code = ("import sys; from sealer.cli import main; "
-            "print(sorted(m for m in ('keys', 'cryptography', 'yaml', 'keyring', 'kubernetes', 'urllib3', "
-            "'prometheus_client') if m in sys.modules))")
+    code = (
+        "import sys; from sealer.cli import main; "
+        "print(sorted(m for m in ('keys', 'cryptography', 'yaml', 'keyring', 'kubernetes', 'urllib3', "
+        "'prometheus_client') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO).stdout
     assert out.strip() == "[]"
     r = sealer_process("keys", "--help")
@@ -268,6 +307,7 @@ def test_the_definitions_default_key_prefix_is_the_key_formats():
 
 
 # --- the keyring, through the real command line ----------------------------------------------
+
 
 def test_keyring_commands(secret_service, tmp_path):
     env = {**secret_service.env, "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring"}
@@ -293,8 +333,11 @@ def test_keyring_errors_through_the_command_line(secret_service, tmp_path):
     assert r.returncode == 1 and r.stderr.startswith("error: keyring dev: refusing to keep private keys there")
     assert "--allow-insecure-keyring" in r.stderr and "Traceback" not in r.stderr
 
-    dead = {**secret_service.env, "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
-            "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus"}
+    dead = {
+        **secret_service.env,
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.SecretService.Keyring",
+        "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path}/no-bus",
+    }
     r = sealer_process("keys", "list", "--keyring", "dev", env=dead)
     assert r.returncode == 1 and r.stderr.startswith("error: keyring dev: cannot "), r.stderr
     assert r.stderr.rstrip().endswith("is a keyring service running, and unlocked?")
@@ -312,8 +355,17 @@ def test_cert_from_the_cluster_asks_the_controller(capsys, monkeypatch):
 
     monkeypatch.setattr(cluster, "fetch_certificate_with", fetch)
     connections = []
-    r = sealer(capsys, "cert", "--controller-namespace", "sealed", "--controller-name", "ctrl", "--context", "prod",
-               connect=lambda conn, environ: connections.append(conn) or client)
+    r = sealer(
+        capsys,
+        "cert",
+        "--controller-namespace",
+        "sealed",
+        "--controller-name",
+        "ctrl",
+        "--context",
+        "prod",
+        connect=lambda conn, environ: connections.append(conn) or client,
+    )
     assert r.code == 0 and r.out.startswith("-----BEGIN CERTIFICATE-----")
     assert calls == [(client, "sealed", "ctrl")]
     assert [c.context for c in connections] == ["prod"]
@@ -329,7 +381,9 @@ def test_pq_keys_in_a_directory_seal_and_open_post_quantum(tmp_path, capsys):
     cert.write_text(sealer(capsys, "cert", "--dir", str(key_dir)).out)
     assert cert.read_text().count("-----BEGIN PUBLIC KEY-----") == 1
     secret = tmp_path / "secret.yaml"
-    secret.write_text("apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\nstringData: {password: hunter2}\n")
+    secret.write_text(
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: app}\nstringData: {password: hunter2}\n"
+    )
     sealed = tmp_path / "sealed.yaml"
     assert sealer(capsys, "seal", "--pq", "--cert", str(cert), "-f", str(secret), "-w", str(sealed)).code == 0
     assert yaml.safe_load(sealed.read_text())["spec"]["encryptedData"]["password"].startswith("/1BRA")

@@ -17,7 +17,7 @@ from keys.generate import DEFAULT_BITS, DEFAULT_TTL, check_bits, clock_after, ge
 
 from .conftest import T0
 
-NOW = dt.datetime(2024, 10, 14, 19, 45, 30, 123456, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2024, 10, 14, 19, 45, 30, 123456, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,9 @@ def test_empty_cn_gives_an_empty_dn(rsa_pool):
 
 
 def test_serials_are_random(rsa_pool):
-    serials = {self_signed_certificate(rsa_pool[0], not_before=T0, ttl=DEFAULT_TTL, cn="").serial_number for _ in range(5)}
+    serials = {
+        self_signed_certificate(rsa_pool[0], not_before=T0, ttl=DEFAULT_TTL, cn="").serial_number for _ in range(5)
+    }
     assert len(serials) == 5
 
 
@@ -76,8 +78,12 @@ def test_fingerprint_matches_ssh_keygen(generated, tmp_path):
     if shutil.which("ssh-keygen") is None:
         pytest.skip("ssh-keygen not found (apt-get install openssh-client)")
     pub = tmp_path / "key.pub"
-    pub.write_bytes(generated.private_key.public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH) + b" test\n")
+    pub.write_bytes(
+        generated.private_key.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        + b" test\n"
+    )
     out = subprocess.run(["ssh-keygen", "-lf", str(pub)], capture_output=True, text=True, check=True).stdout
     # "2048 SHA256:<base64> test (RSA)"
     assert out.split()[1] == generated.fingerprint

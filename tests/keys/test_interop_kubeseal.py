@@ -48,6 +48,16 @@ def test_kubeseal_seals_for_our_key_and_recovers_with_our_backup(kubeseal, tmp_p
 
     backup = tmp_path / "backup.yaml"
     backup.write_text(render(backup_document(keys), "yaml"))
-    recovered = yaml.safe_load(run(kubeseal, tmp_path, "--recovery-unseal", "--recovery-private-key", str(backup),
-                                   "-o", "yaml", stdin=yaml.safe_dump(sealed)))
+    recovered = yaml.safe_load(
+        run(
+            kubeseal,
+            tmp_path,
+            "--recovery-unseal",
+            "--recovery-private-key",
+            str(backup),
+            "-o",
+            "yaml",
+            stdin=yaml.safe_dump(sealed),
+        )
+    )
     assert recovered["data"]["password"] == base64.b64encode(b"hunter2").decode()

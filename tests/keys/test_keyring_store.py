@@ -41,7 +41,10 @@ def test_round_trip_in_gnome_keyring(keyring_backend, make_pair):
 
 
 def test_stores_are_separate(keyring_backend, make_pair):
-    a, b = KeyringKeyStore(store_name(), backend=keyring_backend), KeyringKeyStore(store_name(), backend=keyring_backend)
+    a, b = (
+        KeyringKeyStore(store_name(), backend=keyring_backend),
+        KeyringKeyStore(store_name(), backend=keyring_backend),
+    )
     a.add(make_pair())
     assert b.list() == []
 

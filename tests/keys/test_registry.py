@@ -9,9 +9,9 @@ import pytest
 from keys.registry import KeyRegistry
 from keys.secret_format import StoredKey
 from sealer.core import crypto
+from sealer.core.certs import parse_certificate
 from sealer.core.scope import KEY_HINT_ANNOTATION
 from sealer.core.sealing import Sealer
-from sealer.core.certs import parse_certificate
 from sealer.core.unsealing import open_items
 
 from .conftest import T0
@@ -98,8 +98,12 @@ def test_whole_sealed_secret_with_and_without_the_annotation(make_stored):
     """End to end through sealer's own sealing and unsealing, with 13 keys, sealed by the oldest."""
     keys = year_of_monthly_keys(make_stored)
     cert = parse_certificate(keys[0].pair.cert_pem, now=T0)
-    secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "app"},
-              "stringData": {f"k{i}": f"v{i}" for i in range(3)}}
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "app"},
+        "stringData": {f"k{i}": f"v{i}" for i in range(3)},
+    }
     sealed = Sealer(cert).seal_secret(secret)
     assert sealed["metadata"]["annotations"][KEY_HINT_ANNOTATION] == keys[0].fingerprint
 
@@ -186,8 +190,7 @@ def test_opens_run_in_parallel(make_stored, monkeypatch):
         try:
             return real_unwrap(private_key, blob, label)
         finally:
-            spans[current[threading.get_ident()]].append(
-                (started, time.perf_counter()))
+            spans[current[threading.get_ident()]].append((started, time.perf_counter()))
 
     current: dict[int, int] = {}
     monkeypatch.setattr(crypto, "unwrap_key", timed_unwrap)

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from keys.rotation import DEFAULT_RENEW_PERIOD, RotationPolicy, parse_cutoff, parse_period, plan
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ZERO = dt.timedelta(0)
 
 instants = st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2100, 1, 1), timezones=st.just(UTC))
@@ -87,27 +87,33 @@ def test_policy_refuses_nonsense():
         RotationPolicy(cutoff=dt.datetime(2024, 1, 1))  # no time zone
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("Mon, 14 Oct 2024 21:45:30 +0200", dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=UTC)),
-    ("Mon, 14 Oct 2024 21:45:30 -0130", dt.datetime(2024, 10, 14, 23, 15, 30, tzinfo=UTC)),
-    ("2024-10-14T21:45:30+02:00", dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=UTC)),
-    ("2024-10-14T19:45:30Z", dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=UTC)),
-    ("2024-10-14T19:45:30.123456789Z", dt.datetime(2024, 10, 14, 19, 45, 30, 123456, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Mon, 14 Oct 2024 21:45:30 +0200", dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=UTC)),
+        ("Mon, 14 Oct 2024 21:45:30 -0130", dt.datetime(2024, 10, 14, 23, 15, 30, tzinfo=UTC)),
+        ("2024-10-14T21:45:30+02:00", dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=UTC)),
+        ("2024-10-14T19:45:30Z", dt.datetime(2024, 10, 14, 19, 45, 30, tzinfo=UTC)),
+        ("2024-10-14T19:45:30.123456789Z", dt.datetime(2024, 10, 14, 19, 45, 30, 123456, tzinfo=UTC)),
+    ],
+)
 def test_parse_cutoff(text, expected):
     assert parse_cutoff(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "Mon, 14 Oct 2024 21:45:30 GMT",  # RFC1123 with a zone name: Bitnami wants a numeric zone
-    "Mon, 14 Oct 2024 21:45:30",
-    "14 Oct 2024 21:45:30 +0200",
-    "Mon, 4 Oct 2024 21:45:30 +0200",
-    "Mon, 31 Sep 2024 21:45:30 +0200",
-    "2024-10-14T21:45:30",  # RFC3339 needs a zone
-    "2024-10-14",
-    "yesterday",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mon, 14 Oct 2024 21:45:30 GMT",  # RFC1123 with a zone name: Bitnami wants a numeric zone
+        "Mon, 14 Oct 2024 21:45:30",
+        "14 Oct 2024 21:45:30 +0200",
+        "Mon, 4 Oct 2024 21:45:30 +0200",
+        "Mon, 31 Sep 2024 21:45:30 +0200",
+        "2024-10-14T21:45:30",  # RFC3339 needs a zone
+        "2024-10-14",
+        "yesterday",
+    ],
+)
 def test_parse_cutoff_refuses(text):
     with pytest.raises(ValueError, match="invalid cutoff time"):
         parse_cutoff(text)

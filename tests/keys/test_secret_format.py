@@ -12,7 +12,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from keys.errors import KeyFormatError
 from keys.keypair import KeyPair
 from keys.secret_format import (
-    KEY_LABEL, NAME_ALPHABET, StoredKey, from_secret, generate_name, to_secret, validate_name, validate_prefix,
+    KEY_LABEL,
+    NAME_ALPHABET,
+    StoredKey,
+    from_secret,
+    generate_name,
+    to_secret,
+    validate_name,
+    validate_prefix,
 )
 
 
@@ -25,7 +32,8 @@ def test_format_matches_bitnami(secret):
     assert secret["apiVersion"] == "v1" and secret["kind"] == "Secret"
     assert secret["type"] == "kubernetes.io/tls"
     assert secret["metadata"] == {
-        "name": "sealed-secrets-keyx7k2p", "namespace": "kube-system",
+        "name": "sealed-secrets-keyx7k2p",
+        "namespace": "kube-system",
         "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": "active"},
     }
     assert set(secret["data"]) == {"tls.crt", "tls.key"}
@@ -61,7 +69,9 @@ def test_relabelled_and_legacy_keys(secret):
 def test_reads_string_data_and_folded_base64(secret):
     doc = copy.deepcopy(secret)
     doc["stringData"] = {"tls.key": base64.b64decode(doc["data"].pop("tls.key")).decode()}
-    doc["data"]["tls.crt"] = "\n".join(doc["data"]["tls.crt"][i:i + 76] for i in range(0, len(doc["data"]["tls.crt"]), 76))
+    doc["data"]["tls.crt"] = "\n".join(
+        doc["data"]["tls.crt"][i : i + 76] for i in range(0, len(doc["data"]["tls.crt"]), 76)
+    )
     assert from_secret(doc, "test").fingerprint == from_secret(secret, "test").fingerprint
 
 
@@ -77,15 +87,20 @@ def _with(secret, field, value):
 def test_bad_secrets_give_one_clear_line(secret, make_pair, rsa_pool):
     other = make_pair()  # the next pool key: not the secret's
     ec_pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     cases = {
         "missing data.tls.key": _with(secret, "tls.key", None),
         "missing data.tls.crt": _with(secret, "tls.crt", None),
         "not valid base64": _with(secret, "tls.key", "%%%"),
-        "not a valid PEM private key": _with(secret, "tls.key", b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"),
+        "not a valid PEM private key": _with(
+            secret, "tls.key", b"-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n"
+        ),
         "expected RSA": _with(secret, "tls.key", ec_pem),
         "tls.crt is not a PEM certificate": _with(secret, "tls.crt", b"hello"),
-        "tls.crt is not a valid PEM certificate": _with(secret, "tls.crt", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"),
+        "tls.crt is not a valid PEM certificate": _with(
+            secret, "tls.crt", b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+        ),
         "does not match the certificate": _with(secret, "tls.crt", other.cert_pem),
         "missing metadata.name": {**secret, "metadata": {}},
         "not a valid Kubernetes name": {**secret, "metadata": {"name": "../../etc/passwd"}},
@@ -108,8 +123,9 @@ def test_corrupt_but_parseable_key_is_caught(make_pair):
 
     bad = rsa.RSAPrivateNumbers(n.p, n.q, n.d ^ (1 << 100), n.dmp1, n.dmq1, n.iqmp, n.public_numbers)
     bad_key = bad.private_key(unsafe_skip_rsa_key_validation=True)
-    pem = bad_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
+    pem = bad_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    )
     with pytest.raises(KeyFormatError, match="not a consistent RSA private key"):
         KeyPair.from_pem(pem, pair.cert_pem, "test")
 

@@ -47,15 +47,20 @@ def test_name_without_raw_renames_the_sealed_secret(cli, test_key):
 def test_raw_takes_exactly_one_from_file(cli, test_key, tmp_path, flags):
     (tmp_path / "a").write_text("x")
     (tmp_path / "b").write_text("y")
-    flags = tuple(str(tmp_path / f) if f in ("a", "b") else f.replace("a,b", f"{tmp_path}/a,{tmp_path}/b")
-                  for f in flags)
+    flags = tuple(
+        str(tmp_path / f) if f in ("a", "b") else f.replace("a,b", f"{tmp_path}/a,{tmp_path}/b") for f in flags
+    )
     r = cli("--cert", str(test_key.cert_path), "--raw", "--name", "n", "--namespace", "ns", *flags)
-    assert r.status == 1 and r.err == "error: must provide only one --from-file when encrypting a single item with --raw\n"
+    assert (
+        r.status == 1 and r.err == "error: must provide only one --from-file when encrypting a single item with --raw\n"
+    )
 
 
 def test_numbers_and_yaml_1_1_booleans_are_sealed_as_kubectl_reads_them(cli, test_key):
-    secret = "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod, labels: {enabled: y}}\n" \
-             "stringData: {port: 5432, debug: yes}\n"
+    secret = (
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: db, namespace: prod, labels: {enabled: y}}\n"
+        "stringData: {port: 5432, debug: yes}\n"
+    )
     r = cli("--cert", str(test_key.cert_path), input=secret)
     assert r.status == 0, r.err
     assert json.loads(r.out)["spec"]["template"]["metadata"]["labels"] == {"enabled": "true"}
@@ -115,13 +120,31 @@ def test_help_shows_the_seal_flags_and_the_commands(cli):
             assert text in r.out, text
 
 
-@pytest.mark.parametrize("flags", [
-    ("--token", "t"), ("-s", "https://x"), ("--server", "https://x"), ("--as", "u"), ("--as-group", "g"),
-    ("--as-uid", "1"), ("--user", "u"), ("--cluster", "c"), ("--insecure-skip-tls-verify",),
-    ("--certificate-authority", "ca.crt"), ("--client-certificate", "c.crt"), ("--client-key", "c.key"),
-    ("--tls-server-name", "n"), ("--request-timeout", "5s"), ("--username", "u"), ("--password", "p"),
-    ("-v", "4"), ("--v=2",), ("--logtostderr",), ("--vmodule", "x=2"),
-])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--token", "t"),
+        ("-s", "https://x"),
+        ("--server", "https://x"),
+        ("--as", "u"),
+        ("--as-group", "g"),
+        ("--as-uid", "1"),
+        ("--user", "u"),
+        ("--cluster", "c"),
+        ("--insecure-skip-tls-verify",),
+        ("--certificate-authority", "ca.crt"),
+        ("--client-certificate", "c.crt"),
+        ("--client-key", "c.key"),
+        ("--tls-server-name", "n"),
+        ("--request-timeout", "5s"),
+        ("--username", "u"),
+        ("--password", "p"),
+        ("-v", "4"),
+        ("--v=2",),
+        ("--logtostderr",),
+        ("--vmodule", "x=2"),
+    ],
+)
 def test_kubectl_connection_and_klog_flags_are_accepted_next_to_cert(cli, test_key, flags):
     r = cli("--cert", str(test_key.cert_path), *flags, input=SECRET)
     assert r.status == 0, r.err
@@ -149,8 +172,10 @@ def test_a_missing_optional_package_is_a_one_line_error(tmp_path):
     )
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert r.returncode == 1
-    assert r.stderr == ("error: this command needs the Python package 'keyring', which is not installed: "
-                        "pip install 'sealer[keyring]'\n")
+    assert r.stderr == (
+        "error: this command needs the Python package 'keyring', which is not installed: "
+        "pip install 'sealer[keyring]'\n"
+    )
 
 
 def test_connection_flags_reach_the_client_factory(cli, test_key):
@@ -162,17 +187,41 @@ def test_connection_flags_reach_the_client_factory(cli, test_key):
         raise_it = __import__("sealer.core.errors", fromlist=["SealerError"]).SealerError
         raise raise_it("stop here")
 
-    r = cli("--token", "tok", "-s", "https://10.0.0.1:6443", "--as", "alice", "--as-group", "a", "--as-group", "b",
-            "--request-timeout", "1m", "--insecure-skip-tls-verify", "--context", "ctx", input=SECRET,
-            environ={"SEALED_SECRETS_AS_GROUP": "e"}, connect=connect)
+    r = cli(
+        "--token",
+        "tok",
+        "-s",
+        "https://10.0.0.1:6443",
+        "--as",
+        "alice",
+        "--as-group",
+        "a",
+        "--as-group",
+        "b",
+        "--request-timeout",
+        "1m",
+        "--insecure-skip-tls-verify",
+        "--context",
+        "ctx",
+        input=SECRET,
+        environ={"SEALED_SECRETS_AS_GROUP": "e"},
+        connect=connect,
+    )
     assert r.status == 1 and r.err == "error: stop here\n"
     (conn,) = seen
     assert (conn.token, conn.server, conn.as_user, conn.as_groups, conn.request_timeout, conn.context) == (
-        "tok", "https://10.0.0.1:6443", "alice", ("e", "a", "b"), 60.0, "ctx")
+        "tok",
+        "https://10.0.0.1:6443",
+        "alice",
+        ("e", "a", "b"),
+        60.0,
+        "ctx",
+    )
     assert conn.insecure_skip_tls_verify
 
 
 # --- found by the differential suite (tests/interop/test_kubeseal_differential.py) -------------
+
 
 def test_unknown_output_format_is_kubeseals_error_and_exit_1(cli, test_key):
     r = cli("--cert", str(test_key.cert_path), "-o", "xml", input=SECRET)
@@ -180,8 +229,14 @@ def test_unknown_output_format_is_kubeseals_error_and_exit_1(cli, test_key):
     assert cli("--cert", str(test_key.cert_path), "-o", "YAML", input=SECRET).out.startswith("---\n")
 
 
-@pytest.mark.parametrize("flags", [("--disable-compression",), ("--proxy-url", "http://127.0.0.1:3128"),
-                                   ("--legacy_stderr_threshold_behavior=false",)])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--disable-compression",),
+        ("--proxy-url", "http://127.0.0.1:3128"),
+        ("--legacy_stderr_threshold_behavior=false",),
+    ],
+)
 def test_kubeseals_remaining_flags_are_accepted(cli, test_key, flags):
     r = cli("--cert", str(test_key.cert_path), *flags, input=SECRET)
     assert r.status == ExitStatus.OK, r.err
@@ -206,19 +261,30 @@ def test_output_file_extension_is_case_sensitive_as_kubeseal(cli, test_key, tmp_
 
 
 def test_scope_annotations_stay_as_written_without_scope_flag(cli, test_key):
-    both = SECRET.replace("metadata: {name: db, namespace: prod}", "metadata: {name: db, namespace: prod, annotations: "
-                          "{sealedsecrets.bitnami.com/cluster-wide: 'true', sealedsecrets.bitnami.com/namespace-wide: 'false'}}")
+    both = SECRET.replace(
+        "metadata: {name: db, namespace: prod}",
+        "metadata: {name: db, namespace: prod, annotations: "
+        "{sealedsecrets.bitnami.com/cluster-wide: 'true', sealedsecrets.bitnami.com/namespace-wide: 'false'}}",
+    )
     doc = json.loads(cli("--cert", str(test_key.cert_path), input=both).out)
     assert doc["spec"]["template"]["metadata"]["annotations"] == {
-        "sealedsecrets.bitnami.com/cluster-wide": "true", "sealedsecrets.bitnami.com/namespace-wide": "false"}
+        "sealedsecrets.bitnami.com/cluster-wide": "true",
+        "sealedsecrets.bitnami.com/namespace-wide": "false",
+    }
     flagged = json.loads(cli("--cert", str(test_key.cert_path), "--scope", "namespace-wide", input=both).out)
-    assert flagged["spec"]["template"]["metadata"]["annotations"] == {"sealedsecrets.bitnami.com/namespace-wide": "true"}
+    assert flagged["spec"]["template"]["metadata"]["annotations"] == {
+        "sealedsecrets.bitnami.com/namespace-wide": "true"
+    }
 
 
 def test_recovery_unseal_variable_means_recovery_unseal(cli, test_key):
     sealed = cli("--cert", str(test_key.cert_path), input=SECRET).out
-    r = cli("--recovery-private-key", str(test_key.key_path), input=sealed,
-            environ={"SEALED_SECRETS_RECOVERY_UNSEAL": "true"})
+    r = cli(
+        "--recovery-private-key",
+        str(test_key.key_path),
+        input=sealed,
+        environ={"SEALED_SECRETS_RECOVERY_UNSEAL": "true"},
+    )
     assert r.status == 0, r.err
     assert json.loads(r.out)["kind"] == "Secret"
 
@@ -229,5 +295,9 @@ def test_an_unreachable_cluster_is_named_in_one_short_line():
     from sealer.kube.controller_api import _connection_failure
 
     pool = urllib3.HTTPSConnectionPool("127.0.0.1", 1)
-    reason = urllib3.exceptions.NewConnectionError(pool, "Failed to establish a new connection: [Errno 111] Connection refused")
-    assert _connection_failure(urllib3.exceptions.MaxRetryError(pool, "/api", reason)) == "127.0.0.1:1: connection refused"
+    reason = urllib3.exceptions.NewConnectionError(
+        pool, "Failed to establish a new connection: [Errno 111] Connection refused"
+    )
+    assert (
+        _connection_failure(urllib3.exceptions.MaxRetryError(pool, "/api", reason)) == "127.0.0.1:1: connection refused"
+    )

@@ -66,12 +66,18 @@ def fake_apiserver(test_key):
 @pytest.fixture
 def kubeconfig(tmp_path, fake_apiserver):
     path = tmp_path / "kubeconfig"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": fake_apiserver[0]}}],
-        "users": [{"name": "u", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u", "namespace": "team"}}],
-    }))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [{"name": "k", "cluster": {"server": fake_apiserver[0]}}],
+                "users": [{"name": "u", "user": {"token": TOKEN}}],
+                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u", "namespace": "team"}}],
+            }
+        )
+    )
     return path
 
 
@@ -79,8 +85,17 @@ SECRET = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {passw
 
 
 def test_guide_command_line_fetches_through_the_proxy(run_cli, kubeconfig, fake_apiserver, test_key):
-    result = run_cli("seal", "--controller-namespace", "kube-system", "--controller-name", "sealed-secrets",
-                     "--format", "yaml", input=SECRET, env={"KUBECONFIG": str(kubeconfig)})
+    result = run_cli(
+        "seal",
+        "--controller-namespace",
+        "kube-system",
+        "--controller-name",
+        "sealed-secrets",
+        "--format",
+        "yaml",
+        input=SECRET,
+        env={"KUBECONFIG": str(kubeconfig)},
+    )
     assert result.returncode == 0, result.stderr
     doc = yaml.safe_load(result.stdout)
     assert doc["metadata"]["namespace"] == "team"  # from the kubeconfig context
@@ -98,8 +113,12 @@ def test_requests_carry_sealers_user_agent(run_cli, kubeconfig, fake_apiserver):
 
     env = {"KUBECONFIG": str(kubeconfig)}
     assert run_cli("--fetch-cert", "--controller-name", "sealed-secrets", env=env).returncode == 0
-    assert run_cli("--validate", "--controller-name", "sealed-secrets", input=json.dumps(sealed("good")),
-                   env=env).returncode == 0
+    assert (
+        run_cli(
+            "--validate", "--controller-name", "sealed-secrets", input=json.dumps(sealed("good")), env=env
+        ).returncode
+        == 0
+    )
     agents = fake_apiserver[2]
     assert len(agents) == 4
     assert all(a.startswith(f"sealer/v{__version__} (") and "python/" in a for a in agents), agents
@@ -114,26 +133,38 @@ def test_wrong_controller_name_says_what_to_do(run_cli, kubeconfig):
 
 
 def test_controller_name_from_environment(run_cli, kubeconfig):
-    result = run_cli("seal", input=SECRET, env={"KUBECONFIG": str(kubeconfig), "SEALED_SECRETS_CONTROLLER_NAME": "sealed-secrets"})
+    result = run_cli(
+        "seal", input=SECRET, env={"KUBECONFIG": str(kubeconfig), "SEALED_SECRETS_CONTROLLER_NAME": "sealed-secrets"}
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_unreachable_cluster_is_one_line(run_cli, tmp_path):
     config = tmp_path / "kubeconfig"
-    config.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "c",
-        "clusters": [{"name": "k", "cluster": {"server": "http://127.0.0.1:1"}}],
-        "users": [{"name": "u", "user": {"token": TOKEN}}],
-        "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
-    }))
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [{"name": "k", "cluster": {"server": "http://127.0.0.1:1"}}],
+                "users": [{"name": "u", "user": {"token": TOKEN}}],
+                "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
+            }
+        )
+    )
     result = run_cli("seal", input=SECRET, env={"KUBECONFIG": str(config)})
     err = result.stderr.decode()
     assert result.returncode == 1 and "cannot reach the cluster" in err and err.count("\n") == 1
 
 
 def sealed(name):
-    return {"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret", "metadata": {"name": name, "namespace": "team"},
-            "spec": {"encryptedData": {"password": "AgAAAA=="}}}
+    return {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": name, "namespace": "team"},
+        "spec": {"encryptedData": {"password": "AgAAAA=="}},
+    }
 
 
 def test_validate(run_cli, kubeconfig):
@@ -147,7 +178,9 @@ def test_validate(run_cli, kubeconfig):
 def test_re_encrypt_in_place(run_cli, kubeconfig, tmp_path):
     target = tmp_path / "sealed.yaml"
     target.write_text(yaml.safe_dump(sealed("good")))
-    result = run_cli("--re-encrypt", "--controller-name", "sealed-secrets", "-f", str(target), env={"KUBECONFIG": str(kubeconfig)})
+    result = run_cli(
+        "--re-encrypt", "--controller-name", "sealed-secrets", "-f", str(target), env={"KUBECONFIG": str(kubeconfig)}
+    )
     assert result.returncode == 0, result.stderr
     doc = yaml.safe_load(target.read_text())
     assert doc["kind"] == "SealedSecret" and doc["spec"]["encryptedData"] == {"password": "AgRESEALED"}

@@ -17,12 +17,18 @@ from sealer.kube.connection import (
 
 KUBECONFIG = {
     "current-context": "dev",
-    "contexts": [{"name": "dev", "context": {"cluster": "dev", "user": "dev", "namespace": "team"}},
-                 {"name": "prod", "context": {"cluster": "prod", "user": "admin"}}],
-    "clusters": [{"name": "dev", "cluster": {"server": "https://dev:6443", "certificate-authority": "ca.crt"}},
-                 {"name": "prod", "cluster": {"server": "https://prod:6443", "certificate-authority-data": "Q0E="}}],
-    "users": [{"name": "dev", "user": {"exec": {"command": "get-token"}}},
-              {"name": "admin", "user": {"client-certificate": "admin.crt", "client-key": "admin.key"}}],
+    "contexts": [
+        {"name": "dev", "context": {"cluster": "dev", "user": "dev", "namespace": "team"}},
+        {"name": "prod", "context": {"cluster": "prod", "user": "admin"}},
+    ],
+    "clusters": [
+        {"name": "dev", "cluster": {"server": "https://dev:6443", "certificate-authority": "ca.crt"}},
+        {"name": "prod", "cluster": {"server": "https://prod:6443", "certificate-authority-data": "Q0E="}},
+    ],
+    "users": [
+        {"name": "dev", "user": {"exec": {"command": "get-token"}}},
+        {"name": "admin", "user": {"client-certificate": "admin.crt", "client-key": "admin.key"}},
+    ],
 }
 
 
@@ -67,11 +73,14 @@ def test_tls_flags():
     assert cluster["insecure-skip-tls-verify"] is True and "certificate-authority-data" not in cluster
 
 
-@pytest.mark.parametrize(("flags", "message"), [
-    ({"context": "nope"}, 'context "nope" does not exist'),
-    ({"cluster": "nope"}, 'cluster "nope" does not exist'),
-    ({"user": "nope"}, 'user "nope" does not exist'),
-])
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        ({"context": "nope"}, 'context "nope" does not exist'),
+        ({"cluster": "nope"}, 'cluster "nope" does not exist'),
+        ({"user": "nope"}, 'user "nope" does not exist'),
+    ],
+)
 def test_names_that_do_not_exist_are_one_line_errors(flags, message):
     with pytest.raises(SealerError, match=message):
         effective_kubeconfig(KUBECONFIG, Connection(**flags))
@@ -85,11 +94,26 @@ def test_no_server_anywhere_says_what_to_give():
 def test_kubeconfig_files_merge_as_kubectl_merges_them(tmp_path):
     first, second = tmp_path / "a", tmp_path / "sub" / "b"
     second.parent.mkdir()
-    first.write_text(yaml.safe_dump({"current-context": "dev", "contexts": KUBECONFIG["contexts"][:1],
-                                     "clusters": KUBECONFIG["clusters"][:1], "users": KUBECONFIG["users"][:1]}))
-    second.write_text(yaml.safe_dump({"current-context": "prod", "contexts": KUBECONFIG["contexts"],
-                                      "clusters": [{"name": "dev", "cluster": {"server": "https://other"}},
-                                                   KUBECONFIG["clusters"][1]], "users": KUBECONFIG["users"]}))
+    first.write_text(
+        yaml.safe_dump(
+            {
+                "current-context": "dev",
+                "contexts": KUBECONFIG["contexts"][:1],
+                "clusters": KUBECONFIG["clusters"][:1],
+                "users": KUBECONFIG["users"][:1],
+            }
+        )
+    )
+    second.write_text(
+        yaml.safe_dump(
+            {
+                "current-context": "prod",
+                "contexts": KUBECONFIG["contexts"],
+                "clusters": [{"name": "dev", "cluster": {"server": "https://other"}}, KUBECONFIG["clusters"][1]],
+                "users": KUBECONFIG["users"],
+            }
+        )
+    )
     paths = kubeconfig_paths(Connection(), {"KUBECONFIG": f"{first}:{tmp_path / 'missing'}:{second}"})
     assert paths == [str(first), str(second)]
     doc = merged_kubeconfig(paths)
@@ -106,8 +130,9 @@ def test_an_explicit_kubeconfig_must_exist(tmp_path):
         kubeconfig_paths(Connection(kubeconfig=str(tmp_path / "nope")), {})
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("0", None), ("30", 30.0), ("1.5", 1.5), ("30s", 30.0), ("2m", 120.0),
-                                               ("1h30m", 5400.0)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("0", None), ("30", 30.0), ("1.5", 1.5), ("30s", 30.0), ("2m", 120.0), ("1h30m", 5400.0)]
+)
 def test_request_timeout(text, seconds):
     assert parse_request_timeout(text) == seconds
 

@@ -63,10 +63,15 @@ def test_strict_is_bound_to_name_and_namespace(test_key, ns, name, other):
 @given(ns=names, other_ns=names, name=names, other_name=names)
 def test_namespace_wide_survives_rename_not_move(test_key, ns, other_ns, name, other_name):
     blob = crypto.seal(test_key.private_key.public_key(), b"v", crypto.encryption_label(Scope.NAMESPACE_WIDE, ns, name))
-    assert crypto.open_sealed(test_key.private_key, blob, crypto.encryption_label(Scope.NAMESPACE_WIDE, ns, other_name)) == b"v"
+    assert (
+        crypto.open_sealed(test_key.private_key, blob, crypto.encryption_label(Scope.NAMESPACE_WIDE, ns, other_name))
+        == b"v"
+    )
     if other_ns != ns:
         with pytest.raises(crypto.UndecryptableError):
-            crypto.open_sealed(test_key.private_key, blob, crypto.encryption_label(Scope.NAMESPACE_WIDE, other_ns, name))
+            crypto.open_sealed(
+                test_key.private_key, blob, crypto.encryption_label(Scope.NAMESPACE_WIDE, other_ns, name)
+            )
 
 
 @fast
@@ -128,9 +133,13 @@ def test_fingerprint_matches_openssh(test_key, tmp_path):
 
     if not shutil.which("ssh-keygen"):
         pytest.skip("ssh-keygen is not installed")
-    pub = test_key.private_key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    pub = test_key.private_key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
     (tmp_path / "k.pub").write_bytes(pub)
-    out = subprocess.run(["ssh-keygen", "-lf", str(tmp_path / "k.pub")], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["ssh-keygen", "-lf", str(tmp_path / "k.pub")], capture_output=True, text=True, check=True
+    ).stdout
     assert out.split()[1] == crypto.fingerprint(test_key.private_key.public_key())
 
 
@@ -139,7 +148,9 @@ def test_fingerprint_matches_ssh_wire_blob(test_key):
 
     from cryptography.hazmat.primitives import serialization
 
-    pub = test_key.private_key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    pub = test_key.private_key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
     wire = base64.b64decode(pub.split()[1])
     expected = "SHA256:" + base64.b64encode(hashlib.sha256(wire).digest()).decode().rstrip("=")
     assert crypto.fingerprint(test_key.private_key.public_key()) == expected

@@ -20,13 +20,32 @@ def load(text: str):
     return manifests.parse_stream(text)[0].body
 
 
-@pytest.mark.parametrize(("plain", "sealed_as"), [
-    ("5432", "5432"), ("0777", "511"), ("0x1F", "31"), ("-0b11", "-3"), ("1_000", "1000"), ("08", "8"),
-    ("1e3", "1000"), ("1.0e+6", "1e+06"), ("3.14159265358979", "3.1415927"), (".5", "0.5"), ("1.5", "1.5"),
-    ("12345678901234567890", "12345678901234567890"),
-    ("y", "true"), ("Yes", "true"), ("on", "true"), ("n", "false"), ("OFF", "false"),
-    ("1:20", "1:20"), ("2001-12-14", "2001-12-14"), ("1.2.3", "1.2.3"), ("+x", "+x"),
-])
+@pytest.mark.parametrize(
+    ("plain", "sealed_as"),
+    [
+        ("5432", "5432"),
+        ("0777", "511"),
+        ("0x1F", "31"),
+        ("-0b11", "-3"),
+        ("1_000", "1000"),
+        ("08", "8"),
+        ("1e3", "1000"),
+        ("1.0e+6", "1e+06"),
+        ("3.14159265358979", "3.1415927"),
+        (".5", "0.5"),
+        ("1.5", "1.5"),
+        ("12345678901234567890", "12345678901234567890"),
+        ("y", "true"),
+        ("Yes", "true"),
+        ("on", "true"),
+        ("n", "false"),
+        ("OFF", "false"),
+        ("1:20", "1:20"),
+        ("2001-12-14", "2001-12-14"),
+        ("1.2.3", "1.2.3"),
+        ("+x", "+x"),
+    ],
+)
 def test_plain_scalars_are_read_as_kubeseal_reads_them(plain, sealed_as):
     value = load(f"v: {plain}\n")["v"]
     assert goyaml.go_string(value) == sealed_as
@@ -38,11 +57,26 @@ def test_keys_are_resolved_too():
     assert {str(goyaml.go_string(k)) for k in body} == {"false", "true", "1"}
 
 
-@pytest.mark.parametrize(("value", "go"), [
-    (1.0, "1"), (0.1, "0.1"), (100000.0, "100000"), (1e6, "1e+06"), (1e-5, "1e-05"), (0.0001, "0.0001"),
-    (-2.5, "-2.5"), (123456.7, "123456.7"), (1234567.0, "1.234567e+06"), (math.inf, "+Inf"), (-math.inf, "-Inf"),
-    (math.nan, "NaN"), (0.0, "0"), (3.4e38, "3.4e+38"), (1e39, "+Inf"),
-])
+@pytest.mark.parametrize(
+    ("value", "go"),
+    [
+        (1.0, "1"),
+        (0.1, "0.1"),
+        (100000.0, "100000"),
+        (1e6, "1e+06"),
+        (1e-5, "1e-05"),
+        (0.0001, "0.0001"),
+        (-2.5, "-2.5"),
+        (123456.7, "123456.7"),
+        (1234567.0, "1.234567e+06"),
+        (math.inf, "+Inf"),
+        (-math.inf, "-Inf"),
+        (math.nan, "NaN"),
+        (0.0, "0"),
+        (3.4e38, "3.4e+38"),
+        (1e39, "+Inf"),
+    ],
+)
 def test_float32_g_formatting_matches_go(value, go):
     assert goyaml.format_float32_g(value) == go
 
@@ -56,11 +90,25 @@ def test_float32_formatting_round_trips_to_the_same_float32(f):
     assert len(digits) <= 9
 
 
-@pytest.mark.parametrize(("text", "written"), [
-    ("true", '"true"'), ("y", '"y"'), ("5432", '"5432"'), ("1e3", '"1e3"'), ("1:20", '"1:20"'), ("~", '"~"'),
-    ("", '""'), ("null", '"null"'), ("2001-12-14", '"2001-12-14"'), ("*star", "'*star'"), ("plain", "plain"),
-    ("<<", "<<"), ("=", "="), ("a\nb", "|-\n  a\n  b"),
-])
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [
+        ("true", '"true"'),
+        ("y", '"y"'),
+        ("5432", '"5432"'),
+        ("1e3", '"1e3"'),
+        ("1:20", '"1:20"'),
+        ("~", '"~"'),
+        ("", '""'),
+        ("null", '"null"'),
+        ("2001-12-14", '"2001-12-14"'),
+        ("*star", "'*star'"),
+        ("plain", "plain"),
+        ("<<", "<<"),
+        ("=", "="),
+        ("a\nb", "|-\n  a\n  b"),
+    ],
+)
 def test_strings_are_quoted_as_yaml_v2_quotes_them(text, written):
     assert manifests.dump_yaml({"k": text}) == f"k: {written}\n"
 
@@ -76,5 +124,5 @@ def test_json_escapes_as_go_does():
 
 
 def test_explicit_tags_and_quotes_are_left_alone():
-    assert load('v: "5432"\nw: !!str 0777\nx: \'y\'\n') == {"v": "5432", "w": "0777", "x": "y"}
+    assert load("v: \"5432\"\nw: !!str 0777\nx: 'y'\n") == {"v": "5432", "w": "0777", "x": "y"}
     assert yaml.safe_load("v: 0777") == {"v": 511}  # (PyYAML agrees here; it is `y`, `1e3`, `1:20` that differ)

@@ -94,8 +94,10 @@ json_values = st.recursive(
 
 
 @settings(max_examples=150, deadline=None)
-@given(objs=st.lists(st.dictionaries(st.text(max_size=10), json_values, max_size=5), min_size=1, max_size=4),
-       fmt=st.sampled_from(["yaml", "json"]))
+@given(
+    objs=st.lists(st.dictionaries(st.text(max_size=10), json_values, max_size=5), min_size=1, max_size=4),
+    fmt=st.sampled_from(["yaml", "json"]),
+)
 def test_dump_then_parse_is_identity(objs, fmt):
     parsed = [d.body for d in manifests.parse_stream(manifests.dump(objs, fmt).encode())]
     assert parsed == [o for o in objs]
@@ -126,14 +128,17 @@ def test_lines_count_newlines_only_like_editors():
     assert [d.line for d in manifests.parse_stream(text.encode())] == [1, 4]
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    (b'{"kind": "Secret", "n": ' + b"9" * 5000 + b"}", "document 1: a number in it is too large"),
-    (b"x: " + b"9" * 5000, "document 1: a number in it is too large"),
-    (b"[" * 100000, "document 1: document is nested too deeply"),
-    (b'{"a": "\\ud800"}', "document 1: contains an invalid \\u escape"),
-    (b"a: 1\n---\nb: !!python/object:os.system 1\n", "document 2: malformed YAML at line 3"),
-    (b"---\na: 1\n---\n---\n{[a]: 1}\n", "document 2: malformed YAML at line 5"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b'{"kind": "Secret", "n": ' + b"9" * 5000 + b"}", "document 1: a number in it is too large"),
+        (b"x: " + b"9" * 5000, "document 1: a number in it is too large"),
+        (b"[" * 100000, "document 1: document is nested too deeply"),
+        (b'{"a": "\\ud800"}', "document 1: contains an invalid \\u escape"),
+        (b"a: 1\n---\nb: !!python/object:os.system 1\n", "document 2: malformed YAML at line 3"),
+        (b"---\na: 1\n---\n---\n{[a]: 1}\n", "document 2: malformed YAML at line 5"),
+    ],
+)
 def test_limits_and_document_numbers(data, message):
     with pytest.raises(InputError) as e:
         manifests.parse_stream(data)

@@ -29,7 +29,12 @@ def keys(test_key):
 
 
 def secret(**kw):
-    doc = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db", "namespace": "prod"}, "stringData": {"password": "hunter2"}}
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "db", "namespace": "prod"},
+        "stringData": {"password": "hunter2"},
+    }
     doc.update(kw)
     return doc
 
@@ -41,12 +46,17 @@ def test_shape_matches_kubeseal(sealer_, test_key):
     assert out["metadata"]["name"] == "db" and out["metadata"]["namespace"] == "prod"
     assert out["metadata"]["annotations"] == {KEY_HINT_ANNOTATION: parse_certificate(test_key.cert_pem).fingerprint}
     assert list(out["spec"]) == ["template", "encryptedData"]
-    assert out["spec"]["template"] == {"metadata": {"name": "db", "namespace": "prod", "labels": {"a": "b"}}, "type": "Opaque"}
+    assert out["spec"]["template"] == {
+        "metadata": {"name": "db", "namespace": "prod", "labels": {"a": "b"}},
+        "type": "Opaque",
+    }
     assert list(out["spec"]["encryptedData"]) == ["password"]
 
 
 def test_round_trip_through_unseal(sealer_, keys):
-    sealed = sealer_.seal_secret(secret(data={"a": base64.b64encode(b"\x00\xff").decode()}, type="kubernetes.io/basic-auth", immutable=True))
+    sealed = sealer_.seal_secret(
+        secret(data={"a": base64.b64encode(b"\x00\xff").decode()}, type="kubernetes.io/basic-auth", immutable=True)
+    )
     out = unseal(sealed, keys)
     assert out["data"] == {"a": "AP8=", "password": base64.b64encode(b"hunter2").decode()}
     assert out["type"] == "kubernetes.io/basic-auth" and out["immutable"] is True
@@ -59,9 +69,16 @@ def test_string_data_wins_over_data(sealer_, keys):
 
 
 def test_server_fields_and_last_applied_are_dropped(sealer_):
-    meta = {"name": "db", "namespace": "prod", "uid": "u", "resourceVersion": "1", "creationTimestamp": "2020-01-01T00:00:00Z",
-            "managedFields": [{}], "ownerReferences": [{"name": "x"}],
-            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "keep": "me"}}
+    meta = {
+        "name": "db",
+        "namespace": "prod",
+        "uid": "u",
+        "resourceVersion": "1",
+        "creationTimestamp": "2020-01-01T00:00:00Z",
+        "managedFields": [{}],
+        "ownerReferences": [{"name": "x"}],
+        "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{...}", "keep": "me"},
+    }
     template_meta = sealer_.seal_secret(secret(metadata=meta))["spec"]["template"]["metadata"]
     assert template_meta == {"name": "db", "namespace": "prod", "annotations": {"keep": "me"}}
 
@@ -79,7 +96,9 @@ def test_server_fields_and_last_applied_are_dropped(sealer_):
     ],
 )
 def test_scope_resolution_and_annotations(sealer_, keys, annotations, flag, expected):
-    sealed = sealer_.seal_secret(secret(metadata={"name": "db", "namespace": "prod", "annotations": annotations}), scope=flag)
+    sealed = sealer_.seal_secret(
+        secret(metadata={"name": "db", "namespace": "prod", "annotations": annotations}), scope=flag
+    )
     top = sealed["metadata"].get("annotations", {})
     assert Scope.from_annotations(top) is expected
     assert Scope.from_annotations(sealed["spec"]["template"]["metadata"].get("annotations")) is expected
@@ -102,7 +121,9 @@ def test_namespace_resolution(sealer_):
     assert sealer_.seal_secret(no_ns, namespace=NamespaceChoice(None, "fromctx"))["metadata"]["namespace"] == "fromctx"
     assert sealer_.seal_secret(no_ns, namespace=NamespaceChoice("flag", "fromctx"))["metadata"]["namespace"] == "flag"
     assert sealer_.seal_secret(secret(), namespace=NamespaceChoice("prod"))["metadata"]["namespace"] == "prod"
-    with pytest.raises(InputError, match='namespace mismatch: input secret is in namespace "prod" but "dev" was specified'):
+    with pytest.raises(
+        InputError, match='namespace mismatch: input secret is in namespace "prod" but "dev" was specified'
+    ):
         sealer_.seal_secret(secret(), namespace=NamespaceChoice("dev"))
     cluster_wide = sealer_.seal_secret(no_ns, scope=Scope.CLUSTER_WIDE)
     assert "namespace" not in cluster_wide["metadata"]
@@ -117,8 +138,14 @@ def test_namespace_resolution(sealer_):
         ({"kind": "Secret", "metadata": {}}, "field metadata.name: missing metadata.name"),
         ({"kind": "Secret", "metadata": {"name": "x"}, "data": {"k": "!!!"}}, "field data.k: is not valid base64"),
         ({"kind": "Secret", "metadata": {"name": "x"}}, "field data: secret.data is empty"),
-        ({"kind": "Secret", "metadata": {"name": "x"}, "stringData": {"port": {"a": 1}}}, "field stringData.port: must be a string"),
-        ({"kind": "Secret", "apiVersion": "v2", "metadata": {"name": "x"}, "stringData": {"a": "b"}}, "field apiVersion"),
+        (
+            {"kind": "Secret", "metadata": {"name": "x"}, "stringData": {"port": {"a": 1}}},
+            "field stringData.port: must be a string",
+        ),
+        (
+            {"kind": "Secret", "apiVersion": "v2", "metadata": {"name": "x"}, "stringData": {"a": "b"}},
+            "field apiVersion",
+        ),
     ],
 )
 def test_bad_secrets_name_document_and_field(sealer_, doc, message):
@@ -139,7 +166,9 @@ def test_too_large_secret_is_refused(sealer_):
 
 def test_merge_into_keeps_untouched_items_and_adds_new(sealer_, keys):
     original = sealer_.seal_secret(secret(stringData={"a": "1", "b": "2"}))
-    addition = sealer_.seal_secret(secret(stringData={"b": "22", "c": "3"}, metadata={"name": "db", "namespace": "prod", "labels": {"x": "y"}}))
+    addition = sealer_.seal_secret(
+        secret(stringData={"b": "22", "c": "3"}, metadata={"name": "db", "namespace": "prod", "labels": {"x": "y"}})
+    )
     merged = merge_into(original, addition)
     assert merged["spec"]["encryptedData"]["a"] == original["spec"]["encryptedData"]["a"]
     assert open_items(merged, keys) == {"a": b"1", "b": b"22", "c": b"3"}
@@ -150,7 +179,10 @@ def test_merge_into_records_both_key_hints(sealer_, other_key, keys, test_key):
     original = Sealer(parse_certificate(other_key.cert_pem)).seal_secret(secret(stringData={"a": "1"}))
     merged = merge_into(original, sealer_.seal_secret(secret(stringData={"b": "2"})))
     hints = merged["metadata"]["annotations"][KEY_HINT_ANNOTATION].split(",")
-    assert hints == [parse_certificate(test_key.cert_pem).fingerprint, parse_certificate(other_key.cert_pem).fingerprint]
+    assert hints == [
+        parse_certificate(test_key.cert_pem).fingerprint,
+        parse_certificate(other_key.cert_pem).fingerprint,
+    ]
     both = KeySet([test_key.private_key, other_key.private_key])
     assert open_items(merged, both) == {"a": b"1", "b": b"2"}
 
@@ -194,13 +226,19 @@ secret_st = st.fixed_dictionaries(
 ).filter(lambda s: s["data"] or s["stringData"])
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(secrets=st.lists(secret_st, min_size=1, max_size=3), fmt=st.sampled_from(["yaml", "json"]))
 def test_any_stream_round_trips(sealer_, keys, secrets, fmt):
     docs = [
-        {"apiVersion": "v1", "kind": "Secret",
-         "metadata": {"name": s["name"], "namespace": s["namespace"], "annotations": s["scope"].annotations()},
-         "data": {k: base64.b64encode(v).decode() for k, v in s["data"].items()}, "stringData": s["stringData"]}
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": s["name"], "namespace": s["namespace"], "annotations": s["scope"].annotations()},
+            "data": {k: base64.b64encode(v).decode() for k, v in s["data"].items()},
+            "stringData": s["stringData"],
+        }
         for s in secrets
     ]
     text = manifests.dump(docs, fmt)

@@ -47,8 +47,16 @@ def read_answer(sock: socket.socket) -> Answer:
     return Answer(int(lines[0].split(" ")[1]), headers, body)
 
 
-def request(port: int, method: str, path: str, body: bytes = b"", *, source: str = "127.0.0.1",
-            headers: dict[str, str] | None = None, timeout: float = 30) -> Answer:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    *,
+    source: str = "127.0.0.1",
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> Answer:
     head = [f"{method} {path} HTTP/1.1", "Host: controller", "Connection: close", f"Content-Length: {len(body)}"]
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     with connect(port, source, timeout) as s:
@@ -75,8 +83,13 @@ def usage(pid: int) -> Usage:
         return int(re.search(rf"^{name}:\s+(\d+) kB", status, re.M).group(1)) * 1024
 
     threads = int(re.search(r"^Threads:\s+(\d+)", status, re.M).group(1))
-    return Usage((int(fields[11]) + int(fields[12])) / TICKS, kib("VmRSS"), kib("VmHWM"), threads,
-                 len(os.listdir(f"/proc/{pid}/fd")))
+    return Usage(
+        (int(fields[11]) + int(fields[12])) / TICKS,
+        kib("VmRSS"),
+        kib("VmHWM"),
+        threads,
+        len(os.listdir(f"/proc/{pid}/fd")),
+    )
 
 
 def memory_limit_bytes() -> int:
@@ -90,8 +103,10 @@ def memory_limit_bytes() -> int:
 def hop() -> dict[str, str]:
     """A client the trusted proxy vouches for: a fresh one each time, so the per-client rate limit
     is not what answers (the attack of the test is, or the limit that test is about)."""
-    return {"X-Forwarded-For": f"198.51.100.{secrets.randbelow(250)}, 10.{secrets.randbelow(250)}."
-                               f"{secrets.randbelow(250)}.{secrets.randbelow(250)}"}
+    return {
+        "X-Forwarded-For": f"198.51.100.{secrets.randbelow(250)}, 10.{secrets.randbelow(250)}."
+        f"{secrets.randbelow(250)}.{secrets.randbelow(250)}"
+    }
 
 
 class Timer:

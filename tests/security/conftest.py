@@ -19,11 +19,26 @@ def target(control_plane):  # noqa: F811 - the imported fixture, by name
     from tests.e2e.sealer_controller import RunningController, install
 
     install(control_plane)
-    ctrl = RunningController(control_plane, "kube-system", "--key-renew-period", "0",
-                             "--label-selector", f"sealer.test/own-controller={OWN}",
-                             "--trusted-proxies", f"{TRUSTED_PROXY}/32",
-                             "--read-header-timeout", f"{READ_HEADER_TIMEOUT}s", "--read-timeout", f"{READ_TIMEOUT}s",
-                             "--idle-timeout", f"{IDLE_TIMEOUT}s", "--max-connections", str(MAX_CONNECTIONS),
-                             "--max-concurrent-requests", str(MAX_CONCURRENT), name="security-controller").start()
+    ctrl = RunningController(
+        control_plane,
+        "kube-system",
+        "--key-renew-period",
+        "0",
+        "--label-selector",
+        f"sealer.test/own-controller={OWN}",
+        "--trusted-proxies",
+        f"{TRUSTED_PROXY}/32",
+        "--read-header-timeout",
+        f"{READ_HEADER_TIMEOUT}s",
+        "--read-timeout",
+        f"{READ_TIMEOUT}s",
+        "--idle-timeout",
+        f"{IDLE_TIMEOUT}s",
+        "--max-connections",
+        str(MAX_CONNECTIONS),
+        "--max-concurrent-requests",
+        str(MAX_CONCURRENT),
+        name="security-controller",
+    ).start()
     yield ctrl
     ctrl.stop()

@@ -54,8 +54,14 @@ def audited(tmp_path):
         log.write_text("")
         env = {k: v for k, v in os.environ.items() if not k.startswith("SEALED_SECRETS_")}
         env.update(KUBECONFIG=str(tmp_path / "no-kubeconfig"), TMPDIR=str(tmpdir), SEALER_AUDIT_LOG=str(log))
-        result = subprocess.run([sys.executable, str(hook), *args], input=input.encode() if input else None,
-                                capture_output=True, env=env, cwd=work, timeout=60)
+        result = subprocess.run(
+            [sys.executable, str(hook), *args],
+            input=input.encode() if input else None,
+            capture_output=True,
+            env=env,
+            cwd=work,
+            timeout=60,
+        )
         events = [json.loads(line) for line in log.read_text().splitlines()]
         return result, events
 
@@ -114,20 +120,24 @@ def test_merge_into_a_symlinked_sealed_file_replaces_the_link(audited, test_key,
     elsewhere.write_bytes(first.stdout)
     link = audited.work / "sealed.yaml"
     link.symlink_to(elsewhere)
-    result, _ = audited("--cert", str(test_key.cert_path), "--merge-into", str(link),
-                        input=SECRET.replace("password:", "other:"))
+    result, _ = audited(
+        "--cert", str(test_key.cert_path), "--merge-into", str(link), input=SECRET.replace("password:", "other:")
+    )
     assert result.returncode == 0, result.stderr
     assert elsewhere.read_bytes() == first.stdout
     assert not link.is_symlink() and "other:" in link.read_text()
     no_plaintext_anywhere(audited.work)
 
 
-@pytest.mark.parametrize("bad", [
-    SECRET + "  extra: [unclosed\n",
-    SECRET.replace(f"{MARK}password", f"[{MARK}password]"),
-    SECRET.replace("stringData:", "data:").replace(f"{MARK}password", f"{MARK}not*base64"),
-    SECRET.replace("namespace: prod", "namespace: [prod]"),
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        SECRET + "  extra: [unclosed\n",
+        SECRET.replace(f"{MARK}password", f"[{MARK}password]"),
+        SECRET.replace("stringData:", "data:").replace(f"{MARK}password", f"{MARK}not*base64"),
+        SECRET.replace("namespace: prod", "namespace: [prod]"),
+    ],
+)
 def test_errors_name_the_field_never_the_value(audited, test_key, bad):
     out = audited.work / "sealed.json"
     result, events = audited("--cert", str(test_key.cert_path), "-w", str(out), input=bad)

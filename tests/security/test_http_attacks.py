@@ -14,7 +14,14 @@ import pytest
 from sealer.core.certs import parse_certificate
 from sealer.core.sealing import Sealer
 from tests.security.attacker import Timer, connect, hop, memory_limit_bytes, read_answer, request, usage
-from tests.security.conftest import IDLE_TIMEOUT, MAX_CONCURRENT, MAX_CONNECTIONS, READ_HEADER_TIMEOUT, READ_TIMEOUT, TRUSTED_PROXY
+from tests.security.conftest import (
+    IDLE_TIMEOUT,
+    MAX_CONCURRENT,
+    MAX_CONNECTIONS,
+    READ_HEADER_TIMEOUT,
+    READ_TIMEOUT,
+    TRUSTED_PROXY,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,17 +34,28 @@ def sealer(target):
 
 
 def sealed_body(sealer, items: int, value: bytes = b"v", name: str = "s", namespace: str = "attacker") -> bytes:
-    doc = {"kind": "Secret", "metadata": {"name": name, "namespace": namespace},
-           "data": {f"k{i:05}": __import__("base64").b64encode(value).decode() for i in range(items)}}
+    doc = {
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "data": {f"k{i:05}": __import__("base64").b64encode(value).decode() for i in range(items)},
+    }
     return json.dumps(sealer.seal_secret(doc)).encode()
 
 
 def random_items_body(items: int, key_bytes: int = 256) -> bytes:
     """Well-formed sealed values that open with no key: the issue's 3.7 MiB body had 10,265."""
-    encrypted = {f"k{i:05}": __import__("base64").b64encode(len_prefix(key_bytes) + os.urandom(key_bytes + 16)).decode()
-                 for i in range(items)}
-    return json.dumps({"apiVersion": "bitnami.com/v1alpha1", "kind": "SealedSecret",
-                       "metadata": {"name": "s", "namespace": "attacker"}, "spec": {"encryptedData": encrypted}}).encode()
+    encrypted = {
+        f"k{i:05}": __import__("base64").b64encode(len_prefix(key_bytes) + os.urandom(key_bytes + 16)).decode()
+        for i in range(items)
+    }
+    return json.dumps(
+        {
+            "apiVersion": "bitnami.com/v1alpha1",
+            "kind": "SealedSecret",
+            "metadata": {"name": "s", "namespace": "attacker"},
+            "spec": {"encryptedData": encrypted},
+        }
+    ).encode()
 
 
 def len_prefix(n: int) -> bytes:
@@ -51,14 +69,16 @@ def assert_memory_below_limit(target) -> None:
 
 # --- the rate limit ------------------------------------------------------------------------------
 
+
 def test_a_new_forwarded_for_per_request_does_not_bypass_the_rate_limit(target, sealer):
     body = sealed_body(sealer, 1)
     time.sleep(1.5)  # a full bucket
     codes = []
     with Timer() as t:
         for i in range(12):
-            codes.append(request(target.port, "POST", "/v1/verify", body,
-                                 headers={"X-Forwarded-For": f"203.0.113.{i}"}).status)
+            codes.append(
+                request(target.port, "POST", "/v1/verify", body, headers={"X-Forwarded-For": f"203.0.113.{i}"}).status
+            )
     # burst 2, 2/s: what elapsed may have refilled, no more.
     assert codes.count(200) <= 2 + int(2 * t.seconds) + 1, (codes, t.seconds)
     assert 429 in codes
@@ -68,15 +88,29 @@ def test_a_trusted_proxy_counts_only_its_own_hop(target, sealer):
     body = sealed_body(sealer, 1)
     time.sleep(1.5)
     # The client writes whatever it likes left of the proxy's hop: one bucket all the same.
-    codes = [request(target.port, "POST", "/v1/verify", body, source=TRUSTED_PROXY,
-                     headers={"X-Forwarded-For": f"10.9.9.{i}, 192.0.2.77"}).status for i in range(8)]
+    codes = [
+        request(
+            target.port,
+            "POST",
+            "/v1/verify",
+            body,
+            source=TRUSTED_PROXY,
+            headers={"X-Forwarded-For": f"10.9.9.{i}, 192.0.2.77"},
+        ).status
+        for i in range(8)
+    ]
     assert codes[:2] == [200, 200] and 429 in codes[2:]
-    refused = request(target.port, "POST", "/v1/verify", body, source=TRUSTED_PROXY,
-                      headers={"X-Forwarded-For": "192.0.2.77"})
+    refused = request(
+        target.port, "POST", "/v1/verify", body, source=TRUSTED_PROXY, headers={"X-Forwarded-For": "192.0.2.77"}
+    )
     assert refused.status == 429 and int(refused.headers["retry-after"]) >= 1
     # Another client behind the same proxy has its own bucket.
-    assert request(target.port, "POST", "/v1/verify", body, source=TRUSTED_PROXY,
-                   headers={"X-Forwarded-For": "192.0.2.78"}).status == 200
+    assert (
+        request(
+            target.port, "POST", "/v1/verify", body, source=TRUSTED_PROXY, headers={"X-Forwarded-For": "192.0.2.78"}
+        ).status
+        == 200
+    )
 
 
 def test_concurrent_expensive_requests_are_bounded(target, sealer):
@@ -111,13 +145,16 @@ def test_concurrent_expensive_requests_are_bounded(target, sealer):
 
 # --- CPU amplification ---------------------------------------------------------------------------
 
+
 def test_the_issue_body_is_refused_before_it_is_read(target):
     body = random_items_body(10_265)
     assert len(body) > 3.5 * MIB
     before = usage(target.proc.pid)
     with connect(target.port, TRUSTED_PROXY) as s:
-        s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: c\r\nX-Forwarded-For: 192.0.2.1\r\n"
-                  b"Content-Length: %d\r\n\r\n" % len(body))
+        s.sendall(
+            b"POST /v1/verify HTTP/1.1\r\nHost: c\r\nX-Forwarded-For: 192.0.2.1\r\n"
+            b"Content-Length: %d\r\n\r\n" % len(body)
+        )
         answer = read_answer(s)  # before a byte of the body is sent
     assert answer.status == 413
     spent = usage(target.proc.pid).cpu_seconds - before.cpu_seconds
@@ -164,7 +201,9 @@ def test_a_hundred_megabytes_are_refused_early(target):
     # Chunked, so no length to refuse up front: cut off at the cap, not at 100 MB.
     sent = 0
     with connect(target.port, TRUSTED_PROXY) as s:
-        s.sendall(b"POST /v1/verify HTTP/1.1\r\nHost: c\r\nX-Forwarded-For: 192.0.2.3\r\nTransfer-Encoding: chunked\r\n\r\n")
+        s.sendall(
+            b"POST /v1/verify HTTP/1.1\r\nHost: c\r\nX-Forwarded-For: 192.0.2.3\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
         chunk = b"%x\r\n%s\r\n" % (MIB, b"a" * MIB)
         try:
             while sent < 100 * MIB:
@@ -183,11 +222,33 @@ def test_a_hundred_megabytes_are_refused_early(target):
     assert_memory_below_limit(target)
 
 
-@pytest.mark.parametrize("body", [b"{", b"{\"kind\": \"SealedSecret\", ", b"[" * 500_000, b"{\"a\":" * 200_000,
-                                  b"- " * 500_000 + b"x", b"a: &a [*a]", b"\xff\xfe\x00", b"null", b"[1, 2]",
-                                  b"{\"kind\": \"SealedSecret\", \"metadata\": {\"name\": 5}}"],
-                         ids=["truncated", "unterminated", "nested-arrays", "nested-objects", "nested-yaml",
-                              "yaml-self-alias", "not-utf8", "null", "list", "wrong-types"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{",
+        b'{"kind": "SealedSecret", ',
+        b"[" * 500_000,
+        b'{"a":' * 200_000,
+        b"- " * 500_000 + b"x",
+        b"a: &a [*a]",
+        b"\xff\xfe\x00",
+        b"null",
+        b"[1, 2]",
+        b'{"kind": "SealedSecret", "metadata": {"name": 5}}',
+    ],
+    ids=[
+        "truncated",
+        "unterminated",
+        "nested-arrays",
+        "nested-objects",
+        "nested-yaml",
+        "yaml-self-alias",
+        "not-utf8",
+        "null",
+        "list",
+        "wrong-types",
+    ],
+)
 def test_malformed_and_deeply_nested_bodies_are_400(target, body):
     for path in ("/v1/verify", "/v1/rotate"):
         answer = request(target.port, "POST", path, body, source=TRUSTED_PROXY, headers=hop())
@@ -197,6 +258,7 @@ def test_malformed_and_deeply_nested_bodies_are_400(target, body):
 
 
 # --- slow clients --------------------------------------------------------------------------------
+
 
 def test_slowloris_neither_holds_threads_nor_silences_the_probes(target, record_property):
     pid = target.proc.pid
@@ -214,8 +276,10 @@ def test_slowloris_neither_holds_threads_nor_silences_the_probes(target, record_
             latencies.append(t.seconds)
     during = usage(pid)
     record_property("probe_latency_max_seconds", max(latencies))
-    print(f"\nprobe latency under 1,000 slow connections: median {sorted(latencies)[10] * 1000:.1f} ms, "
-          f"max {max(latencies) * 1000:.1f} ms; threads {before.threads} -> {during.threads}, fds {before.fds} -> {during.fds}")
+    print(
+        f"\nprobe latency under 1,000 slow connections: median {sorted(latencies)[10] * 1000:.1f} ms, "
+        f"max {max(latencies) * 1000:.1f} ms; threads {before.threads} -> {during.threads}, fds {before.fds} -> {during.fds}"
+    )
     assert max(latencies) < 1.0  # the kubelet's probes time out at 2 s
     assert during.threads <= before.threads + MAX_CONCURRENT + 2
     assert during.fds <= before.fds + MAX_CONNECTIONS + 16  # the cap, not one per attacker
@@ -288,6 +352,8 @@ def test_slow_body_and_idle_keep_alive_are_cut_off(target, sealer):
 def test_zz_memory_stayed_below_the_pod_limit_through_every_attack(target, record_property):
     peak = usage(target.proc.pid).peak_rss_bytes
     record_property("peak_rss_bytes", peak)
-    print(f"\npeak RSS of the controller through the attacks: {peak / MIB:.0f} MiB (limit {memory_limit_bytes() / MIB:.0f} MiB)")
+    print(
+        f"\npeak RSS of the controller through the attacks: {peak / MIB:.0f} MiB (limit {memory_limit_bytes() / MIB:.0f} MiB)"
+    )
     assert peak < memory_limit_bytes()
     assert target.proc.poll() is None

@@ -100,8 +100,9 @@ def _cluster_wide(doc):
 
 
 def _template_elsewhere(doc):
-    doc["spec"]["template"]["metadata"].update(name="other", namespace="kube-system",
-                                               annotations={"sealedsecrets.bitnami.com/cluster-wide": "true"})
+    doc["spec"]["template"]["metadata"].update(
+        name="other", namespace="kube-system", annotations={"sealedsecrets.bitnami.com/cluster-wide": "true"}
+    )
 
 
 @pytest.mark.parametrize("change", [_renamed, _moved, _no_namespace, _namespace_wide, _cluster_wide])
