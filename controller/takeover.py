@@ -20,13 +20,20 @@ def _claimable(meta: dict[str, Any]) -> bool:
     return annotations.get(MANAGED_ANNOTATION) == "true" or annotations.get(PATCH_ANNOTATION) == "true"
 
 
+def _owned(meta: dict[str, Any]) -> bool:
+    return any(r.get("controller") and r.get("kind") == "SealedSecret" for r in meta.get("ownerReferences") or [])
+
+
 def wanted(kind: str, secret: dict[str, Any], old: dict[str, Any] | None, sealed: dict[str, Any] | None) -> bool:
     """Whether this Secret event should reconcile the SealedSecret of the same name now."""
     if sealed is None or status.condition_value(sealed.get("status")) == 1:
         return False  # nothing waits (drift and recreation are handled elsewhere)
     meta = secret.get("metadata") or {}
     if kind == "DELETED":
-        return True
+        # Only a foreign Secret blocked it. An owned or managed one is recreated by the Secret watch;
+        # a patch-only one stays deleted, as with Bitnami's controller (its status may simply not
+        # have reached the cache yet, which is no reason to take it over).
+        return not _claimable(meta) and not _owned(meta)
     if kind == "MODIFIED":
         return _claimable(meta) and not _claimable((old or {}).get("metadata") or {})
     return False

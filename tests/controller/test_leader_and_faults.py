@@ -281,4 +281,11 @@ def test_annotating_a_foreign_secret_lets_the_waiting_sealed_secret_go(annotatio
 def test_deleting_the_blocking_secret_lets_it_go():
     assert takeover.wanted("DELETED", _secret(), _secret(), FAILING)
     assert takeover.wanted("DELETED", _secret(), _secret(), {"metadata": {"name": "s"}})  # no status yet
+    # A deleted patch-only or managed Secret never blocked anything: no takeover, even before the
+    # SealedSecret's status reached the cache (a patch-only one stays deleted; a managed one the
+    # Secret watch recreates).
+    for claimed in (PATCH_ANNOTATION, MANAGED_ANNOTATION):
+        assert not takeover.wanted("DELETED", _secret({claimed: "true"}), None, {"metadata": {"name": "s"}})
+    owned = {"metadata": {"name": "s", "ownerReferences": [{"kind": "SealedSecret", "controller": True}]}}
+    assert not takeover.wanted("DELETED", owned, None, FAILING)
     assert not takeover.wanted("ADDED", _secret({MANAGED_ANNOTATION: "true"}), None, FAILING)

@@ -97,3 +97,35 @@ def key_namespace(sealer_controller, kube, namespace):
 
     with second_install(kube, f"{namespace}-keys") as name:
         yield name
+
+
+OWN_CONTROLLER_LABEL = "sealer.test/own-controller"
+
+
+@pytest.fixture
+def own_controller(request, control_plane, sealer_controller):
+    """(tag, start): ``start(*flags)`` runs a controller of this test's own, for the SealedSecrets
+    labelled ``sealer.test/own-controller=<tag>`` only (the session's controller leaves them alone);
+    tests restart it, kill it, or run several. All are stopped afterwards."""
+    from tests.e2e.sealer_controller import RunningController
+
+    tag = f"{request.module.__name__.rsplit('test_', 1)[-1]}-{secrets.token_hex(3)}"
+    made: list[RunningController] = []
+
+    def start(*flags: str) -> RunningController:
+        ctrl = RunningController(
+            control_plane,
+            "kube-system",
+            "--key-renew-period",
+            "0",
+            "--label-selector",
+            f"{OWN_CONTROLLER_LABEL}={tag}",
+            *flags,
+            name=f"controller-{tag}",
+        )
+        made.append(ctrl)
+        return ctrl.start()
+
+    yield tag, start
+    for ctrl in made:
+        ctrl.stop()

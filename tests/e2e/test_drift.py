@@ -5,7 +5,6 @@ keys; with --repair-drift=false drift is only reported; a harmless write is left
 from __future__ import annotations
 
 import base64
-import secrets
 import time
 
 import pytest
@@ -15,7 +14,6 @@ from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
 from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
 from tests.e2e.sealed_objects import create
-from tests.e2e.sealer_controller import RunningController
 from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -27,31 +25,6 @@ DRIFT = "sealed_secrets_controller_secret_drift_total"
 
 def b64(s: str) -> str:
     return base64.b64encode(s.encode()).decode()
-
-
-@pytest.fixture
-def own(control_plane, sealer_controller):
-    """This test's controller, with its flags, for its own SealedSecrets only."""
-    label = f"drift-{secrets.token_hex(3)}"
-    made: list[RunningController] = []
-
-    def start(*flags: str) -> RunningController:
-        ctrl = RunningController(
-            control_plane,
-            "kube-system",
-            "--key-renew-period",
-            "0",
-            "--label-selector",
-            f"{OWN}={label}",
-            *flags,
-            name=f"controller-{label}",
-        )
-        made.append(ctrl)
-        return ctrl.start()
-
-    yield label, start
-    for ctrl in made:
-        ctrl.stop()
 
 
 def seal(sealer, ns, label, name="app", **items):
@@ -84,8 +57,8 @@ def synced(custom, ns, name="app"):
     return conds if conds.get("SecretInSync", {}).get("status") == "True" else None
 
 
-def test_hand_edits_are_repaired(own, sealer_controller, core, custom, namespace):
-    label, start = own
+def test_hand_edits_are_repaired(own_controller, sealer_controller, core, custom, namespace):
+    label, start = own_controller
     ctrl = start()
     sealer = Sealer(parse_certificate(ctrl.cert_pem()))
     create(custom, seal(sealer, namespace, label, user="admin", password="pw"))
@@ -130,8 +103,8 @@ def test_hand_edits_are_repaired(own, sealer_controller, core, custom, namespace
     print(f"drift repaired {repaired_in:.2f} s after the edit")
 
 
-def test_managed_secret_edits_are_repaired(own, sealer_controller, core, custom, namespace):
-    label, start = own
+def test_managed_secret_edits_are_repaired(own_controller, sealer_controller, core, custom, namespace):
+    label, start = own_controller
     core.create_namespaced_secret(
         namespace,
         {"metadata": {"name": "app", "annotations": {MANAGED_ANNOTATION: "true"}}, "data": {"user": b64(MARK + "old")}},
@@ -146,8 +119,8 @@ def test_managed_secret_edits_are_repaired(own, sealer_controller, core, custom,
     eventually(lambda: drift_events(core, namespace), 15, what="SecretDrifted event")
 
 
-def test_patch_secret_keeps_its_own_keys(own, sealer_controller, core, custom, namespace):
-    label, start = own
+def test_patch_secret_keeps_its_own_keys(own_controller, sealer_controller, core, custom, namespace):
+    label, start = own_controller
     core.create_namespaced_secret(
         namespace,
         {"metadata": {"name": "app", "annotations": {PATCH_ANNOTATION: "true"}}, "data": {"theirs": b64(MARK + "t1")}},
@@ -172,8 +145,8 @@ def test_patch_secret_keeps_its_own_keys(own, sealer_controller, core, custom, n
     assert ctrl.metric(DRIFT, namespace=namespace, action="repaired") == 1
 
 
-def test_repair_off_only_reports(own, sealer_controller, core, custom, namespace):
-    label, start = own
+def test_repair_off_only_reports(own_controller, sealer_controller, core, custom, namespace):
+    label, start = own_controller
     ctrl = start("--repair-drift=false")
     sealer = Sealer(parse_certificate(ctrl.cert_pem()))
     create(custom, seal(sealer, namespace, label, password="pw"))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import threading
 import time
 
@@ -17,7 +16,7 @@ from sealer.core.certs import parse_certificate
 from sealer.core.scope import MANAGED_ANNOTATION, Scope
 from sealer.core.sealing import Sealer
 from tests.e2e.sealed_objects import create, get_sealed, secret_data
-from tests.e2e.sealer_controller import RunningController, secret_json
+from tests.e2e.sealer_controller import secret_json
 from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -29,31 +28,6 @@ OWN = "sealer.test/own-controller"
 @pytest.fixture
 def sealer(sealer_controller):
     return Sealer(parse_certificate(sealer_controller.cert_pem()))
-
-
-@pytest.fixture
-def own(control_plane, sealer_controller):
-    """A controller of this test's own (SealedSecrets labelled with its tag), and the tag."""
-    tag = f"faults-{secrets.token_hex(3)}"
-    started: list[RunningController] = []
-
-    def start(*args: str) -> RunningController:
-        ctrl = RunningController(
-            control_plane,
-            "kube-system",
-            "--key-renew-period",
-            "0",
-            "--label-selector",
-            f"{OWN}={tag}",
-            *args,
-            name="controller-faults",
-        ).start()
-        started.append(ctrl)
-        return ctrl
-
-    yield tag, start
-    for ctrl in started:
-        ctrl.stop()
 
 
 def seal(sealer: Sealer, ns: str, name: str, data: dict[str, str], tag: str | None = None, **extra) -> dict:
@@ -107,8 +81,8 @@ def all_right(core, custom, ns: str, names: list[str], value=lambda n: {"v": n})
 # --- kill -9 and the API server going away ------------------------------------------------------
 
 
-def test_kill_9_while_syncing_500_then_restart_every_secret_is_right(own, sealer, core, custom, namespace):
-    tag, start = own
+def test_kill_9_while_syncing_500_then_restart_every_secret_is_right(own_controller, sealer, core, custom, namespace):
+    tag, start = own_controller
     names = [f"s{i:03d}" for i in range(500)]
     docs = [seal(sealer, namespace, n, {"v": n}, tag) for n in names]
     for doc in docs:
@@ -124,10 +98,12 @@ def test_kill_9_while_syncing_500_then_restart_every_secret_is_right(own, sealer
     assert len([s for s in core.list_namespaced_secret(namespace).items if s.metadata.name in names]) == 500
 
 
-def test_api_server_away_while_120_are_created_drops_nothing(own, control_plane, sealer, core, custom, namespace):
+def test_api_server_away_while_120_are_created_drops_nothing(
+    own_controller, control_plane, sealer, core, custom, namespace
+):
     """The 3-second outage of the bug report: every SealedSecret gets its Secret and status, with
     the default --max-unseal-retries, and the log says so in a few lines rather than 234 tracebacks."""
-    tag, start = own
+    tag, start = own_controller
     ctrl = start()
     names = [f"o{i:03d}" for i in range(120)]
     docs = [seal(sealer, namespace, n, {"v": n}, tag) for n in names]
@@ -147,9 +123,9 @@ def test_api_server_away_while_120_are_created_drops_nothing(own, control_plane,
 
 
 def test_410_gone_after_an_api_server_restart_relists_and_drops_nothing(
-    own, control_plane, sealer, core, custom, namespace
+    own_controller, control_plane, sealer, core, custom, namespace
 ):
-    tag, start = own
+    tag, start = own_controller
     ctrl = start()
     create(custom, seal(sealer, namespace, "before", {"v": "before"}, tag))
     eventually(lambda: all_right(core, custom, namespace, ["before"]), 30, 0.2, "before")
@@ -266,11 +242,11 @@ def test_zz_no_value_in_logs(sealer_controller, control_plane):
 # --- many namespaces ------------------------------------------------------------------------------
 
 
-def test_many_additional_namespaces_share_one_filtered_watch(own, sealer, core, custom, namespace):
+def test_many_additional_namespaces_share_one_filtered_watch(own_controller, sealer, core, custom, namespace):
     """Over ten --additional-namespaces: one cluster-wide watch per kind, filtered to them. A
     SealedSecret in a listed namespace is unsealed (and recreated when its Secret is deleted);
     one in a namespace not listed is left alone."""
-    tag, start = own
+    tag, start = own_controller
     listed = [f"{namespace}-{i:02d}" for i in range(12)]
     unlisted = f"{namespace}-no"
     for ns in (*listed, unlisted):

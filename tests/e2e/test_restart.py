@@ -6,7 +6,6 @@ noticed and repaired."""
 from __future__ import annotations
 
 import base64
-import secrets
 import time
 
 import pytest
@@ -17,7 +16,6 @@ from sealer.core.sealing import Sealer
 from tests.e2e import sealed_objects
 from tests.e2e.apiserver_requests import CONTROLLER_WRITES, delta, quiet_namespaces, request_counts
 from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create
-from tests.e2e.sealer_controller import RunningController
 from tests.e2e.waiting import eventually
 
 pytestmark = pytest.mark.e2e
@@ -61,31 +59,6 @@ def state(core, custom, ns):
     return secrets_rv, sealed_rv, events
 
 
-@pytest.fixture
-def own(control_plane, sealer_controller):
-    """A controller of this test's own (for its SealedSecrets only), which the test restarts."""
-    label = f"restart-{secrets.token_hex(3)}"
-    made: list[RunningController] = []
-
-    def start(*flags: str) -> RunningController:
-        ctrl = RunningController(
-            control_plane,
-            "kube-system",
-            "--key-renew-period",
-            "0",
-            "--label-selector",
-            f"{OWN}={label}",
-            *flags,
-            name=f"controller-{label}",
-        )
-        made.append(ctrl)
-        return ctrl.start()
-
-    yield label, start
-    for ctrl in made:
-        ctrl.stop()
-
-
 def synced_all(core, custom, ns, expected):
     def check():
         for name, value in expected.items():
@@ -99,9 +72,9 @@ def synced_all(core, custom, ns, expected):
 
 
 def test_restart_over_synced_sealed_secrets_costs_nothing(
-    control_plane, sealer_controller, own, core, custom, namespace
+    control_plane, sealer_controller, own_controller, core, custom, namespace
 ):
-    label, start = own
+    label, start = own_controller
     sealer = Sealer(parse_certificate(sealer_controller.cert_pem()))
     expected = {f"app-{i:02d}": f"v{i}" for i in range(N)}
     first = start()
@@ -132,8 +105,8 @@ def test_restart_over_synced_sealed_secrets_costs_nothing(
     print(f"restart over {N} synced SealedSecrets: ready in {ready:.2f} s, 0 private-key operations, 0 writes")
 
 
-def test_changes_made_while_down_are_noticed(control_plane, sealer_controller, own, core, custom, namespace):
-    label, start = own
+def test_changes_made_while_down_are_noticed(control_plane, sealer_controller, own_controller, core, custom, namespace):
+    label, start = own_controller
     sealer = Sealer(parse_certificate(sealer_controller.cert_pem()))
     names = ["spec", "scope", "edited", "deleted", "annotated", "untouched"]
     ctrl = start()
