@@ -138,7 +138,7 @@ class Controller:
         if kind not in ("DELETED", "MODIFIED"):
             return
         meta = obj.get("metadata") or {}
-        owned = any(r.get("controller") and r.get("kind") == reconcile.KIND for r in meta.get("ownerReferences") or [])
+        owned = takeover.owned(meta)
         annotations = meta.get("annotations") or {}
         managed = annotations.get(MANAGED_ANNOTATION) == "true"
         key = object_key(obj)

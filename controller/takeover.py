@@ -13,6 +13,7 @@ from typing import Any
 
 from controller import status
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
+from sealer.core.sealing import KIND
 
 
 def _claimable(meta: dict[str, Any]) -> bool:
@@ -20,8 +21,9 @@ def _claimable(meta: dict[str, Any]) -> bool:
     return annotations.get(MANAGED_ANNOTATION) == "true" or annotations.get(PATCH_ANNOTATION) == "true"
 
 
-def _owned(meta: dict[str, Any]) -> bool:
-    return any(r.get("controller") and r.get("kind") == "SealedSecret" for r in meta.get("ownerReferences") or [])
+def owned(meta: dict[str, Any]) -> bool:
+    """Whether a Secret (its metadata) is controlled by a SealedSecret."""
+    return any(r.get("controller") and r.get("kind") == KIND for r in meta.get("ownerReferences") or [])
 
 
 def wanted(kind: str, secret: dict[str, Any], old: dict[str, Any] | None, sealed: dict[str, Any] | None) -> bool:
@@ -33,7 +35,7 @@ def wanted(kind: str, secret: dict[str, Any], old: dict[str, Any] | None, sealed
         # Only a foreign Secret blocked it. An owned or managed one is recreated by the Secret watch;
         # a patch-only one stays deleted, as with Bitnami's controller (its status may simply not
         # have reached the cache yet, which is no reason to take it over).
-        return not _claimable(meta) and not _owned(meta)
+        return not _claimable(meta) and not owned(meta)
     if kind == "MODIFIED":
         return _claimable(meta) and not _claimable((old or {}).get("metadata") or {})
     return False
