@@ -15,6 +15,7 @@ from controller.informer import Informer, object_key
 from controller.keys_manager import KeysManager
 from controller.metrics import Metrics
 from controller.workqueue import WorkQueue
+from sealer.core import sealed_status
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
 from sealer.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, sealed_secret_path, secret_path
 
@@ -40,6 +41,15 @@ class Settings:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _outcome(plan: reconcile.Plan) -> str:
+    """What a requested reconcile did, for its condition (names and fields, never values)."""
+    if not plan.result.ok:
+        return plan.result.message or plan.result.reason
+    if plan.drift == "repaired":
+        return plan.events[0].message
+    return {"create": "Secret created", "update": "Secret updated"}.get(plan.action, "Secret verified, unchanged")
 
 
 def _spec_changed(obj: dict[str, Any], old: dict[str, Any] | None) -> bool:
@@ -293,12 +303,17 @@ class Controller:
         verdict, known = (
             self.records.assess(sealed, meta, cached) if self.settings.update_status else (record.FULL, None)
         )
+        # `sealer reconcile` asked for a full sync (unseal, repair) that the record would spare:
+        # once per value of the annotation, which the status then names (a restart costs nothing).
+        request = sealed_status.pending_request(sealed) if self.settings.update_status else None
+        if request is not None and verdict == record.CURRENT:
+            verdict = record.VERIFY
         if verdict == record.CURRENT and known is not None:
             # As recorded, and untouched since: no GET, no private-key operation, and (status unchanged) no write.
             self._write_status(sealed, self._recorded_result(sealed, known), known)
             return False
         existing = None if cached and meta is None else self.kube.get(secret_path(namespace, name))
-        if verdict == record.VERIFY and known is not None and existing is not None:
+        if verdict == record.VERIFY and known is not None and existing is not None and request is None:
             rv = existing["metadata"].get("resourceVersion", "")
             if self.records.matches(sealed, known, existing):
                 # Written by someone, but not where the SealedSecret decides (another tool's annotation, say).
@@ -355,7 +370,8 @@ class Controller:
                 written["metadata"].get("resourceVersion", ""),
                 in_sync=plan.drift != "reported",
             )
-        conditions_changed = self._write_status(sealed, result, new_record)
+        handled = None if request is None else sealed_status.request_condition(request, result.ok, _outcome(plan))
+        conditions_changed = self._write_status(sealed, result, new_record, handled)
         for event in plan.events:
             self._event(sealed, event)
         if result.ok and plan.action == "none" and conditions_changed and not plan.events:
@@ -372,7 +388,13 @@ class Controller:
                 return status.Result(False, reconcile.DRIFTED, str(c.get("message") or ""))
         return status.Result(False, reconcile.DRIFTED, "the Secret differs from its SealedSecret")
 
-    def _write_status(self, sealed: dict[str, Any], result: status.Result, known: record.Record | None = None) -> bool:
+    def _write_status(
+        self,
+        sealed: dict[str, Any],
+        result: status.Result,
+        known: record.Record | None = None,
+        request: tuple[str, bool, str, str] | None = None,
+    ) -> bool:
         """Writes the status if it changed; returns whether more than the record did."""
         meta = sealed["metadata"]
         instance = (meta.get("labels") or {}).get(INSTANCE_LABEL, "")
@@ -389,6 +411,7 @@ class Controller:
             now,
             known.condition() if known is not None else None,
             forget=record.CONDITION if known is None and not result.ok else None,
+            request=request,
         )
         if new is None:
             return False

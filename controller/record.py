@@ -32,7 +32,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,17 +40,20 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from sealer.core import sealed_status
 from sealer.core.scope import PATCH_ANNOTATION
 from sealer.core.unsealing import Target
 
 if TYPE_CHECKING:
     from keys.registry import KeyRegistry
 
-CONDITION = "SecretInSync"
+CONDITION = sealed_status.RECORD_CONDITION
 RECORDED = "Recorded"
 DRIFTED = "Drifted"
 VERSION = "v1"
-KEY_ID_CHARS = 12  # of the base64 part of "SHA256:<base64>": 72 bits, only to find the key again
+KEY_ID_CHARS = (
+    sealed_status.KEY_ID_CHARS
+)  # of the base64 part of "SHA256:<base64>": 72 bits, only to find the key again
 MAC_BYTES = 16
 
 # What a SealedSecret needs, by its record and the Secret's cached metadata (RecordKeys.assess):
@@ -59,14 +61,8 @@ CURRENT = "current"  # the Secret is as recorded: nothing to do, not even a GET
 VERIFY = "verify"  # the inputs are as recorded but the Secret was written since: GET it, compare MACs
 FULL = "full"  # no (valid) record, or no Secret: unseal (private-key operations)
 
-_MESSAGE = re.compile(
-    r"resourceVersion (?P<rv>\S+); record v1 keys=(?P<keys>[A-Za-z0-9+/,]+) "
-    r"state=(?P<state>[A-Za-z0-9_-]+) check=(?P<check>[A-Za-z0-9_-]+)$"
-)
 
-
-def key_id(fingerprint: str) -> str:
-    return fingerprint.removeprefix("SHA256:")[:KEY_ID_CHARS]
+key_id = sealed_status.key_id
 
 
 def _canonical(value: object) -> bytes:
@@ -145,13 +141,9 @@ class Record:
 
 
 def parse(status: dict[str, Any] | None) -> Record | None:
-    for c in (status or {}).get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == CONDITION:
-            m = _MESSAGE.search(str(c.get("message") or ""))
-            if m is None:
-                return None
-            return Record(c.get("status") == "True", m["rv"], tuple(m["keys"].split(",")), m["state"], m["check"])
-    return None
+    # The message format is sealer.core.sealed_status's: `sealer status` reads it too.
+    fields = sealed_status.parse_record(status)
+    return None if fields is None else Record(*fields)
 
 
 def _b64(mac: bytes) -> str:

@@ -50,11 +50,13 @@ def next_status(
     now: str,
     record: tuple[str, bool, str, str] | None = None,
     forget: str | None = None,
+    request: tuple[str, bool, str, str] | None = None,
 ) -> dict[str, Any] | None:
     """The status to write, or None when the current one already says the same thing
     (so an unchanged SealedSecret costs no write, and lastUpdateTime means "last change").
     ``record``: (type, status, reason, message) of a condition to set besides Synced/Ready/Stalled
-    (controller.record's); None keeps whatever is there. ``forget``: a condition type to drop."""
+    (controller.record's); None keeps whatever is there. ``forget``: a condition type to drop.
+    ``request``: another such condition, the handled reconcile request (sealer.core.sealed_status's)."""
     old = old or {}
     by_type = {c.get("type"): c for c in old.get("conditions") or [] if isinstance(c, dict)}
     message = "" if result.ok else result.message
@@ -67,7 +69,7 @@ def next_status(
         and old.get("observedGeneration") == generation
         and (READY in by_type)
         and ((stalled is None or stalled.get("status") != "True") if result.ok else stalled is not None)
-        and (record is None or _same_condition(by_type.get(record[0]), *record[1:]))
+        and all(extra is None or _same_condition(by_type.get(extra[0]), *extra[1:]) for extra in (record, request))
         and (forget is None or forget not in by_type)
     )
     if unchanged:
@@ -79,10 +81,11 @@ def next_status(
     if not result.ok:
         conditions.append(_condition(STALLED, True, result.reason, message, now, stalled))
     ours = {SYNCED, READY, STALLED, *((forget,) if forget else ())}
-    if record is not None:
-        kind, ok, reason, text = record
-        conditions.append(_condition(kind, ok, reason, text, now, by_type.get(kind)))
-        ours.add(kind)
+    for extra in (record, request):
+        if extra is not None:
+            kind, ok, reason, text = extra
+            conditions.append(_condition(kind, ok, reason, text, now, by_type.get(kind)))
+            ours.add(kind)
     # Conditions other tools added are theirs: keep them.
     conditions.extend(copy.deepcopy(c) for t, c in by_type.items() if t not in ours)
     status = {k: copy.deepcopy(v) for k, v in old.items() if k not in ("conditions", "observedGeneration")}

@@ -15,6 +15,9 @@ SKIP_SET_OWNER_REFERENCES_ANNOTATION = ANNOTATION_PREFIX + "skip-set-owner-refer
 # This project's own annotation: the fingerprint of the key a SealedSecret was sealed for. It is a
 # hint only (it is not part of the ciphertext), so other tools ignore it and it may be wrong.
 KEY_HINT_ANNOTATION = "sealer.dev/sealing-key"
+# Also ours: `sealer reconcile` sets it to the time of asking; sealer's controller then syncs that
+# SealedSecret fully once per value (Bitnami's ignores metadata-only changes, and so this one).
+RECONCILE_ANNOTATION = "sealer.dev/reconcile-requested-at"
 
 
 class Scope(enum.Enum):
