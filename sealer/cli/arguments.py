@@ -159,3 +159,71 @@ class KeyOptions:
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:
         known = {k: v for k, v in flags.items() if k in cls.__dataclass_fields__ and k != "target" and v is not None}
         return cls(target=ControllerTarget.from_flags(flags, environ), **known)
+
+
+@dataclass(frozen=True)
+class StatusOptions:
+    """`sealer status`: which cluster(s) and namespaces, how to print, whether to keep watching."""
+
+    connection: Connection = field(default_factory=Connection)
+    namespace: str | None = None
+    all_namespaces: bool = False
+    clusters: tuple[str, ...] = ()  # of the fleet (.sealer.yaml)
+    all_clusters: bool = False
+    config: str | None = None
+    fmt: str = "table"
+    watch: bool = False
+    timeout: float | None = None  # --watch: stop after this long (None: until Ctrl-C)
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> StatusOptions:
+        timeout = flags.get("timeout")
+        return cls(
+            connection=ControllerTarget.from_flags(flags, environ).connection,
+            namespace=flags.get("namespace"),
+            all_namespaces=bool(flags.get("all_namespaces")),
+            clusters=slice_values(environ, "--cluster", flags.get("clusters") or ()),
+            all_clusters=bool(flags.get("all_clusters")),
+            config=flags.get("config"),
+            fmt=flags.get("output") or "table",
+            watch=bool(flags.get("watch")),
+            timeout=parse_request_timeout(timeout) if timeout else None,
+        )
+
+
+@dataclass(frozen=True)
+class ReconcileOptions:
+    """`sealer reconcile NAME`: the SealedSecret, and whether to wait for the controller's answer."""
+
+    name: str
+    connection: Connection = field(default_factory=Connection)
+    namespace: str | None = None
+    wait: bool = False
+    timeout: float = 60.0
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ReconcileOptions:
+        return cls(
+            name=flags["name"],
+            connection=ControllerTarget.from_flags(flags, environ).connection,
+            namespace=flags.get("namespace"),
+            wait=bool(flags.get("wait")),
+            timeout=parse_request_timeout(flags.get("timeout") or "60s") or 60.0,
+        )
+
+
+@dataclass(frozen=True)
+class DiffOptions:
+    """`sealer diff`: a textconv of one file, or Git's external-diff arguments (or OLD NEW)."""
+
+    paths: tuple[str, ...] = ()
+    textconv: bool = False
+    keys: tuple[str, ...] = ()  # private key files or directories of them
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> DiffOptions:
+        return cls(
+            paths=tuple(flags.get("paths") or ()),
+            textconv=bool(flags.get("textconv")),
+            keys=slice_values(environ, "--recovery-private-key", flags.get("keys") or ()),
+        )

@@ -24,7 +24,14 @@ from click.core import ParameterSource
 from sealer._version import __version__
 from sealer.cli import keys_group
 from sealer.cli.environment import Environment
-from sealer.cli.options import TRUE_WORDS, connection_options, env_name, klog_options, option
+from sealer.cli.options import (
+    TRUE_WORDS,
+    connection_options,
+    env_name,
+    klog_options,
+    kube_connection_options,
+    option,
+)
 from sealer.core.errors import SealerError
 from sealer.core.exit_status import ExitStatus
 
@@ -200,6 +207,80 @@ def unseal_command(env: Environment, /, **flags: Any) -> None:
     from sealer.cli.arguments import UnsealOptions
 
     unseal_commands.unseal(UnsealOptions.from_flags(flags, env.environ), env)
+
+
+@cli.command("status")
+@option("-n", "--namespace", help="Only this namespace (default: the kubeconfig context's, else default).")
+@option("-A", "--all-namespaces", is_flag=True, help="Every namespace.")
+@option(
+    "--cluster",
+    "clusters",
+    metavar="NAME",
+    multiple=True,
+    env=False,
+    help="A cluster of the fleet (.sealer.yaml clusters:, reached through its context:); repeatable.",
+)
+@option("--all-clusters", is_flag=True, help="Every cluster of the fleet that has a context:.")
+@option("--config", metavar="PATH", help="The .sealer.yaml naming the fleet (default: at the Git repository's root).")
+@option(
+    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="Output format."
+)
+@option("-w", "--watch", is_flag=True, help="Print again whenever a SealedSecret changes (Ctrl-C stops).")
+@option("--timeout", metavar="DURATION", help="With --watch: stop after this long (e.g. 10m).")
+@kube_connection_options
+@click.pass_obj
+def status_command(env: Environment, /, **flags: Any) -> None:
+    """Every SealedSecret's state as the controller reports it: Synced/Ready, generation lag, the key
+    it was sealed for, its Secret (present, drifted) and why it is not synced. Never reads a value.
+
+    Exit status 1 when anything is not synced (a CI gate), 0 otherwise.
+    """
+    from sealer.cli import status_commands  # the body, loaded when the command runs: see [tool.importlinter]
+    from sealer.cli.arguments import StatusOptions
+
+    code = status_commands.status(StatusOptions.from_flags(flags, env.environ), env)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+@cli.command("reconcile")
+@click.argument("name")
+@option("-n", "--namespace", help="The SealedSecret's namespace (default: the kubeconfig context's, else default).")
+@option("--wait", is_flag=True, help="Wait until the controller has reconciled it, and print what it did.")
+@option("--timeout", metavar="DURATION", default="60s", show_default=True, help="With --wait: how long to wait.")
+@kube_connection_options
+@click.pass_obj
+def reconcile_command(env: Environment, /, **flags: Any) -> None:
+    """Ask sealer's controller to reconcile one SealedSecret now: unseal it again and repair its
+    Secret, even if its record says it is in sync (annotation sealer.dev/reconcile-requested-at)."""
+    from sealer.cli import status_commands  # the body, loaded when the command runs: see [tool.importlinter]
+    from sealer.cli.arguments import ReconcileOptions
+
+    code = status_commands.reconcile(ReconcileOptions.from_flags(flags, env.environ), env)
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+@cli.command("diff")
+@click.argument("paths", nargs=-1, metavar="FILE | OLD NEW | PATH OLD OLD-HEX OLD-MODE NEW NEW-HEX NEW-MODE")
+@option("--textconv", is_flag=True, help="Print FILE's SealedSecrets as text for Git to diff (diff.<driver>.textconv).")
+@option(
+    "--recovery-private-key",
+    "keys",
+    metavar="KEY[,KEY...]",
+    multiple=True,
+    env=False,
+    help="Private key files (or directories of them): also show whether each value changed, as a keyed "
+    "digest (never the value). Also $SEALED_SECRETS_RECOVERY_PRIVATE_KEY.",
+)
+@click.pass_obj
+def diff_command(env: Environment, /, **flags: Any) -> None:
+    """Reviewable diffs of SealedSecrets for Git: items added, removed or re-sealed, scope, key and
+    template changes, never a value (docs/gitops.md: the textconv and external diff driver set-up)."""
+    from sealer.cli import diff_commands  # the body, loaded when the command runs: see [tool.importlinter]
+    from sealer.cli.arguments import DiffOptions
+
+    diff_commands.diff(DiffOptions.from_flags(flags, env.environ), env)
 
 
 keys_group.register(cli)

@@ -120,6 +120,21 @@ def connection_options(f: FC) -> FC:
     )
 
 
+# kubectl's --cluster picks a kubeconfig cluster; the fleet commands' --cluster names a cluster of
+# .sealer.yaml, and they reach no controller Service.
+_NOT_FOR_FLEET_COMMANDS = ("cluster", "controller_name", "controller_namespace")
+
+
+def kube_connection_options(f: FC) -> FC:
+    """kubectl's connection flags but --cluster and the controller's Service (for commands whose
+    --cluster is a cluster of the fleet)."""
+    f = connection_options(f)
+    # click.option keeps the parameters it adds in the function's __click_params__ until the command is made.
+    params = getattr(f, "__click_params__", [])
+    params[:] = [p for p in params if p.name not in _NOT_FOR_FLEET_COMMANDS]
+    return f
+
+
 # klog's flags, which kubeseal inherits: accepted so that scripts keep working, and ignored.
 _KLOG_VALUE_FLAGS = (
     "--vmodule",
