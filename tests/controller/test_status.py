@@ -92,3 +92,20 @@ def test_a_record_condition_is_set_compared_and_forgotten():
     failed = next_status(s, 1, BAD, "T3", forget="SecretInSync")
     assert "SecretInSync" not in {c["type"] for c in failed["conditions"]}
     assert next_status(failed, 1, BAD, "T4", forget="SecretInSync") is None
+
+
+def test_a_handled_reconcile_request_is_written_once_and_kept():
+    from sealer.core.sealed_status import handled, request_condition
+
+    rec = ("SecretInSync", True, "Recorded", "Secret verified at resourceVersion 1; record v1 ...")
+    s = next_status(None, 1, OK, "T1", rec)
+    asked = request_condition("2026-12-01T12:00:00Z", True, "Secret verified, unchanged")
+    done = next_status(s, 1, OK, "T2", rec, request=asked)
+    assert done is not None  # the same Synced and record, but the answer is news: one write
+    assert [c["type"] for c in done["conditions"]] == ["Synced", "Ready", "SecretInSync", "ReconcileRequest"]
+    assert handled(done) == ("2026-12-01T12:00:00Z", True, "Secret verified, unchanged")
+    assert next_status(done, 1, OK, "T3", rec, request=asked) is None  # handled already: no write
+    later = next_status(done, 1, OK, "T3", (*rec[:3], "Secret verified at resourceVersion 2; record v1 ..."))
+    assert handled(later) == handled(done)  # other syncs keep the last answer
+    failed = next_status(done, 1, BAD, "T4", forget="SecretInSync")
+    assert handled(failed) is not None

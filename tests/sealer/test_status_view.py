@@ -1,0 +1,149 @@
+"""`sealer status`'s pure parts (issue 12): one row per SealedSecret from its status and its
+Secret's metadata, the table, the JSON, the summary, the exit status; and the reconcile request's
+annotation and condition, as the controller writes them."""
+
+from __future__ import annotations
+
+import json
+
+from sealer.core import sealed_status
+from sealer.core.scope import KEY_HINT_ANNOTATION, RECONCILE_ANNOTATION
+from sealer.core.sealed_status import DRIFT_DRIFTED, DRIFT_NONE, DRIFT_UNKNOWN, DRIFT_UNVERIFIED
+
+FP = "SHA256:3f9a1c2b4d5eAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+RECORD = "Secret verified at resourceVersion 41; record v1 keys=3f9a1c2b4d5e state=abc_-1 check=def-_2"
+
+
+def cond(kind, status, reason="", message=""):
+    return {"type": kind, "status": status, "reason": reason, "message": message}
+
+
+def sealed(name="db", ns="prod", generation=1, observed=1, conditions=None, annotations=None):
+    return {
+        "metadata": {
+            "name": name,
+            "namespace": ns,
+            "uid": "u-1",
+            "generation": generation,
+            "annotations": {KEY_HINT_ANNOTATION: FP, **(annotations or {})},
+        },
+        "status": {
+            "observedGeneration": observed,
+            "conditions": conditions
+            if conditions is not None
+            else [
+                cond("Synced", "True", "Unsealed"),
+                cond("Ready", "True", "Unsealed"),
+                cond("SecretInSync", "True", "Recorded", RECORD),
+            ],
+        },
+    }
+
+
+def owned_secret(rv="41"):
+    return {
+        "resourceVersion": rv,
+        "ownerReferences": [{"kind": "SealedSecret", "uid": "u-1", "controller": True, "name": "db"}],
+    }
+
+
+def test_synced_row():
+    r = sealed_status.row(sealed(), owned_secret(), secrets_known=True)
+    assert r.ok and r.synced == "True" and r.ready == "True" and r.lag == 0
+    assert r.opened_by == ("3f9a1c2b4d5e",) and r.sealed_for == (FP,)
+    assert r.secret == "present" and r.owned is True and r.drift == DRIFT_NONE and r.problem == ""
+
+
+def test_not_synced_rows_say_why():
+    failed = sealed(
+        conditions=[
+            cond("Synced", "False", "ErrUnsealFailed", "no key could decrypt secret (password)"),
+            cond("Ready", "False", "ErrUnsealFailed", "no key could decrypt secret (password)"),
+        ]
+    )
+    r = sealed_status.row(failed, None, secrets_known=True)
+    assert not r.ok and r.problem == "ErrUnsealFailed: no key could decrypt secret (password)"
+    assert r.drift == DRIFT_UNKNOWN and r.secret == "absent"
+
+    lagging = sealed_status.row(sealed(generation=3, observed=2), owned_secret(), secrets_known=True)
+    assert not lagging.ok and lagging.lag == 1 and "generation 3 not observed" in lagging.problem
+
+    gone = sealed_status.row(sealed(), None, secrets_known=True)
+    assert not gone.ok and gone.problem == "the Secret does not exist"
+
+    edited = sealed_status.row(sealed(), owned_secret(rv="57"), secrets_known=True)
+    assert not edited.ok and edited.drift == DRIFT_UNVERIFIED
+
+    reported = sealed(
+        conditions=[
+            cond("Synced", "False", "SecretDrifted", "Secret prod/db differs from its SealedSecret (data.password)"),
+            cond("Ready", "False", "SecretDrifted", "x"),
+            cond("SecretInSync", "False", "Drifted", RECORD.replace("verified", "differs from the SealedSecret")),
+        ]
+    )
+    r = sealed_status.row(reported, owned_secret(rv="57"), secrets_known=True)
+    assert not r.ok and r.drift == DRIFT_DRIFTED and "data.password" in r.problem
+
+    never = sealed_status.row(
+        {"metadata": {"name": "new", "namespace": "prod", "generation": 1}}, None, secrets_known=True
+    )
+    assert not never.ok and never.synced == "Unknown" and "no Synced condition" in never.problem
+
+
+def test_without_secret_access_the_rest_still_counts():
+    r = sealed_status.row(sealed(), None, secrets_known=False)
+    assert r.ok and r.secret == "unknown" and r.drift == DRIFT_UNKNOWN and r.owned is None
+
+
+def test_table_json_and_summary():
+    rows = [
+        sealed_status.row(sealed("a"), owned_secret(), secrets_known=True, cluster="east"),
+        sealed_status.row(sealed("b"), None, secrets_known=True, cluster="west"),
+    ]
+    table = sealed_status.table(rows).splitlines()
+    assert table[0].split() == [
+        "CLUSTER",
+        "NAMESPACE",
+        "NAME",
+        "SYNCED",
+        "READY",
+        "GEN",
+        "KEYS",
+        "SECRET",
+        "DRIFT",
+        "REASON",
+    ]
+    assert table[1].split()[:9] == ["east", "prod", "a", "True", "True", "1/1", "3f9a1c2b4d5e", "present", "none"]
+    assert table[2].split()[:2] == ["west", "prod"] and table[2].endswith("the Secret does not exist")
+    assert (
+        sealed_status.summary_line(rows, 2)
+        == "2 SealedSecrets in 2 clusters: 1 synced, 1 not synced (1 without Secret)"
+    )
+    doc = json.loads(json.dumps([r.to_json() for r in rows]))
+    assert doc[0]["cluster"] == "east" and doc[0]["ok"] is True and doc[0]["openedBy"] == ["3f9a1c2b4d5e"]
+    assert doc[1]["ok"] is False and doc[1]["secret"] == "absent" and doc[1]["reason"] == "the Secret does not exist"
+    single = sealed_status.table([sealed_status.row(sealed("a"), owned_secret(), secrets_known=True)])
+    assert single.split()[0] == "NAMESPACE"  # no cluster column outside a fleet
+
+
+def test_reconcile_request_is_pending_until_handled():
+    obj = sealed(annotations={RECONCILE_ANNOTATION: "2026-12-01T12:00:00.000000Z"})
+    assert sealed_status.pending_request(obj) == "2026-12-01T12:00:00.000000Z"
+    kind, ok, reason, message = sealed_status.request_condition("2026-12-01T12:00:00.000000Z", True, "Secret updated")
+    obj["status"]["conditions"].append(cond(kind, "True" if ok else "False", reason, message))
+    assert sealed_status.pending_request(obj) is None  # a restart over it costs nothing
+    assert sealed_status.handled(obj["status"]) == ("2026-12-01T12:00:00.000000Z", True, "Secret updated")
+    obj["metadata"]["annotations"][RECONCILE_ANNOTATION] = "2026-12-01T12:05:00Z"
+    assert sealed_status.pending_request(obj) == "2026-12-01T12:05:00Z"
+    # A value that is not a short token is not honoured (it would go into the status as is).
+    for bad in ("", "a b", "x" * 65, "new\nline"):
+        obj["metadata"]["annotations"][RECONCILE_ANNOTATION] = bad
+        assert sealed_status.pending_request(obj) is None
+
+
+def test_the_controller_reads_the_record_format_the_cli_reads():
+    from controller import record
+
+    status = sealed()["status"]
+    assert record.parse(status) == record.Record(*sealed_status.parse_record(status))
+    assert record.parse(status).message() == RECORD
