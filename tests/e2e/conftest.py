@@ -9,6 +9,7 @@ import kubernetes
 import pytest
 
 from tests.e2e.cluster import ControlPlane
+from tests.e2e.fleet_clusters import second_cluster  # noqa: F401 - a fixture: the fleet's second cluster
 from tests.peers import peer_bin_dir
 
 # The running control plane, for the failure report hook below.
