@@ -229,7 +229,7 @@ def unseal_command(env: Environment, /, **flags: Any) -> None:
 @option("--timeout", metavar="DURATION", help="With --watch: stop after this long (e.g. 10m).")
 @kube_connection_options
 @click.pass_obj
-def status_command(env: Environment, /, **flags: Any) -> None:
+def status_command(env: Environment, /, **flags: Any) -> int:
     """Every SealedSecret's state as the controller reports it: Synced/Ready, generation lag, the key
     it was sealed for, its Secret (present, drifted) and why it is not synced. Never reads a value.
 
@@ -238,9 +238,7 @@ def status_command(env: Environment, /, **flags: Any) -> None:
     from sealer.cli import status_commands  # the body, loaded when the command runs: see [tool.importlinter]
     from sealer.cli.arguments import StatusOptions
 
-    code = status_commands.status(StatusOptions.from_flags(flags, env.environ), env)
-    if code:
-        raise click.exceptions.Exit(code)
+    return status_commands.status(StatusOptions.from_flags(flags, env.environ), env)
 
 
 @cli.command("reconcile")
@@ -250,15 +248,13 @@ def status_command(env: Environment, /, **flags: Any) -> None:
 @option("--timeout", metavar="DURATION", default="60s", show_default=True, help="With --wait: how long to wait.")
 @kube_connection_options
 @click.pass_obj
-def reconcile_command(env: Environment, /, **flags: Any) -> None:
+def reconcile_command(env: Environment, /, **flags: Any) -> int:
     """Ask sealer's controller to reconcile one SealedSecret now: unseal it again and repair its
     Secret, even if its record says it is in sync (annotation sealer.dev/reconcile-requested-at)."""
     from sealer.cli import status_commands  # the body, loaded when the command runs: see [tool.importlinter]
     from sealer.cli.arguments import ReconcileOptions
 
-    code = status_commands.reconcile(ReconcileOptions.from_flags(flags, env.environ), env)
-    if code:
-        raise click.exceptions.Exit(code)
+    return status_commands.reconcile(ReconcileOptions.from_flags(flags, env.environ), env)
 
 
 @cli.command("diff")
@@ -301,7 +297,8 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
     prog = "kubectl seal" if prog == "kubectl-seal" else (prog if prog and prog != "__main__.py" else "sealer")
     try:
         with contextlib.redirect_stdout(env.stdout), contextlib.redirect_stderr(env.stderr):
-            cli.main(args=args, prog_name=prog, standalone_mode=False, obj=env)
+            # A command that reports rather than fails (status: not everything synced) returns its status.
+            returned = cli.main(args=args, prog_name=prog, standalone_mode=False, obj=env)
     except click.exceptions.Abort:
         return _fail(env, "aborted", ExitStatus.INTERRUPTED)
     except click.exceptions.Exit as e:
@@ -326,7 +323,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         return _fail(
             env, f"internal error ({type(e).__name__}); rerun with SEALER_DEBUG=1 for details and please report it"
         )
-    return ExitStatus.OK
+    return returned if isinstance(returned, int) else ExitStatus.OK
 
 
 def run() -> None:
