@@ -21,6 +21,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -391,3 +392,31 @@ def test_our_controller_takes_over_from_bitnami_controller(
     core.delete_namespaced_secret("db", namespace)
     wait_data(core, namespace, "db", {"password": "v2"})
     assert_owned(core.read_namespaced_secret("db", namespace), created)
+
+
+def test_bitnami_controller_ignores_a_reconcile_request_harmlessly(
+    sealer_controller, control_plane, start, own_label, core, custom, namespace, cli
+):
+    """`sealer reconcile`'s annotation is metadata: Bitnami's controller skips updates that leave the
+    spec alone, so it neither re-unseals nor fails; `--wait` says no controller answered, and
+    `sealer status` still reads Bitnami's Synced condition (with no record: drift unknown)."""
+    labels, selector = own_label
+    sealer = Sealer(parse_certificate(sealer_controller.cert_pem()))
+    bitnami = start.bitnami("kube-system", "--key-renew-period", "0", "--label-selector", selector)
+    create(custom, labelled(sealer.seal_secret(plain("app", namespace, {"foo": "bar"})), labels))
+    wait_data(core, namespace, "app", {"foo": "bar"})
+    wait_condition(custom, namespace, "app", generation=1)
+    unsealed = len(wait_events(core, namespace, "app", "Unsealed"))
+    secret_rv = core.read_namespaced_secret("app", namespace).metadata.resource_version
+    kubeconfig = str(control_plane.kubeconfig)
+    r = cli("reconcile", "app", "-n", namespace, "--kubeconfig", kubeconfig, "--wait", "--timeout", "5s")
+    assert r.status == 1 and "did not report handling the request" in r.err and r.err.count("\n") == 1
+    time.sleep(1)
+    assert bitnami.proc.poll() is None  # still running
+    assert core.read_namespaced_secret("app", namespace).metadata.resource_version == secret_rv
+    assert len(events(core, namespace, "app", "Unsealed")) == unsealed
+    assert "ReconcileRequest" not in conditions(get_ss(custom, namespace, "app"))
+    r = cli("status", "-n", namespace, "--kubeconfig", kubeconfig, "-o", "json")
+    (item,) = json.loads(r.out)["items"]
+    assert r.status == 0 and item["synced"] == "True" and item["drift"] == "unknown" and item["secret"] == "present"
+    assert_no_denials(bitnami)
