@@ -18,6 +18,7 @@ from sealer.cli.options import (
     TRUE_WORDS,
     env_name,
 )
+from sealer.core.errors import SealerError
 from sealer.kube.connection import Connection, parse_request_timeout
 
 
@@ -187,8 +188,16 @@ class StatusOptions:
             config=flags.get("config"),
             fmt=flags.get("output") or "table",
             watch=bool(flags.get("watch")),
-            timeout=parse_request_timeout(timeout) if timeout else None,
+            timeout=duration(timeout, "--timeout") if timeout else None,
         )
+
+
+def duration(text: str, flag: str) -> float | None:
+    """A Go duration or a number of seconds (kubectl's --request-timeout rules) for ``flag``."""
+    try:
+        return parse_request_timeout(text)
+    except SealerError as e:
+        raise SealerError(str(e).replace("--request-timeout", flag, 1)) from None
 
 
 @dataclass(frozen=True)
@@ -208,7 +217,7 @@ class ReconcileOptions:
             connection=ControllerTarget.from_flags(flags, environ).connection,
             namespace=flags.get("namespace"),
             wait=bool(flags.get("wait")),
-            timeout=parse_request_timeout(flags.get("timeout") or "60s") or 60.0,
+            timeout=duration(flags.get("timeout") or "60s", "--timeout") or 60.0,
         )
 
 

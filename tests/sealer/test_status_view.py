@@ -147,3 +147,86 @@ def test_the_controller_reads_the_record_format_the_cli_reads():
     status = sealed()["status"]
     assert record.parse(status) == record.Record(*sealed_status.parse_record(status))
     assert record.parse(status).message() == RECORD
+
+
+# --- the command, in-process, with a fake client (the cluster is not the point here) ----------------
+
+
+class FakeKube:
+    """Answers `sealer status`'s two lists; records what was asked (paths and Accept headers)."""
+
+    def __init__(self, sealed_items, secrets=None, forbid_secrets=False):
+        self.sealed_items, self.secret_items, self.forbid = sealed_items, secrets or [], forbid_secrets
+        self.asked = []
+
+    def list(self, path, *, label_selector=None, accept="application/json"):
+        self.asked.append((path, accept))
+        if "/secrets" in path:
+            if self.forbid:
+                from sealer.kube.errors import Forbidden
+
+                raise Forbidden(403, "Forbidden", "secrets is forbidden")
+            return [{"metadata": m} for m in self.secret_items], "9"
+        return self.sealed_items, "10"
+
+
+def connect_to(kubes):
+    seen = []
+
+    def connect(conn, environ):
+        seen.append(conn)
+        return kubes[conn.context] if isinstance(kubes, dict) else kubes
+
+    return connect, seen
+
+
+def test_status_command_exit_codes_and_metadata_only(cli):
+    kube = FakeKube([sealed("a")], [{"name": "a", "namespace": "prod", **owned_secret()}])
+    connect, seen = connect_to(kube)
+    r = cli("status", "-n", "prod", "--as", "viewer", connect=connect)
+    assert r.status == 0, r.err
+    assert r.out.splitlines()[-1] == "1 SealedSecret: 1 synced"
+    assert seen[0].as_user == "viewer"
+    from sealer.kube.client import METADATA_ONLY
+
+    assert kube.asked == [
+        ("/apis/bitnami.com/v1alpha1/namespaces/prod/sealedsecrets", "application/json"),
+        ("/api/v1/namespaces/prod/secrets", METADATA_ONLY),  # never the Secrets' data
+    ]
+    kube = FakeKube([sealed("a"), sealed("b")], [{"name": "a", "namespace": "prod", **owned_secret()}])
+    r = cli("status", "-A", "-o", "json", connect=connect_to(kube)[0])
+    assert r.status == 1
+    doc = json.loads(r.out)
+    assert [i["ok"] for i in doc["items"]] == [True, False] and doc["summary"]["ok"] is False
+    assert kube.asked[0][0] == "/apis/bitnami.com/v1alpha1/sealedsecrets"  # all namespaces
+
+    r = cli("status", "-n", "prod", connect=connect_to(FakeKube([sealed("a")], forbid_secrets=True))[0])
+    assert r.status == 0 and "not allowed to list Secrets" in r.err and " unknown " in r.out
+
+
+def test_status_all_clusters_reaches_each_context(cli, tmp_path):
+    config = tmp_path / ".sealer.yaml"
+    config.write_text(
+        "clusters:\n"
+        "  - {name: east, context: ctx-east, kubeconfig: east.kubeconfig}\n"
+        "  - {name: west, context: ctx-west}\n"
+        "  - {name: filed, cert: certs/x.pem}\n"
+    )
+    kubes = {"ctx-east": FakeKube([sealed("a")], [{"name": "a", "namespace": "prod", **owned_secret()}])}
+    kubes["ctx-west"] = FakeKube([sealed("b", observed=0)], [{"name": "b", "namespace": "prod", **owned_secret()}])
+    connect, seen = connect_to(kubes)
+    r = cli("status", "--all-clusters", "--config", str(config), "-n", "prod", connect=connect)
+    assert r.status == 1
+    assert [(c.context, c.kubeconfig) for c in seen] == [
+        ("ctx-east", str(tmp_path / "east.kubeconfig")),
+        ("ctx-west", None),
+    ]
+    lines = r.out.splitlines()
+    assert lines[1].split()[:3] == ["east", "prod", "a"] and lines[2].split()[:3] == ["west", "prod", "b"]
+    assert "generation 1 not observed yet" in lines[2]
+    assert lines[-1] == "2 SealedSecrets in 2 clusters: 1 synced, 1 not synced (1 lagging)"
+    assert "'filed' has no context" in r.err
+    r = cli("status", "--cluster", "filed", "--config", str(config), connect=connect)
+    assert r.status == 1 and "has no context" in r.err
+    r = cli("status", "--timeout", "soon", "--watch", "-n", "prod", connect=connect)
+    assert r.status == 1 and "--timeout" in r.err
