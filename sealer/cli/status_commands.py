@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -176,33 +177,38 @@ def _cluster_error(e: SealerError | ApiError) -> SealerError:
 
 
 def _watch(views: list[ClusterView], options: StatusOptions, env: Environment, fleet: bool) -> None:
-    """Print again on every change of a SealedSecret (or its Secret's cached metadata), one watch
-    request per cluster at a time (its answer streams; a new one only when the server ends it),
-    until --timeout or Ctrl-C (the CLI's 130)."""
+    """Print again on every change of a SealedSecret, as it arrives: one watch request per cluster at
+    a time (its answer streams), a new one when the server ends it, until --timeout or Ctrl-C (the
+    CLI's 130). With several clusters each watch lasts a few seconds, so all are heard in turn."""
     deadline = None if options.timeout is None else time.monotonic() + options.timeout
     last = [r for v in views for r in v.rows()]
-    while deadline is None or time.monotonic() < deadline:
-        changed = False
-        for view in views:
-            left = None if deadline is None else max(1, int(deadline - time.monotonic()))
-            changed |= _watch_once(view, env, left if len(views) == 1 else 2)
+
+    def changed(view: ClusterView) -> None:
+        nonlocal last
+        view.refresh_secrets(env)  # the controller may have just created or repaired a Secret
         rows = [r for v in views for r in v.rows()]
-        if changed and rows != last:
+        if rows != last:
             last = rows
             env.write(render(rows, options.fmt, len(views) if fleet else None, []))
-        if not changed:
-            time.sleep(REPRINT_EVERY)
+
+    while deadline is None or time.monotonic() < deadline:
+        for view in views:
+            remaining = WATCH_SECONDS if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            left = math.ceil(remaining)
+            if not _watch_once(view, env, min(left, WATCH_SECONDS if len(views) == 1 else 2), changed):
+                time.sleep(REPRINT_EVERY)  # the server ended the watch at once: do not spin
 
 
-def _watch_once(view: ClusterView, env: Environment, seconds: int | None) -> bool:
-    """Events of one watch request (at most ``seconds`` long); whether anything changed."""
-    changed = False
-    path = sealed_secret_path(view.target.namespace)
+def _watch_once(view: ClusterView, env: Environment, seconds: int, changed: Callable[[ClusterView], None]) -> bool:
+    """One watch request (at most ``seconds`` long), calling ``changed`` after each change; whether
+    it lasted (False: it ended at once, e.g. the server is going away)."""
+    started = time.monotonic()
     try:
-        events = view.kube.watch(
-            path, view.resource_version, timeout_seconds=min(seconds or WATCH_SECONDS, WATCH_SECONDS)
-        )
-        for kind, obj in events:
+        for kind, obj in view.kube.watch(
+            sealed_secret_path(view.target.namespace), view.resource_version, timeout_seconds=seconds
+        ):
             meta = obj.get("metadata") or {}
             if meta.get("resourceVersion"):
                 view.resource_version = meta["resourceVersion"]
@@ -212,15 +218,13 @@ def _watch_once(view: ClusterView, env: Environment, seconds: int | None) -> boo
                 view.sealed.pop(_key(obj), None)
             else:
                 view.sealed[_key(obj)] = obj
-            changed = True
+            changed(view)
     except ApiError as e:
         if e.status != 410:
             raise
         view.refresh(env)  # the watch's resourceVersion expired: list again
-        return True
-    if changed:
-        view.refresh_secrets(env)  # the controller may have just created or repaired a Secret
-    return changed
+        changed(view)
+    return time.monotonic() - started >= min(seconds, 1)
 
 
 # --- reconcile ---------------------------------------------------------------------------------------
