@@ -2,7 +2,8 @@
 deploy/ installed and sealer's controller running in it, as the session's first one has.
 
 The fixture lives here (and is re-exported by tests/e2e/conftest.py) so that every fleet test
-shares one second control plane per session: starting one costs a few seconds and ~300 MB.
+shares one second control plane per session: starting one costs 10-14 s and ~500 MB
+(kube-apiserver 300-400 MB, etcd and the controller manager ~100 MB each) on the 2-core machine.
 """
 
 from __future__ import annotations
