@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +34,9 @@ from sealer.core.sealing import KIND
 from sealer.core.unsealing import Target
 
 DIGEST_BYTES = 9  # 12 base64 characters: enough to tell values apart, too short to matter otherwise
+# Items opened per run: each costs up to one RSA operation per key given (~2 ms at 4096 bits), and a
+# file under review may come from anyone (a pull request): the rest are described, not opened.
+MAX_OPENED_ITEMS = 5000
 
 
 def digest_key(keys: Sequence[rsa.RSAPrivateKey]) -> bytes:
@@ -71,31 +75,46 @@ class Described:
     items: dict[str, Item] = field(default_factory=dict)
 
 
-def describe(docs: Sequence[Document], keys: KeySet | None = None, mac_key: bytes | None = None) -> list[Described]:
-    return [_describe(d, keys, mac_key) for d in docs]
+class _Budget:
+    def __init__(self, items: int) -> None:
+        self.left = items
 
 
-def _describe(doc: Document, keys: KeySet | None, mac_key: bytes | None) -> Described:
+def describe(
+    docs: Sequence[Document],
+    keys: KeySet | None = None,
+    mac_key: bytes | None = None,
+    max_opened: int = MAX_OPENED_ITEMS,
+) -> list[Described]:
+    budget = _Budget(max_opened)
+    return [_describe(d, keys, mac_key, budget) for d in docs]
+
+
+def _describe(doc: Document, keys: KeySet | None, mac_key: bytes | None, budget: _Budget) -> Described:
     body = doc.body
     kind = body.get("kind") if isinstance(body, dict) else None
     spec = body.get("spec") if isinstance(body, dict) else None
     if kind != KIND or not isinstance(spec, dict):
         # Not shown: a plaintext Secret committed by mistake must not reach the reviewer's screen from here.
-        return Described(f"document {doc.index} (kind {kind if isinstance(kind, str) else '?'})", False)
+        return Described(f"document {doc.index} (kind {_safe(kind) if isinstance(kind, str) else '?'})", False)
     assert isinstance(body, dict)
     target = Target.of(body)
-    ident = f"SealedSecret {target.namespace or '(no namespace)'}/{target.name or '(no name)'}"
+    ident = f"SealedSecret {_safe(target.namespace) or '(no namespace)'}/{_safe(target.name) or '(no name)'}"
     items = {}
     encrypted = _map(spec.get("encryptedData"))
     for name, text in sorted(encrypted.items()):
-        items[str(name)] = _item(str(text), target, keys, mac_key)
-    return Described(ident, True, target.scope.value, target.hints, _template(spec.get("template")), items)
+        items[_safe(name)] = _item(str(text), target, keys, mac_key, budget)
+    hints = tuple(_safe(h) for h in target.hints)
+    return Described(ident, True, target.scope.value, hints, _template(spec.get("template")), items)
 
 
-def _item(text: str, target: Target, keys: KeySet | None, mac_key: bytes | None) -> Item:
+def _item(text: str, target: Target, keys: KeySet | None, mac_key: bytes | None, budget: _Budget) -> Item:
     sealed = _short(hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest())
     if keys is None or mac_key is None:
         return Item(sealed)
+    if budget.left <= 0:
+        return Item(sealed, problem=f"over the limit of {MAX_OPENED_ITEMS} items opened per run")
+    budget.left -= 1
     try:
         value = keys.open(crypto.decode(text), target.label, target.hints)
     except crypto.UndecryptableError:
@@ -117,10 +136,20 @@ def _template(template: object) -> dict[str, str]:
     meta = _map(template.get("metadata"))
     for part in ("labels", "annotations"):
         for k, v in sorted(_map(meta.get(part)).items()):
-            out[f"{part}.{k}"] = json.dumps(v)
+            out[f"{part}.{_safe(k)}"] = json.dumps(v)
     for k, v in sorted(_map(template.get("data")).items()):
-        out[f"data.{k}"] = json.dumps(v)
+        out[f"data.{_safe(k)}"] = json.dumps(v)
     return out
+
+
+_PLAIN = re.compile(r"[-._a-zA-Z0-9/:+=]*")
+
+
+def _safe(text: object) -> str:
+    """Names from the file as they are when plain, else JSON-quoted: a name with a newline or a
+    terminal escape must not forge lines of the diff or reach the reviewer's terminal (and a name
+    that YAML read as something else, `namespace: y`, shows as what it is)."""
+    return text if isinstance(text, str) and _PLAIN.fullmatch(text) else json.dumps(text, default=str)
 
 
 def _map(value: object) -> dict[str, Any]:

@@ -282,6 +282,16 @@ def _keys_column(r: Row) -> str:
     return ",".join(ids) or "-"
 
 
+MAX_CELL = 300  # characters: a status message is the controller's, but anyone with status rights can write one
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def cell(text: str) -> str:
+    """A table cell: control characters (terminal escapes, newlines) out, length bounded."""
+    clean = _UNPRINTABLE.sub("?", text)
+    return clean if len(clean) <= MAX_CELL else clean[: MAX_CELL - 3] + "..."
+
+
 def table(rows: list[Row]) -> str:
     """kubectl-style columns, one line per SealedSecret, then nothing else (the summary is separate)."""
     with_cluster = any(r.cluster is not None for r in rows)
@@ -293,7 +303,7 @@ def table(rows: list[Row]) -> str:
         secret = r.secret if r.owned is not False else f"{r.secret},unowned"
         cells = [*([r.cluster or ""] if with_cluster else []), r.namespace, r.name, r.synced, r.ready, gen]
         cells += [_keys_column(r), secret, r.drift, r.problem or "-"]
-        lines.append(cells)
+        lines.append([cell(c) for c in cells])
     widths = [max(len(line[i]) for line in lines) for i in range(len(header) - 1)]
     return "".join(
         "   ".join(cell.ljust(w) for cell, w in zip(line[:-1], widths, strict=True)) + "   " + line[-1] + "\n"

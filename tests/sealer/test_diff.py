@@ -224,3 +224,21 @@ def test_describe_bounds_hostile_items(test_key):
     keys = KeySet([test_key.private_key])
     (d,) = sealed_diff.describe(parse_stream(yaml.safe_dump(doc)), keys, sealed_diff.digest_key([test_key.private_key]))
     assert d.items["a"].problem and d.items["b"].problem and d.template == {}
+
+
+def test_hostile_names_cannot_forge_lines_and_opening_is_bounded(test_key):
+    from sealer.core.keyset import KeySet
+
+    sealer = Sealer(parse_certificate(test_key.cert_pem))
+    doc = sealer.seal_secret(secret(**{f"k{i}": "v" for i in range(3)}))
+    doc["spec"]["encryptedData"]["evil\n  item password: sealed AAAA\x1b[2J"] = doc["spec"]["encryptedData"]["k0"]
+    doc["spec"]["template"]["metadata"]["labels"]["x\ny"] = "\x1b[31m"
+    keys = KeySet([test_key.private_key])
+    mac = sealed_diff.digest_key([test_key.private_key])
+    text = sealed_diff.textconv(sealed_diff.describe(parse_stream(yaml.safe_dump(doc)), keys, mac))
+    assert "\x1b" not in text and "\n  item password" not in text
+    assert all(line.startswith(("SealedSecret ", "  ")) for line in text.splitlines())
+    (d,) = sealed_diff.describe(parse_stream(yaml.safe_dump(doc)), keys, mac, max_opened=2)
+    opened = [i for i in d.items.values() if i.value is not None]
+    assert len(opened) == 2 and sum("over the limit" in (i.problem or "") for i in d.items.values()) == 2
+    assert keys.private_key_operations <= 2 * 4 + 2  # the first describe opened 4, this one 2

@@ -230,3 +230,12 @@ def test_status_all_clusters_reaches_each_context(cli, tmp_path):
     assert r.status == 1 and "has no context" in r.err
     r = cli("status", "--timeout", "soon", "--watch", "-n", "prod", connect=connect)
     assert r.status == 1 and "--timeout" in r.err
+
+
+def test_table_cells_carry_no_terminal_escapes():
+    hostile = sealed(
+        conditions=[cond("Synced", "False", "Bad", "\x1b[2J\x1b[31mfake\nNAMESPACE line" + "x" * 1000)],
+        annotations={},
+    )
+    out = sealed_status.table([sealed_status.row(hostile, None, secrets_known=True)])
+    assert "\x1b" not in out and len(out.splitlines()) == 2 and max(len(line) for line in out.splitlines()) < 500
