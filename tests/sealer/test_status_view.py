@@ -239,3 +239,25 @@ def test_table_cells_carry_no_terminal_escapes():
     )
     out = sealed_status.table([sealed_status.row(hostile, None, secrets_known=True)])
     assert "\x1b" not in out and len(out.splitlines()) == 2 and max(len(line) for line in out.splitlines()) < 500
+
+
+def test_an_unreachable_cluster_is_said_and_fails_the_gate(cli, tmp_path):
+    from sealer.core.errors import SealerError
+
+    config = tmp_path / ".sealer.yaml"
+    config.write_text("clusters:\n  - {name: east, context: ctx-east}\n  - {name: west, context: ctx-west}\n")
+    good = FakeKube([sealed("a")], [{"name": "a", "namespace": "prod", **owned_secret()}])
+
+    class Down(FakeKube):
+        def list(self, path, **kw):
+            raise SealerError("cannot reach the cluster: 127.0.0.1:1: connection refused")
+
+    r = cli(
+        "status", "--all-clusters", "--config", str(config), "-n", "prod", "-o", "json",
+        connect=connect_to({"ctx-east": good, "ctx-west": Down([])})[0],
+    )  # fmt: skip
+    assert r.status == 1
+    assert r.err == "error: cluster west: cannot reach the cluster: 127.0.0.1:1: connection refused\n"
+    doc = json.loads(r.out)
+    assert [i["cluster"] for i in doc["items"]] == ["east"] and doc["summary"]["ok"] is False
+    assert doc["errors"] == ["cluster west: cannot reach the cluster: 127.0.0.1:1: connection refused"]
