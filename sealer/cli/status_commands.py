@@ -28,7 +28,10 @@ from sealer.kube.controller_api import _reached as reached
 from sealer.kube.errors import ApiError, Forbidden, NotFound
 
 WATCH_SECONDS = 300  # one watch request; it is renewed until --timeout or Ctrl-C
-REPRINT_EVERY = 0.5  # seconds: a burst of changes is printed once
+REPRINT_EVERY = 0.5  # seconds to wait before a new watch when the server ended one at once
+# The metadata-only list form and nothing else: the client's METADATA_ONLY falls back to full
+# objects, which for Secrets would carry their values; a server that cannot answer this says 406.
+SECRETS_METADATA_ONLY = METADATA_ONLY.split(",")[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +73,7 @@ def secrets_metadata(kube: Kube, namespace: str | None) -> dict[tuple[str, str],
     """Every Secret's identity, owners and resourceVersion, by (namespace, name), from a metadata-only
     list (no values cross the wire); None when RBAC forbids listing Secrets."""
     try:
-        items, _ = kube.list(secret_path(namespace) if namespace else "/api/v1/secrets", accept=METADATA_ONLY)
+        items, _ = kube.list(secret_path(namespace) if namespace else "/api/v1/secrets", accept=SECRETS_METADATA_ONLY)
     except Forbidden:
         return None
     out = {}

@@ -187,11 +187,10 @@ def test_status_command_exit_codes_and_metadata_only(cli):
     assert r.status == 0, r.err
     assert r.out.splitlines()[-1] == "1 SealedSecret: 1 synced"
     assert seen[0].as_user == "viewer"
-    from sealer.kube.client import METADATA_ONLY
-
     assert kube.asked == [
         ("/apis/bitnami.com/v1alpha1/namespaces/prod/sealedsecrets", "application/json"),
-        ("/api/v1/namespaces/prod/secrets", METADATA_ONLY),  # never the Secrets' data
+        # The metadata-only form, with no fallback to full objects: never the Secrets' data.
+        ("/api/v1/namespaces/prod/secrets", "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
     ]
     kube = FakeKube([sealed("a"), sealed("b")], [{"name": "a", "namespace": "prod", **owned_secret()}])
     r = cli("status", "-A", "-o", "json", connect=connect_to(kube)[0])
