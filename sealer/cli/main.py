@@ -220,13 +220,24 @@ def unseal_command(env: Environment, /, **flags: Any) -> None:
     env=False,
     help="A cluster of the fleet (.sealer.yaml clusters:, reached through its context:); repeatable.",
 )
-@option("--all-clusters", is_flag=True, help="Every cluster of the fleet that has a context:.")
-@option("--config", metavar="PATH", help="The .sealer.yaml naming the fleet (default: at the Git repository's root).")
+@option("--all-clusters", is_flag=True, env=False, help="Every cluster of the fleet that has a context:.")
 @option(
-    "-o", "--output", type=click.Choice(["table", "json"]), default="table", show_default=True, help="Output format."
+    "--config",
+    metavar="PATH",
+    env=False,
+    help="The .sealer.yaml naming the fleet (default: at the Git repository's root).",
 )
-@option("-w", "--watch", is_flag=True, help="Print again whenever a SealedSecret changes (Ctrl-C stops).")
-@option("--timeout", metavar="DURATION", help="With --watch: stop after this long (e.g. 10m).")
+@option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    env=False,
+    help="Output format.",
+)
+@option("-w", "--watch", is_flag=True, env=False, help="Print again whenever a SealedSecret changes (Ctrl-C stops).")
+@option("--timeout", metavar="DURATION", env=False, help="With --watch: stop after this long (e.g. 10m).")
 @kube_connection_options
 @click.pass_obj
 def status_command(env: Environment, /, **flags: Any) -> int:
@@ -244,8 +255,10 @@ def status_command(env: Environment, /, **flags: Any) -> int:
 @cli.command("reconcile")
 @click.argument("name")
 @option("-n", "--namespace", help="The SealedSecret's namespace (default: the kubeconfig context's, else default).")
-@option("--wait", is_flag=True, help="Wait until the controller has reconciled it, and print what it did.")
-@option("--timeout", metavar="DURATION", default="60s", show_default=True, help="With --wait: how long to wait.")
+@option("--wait", is_flag=True, env=False, help="Wait until the controller has reconciled it, and print what it did.")
+@option(
+    "--timeout", metavar="DURATION", default="60s", show_default=True, env=False, help="With --wait: how long to wait."
+)
 @kube_connection_options
 @click.pass_obj
 def reconcile_command(env: Environment, /, **flags: Any) -> int:
@@ -259,7 +272,12 @@ def reconcile_command(env: Environment, /, **flags: Any) -> int:
 
 @cli.command("diff")
 @click.argument("paths", nargs=-1, metavar="FILE | OLD NEW | PATH OLD OLD-HEX OLD-MODE NEW NEW-HEX NEW-MODE")
-@option("--textconv", is_flag=True, help="Print FILE's SealedSecrets as text for Git to diff (diff.<driver>.textconv).")
+@option(
+    "--textconv",
+    is_flag=True,
+    env=False,
+    help="Print FILE's SealedSecrets as text for Git to diff (diff.<driver>.textconv).",
+)
 @option(
     "--recovery-private-key",
     "keys",
