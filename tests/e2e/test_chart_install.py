@@ -1,9 +1,10 @@
 """deploy/helm/sealer installed with the real helm into the real API server: `helm install`, the
 controller run with exactly the rendered container arguments as the rendered ServiceAccount (so the
 chart's RBAC is what it has), `helm upgrade` (values changed, the admission policy switched on and
-off, post-quantum keys on: the next key has an ML-KEM key and opens `sealer seal --pq`), `helm uninstall`; and a release of Bitnami's chart (2.18, from the v0.36.6 module) with a
-typical values file upgraded to this chart with the same file, Bitnami's controller before and ours
-after, on the same keys.
+off, post-quantum keys on: the next key has an ML-KEM key and opens `sealer seal --pq`), `helm
+uninstall`; and a release of Bitnami's chart (2.18, from the v0.36.6 module) with a typical values
+file upgraded to this chart with the same file, Bitnami's controller before and ours after, on the
+same keys.
 
 There is no kubelet: Deployments never run Pods. The controllers run as processes; the only
 arguments added to the rendered ones are a kubeconfig (a Pod has in-cluster configuration) and
