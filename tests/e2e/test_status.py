@@ -122,6 +122,11 @@ def test_status_shows_each_state_and_reconcile_repairs_drift(
     assert sealed_objects.secret_data(core, namespace, "drifted", MARK) == {"password": "pw-drifted"}
     assert ctrl.metric("sealed_secrets_controller_secret_drift_total", namespace=namespace, action="repaired") == 1
 
+    # A reconcile that fails says why, and exits 1.
+    r = cli("reconcile", "broken", "-n", namespace, "--kubeconfig", kubeconfig, "--wait", "--timeout", "30s")
+    assert r.status == 1
+    assert r.out == f"sealedsecret {namespace}/broken: reconcile failed: no key could decrypt secret (password)\n"
+
     custom.delete_namespaced_custom_object(
         sealed_objects.GROUP, sealed_objects.VERSION, namespace, sealed_objects.PLURAL, "broken"
     )
