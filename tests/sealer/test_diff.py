@@ -5,6 +5,7 @@ with the private key, whether each value changed, as a keyed digest; never a val
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -242,3 +243,55 @@ def test_hostile_names_cannot_forge_lines_and_opening_is_bounded(test_key):
     opened = [i for i in d.items.values() if i.value is not None]
     assert len(opened) == 2 and sum("over the limit" in (i.problem or "") for i in d.items.values()) == 2
     assert keys.private_key_operations <= 2 * 4 + 2  # the first describe opened 4, this one 2
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+class _Held:
+    """Holds the key without showing it: hypothesis prints its arguments when a case fails."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def __repr__(self) -> str:
+        return "<test key>"
+
+
+@pytest.fixture
+def diff_key(test_key):
+    return _Held(test_key)
+
+
+NAMES = st.text(st.characters(codec="ascii", categories=("L", "N")), min_size=1, max_size=8)
+VALUES = st.text(min_size=1, max_size=12)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old=st.dictionaries(NAMES, VALUES, min_size=1, max_size=4), new=st.dictionaries(NAMES, VALUES, max_size=4))
+def test_summaries_name_exactly_the_changes_and_never_a_value(diff_key, old, new):
+    """For any two versions of a Secret: an item is added, removed, or re-sealed with its value
+    changed or unchanged, exactly as the plaintexts say; no value appears in any output."""
+    from sealer.core.keyset import KeySet
+
+    test_key = diff_key.key
+    sealer = Sealer(parse_certificate(test_key.cert_pem))
+    before = sealer.seal_secret(secret(**old))
+    after = sealer.seal_secret(secret(**new)) if new else {**before, "spec": {**before["spec"], "encryptedData": {}}}
+    for name in set(old) & set(new):
+        if old[name] == new[name] and len(name) % 2:  # some unchanged items keep their ciphertext (merge-into)
+            after["spec"]["encryptedData"][name] = before["spec"]["encryptedData"][name]
+    keys, mac = KeySet([test_key.private_key]), sealed_diff.digest_key([test_key.private_key])
+    # JSON, as kubeseal writes by default (a YAML key `Y` would be read as true, as Go's YAML reads it).
+    a = sealed_diff.describe(parse_stream(json.dumps(before)), keys, mac)
+    b = sealed_diff.describe(parse_stream(json.dumps(after)), keys, mac)
+    lines = sealed_diff.compare(a, b)
+    assert sealed_diff.compare(a, a) == []
+    expected = {f"  + item {n}" for n in set(new) - set(old)} | {f"  - item {n}" for n in set(old) - set(new)}
+    for n in set(old) & set(new):
+        if before["spec"]["encryptedData"][n] != after["spec"]["encryptedData"][n]:
+            expected.add(f"  ~ item {n}: re-sealed, value {'unchanged' if old[n] == new[n] else 'changed'}")
+    assert {line for line in lines if "item" in line} == expected
+    text = "\n".join(lines) + sealed_diff.textconv(a) + sealed_diff.textconv(b)
+    assert MARK not in text
