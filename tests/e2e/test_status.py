@@ -176,6 +176,19 @@ def test_reconcile_resyncs_a_synced_object_and_costs_nothing_after_a_restart(
     writes = delta(before, request_counts(control_plane, successful_only=True), verbs=CONTROLLER_WRITES)
     assert not writes, f"writes after the restart: {dict(writes)}"
 
+    # A new spec the controller has not seen yet (it is stopped): a generation lag, exit 1.
+    assert again.stop() == 0
+    obj = sealed_objects.get_sealed(custom, namespace, "app")
+    obj["spec"] = seal(sealer_controller.cert_pem(), namespace, "app", label, user="u", password="p2")["spec"]
+    custom.replace_namespaced_custom_object(
+        sealed_objects.GROUP, sealed_objects.VERSION, namespace, sealed_objects.PLURAL, "app", obj
+    )
+    r = cli("status", "-n", namespace, "--kubeconfig", kubeconfig)
+    assert r.status == 1
+    row = rows(r.out)["app"]
+    assert row[4] == "1/2" and "generation 2 not observed yet (observed 1)" in " ".join(row)
+    assert r.out.splitlines()[-1] == "1 SealedSecret: 0 synced, 1 not synced (1 lagging)"
+
     r = cli("reconcile", "missing", "-n", namespace, "--kubeconfig", kubeconfig)
     assert r.status == 1 and r.err == f"error: sealedsecret {namespace}/missing: not found\n"
 
