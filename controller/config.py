@@ -80,6 +80,13 @@ FLAGS = [
         "post-quantum sealing (sealer seal --pq; docs/format.md).",
         _bool,
     ),
+    Flag(
+        "escrow-recipients",
+        "sealed-secrets-escrow-recipients",
+        "ConfigMap and/or Secret in the controller's namespace with the escrow recipients' certificates "
+        "(and an optional threshold); every key gets an escrow object sealed for them (docs/keys.md). "
+        "Empty: no escrow.",
+    ),
     Flag("key-renew-period", "720h", "Make a new sealing key this often (0 disables).", parse_period),
     Flag("key-cutoff-time", "", "Make a new key at start if the newest predates this (RFC 1123Z or RFC 3339)."),
     Flag("update-status", True, "Report status on SealedSecrets.", _bool),

@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Heavy imports only once the flags are known to be good.
     from controller.controller import Controller, Settings
+    from controller.escrow import EscrowKeeper
     from controller.forwarded import TrustedProxies
     from controller.http_api import Api, RequestLimits
     from controller.http_server import serve, server_limits
@@ -68,12 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     metrics = Metrics(version=__version__)
     controller_ref: list[Controller] = []
+    escrow_ref: list[EscrowKeeper] = []
 
     def leadership(leading: bool) -> None:
         metrics.leader.set(1 if leading else 0)
         if controller_ref:
             controller_ref[0].set_leading(leading)
         keys.leadership_changed()
+        if escrow_ref:
+            escrow_ref[0].wake()
 
     elector = LeaderElector(kube, election, on_change=leadership) if election else AlwaysLeader()
     metrics.leader.set(1 if elector.is_leader else 0)
@@ -81,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     def requeue_failed() -> None:  # new keys may open what failed before
         if controller_ref:
             controller_ref[0].requeue_failed()
+        if escrow_ref:
+            escrow_ref[0].wake()  # a new key wants its escrow object now
 
     keys = KeysManager(
         kube,
@@ -108,6 +114,13 @@ def main(argv: list[str] | None = None) -> int:
     metrics.watch_keys(
         lambda: len(keys.registry), keys.newest_age_seconds, lambda: keys.registry.private_key_operations
     )
+
+    if args.escrow_recipients:
+        keeper = EscrowKeeper(kube, namespace, args.escrow_recipients, keys.registry, leading=lambda: elector.is_leader)
+        escrow_ref.append(keeper)
+        metrics.watch_escrow(
+            keeper.keys_without_escrow, keeper.longest_without_escrow_seconds, lambda: keeper.recipient_count
+        )
 
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -139,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
     threading.Thread(target=elector.run, args=(stop,), name="leader-election", daemon=True).start()
     keys.start(stop)
+    for keeper in escrow_ref:  # after the keys are loaded: each one is checked on the first round
+        threading.Thread(target=keeper.run, args=(stop,), name="escrow", daemon=True).start()
     ctrl.run(stop)  # returns once the workers have finished the items in hand
     elector.release()  # the next replica takes over now, not when the Lease expires
     log.info("stopped")

@@ -154,8 +154,13 @@ class KeyOptions:
     passphrase_file: str | None = None
     backup_file: str | None = None
     dry_run: bool = False
+    escrow_files: tuple[str, ...] = ()  # restore --escrow, escrow verify
+    recovery_keys: tuple[str, ...] = ()
+    certs: tuple[str, ...] = ()
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:
         known = {k: v for k, v in flags.items() if k in cls.__dataclass_fields__ and k != "target" and v is not None}
+        if "recovery_keys" in known:
+            known["recovery_keys"] = slice_values(environ, "--recovery-private-key", known["recovery_keys"])
         return cls(target=ControllerTarget.from_flags(flags, environ), **known)

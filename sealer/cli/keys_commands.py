@@ -253,10 +253,17 @@ def backup(opts: KeyOptions, env: Environment) -> None:
 
 def restore(opts: KeyOptions, env: Environment) -> None:
     from keys.backup import read_backup
-    from keys.stores.base import find_conflicts
     from sealer.core import manifests
 
     path = opts.backup_file or "-"
+    if opts.escrow_files:
+        if opts.backup_file:
+            raise SealerError("give a backup FILE or --escrow FILE, not both")
+        from sealer.cli import escrow_commands
+
+        # As for a backup: every escrowed key is opened and checked before the store is touched.
+        _write_restored(escrow_commands.escrowed_keys(opts, env), opts, env)
+        return
     if path == "-":
         data, source = manifests.read_bytes(env.stdin, "stdin"), "stdin"
     else:
@@ -264,7 +271,12 @@ def restore(opts: KeyOptions, env: Environment) -> None:
 
         data, source = read_limited(path, manifests.MAX_INPUT_BYTES, error=BackupError, what="backup"), path
     # Everything is read and checked before the store is touched: a bad backup writes nothing.
-    keys = read_backup(data, source, lambda: read_passphrase(opts, env, confirm=False))
+    _write_restored(read_backup(data, source, lambda: read_passphrase(opts, env, confirm=False)), opts, env)
+
+
+def _write_restored(keys: list[StoredKey], opts: KeyOptions, env: Environment) -> None:
+    from keys.stores.base import find_conflicts
+
     store = open_store(opts, env)
     to_write, notes = find_conflicts(_existing(store), keys)
     for note in notes:
@@ -286,6 +298,12 @@ def restore(opts: KeyOptions, env: Environment) -> None:
         f"restored {len(written)} key(s) into {store.description}"
         + (f", {len(notes)} already present" if notes else "")
     )
+
+
+def escrow_verify(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import escrow_commands
+
+    escrow_commands.verify(opts, env)
 
 
 # --- cert --------------------------------------------------------------------------------------

@@ -184,19 +184,76 @@ def backup_command(**opts: Any) -> None:
     _run("backup", opts)
 
 
+def escrow_options(f: FC) -> FC:
+    """The escrow objects and the recipients' private keys that open them (docs/keys.md)."""
+    return apply(
+        f,
+        [
+            click.option(
+                "--escrow",
+                "escrow_files",
+                metavar="FILE",
+                multiple=True,
+                help="Escrow objects (ConfigMaps labelled sealer.dev/escrow, or a List of them; - for stdin). Repeatable.",
+            ),
+            option(
+                "--recovery-private-key",
+                "recovery_keys",
+                metavar="KEY[,KEY...]",
+                multiple=True,
+                env=False,
+                help="An escrow recipient's private key file (PEM, or a key Secret). Repeat for M of N "
+                "(also $SEALED_SECRETS_RECOVERY_PRIVATE_KEY).",
+            ),
+        ],
+    )
+
+
 @keys_group.command("restore")
-@click.argument("backup_file", metavar="FILE")
+@click.argument("backup_file", metavar="[FILE]", required=False)
 @store_options(("--to-dir", "--dir"))
 @passphrase_options
+@escrow_options
 @click.option("--dry-run", is_flag=True, help="Check the backup and show what would be restored; change nothing.")
 def restore_command(**opts: Any) -> None:
-    """Restore keys from a backup (FILE, or - for stdin) into --to-dir DIR, --keyring NAME, or
-    else the cluster's controller namespace.
+    """Restore keys from a backup (FILE, or - for stdin) or from escrow objects (--escrow FILE
+    with --recovery-private-key KEY) into --to-dir DIR, --keyring NAME, or else the cluster's
+    controller namespace.
 
     Every key is checked before any is written; a key whose name is taken by a different key is
     an error and nothing is restored; keys already present are skipped.
+
+    \b
+    sealer keys restore --escrow escrow.yaml --recovery-private-key vault.key
     """
     _run("restore", opts)
+
+
+@keys_group.group("escrow")
+def escrow_group() -> None:
+    """Key escrow: the controller seals every key for backup recipients (docs/keys.md)."""
+
+
+@escrow_group.command("verify")
+@escrow_options
+@click.option(
+    "--cert",
+    "certs",
+    metavar="FILE",
+    multiple=True,
+    help="A certificate of a key to check (repeatable; default: the active keys' of the cluster).",
+)
+@cluster_key_options
+def escrow_verify_command(**opts: Any) -> None:
+    """Prove, offline, that every active key can be restored from the escrow objects: each key's
+    escrow object opens with the recovery key(s) given, and the key it holds matches the key's
+    certificate. Exit 1, with one line per key that cannot, otherwise.
+
+    \b
+    kubectl get configmap -n kube-system -l sealer.dev/escrow -o yaml > escrow.yaml
+    sealer keys escrow verify --escrow escrow.yaml --recovery-private-key vault.key
+    """
+    _run("escrow_verify", opts)
 
 
 @keys_group.command("rotate")
