@@ -144,7 +144,8 @@ def is_escrow(doc: object) -> bool:
 
 def parse(doc: object, source: str) -> EscrowObject:
     """Check an escrow object's shape (every share well framed); EscrowError names the field."""
-    if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
+    # Items of a List may come without their kind (client libraries' ConfigMapList).
+    if not isinstance(doc, dict) or doc.get("kind", "ConfigMap") != "ConfigMap":
         raise EscrowError(f"{source}: not an escrow object (a ConfigMap)")
     data = doc.get("data")
     if not isinstance(data, dict):
