@@ -112,7 +112,9 @@ def install_in_namespace(kube, name: str, *, leader_election: bool = True) -> li
     core, rbac = kubernetes.client.CoreV1Api(kube), kubernetes.client.RbacAuthorizationV1Api(kube)
     core.create_namespace({"metadata": {"name": name}})
     docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
-    roles = ["sealed-secrets-key-admin", "sealed-secrets-escrow"] + (["sealed-secrets-controller-leader-election"] if leader_election else [])
+    roles = ["sealed-secrets-key-admin", "sealed-secrets-escrow"] + (
+        ["sealed-secrets-controller-leader-election"] if leader_election else []
+    )
     cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
     for subject in cluster_binding["subjects"]:
         subject["namespace"] = name
