@@ -48,17 +48,13 @@ from keys.errors import KeyFormatError
 from keys.escrow_recipients import Recipient, fingerprint_of_id, recipient_id
 from keys.keypair import KeyPair
 from keys.secret_format import ACTIVE, StoredKey, validate_name
-from sealer.core import crypto
+from sealer.core import crypto, escrow_format
 from sealer.core.errors import SealerError
+from sealer.core.escrow_format import ESCROW_LABEL, FORMAT, SHARE_PREFIX
 from sealer.core.privkeys import MLKEM_FIELD
 
-FORMAT = "sealer.dev/escrow/v1"
-ESCROW_LABEL = "sealer.dev/escrow"
 LABEL_VALUE = "v1"
-SHARE_PREFIX = "share."
 SPLIT_BYTES = 16
-MAX_SHARES = 64
-MAX_SHARE_BYTES = 64 * 1024  # a 16384-bit key's PEM with its ML-KEM key is ~13 KiB
 
 
 class EscrowError(SealerError):
@@ -132,64 +128,32 @@ class EscrowObject:
         return _label(self.fingerprint, self.split_id, self.threshold)
 
 
-def is_escrow(doc: object) -> bool:
-    if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
-        return False
-    labels = (doc.get("metadata") or {}).get("labels") or {}
-    data = doc.get("data") or {}
-    return (isinstance(labels, dict) and ESCROW_LABEL in labels) or (
-        isinstance(data, dict) and data.get("format") == FORMAT
-    )
-
-
 def parse(doc: object, source: str) -> EscrowObject:
-    """Check an escrow object's shape (every share well framed); EscrowError names the field."""
+    """Check an escrow object's shape (sealer.core.escrow_format: every share well framed);
+    EscrowError names the field."""
     # Items of a List may come without their kind (client libraries' ConfigMapList).
     if not isinstance(doc, dict) or doc.get("kind", "ConfigMap") != "ConfigMap":
         raise EscrowError(f"{source}: not an escrow object (a ConfigMap)")
-    data = doc.get("data")
-    if not isinstance(data, dict):
-        raise EscrowError(f"{source}: missing data")
-
-    def text(key: str) -> str:
-        value = data.get(key)
-        if not isinstance(value, str) or not value:
-            raise EscrowError(f"{source}: missing data.{key}")
-        return value
-
-    if text("format") != FORMAT:
-        raise EscrowError(f"{source}: data.format is not {FORMAT} (made by a newer sealer?)")
+    for problem in escrow_format.problems(doc):
+        raise EscrowError(f"{source}: {problem}")
+    data: dict[str, str] = doc["data"]
     try:
-        key_name = validate_name(text("key.name"), source)
+        key_name = validate_name(data["key.name"], source)
     except KeyFormatError:
         raise EscrowError(f"{source}: data.key.name is not a valid key Secret name") from None
-    fingerprint = text("key.fingerprint")
-    threshold_text = text("threshold")
-    if not threshold_text.isdigit() or not 1 <= int(threshold_text) <= MAX_SHARES:
-        raise EscrowError(f"{source}: data.threshold must be a whole number from 1 to {MAX_SHARES}")
-    shares: dict[str, bytes] = {}
-    for key, value in data.items():
-        if not isinstance(key, str) or not key.startswith(SHARE_PREFIX):
-            continue
-        where = f"{source}: data.{key}"
-        if not isinstance(value, str) or len(value) > MAX_SHARE_BYTES * 2:
-            raise EscrowError(f"{where} is not a sealed share")
-        try:
-            blob = crypto.decode(value)
-            crypto.check_framing(blob)
-        except crypto.SealedValueError as e:
-            raise EscrowError(f"{where} is not a sealed share ({e})") from None
-        if crypto.is_hybrid(blob):
-            raise EscrowError(f"{where} is not a sealed share (post-quantum format; escrow uses the classic one)")
-        shares[key.removeprefix(SHARE_PREFIX)] = blob
-    if not shares:
-        raise EscrowError(f"{source}: no share.* entries")
-    if len(shares) > MAX_SHARES:
-        raise EscrowError(f"{source}: more than {MAX_SHARES} shares")
-    if int(threshold_text) > len(shares):
-        raise EscrowError(f"{source}: data.threshold is {threshold_text}, but it holds only {len(shares)} share(s)")
+    shares = {
+        key.removeprefix(SHARE_PREFIX): crypto.decode(value)
+        for key, value in data.items()
+        if key.startswith(SHARE_PREFIX)
+    }
     return EscrowObject(
-        source, key_name, fingerprint, text("key.crt").encode(), int(threshold_text), text("split"), shares
+        source,
+        key_name,
+        data["key.fingerprint"],
+        data["key.crt"].encode(),
+        int(data["threshold"]),
+        data["split"],
+        shares,
     )
 
 
