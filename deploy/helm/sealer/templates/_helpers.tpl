@@ -124,6 +124,7 @@ ignores) is appended.
 {{- if ne (toString .Values.kubeClientQPS) "" }}{{ $a = concat $a (list "--kubeclient-qps" (toString .Values.kubeClientQPS)) }}{{ end -}}
 {{- if ne (toString .Values.kubeClientBurst) "" }}{{ $a = concat $a (list "--kubeclient-burst" (toString .Values.kubeClientBurst)) }}{{ end -}}
 {{- if not .Values.leaderElection }}{{ $a = append $a "--leader-elect=false" }}{{ end -}}
+{{- with .Values.escrow.recipientsName }}{{ $a = concat $a (list "--escrow-recipients" .) }}{{ end -}}
 {{- toYaml (concat $a (.Values.commandArgs | default list)) }}
 {{- end -}}
 {{- end -}}
