@@ -19,22 +19,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from keys import escrow
 from keys.clock import Clock, utc_now
 from keys.escrow_recipients import Recipients, from_objects
 from keys.registry import KeyRegistry
 from keys.secret_format import StoredKey
+from sealer.core.escrow_format import ESCROW_LABEL
 from sealer.kube import ApiError, Kube, secret_path
+from sealer.kube.client import configmap_path
 
 log = logging.getLogger(__name__)
 DEFAULT_RECIPIENTS = "sealed-secrets-escrow-recipients"
-SELECTOR = escrow.ESCROW_LABEL
-
-
-def configmap_path(namespace: str, name: str = "") -> str:
-    return f"/api/v1/namespaces/{quote(namespace)}/configmaps" + (f"/{quote(name)}" if name else "")
+SELECTOR = ESCROW_LABEL
 
 
 @dataclass(frozen=True)

@@ -157,6 +157,8 @@ class KeyOptions:
     escrow_files: tuple[str, ...] = ()  # restore --escrow, escrow verify
     recovery_keys: tuple[str, ...] = ()
     certs: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # escrow recipients
+    recipients_name: str = "sealed-secrets-escrow-recipients"
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:

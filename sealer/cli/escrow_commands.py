@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keys.escrow import EscrowError, EscrowObject, read_objects, restore_key
 from sealer.cli.arguments import KeyOptions
@@ -124,3 +124,49 @@ def _finding(
             return None
         why = f"{obj.source}: opens a key that does not match the certificate"
     return why
+
+
+def _recipient_objects(opts: KeyOptions, env: Environment) -> list[tuple[dict[str, Any], str]]:
+    """(object, description) of the recipients: manifests or PEM files, else the cluster's."""
+    objects: list[tuple[dict[str, Any], str]] = []
+    for path in opts.files:
+        data = read_file(path)
+        if data.lstrip().startswith(b"-----BEGIN"):
+            objects.append(({"kind": "ConfigMap", "data": {path: data.decode("utf-8", "replace")}}, "file"))
+            continue
+        for doc in manifests.parse_stream(data, path):
+            if not isinstance(doc.body, dict) or doc.body.get("kind") not in ("ConfigMap", "Secret"):
+                raise SealerError(f"{path}, document {doc.index}: expected a ConfigMap or Secret of recipients")
+            objects.append((doc.body, f"{path}, document {doc.index} ({doc.body.get('kind')})"))
+    if opts.files:
+        return objects
+    from sealer.kube import ApiError, secret_path
+    from sealer.kube.client import configmap_path
+
+    kube, ns, name = env.kube(opts.target.connection), opts.target.namespace, opts.recipients_name
+    for kind, path in (("ConfigMap", configmap_path(ns, name)), ("Secret", secret_path(ns, name))):
+        try:
+            obj = kube.get(path)
+        except ApiError as e:
+            raise SealerError(f"cannot read {kind} {ns}/{name}: {e.summary}") from None
+        if obj is not None:
+            objects.append(({**obj, "kind": kind}, f"{kind} {ns}/{name}"))
+    if not objects:
+        raise SealerError(f"no ConfigMap or Secret {ns}/{name}: escrow is off")
+    return objects
+
+
+def check_recipients(opts: KeyOptions, env: Environment) -> None:
+    from keys.escrow_recipients import from_objects
+
+    got = from_objects(_recipient_objects(opts, env), dt.datetime.now(dt.UTC))
+    for recipient in got.recipients:
+        env.write(f"ok   {recipient.fingerprint} {recipient.source}\n")
+    for problem in got.problems:
+        env.write(f"FAIL {problem}\n")
+    if got.problems or not got.usable:
+        raise SealerError(
+            f"{len(got.problems)} problem(s); {len(got.recipients)} usable recipient(s)"
+            + ("" if got.usable else ": no key can be escrowed")
+        )
+    env.note(f"{len(got.recipients)} usable recipient(s); {got.threshold} of them restore a key")

@@ -306,6 +306,12 @@ def escrow_verify(opts: KeyOptions, env: Environment) -> None:
     escrow_commands.verify(opts, env)
 
 
+def escrow_recipients(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import escrow_commands
+
+    escrow_commands.check_recipients(opts, env)
+
+
 # --- cert --------------------------------------------------------------------------------------
 
 

@@ -234,6 +234,24 @@ def escrow_group() -> None:
     """Key escrow: the controller seals every key for backup recipients (docs/keys.md)."""
 
 
+@escrow_group.command("recipients")
+@click.argument("files", metavar="[FILE]...", nargs=-1)
+@option(
+    "--escrow-recipients",
+    "recipients_name",
+    default="sealed-secrets-escrow-recipients",
+    show_default=True,
+    help="Without FILEs: the ConfigMap and/or Secret in --controller-namespace to check.",
+)
+@cluster_key_options
+def escrow_recipients_command(**opts: Any) -> None:
+    """Check escrow recipient certificates as the controller does: parseable, RSA of at least 2048
+    bits, inside their validity. FILEs are the ConfigMap/Secret manifests or PEM certificates;
+    without FILEs, the cluster's. One line per recipient; exit 1 if any is left out.
+    """
+    _run("escrow_recipients", opts)
+
+
 @escrow_group.command("verify")
 @escrow_options
 @click.option(

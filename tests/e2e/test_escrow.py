@@ -182,6 +182,12 @@ def test_recipients_checked_added_later_and_m_of_n(
         assert any(f"{source}, data.ec.pem: not an RSA certificate (EC)" in ln for ln in lines), lines
         assert any(f"{source}, data.old.pem: the certificate expired on" in ln for ln in lines), lines
         assert "Traceback" not in ctrl.logs()
+        # The CLI's check of the same ConfigMap says the same, one line each.
+        checked = sealer_cli(control_plane, "keys", "escrow", "recipients", "--controller-namespace", key_namespace)
+        assert checked.returncode == 1
+        assert sorted(checked.stdout.splitlines()) == sorted(
+            f"FAIL {ln.split('escrow recipient left out: ')[1]}" for ln in lines
+        )
         # No usable recipient: the key has no escrow, and the gauge says so.
         eventually(lambda: ctrl.metric("sealed_secrets_controller_keys_without_escrow") == 1, 30, 0.3)
         assert ctrl.metric("sealed_secrets_controller_key_without_escrow_seconds") > 0

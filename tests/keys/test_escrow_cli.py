@@ -118,3 +118,32 @@ def test_malformed_escrow_file_is_one_line(cli, setup, tmp_path):
     assert r.status == 1 and r.err.strip().count("\n") == 0 and "missing data.split" in r.err
     none = cli("keys", "restore", "--escrow", str(d / "escrow.yaml"), "--to-dir", str(tmp_path / "x"))
     assert none.status == 1 and "--recovery-private-key" in none.err
+
+
+def test_recipients_check_is_the_controllers(cli, tmp_path):
+    """`keys escrow recipients FILE`: the controller's checks, one line per recipient, exit 1 on any problem."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    good = _key()
+    good_pem = self_signed_certificate(good, not_before=NOW - dt.timedelta(hours=1), ttl=dt.timedelta(days=9), cn="")
+    curve = ec.generate_private_key(ec.SECP256R1())
+    ec_pem = self_signed_certificate(curve, not_before=NOW - dt.timedelta(hours=1), ttl=dt.timedelta(days=9), cn="")
+    pem = serialization.Encoding.PEM
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "sealed-secrets-escrow-recipients"},
+        "data": {"a.pem": good_pem.public_bytes(pem).decode(), "b.pem": ec_pem.public_bytes(pem).decode()},
+    }
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(cm))
+    r = cli("keys", "escrow", "recipients", str(tmp_path / "r.yaml"))
+    assert r.status == 1
+    fingerprint = parse_recipient(good_pem.public_bytes(pem), "x", NOW).fingerprint
+    assert r.out.splitlines() == [
+        f"ok   {fingerprint} {tmp_path / 'r.yaml'}, document 1 (ConfigMap), data.a.pem",
+        f"FAIL {tmp_path / 'r.yaml'}, document 1 (ConfigMap), data.b.pem: not an RSA certificate (EC); escrow recipients must be RSA",
+    ]
+    assert "Traceback" not in r.err and r.err.count("\n") == 1
+    (tmp_path / "a.pem").write_bytes(good_pem.public_bytes(pem))
+    ok = cli("keys", "escrow", "recipients", str(tmp_path / "a.pem"))
+    assert ok.status == 0 and ok.out.startswith(f"ok   {fingerprint}") and "1 of them restore a key" in ok.err
