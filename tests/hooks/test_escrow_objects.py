@@ -66,10 +66,7 @@ def test_a_key_in_disguise_is_caught(check, made):
     disguised = {**doc, "data": {**doc["data"], share: base64.b64encode(der).decode()}}
     r = check({"escrow.yaml": yaml.safe_dump(disguised)})
     assert r.rc == 1 and r.rules == ["escrow-malformed"]
-    assert (
-        f'escrow object "{doc["metadata"]["name"]}": data.{share} is not a sealed share'
-        in r.findings[0]["message"]
-    )
+    assert f'escrow object "{doc["metadata"]["name"]}": data.{share} is not a sealed share' in r.findings[0]["message"]
     # Found by the format alone, even without the label (the data.format names it).
     unlabelled = {**disguised, "metadata": {"name": "x"}}
     assert check({"e.yaml": yaml.safe_dump(unlabelled)}).rules == ["escrow-malformed"]
