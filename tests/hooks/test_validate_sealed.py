@@ -361,3 +361,21 @@ def test_truncated_or_mistagged_hybrid_values_are_caught(check, keys):
         'SealedSecret "db": encryptedData.password is not a well-formed sealed value (unknown sealed value format (made by a newer sealer?))',
         'SealedSecret "db": encryptedData.user is not a well-formed sealed value (hybrid sealed value is too short)',
     ]
+
+
+def test_the_fleets_certificate_files_are_known_keys(check, keys, other_keys):
+    """A repository that names its clusters in clusters: need not list their certificates twice."""
+    fleet = {
+        "clusters": [
+            {"name": "east", "cert": "certs/east.pem", "path": "east/{name}.yaml"},
+            # A context's certificate is known once it is cached in cert:; not before (nothing to read).
+            {"name": "west", "context": "west", "cert": "certs/west.pem", "path": "west/{name}.yaml"},
+        ]
+    }
+    files = {"certs/east.pem": keys.cert_pem, ".sealer.yaml": yaml.safe_dump(fleet), "s.yaml": dump(seal(other_keys))}
+    assert check(files, hook="validate-sealed", names=["s.yaml"]).rules == ["sealed-unknown-key"]
+    files["certs/west.pem"] = other_keys.cert_pem
+    assert check(files, hook="validate-sealed", names=["s.yaml"]).findings == []
+    files[".sealer.yaml"] = yaml.safe_dump({"clusters": [{"name": "East", "cert": "certs/east.pem"}]})
+    r = check(files, hook="validate-sealed", names=["s.yaml"])
+    assert r.rc == 2 and "clusters entry 1: name must be a DNS label" in r.err
