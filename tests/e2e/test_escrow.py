@@ -244,3 +244,58 @@ def test_escrow_rbac_never_deletes(core, key_namespace):
     role = rbac.read_namespaced_role("sealed-secrets-escrow", key_namespace)
     verbs = {v for rule in role.rules for v in rule.verbs}
     assert "delete" not in verbs and {"create", "update", "get", "list"} <= verbs
+
+
+def test_only_the_leader_writes_escrow_and_a_new_leader_takes_over(
+    control_plane, core, namespace, key_namespace, tmp_path
+):
+    """Two replicas electing a leader: the leader writes every escrow object, the follower none (it
+    only reports); once the leader is gone, the new one rewrites for a recipient added meanwhile."""
+    tag = key_namespace[-6:]
+    timings = ("--leader-election-lease-duration", "4s", "--leader-election-renew-deadline", "3s")
+    timings += ("--leader-election-retry-period", "0.5s")
+    people = [person(tmp_path, n) for n in ("ann", "ben", "cat")]
+    core.create_namespaced_config_map(
+        key_namespace, {"metadata": {"name": RECIPIENTS}, "data": {"ann.pem": people[0][1]}}
+    )
+    replicas = [
+        RunningController(
+            control_plane, key_namespace, "--leader-elect", *timings, "--label-selector", f"{OWN}={tag}",
+            "--key-renew-period", "0", name=f"escrow-ha-{tag}-{i}",
+        ).launch()
+        for i in range(2)
+    ]  # fmt: skip
+    try:
+        for r in replicas:
+            eventually(r.ready, 60, 0.1, "replica ready")
+
+        def leader():
+            leads = [r for r in replicas if r.proc.poll() is None and r.metric("sealed_secrets_controller_leader") == 1]
+            return len(leads) == 1 and leads[0]
+
+        first = eventually(leader, 30, 0.2, "one leader")
+        follower = next(r for r in replicas if r is not first)
+        eventually(lambda: len(escrow_objects(core, key_namespace)) == 1, 30, 0.3, "escrow for the first key")
+        for r in replicas:
+            eventually(lambda r=r: r.metric("sealed_secrets_controller_escrow_recipients") == 1, 30, 0.3)
+            eventually(lambda r=r: r.metric("sealed_secrets_controller_keys_without_escrow") == 0, 30, 0.3)
+        data = {"ann.pem": people[0][1], "ben.pem": people[1][1]}
+        core.replace_namespaced_config_map(RECIPIENTS, key_namespace, {"metadata": {"name": RECIPIENTS}, "data": data})
+        eventually(lambda: len(shares(core, key_namespace)) == 2, 30, 0.3, "rewritten for two recipients")
+        assert "escrow: wrote" in first.logs() and "escrow: rewrote" in first.logs()
+        assert "escrow: wrote" not in follower.logs() and "escrow: rewrote" not in follower.logs()
+
+        first.stop()  # SIGTERM: the Lease is released, the follower takes over
+        eventually(lambda: leader() is follower, 30, 0.2, "the follower leads")
+        data["cat.pem"] = people[2][1]
+        core.replace_namespaced_config_map(RECIPIENTS, key_namespace, {"metadata": {"name": RECIPIENTS}, "data": data})
+        eventually(lambda: len(shares(core, key_namespace)) == 3, 30, 0.3, "rewritten by the new leader")
+        assert "escrow: rewrote" in follower.logs()
+    finally:
+        for r in replicas:
+            r.stop()
+
+
+def shares(core, ns):
+    (obj,) = escrow_objects(core, ns)
+    return [k for k in obj.data if k.startswith("share.")]
