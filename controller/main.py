@@ -52,12 +52,14 @@ def main(argv: list[str] | None = None) -> int:
     from controller.leader import AlwaysLeader, LeaderElector, election_config
     from controller.metrics import Metrics, MetricsEndpoint
     from controller.ratelimit import RateLimiter
-    from keys.secret_format import validate_prefix
+    from keys.secret_format import validate_name, validate_prefix
     from sealer.kube import Kube
 
     namespace = flags.own_namespace()
     try:
         prefix = validate_prefix(args.key_prefix)
+        if args.escrow_recipients:
+            validate_name(args.escrow_recipients, "--escrow-recipients")
         election = election_config(args, namespace) if args.leader_elect else None
         limiter = RateLimiter(args.kubeclient_qps, args.kubeclient_burst) if args.kubeclient_qps > 0 else None
         kube = Kube.from_kubeconfig(args.kubeconfig or None, program="sealer-controller")

@@ -68,6 +68,7 @@ def test_namespaces_rule():
         (["--key-prefix", "Bad_Prefix"], "prefix"),
         (["--log-level", "LOUD"], "--log-level"),
         (["--listen-addr", "8080"], "--listen-addr"),
+        (["--escrow-recipients", "Not_A_Name"], "--escrow-recipients"),
     ],
 )
 def test_bad_flags_are_one_line_errors(argv, message, tmp_path):
