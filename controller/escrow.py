@@ -65,6 +65,8 @@ def plan(keys: Iterable[StoredKey], recipients: Recipients, existing: dict[str, 
         if parsed.fingerprint != key.fingerprint:
             # Another key's escrow under this name: never overwritten, it may be the only copy.
             steps.append(Step(key, "blocked", f"escrow object {name} holds another key ({parsed.fingerprint})"))
+        elif parsed.cert_pem != key.pair.cert_pem:
+            steps.append(Step(key, "replace", "the escrow object's certificate is not the key's", current))
         elif frozenset(parsed.shares) != recipients.ids or parsed.threshold != recipients.threshold:
             steps.append(Step(key, "replace", "the recipients or the threshold changed", current))
         else:
@@ -88,6 +90,7 @@ class EscrowKeeper:
         self.registry, self.leading, self.clock, self.interval = registry, leading, clock, interval
         self._wake = threading.Event()
         self._problems: frozenset[str] = frozenset()
+        self._ids: frozenset[str] = frozenset()  # the recipients last seen, to log changes once
         self._lacking_since: dict[str, float] = {}  # fingerprint -> monotonic time it was first seen lacking
         self.recipient_count = 0
         self.configured = False
@@ -136,6 +139,15 @@ class EscrowKeeper:
             if "empty" not in self._problems:
                 log.error("escrow: %s holds no recipient certificates", self.recipients_name)
         self._problems = problems
+        ids = recipients.ids
+        if recipients.configured and ids != self._ids:
+            log.info(
+                "escrow recipients: %d usable (%s), %s of them restore a key",
+                len(ids),
+                ", ".join(r.fingerprint for r in recipients.recipients) or "none",
+                recipients.threshold if recipients.threshold is not None else "no valid threshold: none",
+            )
+        self._ids = ids
 
     def once(self) -> None:
         recipients = self._recipients()

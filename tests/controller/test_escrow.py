@@ -56,6 +56,10 @@ def test_missing_current_changed_and_foreign_objects(world):
     foreign[escrow.escrow_name(b.name)]["metadata"]["name"] = escrow.escrow_name(b.name)
     (step,) = plan([b], two, foreign)
     assert step.action == "blocked" and "holds another key" in step.why
+    # One whose certificate is not the key's is rewritten (its fingerprint field alone proves nothing).
+    swapped = {escrow.escrow_name(a.name): escrow.build(a, recipients[:2], 1, "ns")}
+    swapped[escrow.escrow_name(a.name)]["data"]["key.crt"] = b.pair.cert_pem.decode()
+    assert plan([a], two, swapped)[0].action == "replace"
     # A malformed one is rewritten.
     broken = {escrow.escrow_name(a.name): {"kind": "ConfigMap", "data": {"format": "x"}}}
     assert plan([a], two, broken)[0].action == "replace"
