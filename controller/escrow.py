@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from controller.faults import OncePer
 from keys import escrow
 from keys.clock import Clock, utc_now
 from keys.escrow_recipients import Recipients, from_objects
@@ -91,6 +92,7 @@ class EscrowKeeper:
         self._wake = threading.Event()
         self._problems: frozenset[str] = frozenset()
         self._ids: frozenset[str] = frozenset()  # the recipients last seen, to log changes once
+        self.trouble = OncePer(log, 300.0)  # a key that stays without escrow: a line every 5 minutes
         self._lacking_since: dict[str, float] = {}  # fingerprint -> monotonic time it was first seen lacking
         self.recipient_count = 0
         self.configured = False
@@ -114,7 +116,10 @@ class EscrowKeeper:
             try:
                 self.once()
             except Exception as e:  # noqa: BLE001 - the API server is away: try again next round
-                log.warning("escrow: cannot check the escrow objects (%s); trying again", type(e).__name__)
+                kind = type(e).__name__
+                self.trouble.warning(
+                    f"check {kind}", "escrow: cannot check the escrow objects (%s); trying again", kind
+                )
             self._wake.wait(self.interval)
             self._wake.clear()
 
@@ -160,6 +165,10 @@ class EscrowKeeper:
         for step in plan([k for k in keys if k.name] if recipients.configured else [], recipients, existing):
             if step.action == "none":
                 continue
+            if step.action == "blocked" and recipients.usable:  # no usable recipients: _report said why
+                self.trouble.warning(
+                    f"blocked {step.key.name}", "escrow: no escrow for key %s: %s", step.key.name, step.why
+                )
             if step.action == "blocked" or not self.leading() or not self._write(step, recipients):
                 lacking.add(step.key.fingerprint)
         now = time.monotonic()
@@ -176,7 +185,13 @@ class EscrowKeeper:
                 body["metadata"]["resourceVersion"] = (step.existing.get("metadata") or {}).get("resourceVersion")
                 self.kube.replace(configmap_path(self.namespace, name), body)
         except ApiError as e:
-            log.error("escrow: cannot write escrow object %s for key %s: %s", name, step.key.name, e.summary)
+            self.trouble.warning(
+                f"write {name} {e.status}",
+                "escrow: cannot write escrow object %s for key %s: %s",
+                name,
+                step.key.name,
+                e.summary,
+            )
             return False
         log.info(
             "escrow: %s %s for key %s (%s): %d of %d recipient(s) restore it, because %s",
