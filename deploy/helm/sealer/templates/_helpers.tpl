@@ -125,6 +125,8 @@ ignores) is appended.
 {{- if ne (toString .Values.kubeClientBurst) "" }}{{ $a = concat $a (list "--kubeclient-burst" (toString .Values.kubeClientBurst)) }}{{ end -}}
 {{- if not .Values.leaderElection }}{{ $a = append $a "--leader-elect=false" }}{{ end -}}
 {{- with .Values.escrow.recipientsName }}{{ $a = concat $a (list "--escrow-recipients" .) }}{{ end -}}
+{{- /* Last, where deploy/pq-keys (the kustomize component) appends it too. */ -}}
+{{- if .Values.pqKeys }}{{ $a = append $a "--pq-keys" }}{{ end -}}
 {{- toYaml (concat $a (.Values.commandArgs | default list)) }}
 {{- end -}}
 {{- end -}}
