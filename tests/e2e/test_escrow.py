@@ -299,3 +299,26 @@ def test_only_the_leader_writes_escrow_and_a_new_leader_takes_over(
 def shares(core, ns):
     (obj,) = escrow_objects(core, ns)
     return [k for k in obj.data if k.startswith("share.")]
+
+
+def test_recipients_in_a_secret(control_plane, core, key_namespace, tmp_path):
+    """The recipients may be a Secret of the same name instead (tighter RBAC than ConfigMaps)."""
+    tag = key_namespace[-6:]
+    vault_key, vault_cert = person(tmp_path, "vault")
+    core.create_namespaced_secret(
+        key_namespace, {"metadata": {"name": RECIPIENTS}, "stringData": {"vault.pem": vault_cert}}
+    )
+    ctrl = start(control_plane, key_namespace, tag)
+    try:
+        eventually(lambda: len(escrow_objects(core, key_namespace)) == 1, 30, 0.3, "escrow for the first key")
+        assert ctrl.metric("sealed_secrets_controller_escrow_recipients") == 1
+    finally:
+        ctrl.stop()
+    (tmp_path / "escrow.yaml").write_text(
+        yaml.safe_dump(core.api_client.sanitize_for_serialization(escrow_objects(core, key_namespace)[0]))
+    )
+    verified = sealer_cli(
+        control_plane, "keys", "escrow", "verify", "--escrow", str(tmp_path / "escrow.yaml"),
+        "--recovery-private-key", str(vault_key), "--controller-namespace", key_namespace,
+    )  # fmt: skip
+    assert verified.returncode == 0 and verified.stdout.startswith("ok   "), verified.stdout + verified.stderr
