@@ -143,6 +143,13 @@ def cli() -> None:
     help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext). "
     "Also $SEALED_SECRETS_NO_KEY_HINT=true.",
 )
+@option(
+    "--all-clusters",
+    is_flag=True,
+    help="Seal for every cluster of the fleet (.sealer.yaml's clusters:): one SealedSecret per cluster, "
+    "each written to that cluster's path: (docs/fleets.md). --cluster NAME (repeatable) chooses some.",
+)
+@option("--config", metavar="PATH", env=False, help="The .sealer.yaml naming the fleet (default: the repository's).")
 @option("--recovery-private-key", "keys", multiple=True, hidden=True, env=False)
 @connection_options
 @klog_options
@@ -229,7 +236,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         e.show(file=env.stderr)
         return ExitStatus.USAGE if isinstance(e, click.UsageError) else ExitStatus.FAILURE
     except SealerError as e:
-        return _fail(env, str(e))
+        return _fail(env, str(e), e.exit_status)
     except KeyboardInterrupt:
         return ExitStatus.INTERRUPTED
     except ModuleNotFoundError as e:

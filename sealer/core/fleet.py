@@ -25,6 +25,7 @@ import string
 from typing import NamedTuple
 
 from sealer.core.errors import SealerError
+from sealer.core.exit_status import ExitStatus
 
 FIELDS = ("name", "cert", "context", "kubeconfig", "path", "pq", "controller-name", "controller-namespace")
 PATH_FIELDS = frozenset({"cluster", "namespace", "name"})
@@ -34,7 +35,10 @@ _URL_SCHEMES = ("http://", "https://")
 
 
 class FleetError(SealerError):
-    """A ``clusters:`` entry that cannot be used; the message names the file and the entry."""
+    """A ``clusters:`` entry that cannot be used, or a cluster name that is not the fleet's; the
+    message names the file and the entry. A configuration error: the CLI exits 2."""
+
+    exit_status = ExitStatus.USAGE
 
 
 # NamedTuples, not dataclasses: the hooks read .sealer.yaml, and importing dataclasses costs them
