@@ -174,3 +174,58 @@ class KeyOptions:
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:
         known = {k: v for k, v in flags.items() if k in cls.__dataclass_fields__ and k != "target" and v is not None}
         return cls(target=ControllerTarget.from_flags(flags, environ), **known)
+
+
+@dataclass(frozen=True)
+class ClustersOptions:
+    """`sealer clusters`: the fleet of a .sealer.yaml, and whether to fetch context certificates."""
+
+    config: str | None = None
+    cluster_names: tuple[str, ...] = ()
+    refresh: bool = False
+    fmt: str = "table"
+    target: ControllerTarget = field(default_factory=ControllerTarget)
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ClustersOptions:
+        return cls(
+            config=flags.get("config"),
+            cluster_names=tuple(flags.get("cluster_names") or ()),
+            refresh=bool(flags.get("refresh")),
+            fmt=flags.get("fmt") or "table",
+        )
+
+
+@dataclass(frozen=True)
+class ReencryptOptions:
+    """`sealer reencrypt PATH...`: the files, the target certificate, the local private keys."""
+
+    paths: tuple[str, ...] = ()
+    cluster: str | None = None
+    cert: str | None = None
+    config: str | None = None
+    pq: bool = False
+    from_key: str | None = None
+    dry_run: bool = False
+    keys: tuple[str, ...] = ()
+    key_dirs: tuple[str, ...] = ()
+    keyring_name: str | None = None
+    allow_insecure_keyring: bool = False
+    passphrase_file: str | None = None
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ReencryptOptions:
+        return cls(
+            paths=tuple(flags.get("paths") or ()),
+            cluster=flags.get("cluster"),
+            cert=flags.get("cert"),
+            config=flags.get("config"),
+            pq=bool(flags.get("pq")),
+            from_key=flags.get("from_key"),
+            dry_run=bool(flags.get("dry_run")),
+            keys=slice_values(environ, "--recovery-private-key", flags.get("keys") or ()),
+            key_dirs=tuple(flags.get("key_dirs") or ()),
+            keyring_name=flags.get("keyring_name"),
+            allow_insecure_keyring=bool(flags.get("allow_insecure_keyring")),
+            passphrase_file=flags.get("passphrase_file"),
+        )
