@@ -233,7 +233,7 @@ def test_an_unreadable_file_in_the_tree_fails_the_whole_run(cli, tree, test_key,
     before = snapshot_bytes(tree)
     r = cli("reencrypt", "--cert", str(new_key.cert_path), "--recovery-private-key", str(test_key.key_path), str(tree))
     assert r.status == 1
-    assert f"error: {bad}" in r.err and says in r.err
+    assert str(bad) in r.err.splitlines()[0] and says in r.err
     assert snapshot_bytes(tree) == before
 
 
