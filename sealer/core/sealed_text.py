@@ -2,10 +2,10 @@
 replace exactly those characters and keep every other byte: the format (YAML or JSON), document
 order, key order, quoting, comments (``sealer reencrypt``; docs/fleets.md).
 
-The documents are read as ``manifests.parse_stream`` reads them (Go's YAML resolution, bounded
-expansion), from one pass of the pure-Python composer, whose marks are character offsets into
-the text (libyaml's are not, for non-ASCII text). SealedSecrets are found at the top of a
-document or in the ``items`` of a List.
+The documents are read by ``manifests.parse_stream``'s own loader (Go's YAML resolution, bounded
+expansion, libyaml's scanner when PyYAML has it), composed into nodes whose marks are character
+offsets into the text (both scanners count characters, CR LF and non-ASCII included), then
+constructed. SealedSecrets are found at the top of a document or in the ``items`` of a List.
 """
 
 from __future__ import annotations
@@ -16,17 +16,11 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from sealer.core import goyaml, manifests
+from sealer.core import manifests
 from sealer.core.errors import InputError
 from sealer.core.scope import KEY_HINT_ANNOTATION
 
 _SAFE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+/=:,._-]*")
-
-
-class _Composer(yaml.SafeLoader):
-    """Composes nodes with Go's implicit resolution (as manifests.Loader), keeping marks."""
-
-    yaml_implicit_resolvers = goyaml.implicit_resolvers()  # noqa: RUF012 - PyYAML's own per-class table
 
 
 class Span(NamedTuple):
@@ -101,7 +95,7 @@ def _documents(text: str, source: str) -> list[tuple[int, yaml.Node, int]]:
         chunks = [(text, 0)]
     out: list[tuple[int, yaml.Node, int]] = []
     for chunk, offset in chunks:
-        loader = _Composer(chunk)
+        loader = manifests.Loader(chunk)
         try:
             while loader.check_node():
                 node = loader.get_node()
