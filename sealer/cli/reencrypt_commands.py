@@ -11,7 +11,7 @@ what moved. Progress and the list of files go to stderr (--dry-run: the plan to 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sealer.cli.arguments import KeyOptions, ReencryptOptions
 from sealer.cli.environment import Environment
@@ -26,20 +26,32 @@ if TYPE_CHECKING:
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 
 
-def target_certificate(options: ReencryptOptions, env: Environment) -> tuple[Certificate, bool, str]:
-    """(certificate, pq, what it is for messages) of --cluster or --cert."""
+class Target(NamedTuple):
+    certificate: Certificate
+    pq: bool
+    what: str  # for messages: "cluster east", "--cert cert.pem"
+    default_paths: tuple[str, ...]  # a cluster's directory: where its path: pattern puts its files
+
+
+def target_certificate(options: ReencryptOptions, env: Environment) -> Target:
+    """The certificate to re-seal for: --cluster's (of .sealer.yaml) or --cert's."""
     from sealer.core.certs import load_certificate
 
     if bool(options.cluster) == bool(options.cert):
         raise UsageError("give the target: --cluster NAME (of .sealer.yaml) or --cert PATH|URL, one of them")
     if options.cert:
-        return load_certificate(options.cert, now=env.clock()), options.pq, f"--cert {options.cert}"
-    from sealer.cli.fleet_targets import certificate_for, fleet_from
+        return Target(load_certificate(options.cert, now=env.clock()), options.pq, f"--cert {options.cert}", ())
+    from sealer.cli.fleet_targets import certificate_for, fleet_from, repository_root
 
     fleet = fleet_from(options.config)
     (cluster,) = fleet.select([options.cluster or ""])
     cc = certificate_for(cluster, env)
-    return cc.certificate, options.pq or cluster.pq, f"cluster {cluster.name}"
+    paths: tuple[str, ...] = ()
+    if cluster.path:
+        # The part of the pattern before its first field: the directory all its files are under.
+        fixed = os.path.dirname(cluster.path.format(cluster=cluster.name, namespace="{", name="{").split("{")[0])
+        paths = (os.path.join(repository_root(fleet), fixed),)
+    return Target(cc.certificate, options.pq or cluster.pq, f"cluster {cluster.name}", paths)
 
 
 def local_keys(options: ReencryptOptions, env: Environment) -> KeySet:
@@ -154,15 +166,17 @@ def reencrypt_file(
 
 
 def reencrypt(options: ReencryptOptions, env: Environment) -> None:
-    if not options.paths:
+    chosen = target_certificate(options, env)
+    target, pq, what = chosen.certificate, chosen.pq, chosen.what
+    paths = options.paths or chosen.default_paths
+    if not paths:
         raise UsageError("give the files or directories to re-encrypt")
-    target, pq, what = target_certificate(options, env)
     keys = local_keys(options, env)
     if options.from_key and options.from_key not in keys:
         raise UsageError(f"--from-key {options.from_key}: none of the private keys given has that fingerprint")
     if pq and target.mlkem_public is None:
         raise SealerError(f"{what}: pq, but its certificate has no ML-KEM-768 public key")
-    files, problems = manifest_files(options.paths)
+    files, problems = manifest_files(paths)
     changes: list[FileChange] = []
     looked_at = 0
     for path in files:

@@ -359,3 +359,21 @@ def test_a_path_that_does_not_exist(cli, tmp_path, test_key, new_key):
         str(tmp_path / "missing"),
     )
     assert r.status == 1 and f"{tmp_path / 'missing'}: no such file or directory" in r.err
+
+
+def test_a_cluster_without_paths_re_encrypts_its_own_directory(cli, tmp_path, test_key, new_key, monkeypatch):
+    (tmp_path / ".git").mkdir()
+    write_config(
+        tmp_path,
+        {"name": "east", "cert": str(new_key.cert_path), "path": "clusters/{cluster}/apps/{namespace}/{name}.yaml"},
+    )
+    mine, other = tmp_path / "clusters/east/apps/prod/db.yaml", tmp_path / "clusters/west/apps/prod/db.yaml"
+    for path in (mine, other):
+        path.parent.mkdir(parents=True)
+        path.write_text(manifests.dump_yaml(sealed_for(test_key, "db", a="a-1")))
+    text = other.read_text()
+    monkeypatch.chdir(tmp_path)
+    r = cli("reencrypt", "--cluster", "east", "--recovery-private-key", str(test_key.key_path))
+    assert r.status == 0, r.err
+    assert opened(mine, keyset(new_key)) == {"db": {"a": "a-1"}}
+    assert other.read_text() == text  # another cluster's directory is not this cluster's
