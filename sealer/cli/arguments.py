@@ -184,7 +184,6 @@ class ClustersOptions:
     cluster_names: tuple[str, ...] = ()
     refresh: bool = False
     fmt: str = "table"
-    target: ControllerTarget = field(default_factory=ControllerTarget)
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ClustersOptions:

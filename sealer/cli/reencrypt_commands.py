@@ -172,6 +172,8 @@ def reencrypt(options: ReencryptOptions, env: Environment) -> None:
     if not paths:
         raise UsageError("give the files or directories to re-encrypt")
     keys = local_keys(options, env)
+    if options.from_key == target.fingerprint:
+        raise UsageError(f"--from-key {options.from_key} is the target's own key: its items need no moving")
     if options.from_key and options.from_key not in keys:
         raise UsageError(f"--from-key {options.from_key}: none of the private keys given has that fingerprint")
     if pq and target.mlkem_public is None:

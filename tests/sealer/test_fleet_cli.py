@@ -239,6 +239,10 @@ def test_a_pq_cluster_gets_hybrid_values(cli, repo, pq_cert, test_key):
     r = cli("seal", "--all-clusters", input=SECOND)
     one_line_error(r, "cluster east (pq: true)", "ML-KEM-768")
     assert files(repo) == before
+    # ... and sealer clusters says so.
+    r = cli("clusters", "-o", "json")
+    one_line_error(r, "cluster east: pq: true, but its certificate has no ML-KEM-768 public key")
+    assert json.loads(r.out)[0]["fingerprint"] and json.loads(r.out)[1]["error"] is None
 
 
 # --- sealer clusters ------------------------------------------------------------------------------
@@ -336,3 +340,42 @@ def test_an_unreachable_context_writes_nothing(cli, context_repo):
     one_line_error(r, "cluster north", "cannot reach the cluster")
     assert not (repo / "n").exists() and not (repo / "certs/north.pem").exists()
     assert sorted(os.listdir(repo / "certs")) == ["east.pem", "west.pem"]
+
+
+def imported_by(result) -> set[str]:
+    return {
+        line.split("|")[-1].strip() for line in result.stderr.decode().splitlines() if line.startswith("import time:")
+    }
+
+
+def test_sealing_for_a_fleet_of_files_imports_no_cluster_code(run_cli, tmp_path, test_key, other_key):
+    """Offline is offline for a fleet too: certificate files need no cluster client (~240 ms)."""
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "east.pem").write_bytes(test_key.cert_pem)
+    (tmp_path / "west.pem").write_bytes(other_key.cert_pem)
+    write_config(
+        tmp_path,
+        {"name": "east", "cert": "east.pem", "path": "{cluster}/{name}.yaml"},
+        {"name": "west", "cert": "west.pem", "path": "{cluster}/{name}.yaml"},
+    )
+    result = run_cli("seal", "--all-clusters", input=SECRET, env={"PYTHONPROFILEIMPORTTIME": "1"})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert (tmp_path / "east/db.yaml").exists() and (tmp_path / "west/db.yaml").exists()
+    imported = imported_by(result)
+    assert "sealer.cli.fleet_seal" in imported  # the probe works
+    assert not {m for m in imported if m.split(".")[0] in ("kubernetes", "urllib3", "keyring", "keys", "controller")}
+    assert not imported & {"sealer.kube.client", "sealer.kube.config", "sealer.kube.controller_api"}
+    # Nor does re-encrypting for a certificate file with a PEM key.
+    result = run_cli(
+        "reencrypt",
+        "--cert",
+        str(other_key.cert_path),
+        "--recovery-private-key",
+        str(test_key.key_path),
+        "east",
+        env={"PYTHONPROFILEIMPORTTIME": "1"},
+    )
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    imported = imported_by(result)
+    assert "sealer.core.reencrypting" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("kubernetes", "urllib3", "keyring", "controller")}

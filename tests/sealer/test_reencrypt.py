@@ -325,10 +325,11 @@ def test_a_file_without_a_key_hint_gets_none(cli, tmp_path, test_key, new_key):
             ("--cert", "{cert}", "--recovery-private-key", "{key}", "--from-key", "SHA256:nope"),
             "--from-key SHA256:nope",
         ),
+        (("--cert", "{cert}", "--recovery-private-key", "{key}", "--from-key", "{fp}"), "is the target's own key"),
     ],
 )
 def test_usage_errors(cli, tmp_path, test_key, flags, says):
-    args = [f.format(cert=test_key.cert_path, key=test_key.key_path) for f in flags]
+    args = [f.format(cert=test_key.cert_path, key=test_key.key_path, fp=fingerprint(test_key)) for f in flags]
     r = cli("reencrypt", *args, str(tmp_path))
     one_line_error(r, says, status=2)
 
