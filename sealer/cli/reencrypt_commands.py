@@ -10,14 +10,16 @@ what moved. Progress and the list of files go to stderr (--dry-run: the plan to 
 
 from __future__ import annotations
 
+import copy
 import os
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sealer.cli.arguments import KeyOptions, ReencryptOptions
 from sealer.cli.environment import Environment
 from sealer.core import manifests
 from sealer.core.errors import SealerError, UsageError
 from sealer.core.files import read_limited, write_all_atomically
+from sealer.core.scope import KEY_HINT_ANNOTATION
 
 if TYPE_CHECKING:
     from sealer.core.certs import Certificate
@@ -148,21 +150,64 @@ def reencrypt_file(
     text = manifests.decode_text(data, path)
     edits: list[tuple[Span, str]] = []
     lines: list[str] = []
-    for found in locate(text, path):
+    found = locate(text, path)
+    expected = []
+    for one in found:
         try:
-            p = plan(found.body, keys, target, pq=pq, from_key=from_key)
+            p = plan(one.body, keys, target, pq=pq, from_key=from_key)
         except (UnsealError, InputError) as e:
-            raise SealerError(f"{path}, {found.where}: {getattr(e, 'reason', e)}") from None
+            raise SealerError(f"{path}, {one.where}: {getattr(e, 'reason', e)}") from None
+        body = copy.deepcopy(one.body)
+        expected.append(body)
         if not p.moved:
             continue
-        edits.extend((found.items[key], value) for key, value in p.moved.items())
-        if p.hint is not None and found.hint is not None:
-            edits.append((found.hint, p.hint))
+        edits.extend((one.items[key], value) for key, value in p.moved.items())
+        body["spec"]["encryptedData"].update(p.moved)
+        if p.hint is not None and one.hint is not None:
+            edits.append((one.hint, p.hint))
+            body["metadata"]["annotations"][KEY_HINT_ANNOTATION] = p.hint
         froms = sorted({f or "?" for f in p.moved_from.values()})
         lines.append(f"{path}: {p.name}: re-sealed {', '.join(sorted(p.moved))} (was sealed for {', '.join(froms)})")
     if not edits:
         return None
-    return FileChange(path, replace(text, edits), lines)
+    new_text = replace(text, edits)
+    # The edit must say exactly what was meant: a value behind a YAML anchor, alias or tag sits
+    # elsewhere in the text than its key, and replacing it there would change something else.
+    if _bodies(new_text, path) != expected or _others(new_text, path) != _others(text, path):
+        raise SealerError(
+            f"{path}: cannot edit its sealed values in place (YAML anchors, aliases or tags on them?); "
+            "re-seal it with sealer seal --merge-into"
+        )
+    return FileChange(path, new_text, lines)
+
+
+def _bodies(text: str, path: str) -> list[dict[str, Any]] | None:
+    from sealer.core.sealed_text import locate
+
+    try:
+        return [one.body for one in locate(text, path)]
+    except SealerError:
+        return None
+
+
+def _others(text: str, path: str) -> list[Any] | None:
+    """The documents of ``text`` with every SealedSecret left out (Lists' items too)."""
+    try:
+        docs = manifests.parse_stream(text, path)
+    except SealerError:
+        return None
+    out = []
+    for doc in docs:
+        body = doc.body
+        if isinstance(body, dict) and body.get("kind") == "SealedSecret":
+            continue
+        if isinstance(body, dict) and isinstance(body.get("items"), list):
+            body = {
+                **body,
+                "items": [i for i in body["items"] if not (isinstance(i, dict) and i.get("kind") == "SealedSecret")],
+            }
+        out.append(body)
+    return out
 
 
 def reencrypt(options: ReencryptOptions, env: Environment) -> None:

@@ -378,3 +378,27 @@ def test_a_cluster_without_paths_re_encrypts_its_own_directory(cli, tmp_path, te
     assert r.status == 0, r.err
     assert opened(mine, keyset(new_key)) == {"db": {"a": "a-1"}}
     assert other.read_text() == text  # another cluster's directory is not this cluster's
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "same",  # two items, one anchored value
+        "elsewhere",  # an item's value is an alias of an annotation
+    ],
+)
+def test_values_behind_anchors_are_refused_not_mangled(cli, tmp_path, test_key, new_key, layout):
+    doc = sealed_for(test_key, "db", a="a-1")
+    value = doc["spec"]["encryptedData"]["a"]
+    text = manifests.dump_yaml(doc).replace(f"a: {value}", f"a: &v {value}")
+    if layout == "same":
+        text = text.replace(f"a: &v {value}\n", f"a: &v {value}\n    b: *v\n")
+    else:
+        text = manifests.dump_yaml(doc).replace("annotations:\n", f"annotations:\n    copy: &v {value}\n")
+        text = text.replace(f"a: {value}", "a: *v")
+    path = tmp_path / "db.yaml"
+    path.write_text(text)
+    assert manifests.parse_stream(text, "t")[0].body["spec"]["encryptedData"]["a"] == value  # valid YAML
+    r = cli("reencrypt", "--cert", str(new_key.cert_path), "--recovery-private-key", str(test_key.key_path), str(path))
+    assert r.status == 1 and "cannot edit its sealed values in place" in r.err, r.err
+    assert path.read_text() == text
