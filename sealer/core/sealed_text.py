@@ -20,7 +20,9 @@ from sealer.core import manifests
 from sealer.core.errors import InputError
 from sealer.core.scope import KEY_HINT_ANNOTATION
 
-_SAFE_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9+/=:,._-]*")
+# Base64 and fingerprints as plain scalars: none of these characters is a YAML indicator that
+# cannot start one (hybrid values start with "/", classic ones with "Ag").
+_SAFE_PLAIN = re.compile(r"[A-Za-z0-9+/=][A-Za-z0-9+/=:,._-]*")
 
 
 class Span(NamedTuple):
@@ -160,11 +162,10 @@ def scalar(span: Span, value: str, original: str) -> str:
         # A block scalar's span runs to the line breaks after it; they stay.
         trailing = original[len(original.rstrip()) :]
         return value + trailing
-    if span.flow and not _SAFE_PLAIN.fullmatch(value.replace(",", "")):
-        return '"' + value + '"'
-    if span.flow and "," in value:
-        return '"' + value + '"'  # a comma ends a plain scalar in a flow collection
-    return value if _SAFE_PLAIN.fullmatch(value) else '"' + value + '"'
+    # A comma ends a plain scalar in a flow collection ({...}): a list of fingerprints is quoted there.
+    if _SAFE_PLAIN.fullmatch(value) and not (span.flow and "," in value):
+        return value
+    return '"' + value + '"'
 
 
 def replace(text: str, edits: list[tuple[Span, str]]) -> str:

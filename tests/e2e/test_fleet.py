@@ -7,7 +7,8 @@ service proxy (on a test host, as tests/e2e/test_service_proxy.py runs it), are 
 cluster; each controller opens its own (Synced) and not the other's. West's key is rotated
 (`sealer keys rotate`), its keys backed up (`sealer keys backup`), and `sealer reencrypt
 --cluster west` re-seals west's files offline with that backup: applied, still Synced, and no
-item is sealed for the old key any more. Bitnami's kubeseal opens a fleet-sealed file.
+item is sealed for the old key any more. West is `pq: true` (its controller has ML-KEM keys):
+its values are hybrid, before and after. Bitnami's kubeseal opens east's fleet-sealed file.
 """
 
 from __future__ import annotations
@@ -71,7 +72,10 @@ def fleet(control_plane):
             host.__enter__()
             serve_through_proxy(plane, host)
             own = f"fleet-{name}-{secrets.token_hex(3)}"
-            clusters[name] = Cluster(name, plane, host, ProxiedController(plane, host, own).start(), own)
+            controller = ProxiedController(plane, host, own)
+            if name == "west":
+                controller.argv.append("--pq-keys")  # west seals post-quantum (pq: true below)
+            clusters[name] = Cluster(name, plane, host, controller.start(), own)
         yield clusters
     finally:
         for cluster in clusters.values():
@@ -103,6 +107,7 @@ def repo(tmp_path, fleet) -> Path:
             "cert": f"certs/{name}.pem",
             "controller-name": "sealed-secrets",
             "path": "clusters/{cluster}/apps/{namespace}/{name}.sealed.yaml",
+            "pq": name == "west",
         }
         for name in NAMES
     ]
@@ -168,6 +173,10 @@ def namespace_in(cluster: Cluster, ns: str) -> None:
                 raise
 
 
+def encrypted(path: Path) -> dict[str, str]:
+    return yaml.safe_load(path.read_text())["spec"]["encryptedData"]
+
+
 def fingerprint(pem: bytes) -> str:
     return parse_certificate(pem).fingerprint
 
@@ -200,11 +209,13 @@ def test_a_fleet_of_two_clusters(fleet, repo, tmp_path):
         apply(fleet[name], path)
         assert synced(fleet[name], ns, "db", 1) == {"password": PLAINTEXT, "user": "admin"}
     assert yaml.safe_load(files["east"].read_text())["spec"] != yaml.safe_load(files["west"].read_text())["spec"]
+    formats = {n: {crypto.is_hybrid(crypto.decode(v)) for v in encrypted(files[n]).values()} for n in NAMES}
+    assert formats == {"east": {False}, "west": {True}}  # west is pq: true
 
     # Rotate west's key; back its keys up; refresh its certificate.
     old_west = fingerprint(west.controller.cert_pem())
     west_kubeconfig = ["--kubeconfig", str(west.plane.kubeconfig), "--controller-namespace", "kube-system"]
-    new_fp = sealer(repo, "keys", "rotate", *west_kubeconfig).stdout.strip()
+    new_fp = sealer(repo, "keys", "rotate", "--pq", *west_kubeconfig).stdout.strip()
     eventually(lambda: fingerprint(west.controller.cert_pem()) == new_fp, 60, what="west seals with its new key")
     backup = tmp_path / "west-keys.yaml"
     sealer(repo, "keys", "backup", *west_kubeconfig, "-w", str(backup))
@@ -224,19 +235,34 @@ def test_a_fleet_of_two_clusters(fleet, repo, tmp_path):
     for key, value in doc["spec"]["encryptedData"].items():
         restored = restored.replace(value, old_values[key])
     assert restored == west_before
-    # No item is sealed for the old key any more: the new key alone opens them all.
-    pairs = dict((crypto.fingerprint(k.public_key()), k) for k, _ in load_key_pairs(str(backup)))
-    assert set(pairs) == {old_west, new_fp}
-    assert open_items(doc, KeySet([pairs[new_fp]])) == {"password": PLAINTEXT.encode(), "user": b"admin"}
+    # No item is sealed for the old key any more: the new key alone opens them all; still hybrid.
+    pairs = {crypto.fingerprint(k.public_key()): (k, m) for k, m in load_key_pairs(str(backup))}
+    assert set(pairs) == {old_west, new_fp} and all(m is not None for _, m in pairs.values())
+    only_new = KeySet()
+    only_new.add(*pairs[new_fp])
+    assert open_items(doc, only_new) == {"password": PLAINTEXT.encode(), "user": b"admin"}
+    assert all(crypto.is_hybrid(crypto.decode(v)) for v in doc["spec"]["encryptedData"].values())
     # Applied, west's controller opens the re-encrypted SealedSecret.
     apply(west, files["west"])
     assert synced(west, ns, "db", 2) == {"password": PLAINTEXT, "user": "admin"}
 
-    # Interop: Bitnami's kubeseal opens a fleet-sealed file with the cluster's keys.
+    # Interop: Bitnami's kubeseal opens east's (classic) fleet-sealed file with east's keys.
+    east_backup = tmp_path / "east-keys.yaml"
+    sealer(
+        repo,
+        "keys",
+        "backup",
+        "--kubeconfig",
+        str(east.plane.kubeconfig),
+        "--controller-namespace",
+        "kube-system",
+        "-w",
+        str(east_backup),
+    )
     kubeseal = find_binary(peer_bin_dir("bitnami"), "kubeseal")
     opened = subprocess.run(
-        [str(kubeseal), "--recovery-unseal", "--recovery-private-key", str(backup), "-o", "yaml"],
-        input=files["west"].read_bytes(),
+        [str(kubeseal), "--recovery-unseal", "--recovery-private-key", str(east_backup), "-o", "yaml"],
+        input=files["east"].read_bytes(),
         capture_output=True,
         timeout=60,
         env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},

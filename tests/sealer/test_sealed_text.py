@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sealer.core import manifests
+from sealer.core import crypto, manifests
 from sealer.core.certs import parse_certificate
 from sealer.core.errors import InputError
 from sealer.core.keyset import KeySet
@@ -92,17 +92,33 @@ def _yaml(draw, sealer, name, ns, scope, sealed, indent):
 
 @pytest.fixture(scope="module")
 def keys(test_key, other_key):
-    old = parse_certificate(test_key.cert_pem)
-    new = parse_certificate(other_key.cert_pem)
+    """(a sealer for the old key, classic and hybrid; the target, with an ML-KEM key; every key;
+    the target's keys only)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import mlkem
+
+    from keys.keypair import KeyPair
     from sealer.core.sealing import Sealer
 
-    return Sealer(old), new, KeySet([test_key.private_key, other_key.private_key]), KeySet([other_key.private_key])
+    old = KeyPair.of(
+        test_key.private_key, x509.load_pem_x509_certificate(test_key.cert_pem), mlkem.MLKEM768PrivateKey.generate()
+    )
+    new = KeyPair.of(
+        other_key.private_key, x509.load_pem_x509_certificate(other_key.cert_pem), mlkem.MLKEM768PrivateKey.generate()
+    )
+    old_cert, target = parse_certificate(old.published_pem()), parse_certificate(new.published_pem())
+    both, target_only = KeySet(), KeySet()
+    for pair in (old, new):
+        both.add(pair.private_key, pair.mlkem_key)
+    target_only.add(new.private_key, new.mlkem_key)
+    return {False: Sealer(old_cert), True: Sealer(old_cert, pq=True)}, target, both, target_only
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.data())
-def test_reencrypt_keeps_every_other_byte_and_round_trips(keys, data):
-    old_sealer, target, both, target_only = keys
+@given(data=st.data(), hybrid=st.booleans(), to_pq=st.booleans())
+def test_reencrypt_keeps_every_other_byte_and_round_trips(keys, data, hybrid, to_pq):
+    sealers, target, both, target_only = keys
+    old_sealer = sealers[hybrid]
     text, plaintexts = data.draw(sealed_files(old_sealer, ["db", "web", "api"]))
     found = locate(text, "f")
     # locate reads exactly what parse_stream reads.
@@ -112,8 +128,10 @@ def test_reencrypt_keeps_every_other_byte_and_round_trips(keys, data):
     assert [f.body for f in found] == bodies
     edits, back = [], {}
     for f in found:
-        p = plan(f.body, both, target)
+        p = plan(f.body, both, target, pq=to_pq)
         assert set(p.moved) == set(f.body["spec"]["encryptedData"])  # all sealed for the old key
+        # Hybrid stays hybrid; a pq target makes every moved value hybrid.
+        assert all(crypto.is_hybrid(crypto.decode(v)) == (hybrid or to_pq) for v in p.moved.values())
         for key, value in p.moved.items():
             edits.append((f.items[key], value))
             back[value] = f.body["spec"]["encryptedData"][key]
