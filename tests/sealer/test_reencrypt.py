@@ -402,3 +402,34 @@ def test_values_behind_anchors_are_refused_not_mangled(cli, tmp_path, test_key, 
     r = cli("reencrypt", "--cert", str(new_key.cert_path), "--recovery-private-key", str(test_key.key_path), str(path))
     assert r.status == 1 and "cannot edit its sealed values in place" in r.err, r.err
     assert path.read_text() == text
+
+
+def test_a_hint_of_several_keys_in_a_flow_mapping_is_quoted(cli, tmp_path, test_key, other_key, new_key):
+    mixed = merge_into(sealed_for(test_key, "db", a="a-1"), sealed_for(other_key, "db", b="b-1"))
+    hint = mixed["metadata"]["annotations"][KEY_HINT_ANNOTATION]
+    values_ = mixed["spec"]["encryptedData"]
+    text = (
+        "apiVersion: bitnami.com/v1alpha1\nkind: SealedSecret\n"
+        f"metadata: {{name: db, namespace: prod, annotations: {{{KEY_HINT_ANNOTATION}: '{hint}'}}}}\n"
+        f"spec: {{encryptedData: {{a: {values_['a']}, b: {values_['b']}}}}}  # flow style\n"
+    )
+    text = text.replace(f"'{hint}'", fingerprint(other_key))  # one fingerprint, plain
+    path = tmp_path / "db.yaml"
+    path.write_text(text)
+    r = cli(
+        "reencrypt",
+        "--cert",
+        str(new_key.cert_path),
+        "--from-key",
+        fingerprint(test_key),
+        "--recovery-private-key",
+        str(test_key.key_path),
+        str(path),
+    )
+    assert r.status == 0, r.err
+    new_hint = f"{fingerprint(new_key)},{fingerprint(other_key)}"
+    assert f'{KEY_HINT_ANNOTATION}: "{new_hint}"}}' in path.read_text()
+    doc = manifests.parse_stream(path.read_bytes(), "t")[0].body
+    assert doc["metadata"]["annotations"][KEY_HINT_ANNOTATION] == new_hint
+    assert doc["spec"]["encryptedData"]["b"] == values_["b"]
+    assert path.read_text().endswith("}}  # flow style\n")
