@@ -119,6 +119,9 @@ def _cluster(item: object, where: str, base: str) -> Cluster:
     text = {key: _text(item, key, where) for key in FIELDS if key not in ("name", "pq")}
     if text["cert"] is None and text["context"] is None:
         raise FleetError(f"{where}: needs cert: (a file or URL) or context: (a kubeconfig context)")
+    if text["context"] is not None and text["cert"] is not None and text["cert"].lower().startswith(_URL_SCHEMES):
+        # With a context, cert: is where the fetched certificate is kept: a file, not a URL.
+        raise FleetError(f"{where}: with context:, cert: is the file that caches its certificate, not a URL")
     pq = item.get("pq", False)
     if not isinstance(pq, bool):
         raise FleetError(f"{where}: pq must be true or false")
