@@ -51,6 +51,7 @@ def seal_for_fleet(options: SealOptions, env: Environment, fleet: Fleet, scope: 
     certificates = certificates_for(clusters, env, default=options.target)
     root = repository_root(fleet)
     planned: dict[str, str] = {}  # path -> text, in the order written
+    owners: dict[str, str] = {}  # path -> the cluster whose file it is
     notes: list[str] = []
     for cc in certificates:
         cluster = cc.cluster
@@ -78,9 +79,15 @@ def seal_for_fleet(options: SealOptions, env: Environment, fleet: Fleet, scope: 
             namespace = meta.get("namespace") or choice.default
             path = options.sealed_secret_file or os.path.join(root, cluster.sealed_path(namespace, meta["name"]))
             if path in planned:
+                if owners[path] != cluster.name:
+                    raise UsageError(
+                        f"clusters {owners[path]} and {cluster.name} would both write {os.path.relpath(path)}: "
+                        "give their path: patterns {cluster}, or directories of their own"
+                    )
                 raise InputError(
                     f"two Secrets go to the same file {os.path.relpath(path)} (cluster {cluster.name})", doc=doc.index
                 )
+            owners[path] = cluster.name
             items = len(sealed["spec"]["encryptedData"])
             if os.path.exists(path):
                 planned[path] = merged_text(path, doc, sealer, scope, choice, allow_empty_data=options.allow_empty_data)

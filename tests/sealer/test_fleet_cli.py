@@ -379,3 +379,16 @@ def test_sealing_for_a_fleet_of_files_imports_no_cluster_code(run_cli, tmp_path,
     imported = imported_by(result)
     assert "sealer.core.reencrypting" in imported
     assert not {m for m in imported if m.split(".")[0] in ("kubernetes", "urllib3", "keyring", "controller")}
+
+
+def test_two_clusters_one_file_is_refused(cli, repo):
+    write_config(
+        repo,
+        {"name": "east", "cert": "certs/east.pem", "path": "apps/{namespace}/{name}.yaml"},
+        {"name": "west", "cert": "certs/west.pem", "path": "apps/{namespace}/{name}.yaml"},
+    )
+    one_line_error(cli("seal", "--all-clusters", input=SECRET), "clusters east and west would both write", status=2)
+    assert not (repo / "apps").exists()
+    # One Secret twice in the input: the same file of one cluster.
+    r = cli("seal", "--cluster", "east", input=SECRET + "---\n" + SECRET)
+    one_line_error(r, "document 2", "two Secrets go to the same file apps/prod/db.yaml (cluster east)")
