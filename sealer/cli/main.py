@@ -13,6 +13,7 @@ seal [flags]`, `--recovery-unseal` means `sealer unseal`, every kubectl connecti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -168,7 +169,11 @@ def seal_command(ctx: click.Context, /, **flags: Any) -> None:
     env = ctx.find_object(Environment)
     assert env is not None  # main() always passes one (obj=env)
     given = ctx.get_parameter_source("key_hint") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    seal_commands.seal(SealOptions.from_flags(flags, env.environ, key_hint_given=given), env)
+    options = SealOptions.from_flags(flags, env.environ, key_hint_given=given)
+    if ctx.get_parameter_source("cluster") is not ParameterSource.COMMANDLINE:
+        # $SEALED_SECRETS_CLUSTER is kubeseal's kubeconfig cluster, never a fleet's cluster name.
+        options = dataclasses.replace(options, cluster_names=())
+    seal_commands.seal(options, env)
 
 
 @cli.command("unseal")

@@ -392,3 +392,10 @@ def test_two_clusters_one_file_is_refused(cli, repo):
     # One Secret twice in the input: the same file of one cluster.
     r = cli("seal", "--cluster", "east", input=SECRET + "---\n" + SECRET)
     one_line_error(r, "document 2", "two Secrets go to the same file apps/prod/db.yaml (cluster east)")
+
+
+def test_the_cluster_variable_stays_kubectls_in_a_fleet(cli, repo, test_key):
+    """$SEALED_SECRETS_CLUSTER is kubeseal's kubeconfig cluster: it never chooses fleet clusters."""
+    r = cli("seal", "--cert", str(test_key.cert_path), input=SECRET, environ={"SEALED_SECRETS_CLUSTER": "east"})
+    assert r.status == 0, r.err
+    assert json.loads(r.out)["kind"] == "SealedSecret" and not (repo / "clusters").exists()
