@@ -109,6 +109,33 @@ def _expose(plane, host: TestHost, service: str, port_name: str | None, endpoint
     )
 
 
+def serve_through_proxy(plane, host: TestHost) -> None:
+    """deploy/ in ``plane``, and the Service `sealed-secrets` (port `http`) with its Endpoints at
+    the test host's Pod: a controller on ``host`` is then reached through the service proxy."""
+    install(plane)
+    _apply(
+        plane,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "sealed-secrets-test-host", "namespace": NS},
+            "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]},
+        },
+    )
+    plane.kubectl(
+        "patch",
+        "pod",
+        "sealed-secrets-test-host",
+        "-n",
+        NS,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"phase": "Running", "podIP": host.address, "podIPs": [{"ip": host.address}]}}),
+    )
+    _expose(plane, host, SERVICE, "http")
+
+
 @pytest.fixture(scope="module")
 def own() -> str:
     return f"proxy-{secrets.token_hex(3)}"
@@ -123,28 +150,7 @@ def proxied(control_plane, own):
             raise
         pytest.skip(str(e))
     with host:
-        install(control_plane)
-        _apply(
-            control_plane,
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": "sealed-secrets-test-host", "namespace": NS},
-                "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]},
-            },
-        )
-        control_plane.kubectl(
-            "patch",
-            "pod",
-            "sealed-secrets-test-host",
-            "-n",
-            NS,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            json.dumps({"status": {"phase": "Running", "podIP": host.address, "podIPs": [{"ip": host.address}]}}),
-        )
-        _expose(control_plane, host, SERVICE, "http")
+        serve_through_proxy(control_plane, host)
         _expose(control_plane, host, "sealed-secrets-unnamed", None)
         _expose(control_plane, host, "sealed-secrets-no-endpoints", "http", endpoints=False)
         controller = ProxiedController(control_plane, host, own).start()
