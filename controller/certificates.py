@@ -17,8 +17,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from controller.keys_manager import KeysManager
-from keys.errors import KeyFormatError
 from keys.clock import rfc3339
+from keys.errors import KeyFormatError
 from keys.keypair import parse_first_certificate
 from keys.opened_by import key_id
 from keys.secret_format import ACTIVE, RETIRED_AT_ANNOTATION, status_of
