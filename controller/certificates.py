@@ -25,14 +25,11 @@ from keys.secret_format import ACTIVE, RETIRED_AT_ANNOTATION, status_of
 from sealer.core import crypto
 from sealer.core.certmap import PublishedKey, configmap_data
 from sealer.kube import ApiError, Kube
+from sealer.kube.client import configmap_path
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 10.0
 LABELS = {"app.kubernetes.io/name": "sealed-secrets-controller", "app.kubernetes.io/component": "certificates"}
-
-
-def configmap_path(namespace: str, name: str = "") -> str:
-    return f"/api/v1/namespaces/{namespace}/configmaps" + (f"/{name}" if name else "")
 
 
 def published(keys: KeysManager) -> dict[str, str] | None:
