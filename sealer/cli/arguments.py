@@ -154,8 +154,18 @@ class KeyOptions:
     passphrase_file: str | None = None
     backup_file: str | None = None
     dry_run: bool = False
+    # `keys usage` and `keys retire`
+    paths: tuple[str, ...] = ()
+    recovery_keys: tuple[str, ...] = ()
+    fingerprint: str | None = None
+    sealed_namespace: str | None = None
+    re_encrypt: bool = False
+    force: bool = False
+    undo: bool = False
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:
         known = {k: v for k, v in flags.items() if k in cls.__dataclass_fields__ and k != "target" and v is not None}
+        if "recovery_keys" in flags:
+            known["recovery_keys"] = slice_values(environ, "--recovery-private-key", flags["recovery_keys"] or ())
         return cls(target=ControllerTarget.from_flags(flags, environ), **known)

@@ -308,3 +308,18 @@ def cert(opts: KeyOptions, env: Environment) -> None:
         target = opts.target
         pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
     emit(env, pem.decode("ascii", "replace"), opts.output_file, private=False)
+
+
+# --- usage / retire (sealer.cli.usage_commands) ------------------------------------------------
+
+
+def usage(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import usage_commands
+
+    usage_commands.usage(opts, env)
+
+
+def retire(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import usage_commands
+
+    usage_commands.retire(opts, env)

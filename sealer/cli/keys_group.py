@@ -212,6 +212,94 @@ def rotate_command(**opts: Any) -> None:
     _run("rotate", opts)
 
 
+def recovery_key_options(f: FC) -> FC:
+    return click.option(
+        "--recovery-private-key",
+        "recovery_keys",
+        multiple=True,
+        metavar="FILE",
+        help="Private keys to try on the items (PEM, key Secrets, backups, as `sealer unseal`; "
+        "repeatable, comma-separated).",
+    )(f)
+
+
+@keys_group.command("usage")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@recovery_key_options
+@store_options()
+@click.option(
+    "--namespace", "sealed_namespace", metavar="NS", help="Only the SealedSecrets of this namespace (a cluster)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def usage_command(**opts: Any) -> None:
+    """For each key, the SealedSecrets and items sealed for it, and whether it can be retired.
+
+    With PATHs (files, directories), offline: by trial with local private keys
+    (--recovery-private-key, --dir, --keyring), else by the key hint sealer records. Without, the
+    cluster's: what the controller recorded in each SealedSecret's status, with the keys of its
+    certificate ConfigMap; it reads no Secret (listing SealedSecrets and reading that ConfigMap is
+    all it needs).
+
+    \b
+    sealer keys usage clusters/prod/ --recovery-private-key keys-backup.yaml
+    sealer keys usage --context prod -o json
+    """
+    _run("usage", opts)
+
+
+def retire_options(f: FC) -> FC:
+    return apply(
+        f,
+        [
+            click.argument("fingerprint"),
+            click.argument("paths", nargs=-1, metavar="[PATH]..."),
+            click.option(
+                "--re-encrypt",
+                is_flag=True,
+                help="Re-encrypt the SealedSecrets in PATHs that need the key, through the controller "
+                "(/v1/rotate, as `sealer seal --re-encrypt`); the files are rewritten.",
+            ),
+            click.option("--force", is_flag=True, help="Retire even while SealedSecrets still need the key."),
+            recovery_key_options,
+            cluster_key_options,
+        ],
+    )
+
+
+@keys_group.command("retire")
+@retire_options
+@click.option("--undo", is_flag=True, help="Bring a retired key back (before the controller deletes it).")
+def retire_command(**opts: Any) -> None:
+    """Retire a key: label its key Secret `retired`, so that it neither seals nor opens.
+
+    Refuses while anything still needs it (the cluster's SealedSecrets by the controller's
+    records, and those in PATHs), unless --force; --re-encrypt re-seals those in PATHs for the
+    current key first. The controller deletes the key Secret after its grace period
+    (--retired-key-grace-period, default 720h); until then `sealer keys retire --undo` (or
+    `sealer keys unretire`) brings it back. FINGERPRINT may be a unique prefix.
+
+    \b
+    sealer keys retire SHA256:3f9a1c2b4d5e --re-encrypt clusters/prod/
+    """
+    _run("retire", opts)
+
+
+@keys_group.command("unretire")
+@click.argument("fingerprint")
+@cluster_key_options
+def unretire_command(**opts: Any) -> None:
+    """Bring a retired key back (what `sealer keys retire --undo` does)."""
+    _run("retire", {**opts, "undo": True})
+
+
 @click.command("cert")
 @store_options()
 @click.option(
