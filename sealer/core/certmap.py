@@ -55,10 +55,11 @@ class PublishedKey:
 def configmap_data(sealing_pem: bytes, keys: list[PublishedKey]) -> dict[str, str]:
     """The ConfigMap's data: canonical (sorted, no timestamps of its own), so unchanged keys give
     byte-identical data and the controller writes nothing."""
-    ordered = sorted(keys, key=lambda k: (k.notBefore, k.name, k.fingerprint))
+    entries = [json.dumps(k.to_json(), sort_keys=True) for k in keys]
+    ordered = sorted(zip(keys, entries, strict=True), key=lambda e: (e[0].notBefore, e[0].name, e[0].fingerprint, e[1]))
     return {
         CERT_FIELD: sealing_pem.decode("ascii"),
-        KEYS_FIELD: json.dumps([k.to_json() for k in ordered], indent=1, sort_keys=True) + "\n",
+        KEYS_FIELD: "[\n" + ",\n".join(text for _, text in ordered) + "\n]\n",
     }
 
 
