@@ -544,7 +544,7 @@ def test_certificate_configmap_follows_the_service_name(helm):
     """`sealer seal --controller-name X` looks for the ConfigMap X-certs: the chart names it after
     its Service, lets every authenticated user get that one ConfigMap, and lets the controller
     write it (and delete retired key Secrets)."""
-    docs = template(helm, {"retiredKeyGracePeriod": "48h"}, release="vault")
+    docs = template(helm, {"retiredKeyGracePeriod": "48h", "fullnameOverride": "vault"})
     args = controller_args(container(docs)["args"])
     assert the(docs, "Service", "vault")  # the Service sealer seal is pointed at
     assert args.certificate_configmap == "vault-certs"
