@@ -120,9 +120,9 @@ def published_known_keys(kube: Kube, controller_namespace: str, controller_name:
     return [KnownKey(k.fingerprint, k.name, k.notBefore, k.notAfter, k.status, k.sealing, k.retiredAt) for k in keys]
 
 
-def list_sealed_secrets(kube: Kube, namespace: str | None = None) -> list[dict[str, Any]]:
+def list_sealed_secrets(kube: Kube, namespace: str | None = None, selector: str | None = None) -> list[dict[str, Any]]:
     try:
-        items, _ = kube.list(sealed_secret_path(namespace))
+        items, _ = kube.list(sealed_secret_path(namespace), label_selector=selector)
     except ApiError as e:
         where = f"namespace {namespace}" if namespace else "all namespaces (or give --namespace)"
         raise KeyStoreError(f"cannot list SealedSecrets in {where}: {e.summary}") from None
@@ -135,9 +135,11 @@ def cluster_usage(
     controller_name: str,
     *,
     namespace: str | None = None,
+    selector: str | None = None,
     known: list[KnownKey] | None = None,
 ) -> ClusterUsage:
-    """What the controller recorded for every SealedSecret (of ``namespace``, else all), and the
+    """What the controller recorded for every SealedSecret (of ``namespace``, else all; matching
+    ``selector``, the controller's --label-selector where several controllers share a cluster), and the
     keys: ``known``, else the certificate ConfigMap's (if it cannot be read the report names keys
     by their ids only, and says why)."""
     notes = []
@@ -147,7 +149,7 @@ def cluster_usage(
         except KeyStoreError as e:
             notes.append(f"{e}: keys are named by their ids only")
             known = []
-    sealed = list_sealed_secrets(kube, namespace)
+    sealed = list_sealed_secrets(kube, namespace, selector)
     found = Findings()
     for item in sealed:
         meta = item.get("metadata") or {}

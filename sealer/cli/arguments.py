@@ -159,6 +159,7 @@ class KeyOptions:
     recovery_keys: tuple[str, ...] = ()
     fingerprint: str | None = None
     sealed_namespace: str | None = None
+    selector: str | None = None
     re_encrypt: bool = False
     force: bool = False
     undo: bool = False

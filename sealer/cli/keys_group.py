@@ -223,13 +223,29 @@ def recovery_key_options(f: FC) -> FC:
     )(f)
 
 
+def sealed_filter_options(f: FC) -> FC:
+    return apply(
+        f,
+        [
+            click.option(
+                "--namespace", "sealed_namespace", metavar="NS", help="Only the cluster's SealedSecrets in NS."
+            ),
+            click.option(
+                "-l",
+                "--selector",
+                metavar="SELECTOR",
+                help="Only the cluster's SealedSecrets matching this label selector (the controller's "
+                "--label-selector, where several controllers share a cluster).",
+            ),
+        ],
+    )
+
+
 @keys_group.command("usage")
 @click.argument("paths", nargs=-1, metavar="[PATH]...")
 @recovery_key_options
 @store_options()
-@click.option(
-    "--namespace", "sealed_namespace", metavar="NS", help="Only the SealedSecrets of this namespace (a cluster)."
-)
+@sealed_filter_options
 @click.option(
     "-o",
     "--output",
@@ -269,6 +285,7 @@ def retire_options(f: FC) -> FC:
             ),
             click.option("--force", is_flag=True, help="Retire even while SealedSecrets still need the key."),
             recovery_key_options,
+            sealed_filter_options,
             cluster_key_options,
         ],
     )

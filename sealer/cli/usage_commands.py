@@ -64,7 +64,11 @@ def usage(opts: KeyOptions, env: Environment) -> None:
             raise SealerError("local keys (--recovery-private-key, --dir, --keyring) are for PATHs: give the files")
         target = opts.target
         cluster = cluster_usage(
-            env.kube(target.connection), target.namespace, target.name, namespace=opts.sealed_namespace
+            env.kube(target.connection),
+            target.namespace,
+            target.name,
+            namespace=opts.sealed_namespace,
+            selector=opts.selector,
         )
         known, found, notes = cluster.known, cluster.found, cluster.notes
     for note in notes:
@@ -161,7 +165,14 @@ def retire(opts: KeyOptions, env: Environment) -> None:
             f"key {key.name} ({fingerprint}) is the sealing key: rotate first (sealer keys rotate), or give --force"
         )
 
-    cluster = cluster_usage(kube, target.namespace, target.name, known=known_from_store(keys, opts.key_prefix))
+    cluster = cluster_usage(
+        kube,
+        target.namespace,
+        target.name,
+        namespace=opts.sealed_namespace,
+        selector=opts.selector,
+        known=known_from_store(keys, opts.key_prefix),
+    )
     for note in cluster.notes:
         env.note(f"warning: {note}")
     documents = list(sealed_documents(opts.paths)) if opts.paths else []
