@@ -163,6 +163,7 @@ class KeyOptions:
     re_encrypt: bool = False
     force: bool = False
     undo: bool = False
+    verbosity: int = 0  # `cert -v 1`: where the certificate came from
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:

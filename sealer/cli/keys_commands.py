@@ -306,7 +306,9 @@ def cert(opts: KeyOptions, env: Environment) -> None:
         from sealer.kube import controller_api
 
         target = opts.target
-        pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
+        pem, source = controller_api.fetch_certificate_from(env.kube(target.connection), target.namespace, target.name)
+        if opts.verbosity:
+            env.note(f"fetched the certificate from {source}")
     emit(env, pem.decode("ascii", "replace"), opts.output_file, private=False)
 
 

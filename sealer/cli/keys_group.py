@@ -322,10 +322,20 @@ def unretire_command(**opts: Any) -> None:
 @click.option(
     "-w", "--output-file", "output_file", metavar="FILE", help="Write the certificate here instead of stdout."
 )
+@click.option(
+    "-v",
+    "--v",
+    "verbosity",
+    type=int,
+    default=0,
+    metavar="N",
+    help="Verbosity: 1 says where the certificate came from.",
+)
 def cert_command(**opts: Any) -> None:
     """Print the certificate new secrets are sealed with (the newest active key's).
 
-    From --dir DIR or --keyring NAME, or else fetched from the controller in the cluster.
+    From --dir DIR or --keyring NAME, or else fetched from the cluster: the controller's
+    certificate ConfigMap, else its /v1/cert.pem through the API server's service proxy.
     """
     _run("cert", opts)
 

@@ -23,7 +23,9 @@ import yaml
 
 from keys.opened_by import key_id, opened_by
 from sealer.core.certs import parse_certificate
+from sealer.core.sealing import Sealer
 from sealer.kube import Kube
+from tests.e2e import test_switch_controllers as switch
 from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create, get_sealed
 from tests.e2e.sealer_controller import REPO, RunningController
 from tests.e2e.test_service_proxy import ProxiedController, _expose, host_pod
@@ -147,7 +149,9 @@ def test_retire_a_key_in_use_is_refused_then_reencrypted_retired_and_deleted(
     proxy = f"/api/v1/namespaces/{key_namespace}/services/http:sealed-secrets-controller:http/proxy/v1/cert.pem"
     assert Kube.from_kubeconfig(str(reader)).raw("GET", proxy).status == 403
     assert Kube.from_kubeconfig(str(admin)).raw("GET", proxy).status == 200  # the proxy itself works
-    sealing = sealer("seal", "-v", "1", *where, "-o", "yaml", kubeconfig=reader, input=plain("db", namespace, password="v1"))
+    sealing = sealer(
+        "seal", "-v", "1", *where, "-o", "yaml", kubeconfig=reader, input=plain("db", namespace, password="v1")
+    )
     assert f"fetched the certificate from the ConfigMap {key_namespace}/{CONFIGMAP}" in sealing.stderr
     doc = yaml.safe_load(ok(sealing))
     doc["metadata"]["labels"] = {OWN: tag}
@@ -297,3 +301,29 @@ def test_retire_force_and_undo_before_the_grace_period(control_plane, key_namesp
         )
     finally:
         ctrl.stop()
+
+
+# Bitnami's controller, from the switch tests (its binary, in its sandbox).
+bitnami_bin, start = switch.bitnami_bin, switch.start
+
+
+def test_bitnami_controller_ignores_a_retired_key(control_plane, start, key_namespace, namespace, tag, core):
+    """Retirement means Bitnami's controller does not load the key either: it loads only `active`."""
+    admin = control_plane.kubeconfig
+    where = ("--controller-namespace", key_namespace)
+    ours = start.ours(key_namespace, "--key-renew-period", "0", "--label-selector", f"{OWN}={tag}")
+    old_pem = ours.cert_pem()
+    old = Sealer(parse_certificate(old_pem)).seal_secret(yaml.safe_load(plain("db", namespace, p="v")))
+    ours.proc.send_signal(signal.SIGUSR1)
+    new_pem = eventually(lambda: (pem := ours.cert_pem()) != old_pem and pem, 60, 0.5, "a second key")
+    new = Sealer(parse_certificate(new_pem)).seal_secret(yaml.safe_load(plain("db", namespace, p="v")))
+    out = ok(
+        sealer("keys", "retire", parse_certificate(old_pem).fingerprint, *where, "-l", f"{OWN}={tag}", kubeconfig=admin)
+    )
+    assert out.startswith("retired ")
+    ours.stop()
+    bitnami = start.bitnami(key_namespace, "--key-renew-period", "0", "--label-selector", f"{OWN}={tag}")
+    assert switch.fingerprint(bitnami.cert_pem()) == parse_certificate(new_pem).fingerprint
+    assert bitnami.request("POST", "/v1/verify", json.dumps(new).encode())[0] == 200
+    assert bitnami.request("POST", "/v1/verify", json.dumps(old).encode())[0] == 409  # the retired key is not loaded
+    assert len(key_secrets(core, key_namespace)) == 2  # and it made none, deleted none
