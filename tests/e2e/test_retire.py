@@ -26,7 +26,7 @@ from sealer.core.certs import parse_certificate
 from sealer.core.sealing import Sealer
 from sealer.kube import Kube
 from tests.e2e import test_switch_controllers as switch
-from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create, get_sealed
+from tests.e2e.sealed_objects import GROUP, PLURAL, VERSION, create, get_sealed, secret_data
 from tests.e2e.sealer_controller import REPO, RunningController
 from tests.e2e.test_service_proxy import ProxiedController, _expose, host_pod
 from tests.e2e.testhost import TestHost, TestHostUnavailable
@@ -246,7 +246,7 @@ def test_retire_a_key_in_use_is_refused_then_reencrypted_retired_and_deleted(
     assert key_secrets(core, key_namespace)[0].metadata.name == new["name"]
     eventually(lambda: len(published(core, key_namespace)) == 1, 30, 0.5, "the ConfigMap without it")
     core.delete_namespaced_secret("db", namespace)
-    eventually(lambda: core.read_namespaced_secret("db", namespace).data, 60, 0.5, "db recreated by the new key")
+    eventually(lambda: secret_data(core, namespace, "db") == {"password": "v1"}, 60, 0.5, "db recreated by the new key")
 
 
 def test_retire_force_and_undo_before_the_grace_period(control_plane, key_namespace, namespace, tag, core, custom):
