@@ -198,3 +198,25 @@ def find_key(text: str, fingerprints: Iterable[str], where: str) -> str:
     if len(candidates) > 1:
         raise KeyStoreError(f"{text} is ambiguous in {where}: it begins {', '.join(candidates)}; give more of it")
     return candidates[0]
+
+
+def borrow_records(
+    in_files: Findings, bodies: dict[str, dict[str, Any]], listed: list[dict[str, Any]], cluster: Findings
+) -> None:
+    """A file's SealedSecret that neither trial nor hint attributes (kubeseal writes no hint) takes
+    the controller's record of the cluster's object of the same name when their ciphertexts are
+    identical: then it is the very same sealing. ``bodies``: the files' SealedSecrets by source."""
+    by_name = {
+        ((o.get("metadata") or {}).get("namespace") or "", (o.get("metadata") or {}).get("name") or ""): o
+        for o in listed
+    }
+    for u in list(in_files.unattributed):
+        body, twin = bodies.get(u.source), by_name.get((u.namespace, u.name))
+        if body is None or twin is None:
+            continue
+        if (body.get("spec") or {}).get("encryptedData") != (twin.get("spec") or {}).get("encryptedData"):
+            continue
+        recorded = [c for c in cluster.uses if (c.namespace, c.name) == (u.namespace, u.name)]
+        if recorded:
+            in_files.unattributed.remove(u)
+            in_files.uses.extend(Use(u.source, u.namespace, u.name, c.items, c.keys, c.how) for c in recorded)

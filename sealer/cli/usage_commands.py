@@ -10,7 +10,7 @@ from keys.clock import rfc3339, utc_now
 from keys.errors import KeyStoreError
 from keys.secret_format import ACTIVE, KEY_LABEL, RETIRED, RETIRED_AT_ANNOTATION, StoredKey
 from keys.stores.base import newest
-from keys.usage import Findings, Use, find_key, report, uses_of
+from keys.usage import Use, borrow_records, find_key, report, uses_of
 from keys.usage_sources import (
     SealedDocument,
     cluster_usage,
@@ -178,7 +178,7 @@ def retire(opts: KeyOptions, env: Environment) -> None:
     documents = list(sealed_documents(opts.paths)) if opts.paths else []
     keyset = local_keys(opts, env)[0] if opts.recovery_keys else None
     in_files = files_findings(documents, keyset)
-    borrow_records(in_files, documents, cluster.sealed, cluster.found)
+    borrow_records(in_files, {d.source: d.body for d in documents}, cluster.sealed, cluster.found)
     file_uses = uses_of(fingerprint, in_files)
     if opts.re_encrypt and file_uses:
         count = re_encrypt(kube, opts, env, documents, file_uses)
@@ -205,29 +205,6 @@ def retire(opts: KeyOptions, env: Environment) -> None:
         "deletes it after its --retired-key-grace-period (default 720h); until then "
         f"`sealer keys retire --undo {fingerprint}` brings it back"
     )
-
-
-def borrow_records(
-    in_files: Findings, documents: list[SealedDocument], listed: list[dict[str, Any]], cluster: Findings
-) -> None:
-    """A file's SealedSecret that neither trial nor hint attributes (kubeseal writes no hint) takes
-    the controller's record of the cluster's object of the same name, when their ciphertexts are
-    identical: then it is the very same sealing."""
-    by_name = {
-        ((o.get("metadata") or {}).get("namespace") or "", (o.get("metadata") or {}).get("name") or ""): o
-        for o in listed
-    }
-    docs = {d.source: d for d in documents}
-    for u in list(in_files.unattributed):
-        doc, twin = docs.get(u.source), by_name.get((u.namespace, u.name))
-        if doc is None or twin is None:
-            continue
-        if (doc.body.get("spec") or {}).get("encryptedData") != (twin.get("spec") or {}).get("encryptedData"):
-            continue
-        recorded = [c for c in cluster.uses if (c.namespace, c.name) == (u.namespace, u.name)]
-        if recorded:
-            in_files.unattributed.remove(u)
-            in_files.uses.extend(Use(u.source, u.namespace, u.name, c.items, c.keys, c.how) for c in recorded)
 
 
 def re_encrypt(kube: Kube, opts: KeyOptions, env: Environment, documents: list[SealedDocument], uses: list[Use]) -> int:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from keys.errors import KeyStoreError
 from keys.opened_by import key_id, opened_by, resolve
-from keys.usage import Findings, KnownKey, attribute, find_key, report
+from keys.usage import Findings, KnownKey, attribute, borrow_records, find_key, report
 from sealer.core import certmap, crypto
 from sealer.core.certs import parse_certificate
 from sealer.core.errors import CertificateError
@@ -64,7 +64,9 @@ def test_controller_record_and_reader_agree(test_key):
 
     made = record.Record(True, "7", (key_id(fp(test_key)),), "s", "c")
     sealed = sealed_for(test_key, "db", password="p")
-    sealed["status"] = {"conditions": [dict(zip(("type", "status", "reason", "message"), made.condition(), strict=True))]}
+    sealed["status"] = {
+        "conditions": [dict(zip(("type", "status", "reason", "message"), made.condition(), strict=True))]
+    }
     sealed["status"]["conditions"][0]["status"] = "True"
     assert opened_by(sealed).key_ids == made.keys
     assert record.parse(sealed["status"]) == made
@@ -101,9 +103,26 @@ def test_record_attribution_and_retirable(test_key, other_key):
         {"source": "cluster", "namespace": "apps", "name": "a", "items": ["x"], "how": "record", "exact": True}
     ]
     assert rows[fp(other_key)]["retirable"] is False and "sealing key" in rows[fp(other_key)]["why"]
-    found = attribute(with_record(sealed_for(test_key, "a", x="1"), [key_id(fp(other_key))]), "cluster", use_record=True)
+    found = attribute(
+        with_record(sealed_for(test_key, "a", x="1"), [key_id(fp(other_key))]), "cluster", use_record=True
+    )
     rows = {r["fingerprint"]: r for r in report(known, found)["keys"]}
     assert rows[fp(test_key)]["retirable"] is True  # the record, not the hint, speaks for a cluster's object
+
+
+def test_a_kubeseal_file_borrows_the_record_of_its_identical_cluster_object(test_key):
+    file_doc = sealed_for(test_key, "a", hint=False, x="1")  # as kubeseal seals: no hint
+    in_files = attribute(file_doc, "a.yaml#1")
+    assert len(in_files.unattributed) == 1
+    live = with_record(file_doc, [key_id(fp(test_key))])
+    cluster = attribute(live, "cluster", use_record=True)
+    resealed = sealed_for(test_key, "a", hint=False, x="1")  # same name, other ciphertext: not borrowed
+    other = attribute(resealed, "a.yaml#1")
+    borrow_records(other, {"a.yaml#1": resealed}, [live], cluster)
+    assert other.uses == [] and len(other.unattributed) == 1
+    borrow_records(in_files, {"a.yaml#1": file_doc}, [live], cluster)
+    assert in_files.unattributed == []
+    assert [(u.source, u.keys, u.how) for u in in_files.uses] == [("a.yaml#1", (key_id(fp(test_key)),), "record")]
 
 
 def test_find_key_prefixes_and_errors():
@@ -193,7 +212,14 @@ def test_usage_offline_by_hint_and_trial(cli, repo, test_key, other_key):
     assert out["unattributed"] == []
     rows = {k["fingerprint"]: k for k in out["keys"]}
     assert rows[fp(other_key)]["sealedSecrets"] == [
-        {"source": f"{repo}/apps/b.yaml#2", "namespace": "apps", "name": "b", "items": ["token"], "how": "trial", "exact": True}
+        {
+            "source": f"{repo}/apps/b.yaml#2",
+            "namespace": "apps",
+            "name": "b",
+            "items": ["token"],
+            "how": "trial",
+            "exact": True,
+        }
     ]
     assert rows[fp(other_key)]["status"] == "" and not rows[fp(other_key)]["retirable"]
     assert rows[fp(test_key)]["status"] == "unknown"  # named by a hint only
