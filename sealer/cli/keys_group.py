@@ -109,7 +109,7 @@ def _run(name: str, flags: dict[str, Any]) -> None:
 
 @click.group("keys")
 def keys_group() -> None:
-    """Manage the sealing key pairs: generate, list, back up, restore, rotate.
+    """Manage the sealing key pairs: generate, list, back up, restore, rotate, see what uses them, retire.
 
     The private keys are the crown jewels: lose them and every SealedSecret in Git is lost;
     leak them and every secret is exposed. Keep a backup offline, never in Git.

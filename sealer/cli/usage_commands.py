@@ -137,6 +137,8 @@ def _label(kube: Kube, namespace: str, key: StoredKey, status: str, retired_at: 
 
 def retire(opts: KeyOptions, env: Environment) -> None:
     target = opts.target
+    if opts.re_encrypt and not opts.paths:
+        raise SealerError("--re-encrypt rewrites the SealedSecrets of the PATHs given: give the files or directories")
     kube = env.kube(target.connection)
     where = f"namespace {target.namespace}"
     keys = _key_secrets(opts, kube)
