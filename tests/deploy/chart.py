@@ -5,6 +5,7 @@ tests/deploy/test_chart.py (static) and tests/e2e/test_chart_install.py (against
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 from pathlib import Path
 
@@ -48,6 +49,23 @@ def template(
 
 def kustomize(path: Path = DEPLOY) -> list[dict]:
     return objects(run([KUBECTL, "kustomize", str(path)]).stdout)
+
+
+def overlay(directory: Path, *components: str) -> Path:
+    """An overlay of deploy/ with deploy/'s components (e.g. "pq-keys"), as its docs say to write one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rel = os.path.relpath(DEPLOY, directory)  # kustomize wants relative paths
+    (directory / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [rel],
+                "components": [f"{rel}/{c}" for c in components],
+            }
+        )
+    )
+    return directory
 
 
 def the(docs: list[dict], kind: str, name: str | None = None) -> dict:

@@ -23,6 +23,7 @@ from tests.deploy.chart import (
     kustomize,
     normalised,
     objects,
+    overlay,
     run,
     selects_pods,
     template,
@@ -51,6 +52,7 @@ FULL_VALUES = {
     "keyttl": "8760h",
     "keycutofftime": "2026-01-01T00:00:00Z",
     "keySize": 3072,
+    "pqKeys": True,
     "rateLimit": 5,
     "rateLimitBurst": 10,
     "additionalNamespaces": ["team-a", "team-b"],
@@ -261,6 +263,24 @@ def test_names_follow_bitnamis_rules(helm, release, override, fullname):
 def test_default_args_are_valid_controller_flags(default):
     args = controller_args(container(default)["args"])
     assert args.update_status is True and args.key_prefix == "sealed-secrets-key"
+    assert args.pq_keys is False and not any(a.startswith("--pq-keys") for a in container(default)["args"])
+
+
+def test_pq_keys_is_the_kustomize_component(helm, tmp_path):
+    """pqKeys: true renders deploy/ with the component deploy/pq-keys (object for object, as the
+    defaults render deploy/): --pq-keys on the controller, nothing else changed. pqKeys: false is
+    the default (tested above: no flag)."""
+    docs = template(helm, {"pqKeys": True})
+    args = container(docs)["args"]
+    assert args.count("--pq-keys") == 1 and controller_args(args).pq_keys is True
+    built = kustomize(overlay(tmp_path / "overlay", "pq-keys"))
+    crd = the(built, "CustomResourceDefinition")
+    rendered = normalised(docs, CHART_NAMES)
+    expected = normalised([d for d in built if d is not crd], KUSTOMIZE_NAMES, KUSTOMIZE_BINDING_NAMES)
+    assert sorted(rendered) == sorted(expected)
+    for key in expected:
+        assert rendered[key] == expected[key], key
+    assert template(helm, {"pqKeys": False}) == template(helm)
 
 
 # --- a full set of values --------------------------------------------------------------------------
@@ -305,6 +325,7 @@ def test_full_values_reach_the_controller(full):
     assert str(args.key_renew_period) in ("0", "0:00:00")
     assert args.key_cutoff_time == "2026-01-01T00:00:00Z"
     assert args.key_size == 3072 and args.key_prefix == "my-keys"
+    assert args.pq_keys is True and c["args"].count("--pq-keys") == 1
     assert args.rate_limit == 5.0 and args.rate_limit_burst == 10
     assert args.additional_namespaces == "team-a,team-b"
     assert args.label_selector == "sealer.test/own-controller notin (none)"
@@ -478,6 +499,7 @@ def test_bitnamis_whole_default_values_file_is_accepted(helm, bitnami_chart):
         ({"privateKeyLabels": {"a": "b"}}, "privateKeyLabels"),
         ({"rbac": {"pspEnabled": True}}, "pspEnabled"),
         ({"logFormat": "yaml"}, "logFormat"),
+        ({"pqKeys": "yes"}, "pqKeys"),  # a string would render the flag for "false" too
     ],
 )
 def test_schema_rejects(helm, values, message):

@@ -247,6 +247,25 @@ def test_an_overlay_can_move_the_controller_to_another_namespace(tmp_path):
     assert subjects and all(s["namespace"] == "sealer-system" for s in subjects)
 
 
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not found")
+def test_pq_keys_component_adds_the_flag_and_nothing_else(tmp_path):
+    """deploy/pq-keys: the controller gets --pq-keys (post-quantum keys); every other object, and
+    the rest of the Deployment, is deploy/'s. deploy/ alone has no --pq-keys."""
+    from controller.config import parser
+    from tests.deploy.chart import kustomize, overlay
+
+    base = kustomize(DEPLOY)
+    with_pq = kustomize(overlay(tmp_path / "overlay", "pq-keys"))
+    (plain,) = [d for d in base if d["kind"] == "Deployment"]
+    (pq,) = [d for d in with_pq if d["kind"] == "Deployment"]
+    plain_args = plain["spec"]["template"]["spec"]["containers"][0]["args"]
+    pq_args = pq["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--pq-keys" not in plain_args and parser().parse_args(plain_args).pq_keys is False
+    assert pq_args == [*plain_args, "--pq-keys"] and parser().parse_args(pq_args).pq_keys is True
+    pq["spec"]["template"]["spec"]["containers"][0]["args"] = plain_args
+    assert with_pq == base
+
+
 # --- CRD -----------------------------------------------------------------------------------------
 
 

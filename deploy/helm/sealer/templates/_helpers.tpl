@@ -126,6 +126,8 @@ ignores) is appended.
 {{- if ne (toString .Values.kubeClientQPS) "" }}{{ $a = concat $a (list "--kubeclient-qps" (toString .Values.kubeClientQPS)) }}{{ end -}}
 {{- if ne (toString .Values.kubeClientBurst) "" }}{{ $a = concat $a (list "--kubeclient-burst" (toString .Values.kubeClientBurst)) }}{{ end -}}
 {{- if not .Values.leaderElection }}{{ $a = append $a "--leader-elect=false" }}{{ end -}}
+{{- /* Last, where deploy/pq-keys (the kustomize component) appends it too. */ -}}
+{{- if .Values.pqKeys }}{{ $a = append $a "--pq-keys" }}{{ end -}}
 {{- toYaml (concat $a (.Values.commandArgs | default list)) }}
 {{- end -}}
 {{- end -}}
