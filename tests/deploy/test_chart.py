@@ -576,9 +576,16 @@ def test_certificate_configmap_follows_the_service_name(helm):
         {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["vault-certs"], "verbs": ["get"]}
     ]
     binding = the(docs, "RoleBinding", "vault-certificate-reader")
-    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}]
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+    ]
     admin = the(docs, "Role", "vault-key-admin")["rules"]
-    assert {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["vault-certs"], "verbs": ["get", "update"]} in admin
+    assert {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["vault-certs"],
+        "verbs": ["get", "update"],
+    } in admin
     assert "delete" in admin[0]["verbs"]
     off = template(helm, {"publishCertificates": False, "rbac": {"certificateReader": {"create": False}}})
     assert controller_args(container(off)["args"]).certificate_configmap == ""
