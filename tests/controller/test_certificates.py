@@ -1,6 +1,6 @@
-"""controller.certificates.published: what the certificate ConfigMap holds for a set of key Secrets
-(the writes themselves are tested on the real API server in tests/e2e/test_retire.py and
-tests/e2e/test_restart.py)."""
+"""What the certificate ConfigMap holds for a set of key Secrets (controller.certificates.published),
+and which retired keys the key manager deletes (KeysManager._delete_retired). The writes themselves
+are tested on the real API server in tests/e2e/test_retire.py and tests/e2e/test_restart.py."""
 
 from __future__ import annotations
 
@@ -51,3 +51,72 @@ def test_published_lists_every_key_with_its_label_and_no_private_key():
 
 def test_nothing_to_publish_without_a_key():
     assert published(manager([], [])) is None
+
+
+# --- the deletion of retired keys (KeysManager._delete_retired) ---------------------------------
+
+
+class RecordingKube:
+    """Records the DELETEs the key manager sends (a unit test of its choice, not of the API server:
+    tests/e2e/test_retire.py deletes for real); answers each with ``answer``."""
+
+    def __init__(self, answer=None):
+        self.deleted, self.answer = [], answer
+
+    def request(self, method, path, body=None, **kw):
+        assert method == "DELETE"
+        self.deleted.append((path.rsplit("/", 1)[-1], body["preconditions"]))
+        if self.answer is not None:
+            raise self.answer
+        return {}
+
+
+def keys_manager(kube, grace: dt.timedelta, now: dt.datetime):
+    from controller.keys_manager import KeySettings, KeysManager
+
+    return KeysManager(kube, KeySettings("kube-system", retired_grace=grace), clock=lambda: now)
+
+
+def key_secret(name: str, label: str, retired_at: str | None, rv: str = "7") -> dict:
+    annotations = {RETIRED_AT_ANNOTATION: retired_at} if retired_at else {}
+    return {
+        "metadata": {
+            "name": name,
+            "uid": f"uid-{name}",
+            "resourceVersion": rv,
+            "labels": {"sealedsecrets.bitnami.com/sealed-secrets-key": label},
+            "annotations": annotations,
+        }
+    }
+
+
+def test_only_retired_keys_past_their_grace_are_deleted_with_preconditions():
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    kube = RecordingKube()
+    km = keys_manager(kube, dt.timedelta(days=30), now)
+    for doc in (
+        key_secret("due", RETIRED, "2026-01-15T00:00:00Z"),
+        key_secret("later", RETIRED, "2026-02-20T00:00:00Z"),
+        key_secret("by-hand", RETIRED, None),  # labelled by hand, no annotation: kept
+        key_secret("active", "active", "2026-01-01T00:00:00Z"),
+        key_secret("compromised", "compromised", "2026-01-01T00:00:00Z"),
+        key_secret("garbled", RETIRED, "last tuesday"),
+    ):
+        km.informer.cache[("kube-system", doc["metadata"]["name"])] = doc
+    due = km._delete_retired()
+    assert kube.deleted == [("due", {"uid": "uid-due", "resourceVersion": "7"})]
+    assert due == dt.datetime(2026, 3, 22, tzinfo=dt.UTC)  # when "later" falls due
+
+
+def test_a_key_changed_meanwhile_is_not_deleted_and_errors_retry():
+    from sealer.kube.errors import api_error
+
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    conflict = RecordingKube(api_error(409, "Conflict", "precondition failed"))
+    km = keys_manager(conflict, dt.timedelta(0), now)
+    km.informer.cache[("kube-system", "k")] = key_secret("k", RETIRED, "2026-02-01T00:00:00Z")
+    assert km._delete_retired() is None and len(conflict.deleted) == 1  # unretired meanwhile: left alone
+    refused = RecordingKube(api_error(403, "Forbidden", "no"))
+    km = keys_manager(refused, dt.timedelta(0), now)
+    km.informer.cache[("kube-system", "k")] = key_secret("k", RETIRED, "2026-02-01T00:00:00Z")
+    assert km._delete_retired() == now + dt.timedelta(seconds=30)  # tried again soon
