@@ -38,11 +38,13 @@ def main(argv: list[str] | None = None) -> int:
         cfg = flags.Config(args)
         rotation = cfg.rotation
         ttl = cfg.key_ttl
+        retired_grace = cfg.retired_grace
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
     # Heavy imports only once the flags are known to be good.
+    from controller.certificates import CertificatePublisher
     from controller.controller import Controller, Settings
     from controller.escrow import EscrowKeeper
     from controller.forwarded import TrustedProxies
@@ -80,19 +82,27 @@ def main(argv: list[str] | None = None) -> int:
         keys.leadership_changed()
         if escrow_ref:
             escrow_ref[0].wake()
+        if publisher is not None:
+            publisher.wake()
 
     elector = LeaderElector(kube, election, on_change=leadership) if election else AlwaysLeader()
     metrics.leader.set(1 if elector.is_leader else 0)
+
+    publisher: CertificatePublisher | None = None
 
     def requeue_failed() -> None:  # new keys may open what failed before
         if controller_ref:
             controller_ref[0].requeue_failed()
         if escrow_ref:
             escrow_ref[0].wake()  # a new key wants its escrow object now
+        if publisher is not None:
+            publisher.wake()
 
     keys = KeysManager(
         kube,
-        KeySettings(namespace, prefix, args.key_size, ttl, args.my_cn, rotation, pq=args.pq_keys),
+        KeySettings(
+            namespace, prefix, args.key_size, ttl, args.my_cn, rotation, pq=args.pq_keys, retired_grace=retired_grace
+        ),
         on_change=requeue_failed,
         leading=lambda: elector.is_leader,
     )
@@ -110,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
             repair_drift=args.repair_drift,
         ),
     )
+    if args.certificate_configmap:
+        publisher = CertificatePublisher(kube, keys, args.certificate_configmap, leading=lambda: elector.is_leader)
+        keys.on_secrets = publisher.wake
+        threading.Thread(target=publisher.run, args=(stop,), name="certificate-configmap", daemon=True).start()
     if not elector.is_leader:
         ctrl.active.clear()
     controller_ref.append(ctrl)

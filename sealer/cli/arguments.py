@@ -170,16 +170,25 @@ class KeyOptions:
     backup_file: str | None = None
     dry_run: bool = False
     escrow_files: tuple[str, ...] = ()  # restore --escrow, escrow verify
-    recovery_keys: tuple[str, ...] = ()
+    recovery_keys: tuple[str, ...] = ()  # restore --escrow, escrow verify, usage, retire
     certs: tuple[str, ...] = ()
     files: tuple[str, ...] = ()  # escrow recipients
     recipients_name: str = "sealed-secrets-escrow-recipients"
+    # `keys usage` and `keys retire`
+    paths: tuple[str, ...] = ()
+    fingerprint: str | None = None
+    sealed_namespace: str | None = None
+    selector: str | None = None
+    re_encrypt: bool = False
+    force: bool = False
+    undo: bool = False
+    verbosity: int = 0  # `cert -v 1`: where the certificate came from
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:
         known = {k: v for k, v in flags.items() if k in cls.__dataclass_fields__ and k != "target" and v is not None}
-        if "recovery_keys" in known:
-            known["recovery_keys"] = slice_values(environ, "--recovery-private-key", known["recovery_keys"])
+        if "recovery_keys" in flags:
+            known["recovery_keys"] = slice_values(environ, "--recovery-private-key", flags["recovery_keys"] or ())
         return cls(target=ControllerTarget.from_flags(flags, environ), **known)
 
 

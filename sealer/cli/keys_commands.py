@@ -330,5 +330,22 @@ def cert(opts: KeyOptions, env: Environment) -> None:
         from sealer.kube import controller_api
 
         target = opts.target
-        pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
+        pem, source = controller_api.fetch_certificate_from(env.kube(target.connection), target.namespace, target.name)
+        if opts.verbosity:
+            env.note(f"fetched the certificate from {source}")
     emit(env, pem.decode("ascii", "replace"), opts.output_file, private=False)
+
+
+# --- usage / retire (sealer.cli.usage_commands) ------------------------------------------------
+
+
+def usage(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import usage_commands
+
+    usage_commands.usage(opts, env)
+
+
+def retire(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import usage_commands
+
+    usage_commands.retire(opts, env)

@@ -109,7 +109,7 @@ def _run(name: str, flags: dict[str, Any]) -> None:
 
 @click.group("keys")
 def keys_group() -> None:
-    """Manage the sealing key pairs: generate, list, back up, restore, rotate.
+    """Manage the sealing key pairs: generate, list, back up, restore, rotate, see what uses them, retire.
 
     The private keys are the crown jewels: lose them and every SealedSecret in Git is lost;
     leak them and every secret is exposed. Keep a backup offline, never in Git.
@@ -287,15 +287,130 @@ def rotate_command(**opts: Any) -> None:
     _run("rotate", opts)
 
 
+def recovery_key_options(f: FC) -> FC:
+    return click.option(
+        "--recovery-private-key",
+        "recovery_keys",
+        multiple=True,
+        metavar="FILE",
+        help="Private keys to try on the items (PEM, key Secrets, backups, as `sealer unseal`; "
+        "repeatable, comma-separated).",
+    )(f)
+
+
+def sealed_filter_options(f: FC) -> FC:
+    return apply(
+        f,
+        [
+            click.option(
+                "--namespace", "sealed_namespace", metavar="NS", help="Only the cluster's SealedSecrets in NS."
+            ),
+            click.option(
+                "-l",
+                "--selector",
+                metavar="SELECTOR",
+                help="Only the cluster's SealedSecrets matching this label selector (the controller's "
+                "--label-selector, where several controllers share a cluster).",
+            ),
+        ],
+    )
+
+
+@keys_group.command("usage")
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@recovery_key_options
+@store_options()
+@sealed_filter_options
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+def usage_command(**opts: Any) -> None:
+    """For each key, the SealedSecrets and items sealed for it, and whether it can be retired.
+
+    With PATHs (files, directories), offline: by trial with local private keys
+    (--recovery-private-key, --dir, --keyring), else by the key hint sealer records. Without, the
+    cluster's: what the controller recorded in each SealedSecret's status, with the keys of its
+    certificate ConfigMap; it reads no Secret (listing SealedSecrets and reading that ConfigMap is
+    all it needs).
+
+    \b
+    sealer keys usage clusters/prod/ --recovery-private-key keys-backup.yaml
+    sealer keys usage --context prod -o json
+    """
+    _run("usage", opts)
+
+
+def retire_options(f: FC) -> FC:
+    return apply(
+        f,
+        [
+            click.argument("fingerprint"),
+            click.argument("paths", nargs=-1, metavar="[PATH]..."),
+            click.option(
+                "--re-encrypt",
+                is_flag=True,
+                help="Re-encrypt the SealedSecrets in PATHs that need the key, through the controller "
+                "(/v1/rotate, as `sealer seal --re-encrypt`); the files are rewritten.",
+            ),
+            click.option("--force", is_flag=True, help="Retire even while SealedSecrets still need the key."),
+            recovery_key_options,
+            sealed_filter_options,
+            cluster_key_options,
+        ],
+    )
+
+
+@keys_group.command("retire")
+@retire_options
+@click.option("--undo", is_flag=True, help="Bring a retired key back (before the controller deletes it).")
+def retire_command(**opts: Any) -> None:
+    """Retire a key: label its key Secret `retired`, so that it neither seals nor opens.
+
+    Refuses while anything still needs it (the cluster's SealedSecrets by the controller's
+    records, and those in PATHs), unless --force; --re-encrypt re-seals those in PATHs for the
+    current key first. The controller deletes the key Secret after its grace period
+    (--retired-key-grace-period, default 720h); until then `sealer keys retire --undo` (or
+    `sealer keys unretire`) brings it back. FINGERPRINT may be a unique prefix.
+
+    \b
+    sealer keys retire SHA256:3f9a1c2b4d5e --re-encrypt clusters/prod/
+    """
+    _run("retire", opts)
+
+
+@keys_group.command("unretire")
+@click.argument("fingerprint")
+@cluster_key_options
+def unretire_command(**opts: Any) -> None:
+    """Bring a retired key back (what `sealer keys retire --undo` does)."""
+    _run("retire", {**opts, "undo": True})
+
+
 @click.command("cert")
 @store_options()
 @click.option(
     "-w", "--output-file", "output_file", metavar="FILE", help="Write the certificate here instead of stdout."
 )
+@click.option(
+    "-v",
+    "--v",
+    "verbosity",
+    type=int,
+    default=0,
+    metavar="N",
+    help="Verbosity: 1 says where the certificate came from.",
+)
 def cert_command(**opts: Any) -> None:
     """Print the certificate new secrets are sealed with (the newest active key's).
 
-    From --dir DIR or --keyring NAME, or else fetched from the controller in the cluster.
+    From --dir DIR or --keyring NAME, or else fetched from the cluster: the controller's
+    certificate ConfigMap, else its /v1/cert.pem through the API server's service proxy.
     """
     _run("cert", opts)
 

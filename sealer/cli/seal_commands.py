@@ -28,12 +28,9 @@ def certificate_for(options: SealOptions, env: Environment) -> Certificate:
     from sealer.kube import controller_api
 
     target = options.target
-    pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
+    pem, source = controller_api.fetch_certificate_from(env.kube(target.connection), target.namespace, target.name)
     if options.verbosity:
-        env.note(
-            f"fetched the certificate from the controller {target.namespace}/{target.name} "
-            "through the API server's service proxy"
-        )
+        env.note(f"fetched the certificate from {source}")
     return parse_certificate(pem, f"certificate of {target.namespace}/{target.name}")
 
 

@@ -217,6 +217,8 @@ def test_defaults_use_bitnamis_names_and_selectors(default):
             ("RoleBinding", "sealed-secrets-service-proxier"),
             ("Role", "sealed-secrets-escrow"),
             ("RoleBinding", "sealed-secrets-escrow"),
+            ("Role", "sealed-secrets-certificate-reader"),  # sealer's own (no Bitnami name to keep)
+            ("RoleBinding", "sealed-secrets-certificate-reader"),
             ("Service", "sealed-secrets"),
             ("Service", "sealed-secrets-metrics"),
             ("Deployment", "sealed-secrets"),
@@ -586,3 +588,31 @@ def test_escrow_values_make_the_recipients_configmap_and_flag(helm):
     assert the(unnamed, "ConfigMap", "sealed-secrets-escrow-recipients")["data"] == {"vault.pem": pem}
     refused = template(helm, {"escrow": {"recipients": {"vault.pem": "not a certificate"}}}, check=False)
     assert refused.returncode != 0 and "escrow" in refused.stderr
+def test_certificate_configmap_follows_the_service_name(helm):
+    """`sealer seal --controller-name X` looks for the ConfigMap X-certs: the chart names it after
+    its Service, lets every authenticated user get that one ConfigMap, and lets the controller
+    write it (and delete retired key Secrets)."""
+    docs = template(helm, {"retiredKeyGracePeriod": "48h", "fullnameOverride": "vault"})
+    args = controller_args(container(docs)["args"])
+    assert the(docs, "Service", "vault")  # the Service sealer seal is pointed at
+    assert args.certificate_configmap == "vault-certs"
+    assert args.retired_key_grace_period.total_seconds() == 48 * 3600
+    reader = the(docs, "Role", "vault-certificate-reader")
+    assert reader["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["vault-certs"], "verbs": ["get"]}
+    ]
+    binding = the(docs, "RoleBinding", "vault-certificate-reader")
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+    ]
+    admin = the(docs, "Role", "vault-key-admin")["rules"]
+    assert {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["vault-certs"],
+        "verbs": ["get", "update"],
+    } in admin
+    assert "delete" in admin[0]["verbs"]
+    off = template(helm, {"publishCertificates": False, "rbac": {"certificateReader": {"create": False}}})
+    assert controller_args(container(off)["args"]).certificate_configmap == ""
+    assert not [d for d in off if d["metadata"]["name"].endswith("certificate-reader")]
