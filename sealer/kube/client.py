@@ -40,10 +40,6 @@ def service_path(namespace: str, name: str = "") -> str:
     return f"/api/v1/namespaces/{quote(namespace)}/services" + (f"/{quote(name)}" if name else "")
 
 
-def configmap_path(namespace: str, name: str = "") -> str:
-    return f"/api/v1/namespaces/{quote(namespace)}/configmaps" + (f"/{quote(name)}" if name else "")
-
-
 class Kube:
     def __init__(
         self,

@@ -588,6 +588,8 @@ def test_escrow_values_make_the_recipients_configmap_and_flag(helm):
     assert the(unnamed, "ConfigMap", "sealed-secrets-escrow-recipients")["data"] == {"vault.pem": pem}
     refused = template(helm, {"escrow": {"recipients": {"vault.pem": "not a certificate"}}}, check=False)
     assert refused.returncode != 0 and "escrow" in refused.stderr
+
+
 def test_certificate_configmap_follows_the_service_name(helm):
     """`sealer seal --controller-name X` looks for the ConfigMap X-certs: the chart names it after
     its Service, lets every authenticated user get that one ConfigMap, and lets the controller
