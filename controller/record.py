@@ -24,6 +24,10 @@ the Secret's labels and annotations are the template's, so neither can carry a n
 The MACs are keyed with HKDF(private exponent of the first key in ``keys``): only the controller can
 make or check them, and they reveal nothing about the values (a plain hash of a short password could
 be brute-forced by anyone who may read SealedSecrets; this cannot).
+
+The format of the message and the key ids are sealer/core/sealed_status.py's (`sealer status` reads
+them there), re-exported by keys/opened_by.py, where the key commands read them
+(``sealer keys usage``, ``sealer keys retire``) without any of the MAC machinery.
 """
 
 from __future__ import annotations
@@ -40,29 +44,23 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from sealer.core import sealed_status
+from keys.opened_by import CONDITION, KEY_ID_CHARS, MESSAGE, VERSION, key_id, record_condition
 from sealer.core.scope import PATCH_ANNOTATION
 from sealer.core.unsealing import Target
 
 if TYPE_CHECKING:
     from keys.registry import KeyRegistry
 
-CONDITION = sealed_status.RECORD_CONDITION
+__all__ = ["CONDITION", "KEY_ID_CHARS", "VERSION", "key_id"]  # re-exported: the record's names
+
 RECORDED = "Recorded"
 DRIFTED = "Drifted"
-VERSION = "v1"
-KEY_ID_CHARS = (
-    sealed_status.KEY_ID_CHARS
-)  # of the base64 part of "SHA256:<base64>": 72 bits, only to find the key again
 MAC_BYTES = 16
 
 # What a SealedSecret needs, by its record and the Secret's cached metadata (RecordKeys.assess):
 CURRENT = "current"  # the Secret is as recorded: nothing to do, not even a GET
 VERIFY = "verify"  # the inputs are as recorded but the Secret was written since: GET it, compare MACs
 FULL = "full"  # no (valid) record, or no Secret: unseal (private-key operations)
-
-
-key_id = sealed_status.key_id
 
 
 def _canonical(value: object) -> bytes:
@@ -141,9 +139,11 @@ class Record:
 
 
 def parse(status: dict[str, Any] | None) -> Record | None:
-    # The message format is sealer.core.sealed_status's: `sealer status` reads it too.
-    fields = sealed_status.parse_record(status)
-    return None if fields is None else Record(*fields)
+    c = record_condition(status)
+    m = MESSAGE.search(str(c.get("message") or "")) if c is not None else None
+    if c is None or m is None:
+        return None
+    return Record(c.get("status") == "True", m["rv"], tuple(m["keys"].split(",")), m["state"], m["check"])
 
 
 def _b64(mac: bytes) -> str:

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from sealer.cli import fleet_targets
 from sealer.cli.arguments import ReconcileOptions, StatusOptions
 from sealer.cli.environment import Environment
 from sealer.core import sealed_status
 from sealer.core.errors import SealerError
 from sealer.core.exit_status import ExitStatus
-from sealer.core.fleet import FleetError, load_fleet
+from sealer.core.fleet import FleetError
 from sealer.core.scope import RECONCILE_ANNOTATION
 from sealer.kube.client import METADATA_ONLY, Kube, sealed_secret_path, secret_path
 from sealer.kube.connection import Connection, current_namespace
@@ -45,17 +46,18 @@ def targets(options: StatusOptions, env: Environment) -> list[Target]:
     """The clusters to look at: the connection flags' one, or the fleet's (each through its context)."""
     if not (options.all_clusters or options.clusters):
         return [Target(None, options.connection, _namespace(options, options.connection, env))]
-    fleet = load_fleet(options.config)
-    chosen = list(fleet.clusters) if options.all_clusters else fleet.select(options.clusters)
+    fleet = fleet_targets.fleet_from(options.config)
     out = []
-    for cluster in chosen:
+    for cluster in fleet_targets.chosen(fleet, options.clusters, options.all_clusters):
         if cluster.context is None:
             if options.all_clusters:
                 env.note(f"note: cluster {cluster.name!r} has no context: in {fleet.source}; skipped")
                 continue
             raise FleetError(f"cluster {cluster.name!r} has no context: in {fleet.source}, so it cannot be reached")
+        # The cluster's kubeconfig and context, and the command line's other flags (--as, --token ...).
+        own = fleet_targets.connection_for(cluster)
         conn = dataclasses.replace(
-            options.connection, context=cluster.context, kubeconfig=cluster.kubeconfig or options.connection.kubeconfig
+            options.connection, context=own.context, kubeconfig=own.kubeconfig or options.connection.kubeconfig
         )
         out.append(Target(cluster.name, conn, _namespace(options, conn, env)))
     if not out:

@@ -25,6 +25,7 @@ import string
 from typing import NamedTuple
 
 from sealer.core.errors import SealerError
+from sealer.core.exit_status import ExitStatus
 
 FIELDS = ("name", "cert", "context", "kubeconfig", "path", "pq", "controller-name", "controller-namespace")
 PATH_FIELDS = frozenset({"cluster", "namespace", "name"})
@@ -34,7 +35,10 @@ _URL_SCHEMES = ("http://", "https://")
 
 
 class FleetError(SealerError):
-    """A ``clusters:`` entry that cannot be used; the message names the file and the entry."""
+    """A ``clusters:`` entry that cannot be used, or a cluster name that is not the fleet's; the
+    message names the file and the entry. A configuration error: the CLI exits 2."""
+
+    exit_status = ExitStatus.USAGE
 
 
 # NamedTuples, not dataclasses: the hooks read .sealer.yaml, and importing dataclasses costs them
@@ -115,6 +119,9 @@ def _cluster(item: object, where: str, base: str) -> Cluster:
     text = {key: _text(item, key, where) for key in FIELDS if key not in ("name", "pq")}
     if text["cert"] is None and text["context"] is None:
         raise FleetError(f"{where}: needs cert: (a file or URL) or context: (a kubeconfig context)")
+    if text["context"] is not None and text["cert"] is not None and text["cert"].lower().startswith(_URL_SCHEMES):
+        # With a context, cert: is where the fetched certificate is kept: a file, not a URL.
+        raise FleetError(f"{where}: with context:, cert: is the file that caches its certificate, not a URL")
     pq = item.get("pq", False)
     if not isinstance(pq, bool):
         raise FleetError(f"{where}: pq must be true or false")

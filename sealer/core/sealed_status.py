@@ -21,6 +21,7 @@ from sealer.core.sealing import split_hint
 SYNCED = "Synced"
 READY = "Ready"
 RECORD_CONDITION = "SecretInSync"
+RECORD_VERSION = "v1"
 REQUEST_CONDITION = "ReconcileRequest"
 REQUEST_HANDLED = "Handled"
 REQUEST_FAILED = "Failed"

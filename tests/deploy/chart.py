@@ -83,6 +83,8 @@ CHART_NAMES = {
     "sealed-secrets-key-admin": "<key-admin>",
     "sealed-secrets-leader-election": "<leader-election>",
     "sealed-secrets-service-proxier": "<service-proxier>",
+    "sealed-secrets-certs": "<certs>",
+    "sealed-secrets-certificate-reader": "<certificate-reader>",
 }
 KUSTOMIZE_NAMES = {
     "sealed-secrets-controller": "<controller>",
@@ -90,6 +92,8 @@ KUSTOMIZE_NAMES = {
     "sealed-secrets-key-admin": "<key-admin>",
     "sealed-secrets-controller-leader-election": "<leader-election>",
     "sealed-secrets-service-proxier": "<service-proxier>",
+    "sealed-secrets-controller-certs": "<certs>",
+    "sealed-secrets-certificate-reader": "<certificate-reader>",
 }
 # deploy/ binds the key-admin Role with a RoleBinding named after the controller (controller.yaml's
 # name), the chart with one named after the Role (Bitnami's chart's).
@@ -121,7 +125,7 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
             if subject["kind"] == "ServiceAccount":
                 subject["name"] = name(subject["name"])
         for rule in doc.get("rules", []):
-            if set(rule.get("resources", [])) & {"services", "services/proxy"}:
+            if set(rule.get("resources", [])) & {"services", "services/proxy", "configmaps"}:
                 rule["resourceNames"] = [
                     ":".join(name(p) for p in rn.split(":")) for rn in rule.get("resourceNames", [])
                 ]
@@ -134,6 +138,12 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
             for term in pod_selector_terms(pod["spec"]):
                 term.pop("labelSelector")
             for container in pod["spec"]["containers"]:
+                args = [name(a) for a in container.get("args", [])]
+                # The certificate ConfigMap is named after the Service: the chart says so, deploy/
+                # keeps the controller's default (sealed-secrets-controller-certs). The same name.
+                if "--certificate-configmap" in args and args[args.index("--certificate-configmap") + 1] == "<certs>":
+                    del args[args.index("--certificate-configmap") : args.index("--certificate-configmap") + 2]
+                container["args"] = args
                 for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                     for field, default in PROBE_DEFAULTS.items():
                         if container.get(probe, {}).get(field) == default:

@@ -215,6 +215,10 @@ def test_defaults_use_bitnamis_names_and_selectors(default):
             ("RoleBinding", "sealed-secrets-leader-election"),
             ("Role", "sealed-secrets-service-proxier"),
             ("RoleBinding", "sealed-secrets-service-proxier"),
+            ("Role", "sealed-secrets-escrow"),
+            ("RoleBinding", "sealed-secrets-escrow"),
+            ("Role", "sealed-secrets-certificate-reader"),  # sealer's own (no Bitnami name to keep)
+            ("RoleBinding", "sealed-secrets-certificate-reader"),
             ("Service", "sealed-secrets"),
             ("Service", "sealed-secrets-metrics"),
             ("Deployment", "sealed-secrets"),
@@ -558,3 +562,59 @@ def test_admission_policy_needs_kubernetes_1_30(helm):
     assert template(helm, {"admissionPolicy": {"enabled": True}}, extra=("--kube-version", "1.30.0"))
     # and the rest of the chart renders for an older cluster
     assert template(helm, extra=("--kube-version", "1.25.0"))
+
+
+def test_escrow_values_make_the_recipients_configmap_and_flag(helm):
+    """escrow.*: the ConfigMap the controller reads (--escrow-recipients), its certificates
+    checked as the controller checks them; the defaults make none and pass no flag."""
+    import datetime as dt
+
+    from keys.escrow_recipients import from_objects
+
+    pem = (DEPLOY.parent / "examples" / "example-cert.pem").read_text()
+    docs = template(
+        helm, {"escrow": {"recipientsName": "vault-recipients", "recipients": {"vault.pem": pem}, "threshold": 1}}
+    )
+    cm = the(docs, "ConfigMap", "vault-recipients")
+    assert cm["metadata"]["namespace"] == "kube-system"
+    assert cm["data"] == {"vault.pem": pem, "threshold": "1"}
+    assert controller_args(container(docs)["args"]).escrow_recipients == "vault-recipients"
+    got = from_objects([(cm, "cm")], dt.datetime.now(dt.UTC))
+    assert len(got.recipients) == 1 and got.problems == ()
+    default = template(helm)
+    assert not [d for d in default if d["kind"] == "ConfigMap"]
+    assert controller_args(container(default)["args"]).escrow_recipients == "sealed-secrets-escrow-recipients"
+    unnamed = template(helm, {"escrow": {"recipients": {"vault.pem": pem}}})
+    assert the(unnamed, "ConfigMap", "sealed-secrets-escrow-recipients")["data"] == {"vault.pem": pem}
+    refused = template(helm, {"escrow": {"recipients": {"vault.pem": "not a certificate"}}}, check=False)
+    assert refused.returncode != 0 and "escrow" in refused.stderr
+
+
+def test_certificate_configmap_follows_the_service_name(helm):
+    """`sealer seal --controller-name X` looks for the ConfigMap X-certs: the chart names it after
+    its Service, lets every authenticated user get that one ConfigMap, and lets the controller
+    write it (and delete retired key Secrets)."""
+    docs = template(helm, {"retiredKeyGracePeriod": "48h", "fullnameOverride": "vault"})
+    args = controller_args(container(docs)["args"])
+    assert the(docs, "Service", "vault")  # the Service sealer seal is pointed at
+    assert args.certificate_configmap == "vault-certs"
+    assert args.retired_key_grace_period.total_seconds() == 48 * 3600
+    reader = the(docs, "Role", "vault-certificate-reader")
+    assert reader["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["vault-certs"], "verbs": ["get"]}
+    ]
+    binding = the(docs, "RoleBinding", "vault-certificate-reader")
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+    ]
+    admin = the(docs, "Role", "vault-key-admin")["rules"]
+    assert {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["vault-certs"],
+        "verbs": ["get", "update"],
+    } in admin
+    assert "delete" in admin[0]["verbs"]
+    off = template(helm, {"publishCertificates": False, "rbac": {"certificateReader": {"create": False}}})
+    assert controller_args(container(off)["args"]).certificate_configmap == ""
+    assert not [d for d in off if d["metadata"]["name"].endswith("certificate-reader")]

@@ -322,7 +322,7 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     service_targets(after, deployment)
     # Objects only Bitnami's chart had are gone, ours are new; shared names were updated in place.
     key_admin = kubernetes.client.RbacAuthorizationV1Api(kube).read_namespaced_role(f"{full}-key-admin", ns)
-    assert key_admin.rules[0].verbs == ["get", "list", "watch", "create"]
+    assert key_admin.rules[0].verbs == ["get", "list", "watch", "create", "delete"]  # delete: retired keys
 
     ctrl = ChartController(control_plane, deployment).start(timeout=120)
     try:

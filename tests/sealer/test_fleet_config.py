@@ -55,6 +55,7 @@ def test_a_url_stays_a_url():
         ({"cert": "c.pem"}, "name must be a DNS label"),
         ({"name": "a"}, "needs cert: (a file or URL) or context:"),
         ({"name": "a", "cert": "c.pem", "colour": "red"}, "unknown key 'colour'"),
+        ({"name": "a", "context": "x", "cert": "https://c/x.pem"}, "with context:, cert: is the file that caches"),
         ({"name": "a", "cert": "c.pem", "pq": "yes"}, "pq must be true or false"),
         ({"name": "a", "cert": ""}, "cert must be a non-empty string"),
         ({"name": "a", "cert": "c.pem", "path": "x/{namespace}.yaml"}, "path must contain {name}"),
