@@ -323,4 +323,4 @@ def test_status_over_two_clusters_of_a_fleet(
         r = cli("status", "--cluster", "east", "--config", str(config), "-n", namespace)
         assert r.status == 0 and r.out.splitlines()[-1] == "1 SealedSecret in 1 cluster: 1 synced"
         r = cli("status", "--cluster", "north", "--config", str(config), "-n", namespace)
-        assert r.status == 1 and "cluster 'north' is not in" in r.err and r.err.count("\n") == 1
+        assert r.status == 2 and "cluster 'north' is not in" in r.err and r.err.count("\n") == 1
