@@ -20,7 +20,10 @@ SEALED_SECRETS = "/apis/bitnami.com/v1alpha1"
 # Metadata only: the controller watches Secrets to notice deletions, and has no business holding
 # every Secret of the cluster (values included) in memory.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+# One object's metadata: a watch's events, or the answer to a write whose body the caller does not
+# need (the API server then encodes, and we decode, a few hundred bytes instead of the object).
+METADATA_ONLY_OBJECT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+METADATA_ONLY_WATCH = METADATA_ONLY_OBJECT
 
 
 # How long a credential read through the configuration's hook is used before the hook runs again.
@@ -231,5 +234,5 @@ class Kube:
     def replace(self, path: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
         return self.request("PUT", path, body=body, **kw)
 
-    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PATCH", path, body=body, content_type="application/merge-patch+json")
+    def merge_patch(self, path: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        return self.request("PATCH", path, body=body, content_type="application/merge-patch+json", **kw)
