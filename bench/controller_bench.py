@@ -8,11 +8,13 @@ either by `sealer seal` (records the key hint) or by `kubeseal` (does not), both
 
 Per controller and variant (fresh namespace; the controller runs with `--label-selector` for it):
   sync:     the N SealedSecrets exist, then the controller starts; wall time from starting the
-            process until all N Secrets have the right data; the controller process's CPU seconds
-            (/proc/<pid>/stat) and peak RSS (VmHWM); API requests per SealedSecret counted by the
-            API server (apiserver_request_total: GET/POST/PUT/PATCH of secrets, events and
-            sealedsecrets/status, which only the controller makes here); ours: RSA private-key
-            operations per item (its counter)
+            process until all N Secrets have the right data (seen by a watch on them); the
+            controller process's CPU seconds (/proc/<pid>/stat) and peak RSS (VmHWM); API requests
+            per SealedSecret counted by the API server (apiserver_request_total: GET/POST/PUT/PATCH
+            of secrets, events and sealedsecrets/status, which only the controller makes here);
+            the control plane's CPU seconds over the same span (etcd, API server, controller
+            manager: they share the cores); ours: RSA private-key operations per item (its
+            counter), and its CPU beyond them per SealedSecret
   restart:  stopped (SIGTERM) and started again: time until it is ready (ours: /readyz; Bitnami's:
             serving its certificate), then, once quiet, private-key operations, writes and events
   idle:     ours, after the restart: CPU share over --idle seconds
