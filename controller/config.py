@@ -80,8 +80,28 @@ FLAGS = [
         "post-quantum sealing (sealer seal --pq; docs/format.md).",
         _bool,
     ),
+    Flag(
+        "escrow-recipients",
+        "sealed-secrets-escrow-recipients",
+        "ConfigMap and/or Secret in the controller's namespace with the escrow recipients' certificates "
+        "(and an optional threshold); every key gets an escrow object sealed for them (docs/keys.md). "
+        "Empty: no escrow.",
+    ),
     Flag("key-renew-period", "720h", "Make a new sealing key this often (0 disables).", parse_period),
     Flag("key-cutoff-time", "", "Make a new key at start if the newest predates this (RFC 1123Z or RFC 3339)."),
+    Flag(
+        "retired-key-grace-period",
+        "720h",
+        "Delete a key Secret labelled retired (sealer keys retire) this long after it was retired; "
+        "until then `sealer keys retire --undo` brings it back.",
+        _duration,
+    ),
+    Flag(
+        "certificate-configmap",
+        "sealed-secrets-controller-certs",
+        "Publish the certificates (current and previous, with fingerprints and validity) in this "
+        "ConfigMap of the controller's namespace, readable by every authenticated user; empty: do not.",
+    ),
     Flag("update-status", True, "Report status on SealedSecrets.", _bool),
     Flag("all-namespaces", True, "Watch all namespaces (false: only the controller's).", _bool),
     Flag("additional-namespaces", "", "Comma-separated namespaces to watch besides the controller's."),
@@ -194,6 +214,11 @@ class Config:
         cutoff = parse_cutoff(self.args.key_cutoff_time) if self.args.key_cutoff_time else None
         period = self.args.key_renew_period
         return RotationPolicy(period if isinstance(period, dt.timedelta) else parse_period(str(period)), cutoff)
+
+    @property
+    def retired_grace(self) -> dt.timedelta:
+        grace = self.args.retired_key_grace_period
+        return grace if isinstance(grace, dt.timedelta) else parse_duration(str(grace))
 
     @property
     def key_ttl(self) -> dt.timedelta:

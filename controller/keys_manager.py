@@ -23,8 +23,8 @@ from keys.errors import KeyFormatError
 from keys.generate import clock_after, generate_key_pair
 from keys.registry import KeyRegistry
 from keys.rotation import RotationPolicy, plan
-from keys.secret_format import KEY_LABEL, StoredKey, from_secret, to_secret
-from sealer.kube import Kube, secret_path
+from keys.secret_format import KEY_LABEL, RETIRED, RETIRED_AT_ANNOTATION, StoredKey, from_secret, to_secret
+from sealer.kube import ApiError, Kube, secret_path
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class KeySettings:
     cn: str = ""
     policy: RotationPolicy = RotationPolicy()
     pq: bool = False  # new keys get an ML-KEM-768 key beside the RSA key (--pq-keys)
+    retired_grace: dt.timedelta = dt.timedelta(days=30)  # --retired-key-grace-period
 
 
 class KeysManager:
@@ -63,12 +64,17 @@ class KeysManager:
             kube, secret_path(settings.namespace), self._on_secret, name="key-secrets", label_selector=KEY_LABEL
         )
         self.next_rotation: dt.datetime | None = None
+        self.on_secrets: Callable[[], None] | None = None  # any key Secret changed (the certificate ConfigMap)
 
     # --- loading ---------------------------------------------------------------------------
 
     def _on_secret(self, kind: str, obj: dict[str, Any], old: dict[str, Any] | None) -> None:
         if self.informer.synced.is_set():
             self._reload()
+            if self.on_secrets:
+                self.on_secrets()
+            if ((obj.get("metadata") or {}).get("labels") or {}).get(KEY_LABEL) == RETIRED:
+                self._wake.set()  # the leader's loop times its deletion
 
     def _usable(self) -> list[StoredKey]:
         keys = []
@@ -204,6 +210,9 @@ class KeysManager:
             wait = 3600.0
             if self.next_rotation is not None:
                 wait = max(0.0, min(wait, (self.next_rotation - self.clock()).total_seconds()))
+            due = self._delete_retired()
+            if due is not None:
+                wait = max(0.0, min(wait, (due - self.clock()).total_seconds()))
             self._wake.wait(wait)
             self._wake.clear()
             if stop.is_set():
@@ -221,6 +230,43 @@ class KeysManager:
                     stop.wait(30)
             else:
                 self.next_rotation = decision.next_rotation
+
+    # --- retired keys --------------------------------------------------------------------------
+
+    def _delete_retired(self) -> dt.datetime | None:
+        """Delete the key Secrets retired longer ago than the grace period (the leader only; only
+        key Secrets labelled retired, with their retired-at annotation: nothing else is ever
+        deleted). Returns when the next one falls due."""
+        now, due = self.clock(), None
+        for (_, name), doc in sorted(self.informer.cache.items()):
+            meta = doc.get("metadata") or {}
+            if (meta.get("labels") or {}).get(KEY_LABEL) != RETIRED:
+                continue
+            try:
+                at = dt.datetime.fromisoformat(str((meta.get("annotations") or {})[RETIRED_AT_ANNOTATION]))
+            except (KeyError, ValueError):
+                continue  # labelled by hand: kept until someone deletes it (docs/keys.md)
+            if at.tzinfo is None:
+                continue
+            deadline = at + self.settings.retired_grace
+            if deadline > now:
+                due = deadline if due is None else min(due, deadline)
+                continue
+            # Preconditions: a key un-retired (relabelled) a moment ago is never deleted.
+            preconditions = {"uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+            try:
+                self.kube.request(
+                    "DELETE",
+                    secret_path(self.settings.namespace, name),
+                    body={"kind": "DeleteOptions", "apiVersion": "v1", "preconditions": preconditions},
+                )
+                log.info("deleted key Secret %s: retired at %s, past the grace period", name, rfc3339(at))
+            except ApiError as e:
+                if e.status not in (404, 409):
+                    log.warning("cannot delete retired key Secret %s yet: %s", name, e.summary)
+                    retry = now + dt.timedelta(seconds=30)
+                    due = retry if due is None else min(due, retry)
+        return due
 
     # --- for metrics and the API -----------------------------------------------------------
 

@@ -78,6 +78,30 @@ class Metrics:
 
         self.registry.register(KeyCollector())
 
+    def watch_escrow(
+        self, without: Callable[[], int], longest: Callable[[], float], recipients: Callable[[], int]
+    ) -> None:
+        """Escrow gauges (controller/escrow.py), read at scrape time."""
+
+        class EscrowCollector:
+            def collect(self) -> Iterator[Metric]:  # prometheus_client's collector protocol
+                yield GaugeMetricFamily(
+                    f"{PREFIX}_keys_without_escrow",
+                    "Active keys without an escrow object sealed for the current recipients "
+                    "(0 when no escrow recipients are configured).",
+                    value=without(),
+                )
+                yield GaugeMetricFamily(
+                    f"{PREFIX}_key_without_escrow_seconds",
+                    "How long the key that has lacked escrow longest has lacked it (0: none lacks it).",
+                    value=longest(),
+                )
+                yield GaugeMetricFamily(
+                    f"{PREFIX}_escrow_recipients", "Usable escrow recipient certificates.", value=recipients()
+                )
+
+        self.registry.register(EscrowCollector())
+
     def set_condition(self, namespace: str, name: str, value: int, instance: str = "") -> None:
         self.condition_info.labels(namespace, name, "Synced", instance).set(value)
 

@@ -24,6 +24,9 @@ the Secret's labels and annotations are the template's, so neither can carry a n
 The MACs are keyed with HKDF(private exponent of the first key in ``keys``): only the controller can
 make or check them, and they reveal nothing about the values (a plain hash of a short password could
 be brute-forced by anyone who may read SealedSecrets; this cannot).
+
+The format of the message and the key ids are keys/opened_by.py's: the CLI reads them there
+(``sealer keys usage``, ``sealer keys retire``) without any of the MAC machinery.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,32 +43,23 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from keys.opened_by import CONDITION, KEY_ID_CHARS, MESSAGE, VERSION, key_id, record_condition
 from sealer.core.scope import PATCH_ANNOTATION
 from sealer.core.unsealing import Target
 
 if TYPE_CHECKING:
     from keys.registry import KeyRegistry
 
-CONDITION = "SecretInSync"
+__all__ = ["CONDITION", "KEY_ID_CHARS", "VERSION", "key_id"]  # re-exported: the record's names
+
 RECORDED = "Recorded"
 DRIFTED = "Drifted"
-VERSION = "v1"
-KEY_ID_CHARS = 12  # of the base64 part of "SHA256:<base64>": 72 bits, only to find the key again
 MAC_BYTES = 16
 
 # What a SealedSecret needs, by its record and the Secret's cached metadata (RecordKeys.assess):
 CURRENT = "current"  # the Secret is as recorded: nothing to do, not even a GET
 VERIFY = "verify"  # the inputs are as recorded but the Secret was written since: GET it, compare MACs
 FULL = "full"  # no (valid) record, or no Secret: unseal (private-key operations)
-
-_MESSAGE = re.compile(
-    r"resourceVersion (?P<rv>\S+); record v1 keys=(?P<keys>[A-Za-z0-9+/,]+) "
-    r"state=(?P<state>[A-Za-z0-9_-]+) check=(?P<check>[A-Za-z0-9_-]+)$"
-)
-
-
-def key_id(fingerprint: str) -> str:
-    return fingerprint.removeprefix("SHA256:")[:KEY_ID_CHARS]
 
 
 def _canonical(value: object) -> bytes:
@@ -145,13 +138,11 @@ class Record:
 
 
 def parse(status: dict[str, Any] | None) -> Record | None:
-    for c in (status or {}).get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == CONDITION:
-            m = _MESSAGE.search(str(c.get("message") or ""))
-            if m is None:
-                return None
-            return Record(c.get("status") == "True", m["rv"], tuple(m["keys"].split(",")), m["state"], m["check"])
-    return None
+    c = record_condition(status)
+    m = MESSAGE.search(str(c.get("message") or "")) if c is not None else None
+    if c is None or m is None:
+        return None
+    return Record(c.get("status") == "True", m["rv"], tuple(m["keys"].split(",")), m["state"], m["check"])
 
 
 def _b64(mac: bytes) -> str:

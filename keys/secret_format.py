@@ -15,6 +15,10 @@
 
 Only keys labelled ``active`` are used; relabelling one (e.g. ``compromised``) retires it. The
 pre-0.9 single key, a Secret named exactly ``<prefix>``, counts whatever its labels say.
+
+``sealer keys retire`` labels a key ``retired`` (neither controller loads it: it neither seals nor
+opens) and records when in the ``sealer.dev/retired-at`` annotation; our controller deletes the key
+Secret once the grace period (--retired-key-grace-period) has passed since (docs/keys.md).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from sealer.core.privkeys import MLKEM_FIELD
 
 KEY_LABEL = "sealedsecrets.bitnami.com/sealed-secrets-key"
 ACTIVE = "active"
+RETIRED = "retired"
+RETIRED_AT_ANNOTATION = "sealer.dev/retired-at"  # RFC 3339, UTC: when `sealer keys retire` retired it
 SECRET_TYPE = "kubernetes.io/tls"
 DEFAULT_PREFIX = "sealed-secrets-key"
 DEFAULT_NAMESPACE = "kube-system"

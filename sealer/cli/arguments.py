@@ -28,6 +28,13 @@ def slice_values(environ: Mapping[str, str], flag: str, given: Iterable[str]) ->
     return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
+def last(value: str | tuple[str, ...] | list[str] | None) -> str | None:
+    """A repeatable flag read as pflag reads a string flag given twice: the last one wins."""
+    if isinstance(value, (tuple, list)):
+        return value[-1] if value else None
+    return value
+
+
 @dataclass(frozen=True)
 class ControllerTarget:
     """Where the controller is: its Service, and how to reach the API server that proxies to it."""
@@ -42,7 +49,7 @@ class ControllerTarget:
         connection = Connection(
             kubeconfig=flags.get("kubeconfig"),
             context=flags.get("context"),
-            cluster=flags.get("cluster"),
+            cluster=last(flags.get("cluster")),
             user=flags.get("user"),
             server=flags.get("server"),
             token=flags.get("token"),
@@ -86,6 +93,11 @@ class SealOptions:
     key_hint: bool = True
     pq: bool = False  # the hybrid post-quantum value format (docs/format.md)
     verbosity: int = 0
+    # The fleet (.sealer.yaml): --all-clusters, and --cluster's values (fleet clusters when the
+    # configuration names clusters, else kubectl's kubeconfig cluster: see seal_commands).
+    all_clusters: bool = False
+    cluster_names: tuple[str, ...] = ()
+    config: str | None = None
     ignored_arguments: int = 0
     ignored_recovery_keys: bool = False
 
@@ -113,6 +125,9 @@ class SealOptions:
             key_hint=key_hint,
             pq=bool(flags.get("pq")),
             verbosity=int(flags.get("verbosity") or 0),
+            all_clusters=bool(flags.get("all_clusters")),
+            cluster_names=tuple(flags.get("cluster") or ()),
+            config=flags.get("config"),
             ignored_arguments=len(flags.get("extra_args") or ()),
             ignored_recovery_keys=bool(slice_values(environ, "--recovery-private-key", flags.get("keys") or ())),
         )
@@ -154,8 +169,78 @@ class KeyOptions:
     passphrase_file: str | None = None
     backup_file: str | None = None
     dry_run: bool = False
+    escrow_files: tuple[str, ...] = ()  # restore --escrow, escrow verify
+    recovery_keys: tuple[str, ...] = ()  # restore --escrow, escrow verify, usage, retire
+    certs: tuple[str, ...] = ()
+    files: tuple[str, ...] = ()  # escrow recipients
+    recipients_name: str = "sealed-secrets-escrow-recipients"
+    # `keys usage` and `keys retire`
+    paths: tuple[str, ...] = ()
+    fingerprint: str | None = None
+    sealed_namespace: str | None = None
+    selector: str | None = None
+    re_encrypt: bool = False
+    force: bool = False
+    undo: bool = False
+    verbosity: int = 0  # `cert -v 1`: where the certificate came from
 
     @classmethod
     def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> KeyOptions:
         known = {k: v for k, v in flags.items() if k in cls.__dataclass_fields__ and k != "target" and v is not None}
+        if "recovery_keys" in flags:
+            known["recovery_keys"] = slice_values(environ, "--recovery-private-key", flags["recovery_keys"] or ())
         return cls(target=ControllerTarget.from_flags(flags, environ), **known)
+
+
+@dataclass(frozen=True)
+class ClustersOptions:
+    """`sealer clusters`: the fleet of a .sealer.yaml, and whether to fetch context certificates."""
+
+    config: str | None = None
+    cluster_names: tuple[str, ...] = ()
+    refresh: bool = False
+    fmt: str = "table"
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ClustersOptions:
+        return cls(
+            config=flags.get("config"),
+            cluster_names=tuple(flags.get("cluster_names") or ()),
+            refresh=bool(flags.get("refresh")),
+            fmt=flags.get("fmt") or "table",
+        )
+
+
+@dataclass(frozen=True)
+class ReencryptOptions:
+    """`sealer reencrypt PATH...`: the files, the target certificate, the local private keys."""
+
+    paths: tuple[str, ...] = ()
+    cluster: str | None = None
+    cert: str | None = None
+    config: str | None = None
+    pq: bool = False
+    from_key: str | None = None
+    dry_run: bool = False
+    keys: tuple[str, ...] = ()
+    key_dirs: tuple[str, ...] = ()
+    keyring_name: str | None = None
+    allow_insecure_keyring: bool = False
+    passphrase_file: str | None = None
+
+    @classmethod
+    def from_flags(cls, flags: Mapping[str, Any], environ: Mapping[str, str]) -> ReencryptOptions:
+        return cls(
+            paths=tuple(flags.get("paths") or ()),
+            cluster=flags.get("cluster"),
+            cert=flags.get("cert"),
+            config=flags.get("config"),
+            pq=bool(flags.get("pq")),
+            from_key=flags.get("from_key"),
+            dry_run=bool(flags.get("dry_run")),
+            keys=slice_values(environ, "--recovery-private-key", flags.get("keys") or ()),
+            key_dirs=tuple(flags.get("key_dirs") or ()),
+            keyring_name=flags.get("keyring_name"),
+            allow_insecure_keyring=bool(flags.get("allow_insecure_keyring")),
+            passphrase_file=flags.get("passphrase_file"),
+        )

@@ -253,10 +253,17 @@ def backup(opts: KeyOptions, env: Environment) -> None:
 
 def restore(opts: KeyOptions, env: Environment) -> None:
     from keys.backup import read_backup
-    from keys.stores.base import find_conflicts
     from sealer.core import manifests
 
     path = opts.backup_file or "-"
+    if opts.escrow_files:
+        if opts.backup_file:
+            raise SealerError("give a backup FILE or --escrow FILE, not both")
+        from sealer.cli import escrow_commands
+
+        # As for a backup: every escrowed key is opened and checked before the store is touched.
+        _write_restored(escrow_commands.escrowed_keys(opts, env), opts, env)
+        return
     if path == "-":
         data, source = manifests.read_bytes(env.stdin, "stdin"), "stdin"
     else:
@@ -264,7 +271,12 @@ def restore(opts: KeyOptions, env: Environment) -> None:
 
         data, source = read_limited(path, manifests.MAX_INPUT_BYTES, error=BackupError, what="backup"), path
     # Everything is read and checked before the store is touched: a bad backup writes nothing.
-    keys = read_backup(data, source, lambda: read_passphrase(opts, env, confirm=False))
+    _write_restored(read_backup(data, source, lambda: read_passphrase(opts, env, confirm=False)), opts, env)
+
+
+def _write_restored(keys: list[StoredKey], opts: KeyOptions, env: Environment) -> None:
+    from keys.stores.base import find_conflicts
+
     store = open_store(opts, env)
     to_write, notes = find_conflicts(_existing(store), keys)
     for note in notes:
@@ -288,6 +300,18 @@ def restore(opts: KeyOptions, env: Environment) -> None:
     )
 
 
+def escrow_verify(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import escrow_commands
+
+    escrow_commands.verify(opts, env)
+
+
+def escrow_recipients(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import escrow_commands
+
+    escrow_commands.check_recipients(opts, env)
+
+
 # --- cert --------------------------------------------------------------------------------------
 
 
@@ -306,5 +330,22 @@ def cert(opts: KeyOptions, env: Environment) -> None:
         from sealer.kube import controller_api
 
         target = opts.target
-        pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
+        pem, source = controller_api.fetch_certificate_from(env.kube(target.connection), target.namespace, target.name)
+        if opts.verbosity:
+            env.note(f"fetched the certificate from {source}")
     emit(env, pem.decode("ascii", "replace"), opts.output_file, private=False)
+
+
+# --- usage / retire (sealer.cli.usage_commands) ------------------------------------------------
+
+
+def usage(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import usage_commands
+
+    usage_commands.usage(opts, env)
+
+
+def retire(opts: KeyOptions, env: Environment) -> None:
+    from sealer.cli import usage_commands
+
+    usage_commands.retire(opts, env)

@@ -13,6 +13,7 @@ seal [flags]`, `--recovery-unseal` means `sealer unseal`, every kubectl connecti
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Sequence
@@ -143,6 +144,13 @@ def cli() -> None:
     help="Record the sealing key's fingerprint as an annotation (not part of the ciphertext). "
     "Also $SEALED_SECRETS_NO_KEY_HINT=true.",
 )
+@option(
+    "--all-clusters",
+    is_flag=True,
+    help="Seal for every cluster of the fleet (.sealer.yaml's clusters:): one SealedSecret per cluster, "
+    "each written to that cluster's path: (docs/fleets.md). --cluster NAME (repeatable) chooses some.",
+)
+@option("--config", metavar="PATH", env=False, help="The .sealer.yaml naming the fleet (default: the repository's).")
 @option("--recovery-private-key", "keys", multiple=True, hidden=True, env=False)
 @connection_options
 @klog_options
@@ -161,7 +169,11 @@ def seal_command(ctx: click.Context, /, **flags: Any) -> None:
     env = ctx.find_object(Environment)
     assert env is not None  # main() always passes one (obj=env)
     given = ctx.get_parameter_source("key_hint") in (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
-    seal_commands.seal(SealOptions.from_flags(flags, env.environ, key_hint_given=given), env)
+    options = SealOptions.from_flags(flags, env.environ, key_hint_given=given)
+    if ctx.get_parameter_source("cluster") is not ParameterSource.COMMANDLINE:
+        # $SEALED_SECRETS_CLUSTER is kubeseal's kubeconfig cluster, never a fleet's cluster name.
+        options = dataclasses.replace(options, cluster_names=())
+    seal_commands.seal(options, env)
 
 
 @cli.command("unseal")
@@ -202,6 +214,80 @@ def unseal_command(env: Environment, /, **flags: Any) -> None:
     unseal_commands.unseal(UnsealOptions.from_flags(flags, env.environ), env)
 
 
+@cli.command("clusters")
+@click.option("--config", metavar="PATH", help="The .sealer.yaml naming the fleet (default: the repository's).")
+@click.option("--cluster", "cluster_names", metavar="NAME", multiple=True, help="List only this cluster (repeatable).")
+@click.option(
+    "--refresh",
+    is_flag=True,
+    help="Fetch the certificates of the clusters named by a kubeconfig context:, rewriting their cert: cache.",
+)
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_obj
+def clusters_command(env: Environment, /, **flags: Any) -> None:
+    """List the fleet of .sealer.yaml: each cluster's certificate source, fingerprint, expiry, pq and path.
+
+    Exit 1 if a certificate is missing, expired or cannot be fetched (each named on stderr);
+    2 if .sealer.yaml is wrong.
+    """
+    from sealer.cli import fleet_commands  # the body, loaded when the command runs: see [tool.importlinter]
+    from sealer.cli.arguments import ClustersOptions
+
+    fleet_commands.clusters(ClustersOptions.from_flags(flags, env.environ), env)
+
+
+@cli.command("reencrypt")
+@click.argument("paths", nargs=-1, metavar="PATH...")
+@click.option("--cluster", metavar="NAME", help="Re-seal for this cluster of .sealer.yaml (its certificate and pq).")
+@option("--cert", metavar="PATH|URL", env=False, help="Re-seal for this certificate instead of a cluster's.")
+@click.option("--pq", is_flag=True, help="Re-seal in the post-quantum hybrid format (implied by a pq: true cluster).")
+@click.option("--config", metavar="PATH", help="The .sealer.yaml naming the fleet (default: the repository's).")
+@click.option(
+    "--from-key",
+    metavar="FINGERPRINT",
+    help="Move only the items sealed for this key (default: every item not yet sealed for the target).",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be re-sealed; change nothing.")
+@option(
+    "--recovery-private-key",
+    "keys",
+    metavar="FILE",
+    multiple=True,
+    env=False,
+    help="Private keys: PEM keys, key Secrets, backups (`sealer keys backup`, encrypted too) or a key directory. "
+    "Repeat or separate with commas (also $SEALED_SECRETS_RECOVERY_PRIVATE_KEY).",
+)
+@click.option(
+    "--key-dir", "key_dirs", metavar="DIR", multiple=True, help="A key directory (`sealer keys generate --out`)."
+)
+@click.option("--keyring", "keyring_name", metavar="NAME", help="The keys kept in the system keyring under NAME.")
+@click.option("--allow-insecure-keyring", is_flag=True, help="Accept a keyring backend that stores in plaintext.")
+@click.option("--passphrase-file", metavar="PATH", help="The passphrase of an encrypted backup.")
+@click.pass_obj
+def reencrypt_command(env: Environment, /, **flags: Any) -> None:
+    """Re-seal the SealedSecrets in files and directories for a cluster or a certificate, offline.
+
+    Opens each item with the local private keys and re-seals those not yet sealed for the target
+    (or, with --from-key, those sealed for that key). Only the moved values and the key hint change
+    in each file; all or nothing over the whole run.
+
+    \b
+    sealer reencrypt --cluster production-east --recovery-private-key backup.yaml clusters/production-east
+    """
+    from sealer.cli import reencrypt_commands  # the body, loaded when the command runs: see [tool.importlinter]
+    from sealer.cli.arguments import ReencryptOptions
+
+    reencrypt_commands.reencrypt(ReencryptOptions.from_flags(flags, env.environ), env)
+
+
 keys_group.register(cli)
 
 
@@ -229,7 +315,7 @@ def main(argv: Sequence[str] | None = None, env: Environment | None = None) -> i
         e.show(file=env.stderr)
         return ExitStatus.USAGE if isinstance(e, click.UsageError) else ExitStatus.FAILURE
     except SealerError as e:
-        return _fail(env, str(e))
+        return _fail(env, str(e), e.exit_status)
     except KeyboardInterrupt:
         return ExitStatus.INTERRUPTED
     except ModuleNotFoundError as e:

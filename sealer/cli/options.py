@@ -68,7 +68,13 @@ def connection_options(f: FC) -> FC:
                 "--kubeconfig", metavar="PATH", help="Path to a kubeconfig (default: $KUBECONFIG, else ~/.kube/config)."
             ),
             option("--context", help="The kubeconfig context to use."),
-            option("--cluster", help="The kubeconfig cluster to use."),
+            option(
+                "--cluster",
+                "cluster",
+                multiple=True,
+                help="The kubeconfig cluster to use (the last one given). In a repository whose .sealer.yaml "
+                "names clusters, `seal --cluster NAME` (repeatable) names clusters of the fleet instead.",
+            ),
             option("--user", help="The kubeconfig user to use."),
             option("-s", "--server", metavar="URL", help="The API server's address."),
             option("--token", help="Bearer token for the API server."),

@@ -16,6 +16,7 @@ from sealer.core.files import write_atomically
 from sealer.core.scope import Scope
 
 if TYPE_CHECKING:  # names for mypy; seal() imports the sealing code when it runs
+    from sealer.core.fleet import Fleet
     from sealer.core.sealing import NamespaceChoice, Sealer
 
 
@@ -27,12 +28,9 @@ def certificate_for(options: SealOptions, env: Environment) -> Certificate:
     from sealer.kube import controller_api
 
     target = options.target
-    pem = controller_api.fetch_certificate_with(env.kube(target.connection), target.namespace, target.name)
+    pem, source = controller_api.fetch_certificate_from(env.kube(target.connection), target.namespace, target.name)
     if options.verbosity:
-        env.note(
-            f"fetched the certificate from the controller {target.namespace}/{target.name} "
-            "through the API server's service proxy"
-        )
+        env.note(f"fetched the certificate from {source}")
     return parse_certificate(pem, f"certificate of {target.namespace}/{target.name}")
 
 
@@ -50,6 +48,22 @@ def _warnings(options: SealOptions, env: Environment) -> None:
         env.note("warning: ignoring --recovery-private-key because unseal command not chosen with --recovery-unseal")
 
 
+def _fleet(options: SealOptions) -> Fleet | None:
+    """The fleet to seal for: with --all-clusters, or --cluster in a repository whose .sealer.yaml
+    names clusters (elsewhere --cluster is kubectl's kubeconfig cluster, as with kubeseal)."""
+    from sealer.core.fleet import find_config, load_fleet
+
+    if not options.all_clusters and not options.cluster_names:
+        return None
+    config = options.config or find_config()
+    if config is None and not options.all_clusters:
+        return None
+    fleet = load_fleet(config)
+    if not fleet.clusters and not options.all_clusters and not options.config:
+        return None
+    return fleet
+
+
 def seal(options: SealOptions, env: Environment) -> None:
     from sealer.core.sealing import NamespaceChoice, Sealer
 
@@ -58,6 +72,12 @@ def seal(options: SealOptions, env: Environment) -> None:
         raise InputError("--from-file requires --raw")
     scope = Scope.parse(options.scope) if options.scope else None
 
+    fleet = _fleet(options)
+    if fleet is not None:
+        from sealer.cli import fleet_seal
+
+        fleet_seal.seal_for_fleet(options, env, fleet, scope)
+        return
     if options.validate or options.re_encrypt:
         from sealer.cli import server_side
 
@@ -130,12 +150,27 @@ def _seal_raw(options: SealOptions, env: Environment, scope: Scope | None) -> No
 def _merge_into(
     options: SealOptions, docs: list[manifests.Document], sealer: Sealer, scope: Scope | None, choice: NamespaceChoice
 ) -> None:
-    from sealer.core.sealing import check_sealed_secret, merge_into
-
     path = options.merge_into
     assert path is not None
     if len(docs) != 1:
         raise InputError(f"--merge-into takes exactly one input Secret, found {len(docs)}")
+    text = merged_text(path, docs[0], sealer, scope, choice, allow_empty_data=options.allow_empty_data)
+    write_atomically(path, text)  # in place: the file keeps its mode, as with kubeseal
+
+
+def merged_text(
+    path: str,
+    doc: manifests.Document,
+    sealer: Sealer,
+    scope: Scope | None,
+    choice: NamespaceChoice,
+    *,
+    allow_empty_data: bool = False,
+) -> str:
+    """The text of the SealedSecret file ``path`` with the items of the Secret ``doc`` added or
+    replaced (--merge-into): its other items keep their sealed bytes, the file its format."""
+    from sealer.core.sealing import check_sealed_secret, merge_into
+
     original_bytes = read_file(path)
     original_text = manifests.decode_text(original_bytes, path)
     originals = manifests.parse_stream(original_text, path)
@@ -152,19 +187,16 @@ def _merge_into(
     if scope is not None and scope is not original_scope:
         raise InputError(f"--scope {scope.value} differs from the scope of {path} ({original_scope.value})")
     addition = sealer.seal_secret(
-        docs[0].body,
-        docs[0].index,
+        doc.body,
+        doc.index,
         scope=original_scope,
         namespace=choice,
-        allow_empty_data=options.allow_empty_data,
+        allow_empty_data=allow_empty_data,
         name_override=meta["name"],
         namespace_override=meta.get("namespace") or "",
     )
     merged = merge_into(original, addition)
     if manifests.looks_like_json(original_text):
-        text = manifests.dump([merged], "json")
-    else:
-        text = manifests.dump_yaml(merged)
-        if original_text.lstrip().startswith("---"):
-            text = "---\n" + text
-    write_atomically(path, text)  # in place: the file keeps its mode, as with kubeseal
+        return manifests.dump([merged], "json")
+    text = manifests.dump_yaml(merged)
+    return "---\n" + text if original_text.lstrip().startswith("---") else text

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from sealer.core.exit_status import ExitStatus
+
 
 class SealerError(Exception):
-    """Base class: the CLI prints ``error: <str(exc)>`` and exits 1."""
+    """Base class: the CLI prints ``error: <str(exc)>`` and exits with ``exit_status`` (1)."""
+
+    exit_status = ExitStatus.FAILURE
 
 
 class InputError(SealerError):
@@ -38,3 +42,9 @@ class PrivateKeyError(SealerError):
 
 class UnsealError(SealerError):
     """A SealedSecret cannot be opened."""
+
+
+class UsageError(SealerError):
+    """Flags or configuration that contradict each other; nothing was attempted (exit 2)."""
+
+    exit_status = ExitStatus.USAGE

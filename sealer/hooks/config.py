@@ -24,11 +24,12 @@ import os
 from typing import Any, NamedTuple
 
 from sealer.core.errors import SealerError
+from sealer.core.fleet import CONFIG_NAME as CONFIG_NAME
+from sealer.core.fleet import FleetError, find_root, parse_clusters
 from sealer.hooks.findings import RULES
 
-CONFIG_NAME = ".sealer.yaml"
 ALLOW_ANNOTATION = "sealer.dev/allow-plaintext"
-_KEYS = {"certificates", "allow"}
+_KEYS = {"certificates", "allow", "clusters"}
 
 
 class ConfigError(SealerError):
@@ -93,20 +94,6 @@ class Config:
         return rel.replace(os.sep, "/")
 
 
-def find_root(start: str = ".") -> str:
-    """The Git work tree that holds ``start``, without running git (a process costs milliseconds
-    and pre-commit runs the hooks from the root anyway); ``start`` itself outside Git."""
-    here = os.path.abspath(start)
-    probe = here
-    while True:
-        if os.path.exists(os.path.join(probe, ".git")):
-            return probe
-        parent = os.path.dirname(probe)
-        if parent == probe:
-            return here
-        probe = parent
-
-
 def load(explicit: str | None = None, start: str = ".") -> Config:
     root = find_root(start)
     return Config(root, explicit or os.path.join(root, CONFIG_NAME), explicit=explicit is not None)
@@ -128,12 +115,23 @@ def parse(data: bytes, path: str) -> tuple[list[str], list[AllowEntry]]:
         raise ConfigError(f"{path}: line {dup.line}: key {_shown(dup.key)} is given twice")
     body = docs[0].body if docs else {}
     if not isinstance(body, dict):
-        raise ConfigError(f"{path}: expected a map with certificates: and allow:")
+        raise ConfigError(f"{path}: expected a map with certificates:, clusters: and allow:")
     unknown = sorted(_shown(key) for key in body if key not in _KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown key {unknown[0]} (known: {', '.join(sorted(_KEYS))})")
     base = os.path.dirname(os.path.abspath(path))
-    return _certificates(body.get("certificates"), path, base), _allow(body.get("allow"), path)
+    certificates = _certificates(body.get("certificates"), path, base)
+    try:
+        fleet = parse_clusters(body.get("clusters"), path, base)
+    except FleetError as e:
+        raise ConfigError(str(e)) from None
+    # A fleet cluster's certificate file is one the repository seals for; a URL is not fetched
+    # (a hook must be fast and work offline), a context's certificate only if it is cached in cert:.
+    for cluster in fleet.clusters:
+        cached = cluster.context is None or (cluster.cert is not None and os.path.exists(cluster.cert))
+        if cluster.cert and not cluster.cert_is_url and cached and cluster.cert not in certificates:
+            certificates.append(cluster.cert)
+    return certificates, _allow(body.get("allow"), path)
 
 
 def _certificates(value: object, path: str, base: str) -> list[str]:

@@ -29,6 +29,7 @@ _ALL = (
     Rule("kustomize-secret-file", "A kustomize secretGenerator that reads a file tracked in Git"),
     Rule("unparseable-secret", "Looks like a Secret but cannot be parsed, so it cannot be checked"),
     Rule("duplicate-key", "A key given twice where a Secret may be: parsers keep the last, Git keeps both"),
+    Rule("escrow-malformed", "An escrow object not as the controller writes it (a share that is no sealed value)"),
     # sealer-validate-sealed
     Rule("sealed-kind", "A SealedSecret with the wrong apiVersion or kind"),
     Rule("sealed-shape", "A SealedSecret without a name, spec or encryptedData map"),
@@ -49,6 +50,7 @@ NO_PLAINTEXT_RULES = (
     "kustomize-secret-file",
     "unparseable-secret",
     "duplicate-key",
+    "escrow-malformed",
 )
 VALIDATE_SEALED_RULES = (
     "sealed-kind",

@@ -4,8 +4,8 @@ Catches Secrets with data or stringData (also in Lists, OpenShift Templates, mul
 streams, JSON, and kustomize inline patches), key Secrets (sealing-key backups), PEM private keys
 in any file (also base64-encoded, as in tls.key), kustomize secretGenerators with literals or with
 files that are tracked in Git, and keys given twice where a Secret may be (parsers keep the last
-one, Git keeps both). Passes SealedSecrets, Secrets without data, and Helm templates (with a
-warning: they are not YAML yet).
+one, Git keeps both). Passes SealedSecrets, Secrets without data, escrow objects (their shares
+are sealed; a malformed one is caught), and Helm templates (with a warning: they are not YAML yet).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class NoPlaintext(runner.Hook):
         if file.is_manifest and (
             keys
             or plaintext.SECRET_KIND.search(data)
+            or plaintext.ESCROW_MARK in data
             or (file.is_kustomization and (b"secretGenerator" in data or b"patch" in data))
         ):
             try:

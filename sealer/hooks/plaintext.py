@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from sealer.core import escrow_format
 from sealer.hooks import pem
 from sealer.hooks.documents import FieldPath, annotations_of, display_name, field_text, metadata
 
@@ -17,6 +18,7 @@ _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 # matches; "\b" keeps SealedSecret, ExternalSecret and SecretStore out.
 SECRET_KIND = re.compile(rb"""kind['"]?\s*:\s*['"]?(?:Secret|[A-Za-z]*List)\b""")
 _SECRET_KIND_TEXT = re.compile(SECRET_KIND.pattern.decode())
+ESCROW_MARK = escrow_format.ESCROW_LABEL.encode()  # an escrow object's label or data.format
 _SECRET = re.compile(rb"""kind['"]?\s*:\s*['"]?Secret\b""")
 _DATA = re.compile(rb"""\b(?:data|stringData)['"]?\s*:""")
 
@@ -63,7 +65,13 @@ def check_object(obj: dict[str, Any], *, look_for_keys: bool) -> Iterator[Hit]:
     every object costs time a file without key-like bytes does not need)."""
     if obj.get("kind") == "Secret":
         yield from _check_secret(obj, look_for_keys)
-    elif look_for_keys:
+        return
+    if obj.get("kind") == "ConfigMap" and escrow_format.is_escrow(obj):
+        # Escrow objects pass (their shares are sealed), as long as they are only what the
+        # controller writes: a share that is no sealed value may be a key in disguise (its DER).
+        for problem in escrow_format.problems(obj):
+            yield "escrow-malformed", ("data",), f'escrow object "{display_name(obj)}": {problem}'
+    if look_for_keys:
         yield from _private_keys(obj, skip=())
 
 

@@ -45,6 +45,10 @@ def sealed_secret_path(namespace: str | None = None, name: str = "") -> str:
     return f"{SEALED_SECRETS}/namespaces/{quote(namespace)}/sealedsecrets" + (f"/{quote(name)}" if name else "")
 
 
+def configmap_path(namespace: str, name: str = "") -> str:
+    return f"/api/v1/namespaces/{quote(namespace)}/configmaps" + (f"/{quote(name)}" if name else "")
+
+
 def service_path(namespace: str, name: str = "") -> str:
     return f"/api/v1/namespaces/{quote(namespace)}/services" + (f"/{quote(name)}" if name else "")
 

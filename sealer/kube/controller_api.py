@@ -1,5 +1,7 @@
 """The sealed-secrets controller's HTTP API (/v1/cert.pem, /v1/verify, /v1/rotate), reached as
-kubeseal reaches it: through the API server's service proxy, with the kubeconfig's credentials."""
+kubeseal reaches it: through the API server's service proxy, with the kubeconfig's credentials.
+The certificate comes first from the controller's certificate ConfigMap (sealer/core/certmap.py),
+which needs no proxy: a private cluster whose API server cannot reach Pods still works."""
 
 from __future__ import annotations
 
@@ -7,8 +9,9 @@ import json
 from typing import Any
 from urllib.parse import quote
 
+from sealer.core import certmap
 from sealer.core.errors import CertificateError, SealerError
-from sealer.kube.client import Kube, service_path
+from sealer.kube.client import Kube, configmap_path, service_path
 from sealer.kube.errors import ApiError
 
 # The controller's answers are the status to judge (409: cannot decrypt), not errors to raise.
@@ -55,10 +58,39 @@ def fetch_certificate(
 
 def fetch_certificate_with(kube: Kube, controller_namespace: str, controller_name: str) -> bytes:
     """The controller's current certificate (PEM), through ``kube``."""
+    return fetch_certificate_from(kube, controller_namespace, controller_name)[0]
+
+
+def fetch_certificate_from(kube: Kube, controller_namespace: str, controller_name: str) -> tuple[bytes, str]:
+    """The controller's current certificate (PEM) and where it came from (for ``-v``): its
+    certificate ConfigMap if there is one this user may read, else the service proxy."""
+    pem, why_not = configmap_certificate(kube, controller_namespace, controller_name)
+    if pem is not None:
+        return pem, f"the ConfigMap {controller_namespace}/{certmap.name_for(controller_name)}"
     status, body = request(kube, controller_namespace, controller_name, "GET", "/v1/cert.pem")
     if status != 200:
-        raise CertificateError(f"cannot fetch certificate: {who_answered(status, body)}")
-    return body
+        raise CertificateError(f"cannot fetch certificate: {who_answered(status, body)} (and {why_not})")
+    return body, (
+        f"the controller {controller_namespace}/{controller_name} through the API server's service proxy ({why_not})"
+    )
+
+
+def configmap_certificate(kube: Kube, controller_namespace: str, controller_name: str) -> tuple[bytes | None, str]:
+    """(the sealing certificate of the ConfigMap, or None and why not)."""
+    name = certmap.name_for(controller_name)
+    where = f"ConfigMap {controller_namespace}/{name}"
+    try:
+        doc = _reached(lambda: kube.get(configmap_path(controller_namespace, name)))
+    except ApiError as e:
+        return None, f"cannot read the {where}: {e.summary}"
+    except SealerError as e:
+        return None, str(e)
+    if doc is None:
+        return None, f"no {where}"
+    try:
+        return certmap.sealing_certificate(doc, where), ""
+    except CertificateError as e:
+        return None, str(e)
 
 
 def who_answered(status: int, body: bytes | None) -> str:

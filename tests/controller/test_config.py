@@ -23,6 +23,17 @@ def test_defaults_match_bitnami(monkeypatch):
     assert args.rate_limit == 2 and args.rate_limit_burst == 2 and args.log_format == "text"
 
 
+def test_retirement_and_certificate_configmap_flags(monkeypatch):
+    monkeypatch.delenv("SEALED_SECRETS_RETIRED_KEY_GRACE_PERIOD", raising=False)
+    monkeypatch.delenv("SEALED_SECRETS_CERTIFICATE_CONFIGMAP", raising=False)
+    default = config.Config(config.parser().parse_args([]))
+    assert default.retired_grace == dt.timedelta(days=30)
+    assert default.args.certificate_configmap == "sealed-secrets-controller-certs"
+    monkeypatch.setenv("SEALED_SECRETS_RETIRED_KEY_GRACE_PERIOD", "90s")
+    args = config.parser().parse_args(["--certificate-configmap", ""])
+    assert config.Config(args).retired_grace == dt.timedelta(seconds=90) and args.certificate_configmap == ""
+
+
 def test_go_style_booleans():
     p = config.parser()
     assert p.parse_args(["--update-status"]).update_status is True
@@ -68,6 +79,8 @@ def test_namespaces_rule():
         (["--key-prefix", "Bad_Prefix"], "prefix"),
         (["--log-level", "LOUD"], "--log-level"),
         (["--listen-addr", "8080"], "--listen-addr"),
+        (["--escrow-recipients", "Not_A_Name"], "--escrow-recipients"),
+        (["--retired-key-grace-period", "a month"], "retired-key-grace-period"),
     ],
 )
 def test_bad_flags_are_one_line_errors(argv, message, tmp_path):

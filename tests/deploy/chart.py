@@ -5,6 +5,7 @@ tests/deploy/test_chart.py (static) and tests/e2e/test_chart_install.py (against
 from __future__ import annotations
 
 import copy
+import os
 import subprocess
 from pathlib import Path
 
@@ -50,6 +51,23 @@ def kustomize(path: Path = DEPLOY) -> list[dict]:
     return objects(run([KUBECTL, "kustomize", str(path)]).stdout)
 
 
+def overlay(directory: Path, *components: str) -> Path:
+    """An overlay of deploy/ with deploy/'s components (e.g. "pq-keys"), as its docs say to write one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    rel = os.path.relpath(DEPLOY, directory)  # kustomize wants relative paths
+    (directory / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [rel],
+                "components": [f"{rel}/{c}" for c in components],
+            }
+        )
+    )
+    return directory
+
+
 def the(docs: list[dict], kind: str, name: str | None = None) -> dict:
     found = [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"] == name)]
     assert len(found) == 1, f"{kind}/{name}: {len(found)} rendered"
@@ -65,6 +83,8 @@ CHART_NAMES = {
     "sealed-secrets-key-admin": "<key-admin>",
     "sealed-secrets-leader-election": "<leader-election>",
     "sealed-secrets-service-proxier": "<service-proxier>",
+    "sealed-secrets-certs": "<certs>",
+    "sealed-secrets-certificate-reader": "<certificate-reader>",
 }
 KUSTOMIZE_NAMES = {
     "sealed-secrets-controller": "<controller>",
@@ -72,6 +92,8 @@ KUSTOMIZE_NAMES = {
     "sealed-secrets-key-admin": "<key-admin>",
     "sealed-secrets-controller-leader-election": "<leader-election>",
     "sealed-secrets-service-proxier": "<service-proxier>",
+    "sealed-secrets-controller-certs": "<certs>",
+    "sealed-secrets-certificate-reader": "<certificate-reader>",
 }
 # deploy/ binds the key-admin Role with a RoleBinding named after the controller (controller.yaml's
 # name), the chart with one named after the Role (Bitnami's chart's).
@@ -103,7 +125,7 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
             if subject["kind"] == "ServiceAccount":
                 subject["name"] = name(subject["name"])
         for rule in doc.get("rules", []):
-            if set(rule.get("resources", [])) & {"services", "services/proxy"}:
+            if set(rule.get("resources", [])) & {"services", "services/proxy", "configmaps"}:
                 rule["resourceNames"] = [
                     ":".join(name(p) for p in rn.split(":")) for rn in rule.get("resourceNames", [])
                 ]
@@ -116,6 +138,12 @@ def normalised(docs: list[dict], names: dict[str, str], binding_names: dict[str,
             for term in pod_selector_terms(pod["spec"]):
                 term.pop("labelSelector")
             for container in pod["spec"]["containers"]:
+                args = [name(a) for a in container.get("args", [])]
+                # The certificate ConfigMap is named after the Service: the chart says so, deploy/
+                # keeps the controller's default (sealed-secrets-controller-certs). The same name.
+                if "--certificate-configmap" in args and args[args.index("--certificate-configmap") + 1] == "<certs>":
+                    del args[args.index("--certificate-configmap") : args.index("--certificate-configmap") + 2]
+                container["args"] = args
                 for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
                     for field, default in PROBE_DEFAULTS.items():
                         if container.get(probe, {}).get(field) == default:

@@ -41,7 +41,7 @@ def run(promtool: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 def test_rules_are_valid(promtool, rules_dir):
     proc = run(promtool, "check", "rules", "rules.yaml", cwd=rules_dir)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "SUCCESS: 5 rules found" in proc.stdout
+    assert "SUCCESS: 6 rules found" in proc.stdout
 
 
 def test_alert_unit_tests_pass(promtool, rules_dir):
@@ -60,6 +60,14 @@ def test_alert_unit_tests_pass(promtool, rules_dir):
             "sum by (namespace, job) (sealed_secrets_controller_leader) != 1",
             "sum(sealed_secrets_controller_leader) < 1",
         ),
+        (
+            "key_without_escrow_seconds)",
+            "key_without_escrow_seconds) / 2",
+        ),
+        (
+            "max by (namespace, job) (sealed_secrets_controller_key_without",
+            "sum by (namespace, job) (sealed_secrets_controller_key_without",
+        ),
     ],
     ids=[
         "not-synced-for",
@@ -67,6 +75,8 @@ def test_alert_unit_tests_pass(promtool, rules_dir):
         "absent-ignores-up-value",
         "not-synced-any-condition",
         "leaderless-also-two-leaders",
+        "without-escrow-threshold",
+        "without-escrow-one-per-installation",
     ],
 )
 def test_alert_unit_tests_catch_changes(promtool, rules_dir, old, new):

@@ -23,6 +23,7 @@ from tests.deploy.chart import (
     kustomize,
     normalised,
     objects,
+    overlay,
     run,
     selects_pods,
     template,
@@ -51,6 +52,7 @@ FULL_VALUES = {
     "keyttl": "8760h",
     "keycutofftime": "2026-01-01T00:00:00Z",
     "keySize": 3072,
+    "pqKeys": True,
     "rateLimit": 5,
     "rateLimitBurst": 10,
     "additionalNamespaces": ["team-a", "team-b"],
@@ -213,6 +215,10 @@ def test_defaults_use_bitnamis_names_and_selectors(default):
             ("RoleBinding", "sealed-secrets-leader-election"),
             ("Role", "sealed-secrets-service-proxier"),
             ("RoleBinding", "sealed-secrets-service-proxier"),
+            ("Role", "sealed-secrets-escrow"),
+            ("RoleBinding", "sealed-secrets-escrow"),
+            ("Role", "sealed-secrets-certificate-reader"),  # sealer's own (no Bitnami name to keep)
+            ("RoleBinding", "sealed-secrets-certificate-reader"),
             ("Service", "sealed-secrets"),
             ("Service", "sealed-secrets-metrics"),
             ("Deployment", "sealed-secrets"),
@@ -259,6 +265,24 @@ def test_names_follow_bitnamis_rules(helm, release, override, fullname):
 def test_default_args_are_valid_controller_flags(default):
     args = controller_args(container(default)["args"])
     assert args.update_status is True and args.key_prefix == "sealed-secrets-key"
+    assert args.pq_keys is False and not any(a.startswith("--pq-keys") for a in container(default)["args"])
+
+
+def test_pq_keys_is_the_kustomize_component(helm, tmp_path):
+    """pqKeys: true renders deploy/ with the component deploy/pq-keys (object for object, as the
+    defaults render deploy/): --pq-keys on the controller, nothing else changed. pqKeys: false is
+    the default (tested above: no flag)."""
+    docs = template(helm, {"pqKeys": True})
+    args = container(docs)["args"]
+    assert args.count("--pq-keys") == 1 and controller_args(args).pq_keys is True
+    built = kustomize(overlay(tmp_path / "overlay", "pq-keys"))
+    crd = the(built, "CustomResourceDefinition")
+    rendered = normalised(docs, CHART_NAMES)
+    expected = normalised([d for d in built if d is not crd], KUSTOMIZE_NAMES, KUSTOMIZE_BINDING_NAMES)
+    assert sorted(rendered) == sorted(expected)
+    for key in expected:
+        assert rendered[key] == expected[key], key
+    assert template(helm, {"pqKeys": False}) == template(helm)
 
 
 # --- a full set of values --------------------------------------------------------------------------
@@ -303,6 +327,7 @@ def test_full_values_reach_the_controller(full):
     assert str(args.key_renew_period) in ("0", "0:00:00")
     assert args.key_cutoff_time == "2026-01-01T00:00:00Z"
     assert args.key_size == 3072 and args.key_prefix == "my-keys"
+    assert args.pq_keys is True and c["args"].count("--pq-keys") == 1
     assert args.rate_limit == 5.0 and args.rate_limit_burst == 10
     assert args.additional_namespaces == "team-a,team-b"
     assert args.label_selector == "sealer.test/own-controller notin (none)"
@@ -476,6 +501,7 @@ def test_bitnamis_whole_default_values_file_is_accepted(helm, bitnami_chart):
         ({"privateKeyLabels": {"a": "b"}}, "privateKeyLabels"),
         ({"rbac": {"pspEnabled": True}}, "pspEnabled"),
         ({"logFormat": "yaml"}, "logFormat"),
+        ({"pqKeys": "yes"}, "pqKeys"),  # a string would render the flag for "false" too
     ],
 )
 def test_schema_rejects(helm, values, message):
@@ -536,3 +562,59 @@ def test_admission_policy_needs_kubernetes_1_30(helm):
     assert template(helm, {"admissionPolicy": {"enabled": True}}, extra=("--kube-version", "1.30.0"))
     # and the rest of the chart renders for an older cluster
     assert template(helm, extra=("--kube-version", "1.25.0"))
+
+
+def test_escrow_values_make_the_recipients_configmap_and_flag(helm):
+    """escrow.*: the ConfigMap the controller reads (--escrow-recipients), its certificates
+    checked as the controller checks them; the defaults make none and pass no flag."""
+    import datetime as dt
+
+    from keys.escrow_recipients import from_objects
+
+    pem = (DEPLOY.parent / "examples" / "example-cert.pem").read_text()
+    docs = template(
+        helm, {"escrow": {"recipientsName": "vault-recipients", "recipients": {"vault.pem": pem}, "threshold": 1}}
+    )
+    cm = the(docs, "ConfigMap", "vault-recipients")
+    assert cm["metadata"]["namespace"] == "kube-system"
+    assert cm["data"] == {"vault.pem": pem, "threshold": "1"}
+    assert controller_args(container(docs)["args"]).escrow_recipients == "vault-recipients"
+    got = from_objects([(cm, "cm")], dt.datetime.now(dt.UTC))
+    assert len(got.recipients) == 1 and got.problems == ()
+    default = template(helm)
+    assert not [d for d in default if d["kind"] == "ConfigMap"]
+    assert controller_args(container(default)["args"]).escrow_recipients == "sealed-secrets-escrow-recipients"
+    unnamed = template(helm, {"escrow": {"recipients": {"vault.pem": pem}}})
+    assert the(unnamed, "ConfigMap", "sealed-secrets-escrow-recipients")["data"] == {"vault.pem": pem}
+    refused = template(helm, {"escrow": {"recipients": {"vault.pem": "not a certificate"}}}, check=False)
+    assert refused.returncode != 0 and "escrow" in refused.stderr
+
+
+def test_certificate_configmap_follows_the_service_name(helm):
+    """`sealer seal --controller-name X` looks for the ConfigMap X-certs: the chart names it after
+    its Service, lets every authenticated user get that one ConfigMap, and lets the controller
+    write it (and delete retired key Secrets)."""
+    docs = template(helm, {"retiredKeyGracePeriod": "48h", "fullnameOverride": "vault"})
+    args = controller_args(container(docs)["args"])
+    assert the(docs, "Service", "vault")  # the Service sealer seal is pointed at
+    assert args.certificate_configmap == "vault-certs"
+    assert args.retired_key_grace_period.total_seconds() == 48 * 3600
+    reader = the(docs, "Role", "vault-certificate-reader")
+    assert reader["rules"] == [
+        {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["vault-certs"], "verbs": ["get"]}
+    ]
+    binding = the(docs, "RoleBinding", "vault-certificate-reader")
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:authenticated"}
+    ]
+    admin = the(docs, "Role", "vault-key-admin")["rules"]
+    assert {
+        "apiGroups": [""],
+        "resources": ["configmaps"],
+        "resourceNames": ["vault-certs"],
+        "verbs": ["get", "update"],
+    } in admin
+    assert "delete" in admin[0]["verbs"]
+    off = template(helm, {"publishCertificates": False, "rbac": {"certificateReader": {"create": False}}})
+    assert controller_args(container(off)["args"]).certificate_configmap == ""
+    assert not [d for d in off if d["metadata"]["name"].endswith("certificate-reader")]

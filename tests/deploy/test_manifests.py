@@ -4,6 +4,7 @@ tests/e2e/test_deploy.py for the same manifests against a real API server)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import shutil
@@ -29,6 +30,9 @@ EXPORTED_METRICS = {
     "sealed_secrets_controller_keys",
     "sealed_secrets_controller_private_key_operations_total",
     "sealed_secrets_controller_leader",
+    "sealed_secrets_controller_keys_without_escrow",
+    "sealed_secrets_controller_key_without_escrow_seconds",
+    "sealed_secrets_controller_escrow_recipients",
     "up",
 }
 # The controller's command-line contract (each also SEALED_SECRETS_<FLAG>).
@@ -247,6 +251,25 @@ def test_an_overlay_can_move_the_controller_to_another_namespace(tmp_path):
     assert subjects and all(s["namespace"] == "sealer-system" for s in subjects)
 
 
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl not found")
+def test_pq_keys_component_adds_the_flag_and_nothing_else(tmp_path):
+    """deploy/pq-keys: the controller gets --pq-keys (post-quantum keys); every other object, and
+    the rest of the Deployment, is deploy/'s. deploy/ alone has no --pq-keys."""
+    from controller.config import parser
+    from tests.deploy.chart import kustomize, overlay
+
+    base = kustomize(DEPLOY)
+    with_pq = kustomize(overlay(tmp_path / "overlay", "pq-keys"))
+    (plain,) = [d for d in base if d["kind"] == "Deployment"]
+    (pq,) = [d for d in with_pq if d["kind"] == "Deployment"]
+    plain_args = plain["spec"]["template"]["spec"]["containers"][0]["args"]
+    pq_args = pq["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert "--pq-keys" not in plain_args and parser().parse_args(plain_args).pq_keys is False
+    assert pq_args == [*plain_args, "--pq-keys"] and parser().parse_args(pq_args).pq_keys is True
+    pq["spec"]["template"]["spec"]["containers"][0]["args"] = plain_args
+    assert with_pq == base
+
+
 # --- CRD -----------------------------------------------------------------------------------------
 
 
@@ -326,6 +349,7 @@ def test_alerts_are_complete():
         "SealedSecretsKeyRotationOverdue",
         "SealedSecretsControllerAbsent",
         "SealedSecretsControllerLeaderless",
+        "SealedSecretsKeyWithoutEscrow",
     ]
     for rule in rules:
         assert rule["labels"]["severity"] in ("warning", "critical")
@@ -442,3 +466,37 @@ def test_leader_election_rbac_matches_the_default_lease_name():
             "verbs": ["get", "update"],
         }
     ]
+
+
+def test_escrow_component_makes_the_recipients_configmap_the_controller_reads(tmp_path):
+    """deploy/escrow with a recipients component of the user's (as its comment shows): one ConfigMap,
+    in the controller's namespace, under the controller's default --escrow-recipients name, with the
+    certificates and the threshold; without the user's component, an empty one (the alert fires)."""
+    from controller.config import parser
+    from keys.escrow_recipients import from_objects
+    from tests.deploy.chart import KUBECTL, run
+
+    overlay = tmp_path / "overlay"
+    (overlay / "recipients").mkdir(parents=True)
+    shutil.copytree(DEPLOY, tmp_path / "deploy")
+    shutil.copy(REPO / "examples" / "example-cert.pem", overlay / "recipients" / "vault.pem")
+    (overlay / "recipients" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nconfigMapGenerator:\n"
+        "  - name: sealed-secrets-escrow-recipients\n    namespace: kube-system\n    behavior: merge\n    files: [vault.pem]\n"
+        "    literals: [threshold=1]\n"
+    )
+    (overlay / "kustomization.yaml").write_text("resources: [../deploy]\ncomponents: [../deploy/escrow, recipients]\n")
+    built = run([KUBECTL, "kustomize", str(overlay)]).stdout
+    (cm,) = [d for d in yaml.safe_load_all(built) if d and d["kind"] == "ConfigMap"]
+    assert cm["metadata"]["name"] == parser().parse_args([]).escrow_recipients
+    assert cm["metadata"]["namespace"] == "kube-system"
+    assert set(cm["data"]) == {"vault.pem", "threshold"}
+    got = from_objects([(cm, "cm")], dt.datetime.now(dt.UTC))
+    assert len(got.recipients) == 1 and got.threshold == 1 and got.problems == ()
+    (overlay / "kustomization.yaml").write_text("resources: [../deploy]\ncomponents: [../deploy/escrow]\n")
+    (empty,) = [
+        d
+        for d in yaml.safe_load_all(run([KUBECTL, "kustomize", str(overlay)]).stdout)
+        if d and d["kind"] == "ConfigMap"
+    ]
+    assert not empty.get("data")

@@ -104,7 +104,7 @@ class ControllerProcess:
 
 def install_in_namespace(kube, name: str, *, leader_election: bool = True) -> list:
     """A second install of deploy/ in namespace ``name`` (created here): its ServiceAccount, the
-    key Role (and the leader-election Role) with their RoleBindings, and deploy/'s ClusterRole bound
+    key Role, the certificate reader Role (and the leader-election Role) with their RoleBindings, and deploy/'s ClusterRole bound
     to that ServiceAccount; what an overlay of deploy/ with ``namespace: <name>`` creates, minus the
     cluster-scoped objects it would take over from the session's install. Returns the undo steps."""
     import kubernetes
@@ -112,7 +112,9 @@ def install_in_namespace(kube, name: str, *, leader_election: bool = True) -> li
     core, rbac = kubernetes.client.CoreV1Api(kube), kubernetes.client.RbacAuthorizationV1Api(kube)
     core.create_namespace({"metadata": {"name": name}})
     docs = [d for d in yaml.safe_load_all((REPO / "deploy" / "rbac.yaml").read_text()) if d]
-    roles = ["sealed-secrets-key-admin"] + (["sealed-secrets-controller-leader-election"] if leader_election else [])
+    roles = ["sealed-secrets-key-admin", "sealed-secrets-escrow", "sealed-secrets-certificate-reader"] + (
+        ["sealed-secrets-controller-leader-election"] if leader_election else []
+    )
     cluster_binding = next(d for d in docs if d["kind"] == "ClusterRoleBinding")
     for subject in cluster_binding["subjects"]:
         subject["namespace"] = name
@@ -123,7 +125,8 @@ def install_in_namespace(kube, name: str, *, leader_election: bool = True) -> li
             d for d in docs if d["kind"] == "RoleBinding" and d["roleRef"]["name"] == role["metadata"]["name"]
         )
         for subject in binding["subjects"]:
-            subject["namespace"] = name
+            if subject["kind"] == "ServiceAccount":
+                subject["namespace"] = name
         rbac.create_namespaced_role(name, role)
         rbac.create_namespaced_role_binding(name, binding)
     rbac.create_cluster_role_binding(cluster_binding)

@@ -1,8 +1,9 @@
 """deploy/admission (the ValidatingAdmissionPolicy) against the real API server: each malformed
 SealedSecret is refused at create time with a message naming the field, and every SealedSecret
-sealed by `sealer seal` and by Bitnami's kubeseal, in all three scopes, is stored. The policy is
-applied as the kustomize component with its key-size variable patched (the test keys are 2048-bit,
-as the e2e controller's)."""
+sealed by `sealer seal` (classic and `--pq`) and by Bitnami's kubeseal, in all three scopes, is
+stored. The policy's framing check agrees with sealer/core/crypto.py's on values of both formats
+at and around their shortest length. The policy is applied as the kustomize component with its
+key-size variable patched (the test keys are 2048-bit, as the e2e controller's)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import copy
 import datetime as dt
 import json
 import os
+import random
 import subprocess
 import sys
 import time
@@ -20,7 +22,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from keys.generate import self_signed_certificate
+from keys.generate import generate_key_pair, self_signed_certificate
 from sealer.core import crypto
 from tests.e2e.waiting import eventually
 from tests.interop.conftest import find_binary
@@ -94,6 +96,15 @@ def cert(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def pq_cert(tmp_path_factory) -> Path:
+    """A 2048-bit certificate with an ML-KEM-768 public key after it, as `/v1/cert.pem` of a
+    controller run with --pq-keys serves it."""
+    path = tmp_path_factory.mktemp("pq-cert") / "cert.pem"
+    path.write_bytes(generate_key_pair(2048, pq=True).published_pem())
+    return path
+
+
 def secret(name: str, namespace: str, scope: str | None = None) -> str:
     meta = {"name": name, "namespace": namespace}
     if scope == "namespace-wide":
@@ -110,9 +121,10 @@ def secret(name: str, namespace: str, scope: str | None = None) -> str:
     )
 
 
-def sealer_seal(cert: Path, name: str, namespace: str, scope: str) -> dict:
+def sealer_seal(cert: Path, name: str, namespace: str, scope: str, *, pq: bool = False) -> dict:
     proc = subprocess.run(
-        [sys.executable, "-m", "sealer", "seal", "--cert", str(cert), "--scope", scope, "-o", "json"],
+        [sys.executable, "-m", "sealer", "seal", *(["--pq"] if pq else []), "--cert", str(cert), "--scope", scope]
+        + ["-o", "json"],
         input=secret(name, namespace),
         capture_output=True,
         text=True,
@@ -141,10 +153,18 @@ def good(cert) -> dict:
     return sealer_seal(cert, "db", "default", "strict")
 
 
-@pytest.mark.parametrize("tool", ["sealer", "kubeseal"])
+def sealer_seal_pq(cert: Path, name: str, namespace: str, scope: str) -> dict:
+    doc = sealer_seal(cert, name, namespace, scope, pq=True)
+    assert all(crypto.is_hybrid(crypto.decode(v)) for v in doc["spec"]["encryptedData"].values())
+    return doc
+
+
+@pytest.mark.parametrize("tool", ["sealer", "sealer-pq", "kubeseal"])
 @pytest.mark.parametrize("scope", ["strict", "namespace-wide", "cluster-wide"])
-def test_sealed_by_the_tools_is_admitted(control_plane, policy, cert, namespace, tool, scope):
-    seal = sealer_seal if tool == "sealer" else kubeseal_seal
+def test_sealed_by_the_tools_is_admitted(control_plane, policy, cert, pq_cert, namespace, tool, scope):
+    seal = {"sealer": sealer_seal, "kubeseal": kubeseal_seal, "sealer-pq": sealer_seal_pq}[tool]
+    if tool == "sealer-pq":
+        cert = pq_cert
     doc = seal(cert, f"{tool}-{scope}", namespace, scope)
     if scope == "cluster-wide":
         doc["metadata"].pop("namespace", None)  # may be applied anywhere: kubectl -n
@@ -178,6 +198,15 @@ def _set(doc: dict, path: str, value) -> None:
         node.pop(last, None)
     else:
         node[last] = value
+
+
+def shape(n: int, extra: int = 0, *, hybrid: bool = False, tag: bytes = crypto.HYBRID_TAG, seed: int = 0) -> bytes:
+    """A value framed like a sealed value with an RSA block of n bytes, `extra` bytes longer than
+    the shortest one crypto.parse accepts (random bytes: only the framing counts)."""
+    rng = random.Random(seed * 100_000 + n * 10 + extra)
+    head = (tag if hybrid else b"") + n.to_bytes(2, "big")
+    body = n + (crypto.MLKEM768_CIPHERTEXT_BYTES if hybrid else 0) + crypto.GCM_TAG_BYTES + extra
+    return head + rng.randbytes(body)
 
 
 # (what, edits to the good object, words the message must contain)
@@ -240,6 +269,37 @@ BAD = [
         ["spec.template.data.password", "also in spec.encryptedData"],
     ),
     ("legacy-data-not-framed", {"spec/data": "c2VjcmV0"}, ["spec.data", "not a sealed value"]),
+    (
+        "cut-short-by-a-byte",
+        {"spec/encryptedData/password": crypto.encode(shape(256, -1))},
+        ["spec.encryptedData.password", "not a sealed value", "2048 bits (too short)"],
+    ),
+    # the hybrid (post-quantum) framing
+    (
+        "hybrid-cut-short-by-a-byte",
+        {"spec/encryptedData/password": crypto.encode(shape(256, -1, hybrid=True))},
+        ["spec.encryptedData.password", "not a post-quantum sealed value", "2048 bits (too short)"],
+    ),
+    (
+        "hybrid-without-its-ml-kem-ciphertext",
+        {"spec/encryptedData/password": crypto.encode(crypto.HYBRID_TAG + shape(256, 64))},
+        ["spec.encryptedData.password", "not a post-quantum sealed value", "2048 bits (too short)"],
+    ),
+    (
+        "hybrid-other-key-size",
+        {"spec/encryptedData/password": crypto.encode(shape(512, 16, hybrid=True))},
+        ["spec.encryptedData.password", "sealed (post-quantum) for a 4096-bit key", "2048"],
+    ),
+    (
+        "hybrid-length-not-an-rsa-block",
+        {"spec/encryptedData/password": crypto.encode(shape(257, 16, hybrid=True))},
+        ["spec.encryptedData.password", "not a post-quantum sealed value for a key of 2048 bits"],
+    ),
+    (
+        "hybrid-unknown-version",
+        {"spec/encryptedData/password": crypto.encode(shape(256, 16, hybrid=True, tag=b"\xffPQ\x02"))},
+        ["spec.encryptedData.password", "not a post-quantum sealed value"],
+    ),
 ]
 
 
@@ -360,8 +420,6 @@ def _framed(n_bytes: int, rng) -> str:
 def test_cost_stays_bounded_with_many_items(control_plane, policy, namespace):
     """2,000 items (about 0.9 MB), and one value of 1 MiB (the Secret size limit): admitted, so the
     CEL cost stays under the API server's limits; one bad item among many is named."""
-    import random
-
     rng = random.Random(11)
     many = {f"key-{i:04d}": _framed(64, rng) for i in range(2000)}
     base = {
@@ -398,3 +456,97 @@ def test_policy_type_checks_against_the_crd_schema(control_plane, policy, kube):
         (checked_policy.status.type_checking.expression_warnings or []) if checked_policy.status.type_checking else []
     )
     assert warnings == [], [(w.field_ref, w.warning) for w in warnings]
+
+
+def _sealed_secret(name: str, namespace: str, data: dict[str, str]) -> dict:
+    return {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {"encryptedData": data, "template": {"metadata": {"name": name, "namespace": namespace}}},
+    }
+
+
+def test_cost_stays_bounded_with_hybrid_items(control_plane, policy, namespace):
+    """700 hybrid items (about 1.35 MB, near etcd's 1.5 MiB) and one hybrid value of 1 MiB are
+    admitted; a mis-framed value of 1 MiB is refused with its name (the message reads only the
+    first characters of the value)."""
+    many = {f"key-{i:04d}": crypto.encode(shape(256, 64, hybrid=True, seed=i)) for i in range(700)}
+    doc = _sealed_secret("many-pq", namespace, many)
+    assert len(json.dumps(doc)) > 1_300_000
+    proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(doc), check=False)
+    assert proc.returncode == 0, proc.stderr[:2000]
+    big = _sealed_secret("big-pq", namespace, {"blob": crypto.encode(shape(256, 1024 * 1024 - 1500, hybrid=True))})
+    proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(big), check=False)
+    assert proc.returncode == 0, proc.stderr[:2000]
+    for what, blob in [
+        ("classic", shape(512, 1024 * 1024 - 600)),
+        ("hybrid", shape(512, 1024 * 1024 - 1700, hybrid=True)),
+    ]:
+        bad = _sealed_secret("big-bad", namespace, {"blob": crypto.encode(blob)})
+        proc = control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(bad), check=False)
+        assert proc.returncode != 0, what
+        assert "spec.encryptedData.blob is sealed" in proc.stderr and "for a 4096-bit key" in proc.stderr, (
+            what,
+            proc.stderr[:2000],
+        )
+
+
+def framing_cases() -> dict[str, bytes]:
+    """Values of both formats, for RSA blocks of several sizes (and one that is none), from three
+    bytes shorter than crypto.parse's shortest to three longer: every base64 padding at the edge."""
+    cases = {}
+    for fmt in ("classic", "hybrid"):
+        for n in (128, 256, 257, 384, 512):
+            for extra in range(-3, 4):
+                cases[f"{fmt}-{n}-{extra + 3}"] = shape(n, extra, hybrid=fmt == "hybrid")
+    cases["hybrid-version-2"] = shape(256, 16, hybrid=True, tag=b"\xffPQ\x02")
+    cases["unknown-format"] = b"\xff\x00" + shape(256, 16)
+    return cases
+
+
+def crypto_admits(blob: bytes, key_bytes: set[int]) -> bool:
+    """What sealer/core/crypto.py (and so the pre-commit hook and the controller) make of the framing."""
+    try:
+        crypto.check_framing(blob)
+    except crypto.SealedValueError:
+        return False
+    return len(crypto.parse(blob).wrapped) in key_bytes
+
+
+def set_key_sizes(control_plane, sizes: str, probe: dict, admitted: bool) -> None:
+    """Patch the policy's key sizes and wait until the API server applies them (probe: an object
+    admitted under the new sizes, or refused)."""
+    patch = [{"op": "replace", "path": "/spec/variables/0/expression", "value": sizes}]
+    control_plane.kubectl("patch", "validatingadmissionpolicy", POLICY, "--type=json", "-p", json.dumps(patch))
+    deadline = time.monotonic() + 30
+    while (
+        control_plane.kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(probe), check=False).returncode
+        == 0
+    ) != admitted:
+        assert time.monotonic() < deadline, f"key sizes {sizes} never took effect"
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("sizes", ["[2048]", "[2048, 4096]"])
+def test_framing_check_agrees_with_crypto(control_plane, policy, namespace, sizes):
+    """Each value the policy admits is one crypto.check_framing accepts for the cluster's key sizes,
+    and the reverse: lengths exact to the byte (not rounded to base64 groups), with several key
+    sizes each with its own shortest length. The bad values go in one object: the message counts
+    every value refused."""
+    key_bytes = {int(s) // 8 for s in json.loads(sizes)}
+    cases = framing_cases()
+    good = {k: crypto.encode(v) for k, v in cases.items() if crypto_admits(v, key_bytes)}
+    bad = {k: crypto.encode(v) for k, v in cases.items() if not crypto_admits(v, key_bytes)}
+    assert len(good) >= 8 * len(key_bytes) and len(bad) > 40  # the cases do cover both sides
+    probe = _sealed_secret("probe-4096", namespace, {"a": crypto.encode(shape(512))})
+    if sizes != "[2048]":
+        set_key_sizes(control_plane, sizes, probe, admitted=True)
+    try:
+        proc = refused(control_plane, _sealed_secret("good", namespace, good))
+        assert proc.returncode == 0, proc.stderr
+        proc = refused(control_plane, _sealed_secret("bad", namespace, bad))
+        assert proc.returncode != 0 and f"({len(bad) - 1} more values too)" in proc.stderr, proc.stderr
+    finally:
+        if sizes != "[2048]":
+            set_key_sizes(control_plane, "[2048]", probe, admitted=False)

@@ -1,9 +1,10 @@
 """deploy/helm/sealer installed with the real helm into the real API server: `helm install`, the
 controller run with exactly the rendered container arguments as the rendered ServiceAccount (so the
 chart's RBAC is what it has), `helm upgrade` (values changed, the admission policy switched on and
-off), `helm uninstall`; and a release of Bitnami's chart (2.18, from the v0.36.6 module) with a
-typical values file upgraded to this chart with the same file, Bitnami's controller before and ours
-after, on the same keys.
+off, post-quantum keys on: the next key has an ML-KEM key and opens `sealer seal --pq`), `helm
+uninstall`; and a release of Bitnami's chart (2.18, from the v0.36.6 module) with a typical values
+file upgraded to this chart with the same file, Bitnami's controller before and ours after, on the
+same keys.
 
 There is no kubelet: Deployments never run Pods. The controllers run as processes; the only
 arguments added to the rendered ones are a kubeconfig (a Pod has in-cluster configuration) and
@@ -18,6 +19,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -118,7 +120,7 @@ def release_ns(kube, helm, request):
     core.delete_namespace(name)
 
 
-def seal(cert: bytes, tmp: Path, name: str, namespace: str, value: str) -> dict:
+def seal(cert: bytes, tmp: Path, name: str, namespace: str, value: str, *, pq: bool = False) -> dict:
     (tmp / "cert.pem").write_bytes(cert)
     secret = {
         "apiVersion": "v1",
@@ -127,7 +129,8 @@ def seal(cert: bytes, tmp: Path, name: str, namespace: str, value: str) -> dict:
         "stringData": {"password": value},
     }
     out = subprocess.run(
-        [sys.executable, "-m", "sealer", "seal", "--cert", str(tmp / "cert.pem"), "-o", "json"],
+        [sys.executable, "-m", "sealer", "seal", *(["--pq"] if pq else []), "--cert", str(tmp / "cert.pem")]
+        + ["-o", "json"],
         input=json.dumps(secret),
         capture_output=True,
         text=True,
@@ -182,19 +185,20 @@ def test_install_run_upgrade_uninstall(control_plane, helm, kube, release_ns, tm
     finally:
         assert ctrl.stop() == 0
 
-    # upgrade: other values, the admission policy on
+    # upgrade: other values, the admission policy on, post-quantum keys on
     upgraded_values = {
         **values,
         "keyrenewperiod": "0",
         "logFormat": "json",
         "admissionPolicy": {"enabled": True, "keySizes": [4096]},
+        "pqKeys": True,
     }
     helm("upgrade", "sealed-secrets", str(CHART), "-n", ns, values=upgraded_values)
     upgraded = helm.manifest("sealed-secrets", ns)
     assert upgraded == template(helm.binary, upgraded_values, namespace=ns)
     live = kubernetes.client.AppsV1Api(kube).read_namespaced_deployment("sealed-secrets", ns)
     args = live.spec.template.spec.containers[0].args
-    assert args[args.index("--key-renew-period") + 1] == "0" and "json" in args
+    assert args[args.index("--key-renew-period") + 1] == "0" and "json" in args and "--pq-keys" in args
     ctrl = ChartController(control_plane, the(upgraded, "Deployment")).start(timeout=120)
     try:
         assert ctrl.cert_pem() == cert  # the same key: keys are not the release's
@@ -213,6 +217,17 @@ def test_install_run_upgrade_uninstall(control_plane, helm, kube, release_ns, tm
         good = seal(cert, tmp_path, "db2", ns, "s3cr3t-upgraded")
         custom.create_namespaced_custom_object("bitnami.com", "v1alpha1", ns, "sealedsecrets", good)
         eventually(lambda: unsealed(core, ns, "db2") == "s3cr3t-upgraded", 60, 0.2, "the Secret after the upgrade")
+        # pqKeys: the existing key is left as it was (same certificate above, no ML-KEM key); the
+        # next one has an ML-KEM key, `sealer seal --pq` seals for it, the policy admits the
+        # hybrid SealedSecret and the controller opens it.
+        ctrl.proc.send_signal(signal.SIGUSR1)  # rotate now, as for Bitnami's controller
+        pq_cert = eventually(lambda: (pem := ctrl.cert_pem()) != cert and pem, 60, 0.2, "a new key")
+        assert b"-----BEGIN PUBLIC KEY-----" in pq_cert
+        keys = core.list_namespaced_secret(ns, label_selector="sealedsecrets.bitnami.com/sealed-secrets-key").items
+        assert sorted("mlkem768.key" in (k.data or {}) for k in keys) == [False, True]
+        hybrid = seal(pq_cert, tmp_path, "db3", ns, "s3cr3t-pq", pq=True)
+        custom.create_namespaced_custom_object("bitnami.com", "v1alpha1", ns, "sealedsecrets", hybrid)
+        eventually(lambda: unsealed(core, ns, "db3") == "s3cr3t-pq", 60, 0.2, "the post-quantum Secret")
     finally:
         assert ctrl.stop() == 0
 
@@ -307,7 +322,7 @@ def test_upgrade_from_bitnamis_chart(control_plane, helm, kube, release_ns, tmp_
     service_targets(after, deployment)
     # Objects only Bitnami's chart had are gone, ours are new; shared names were updated in place.
     key_admin = kubernetes.client.RbacAuthorizationV1Api(kube).read_namespaced_role(f"{full}-key-admin", ns)
-    assert key_admin.rules[0].verbs == ["get", "list", "watch", "create"]
+    assert key_admin.rules[0].verbs == ["get", "list", "watch", "create", "delete"]  # delete: retired keys
 
     ctrl = ChartController(control_plane, deployment).start(timeout=120)
     try:

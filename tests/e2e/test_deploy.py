@@ -539,6 +539,8 @@ def test_controller_can_do_what_it_needs(crd, controller_api, namespace):
         ("get", "namespaces", "", "", ""),
         # leader election
         ("create", "leases", CONTROLLER_NS, "coordination.k8s.io", ""),
+        # key escrow: the recipients and the escrow ConfigMaps in its own namespace
+        *[(v, "configmaps", CONTROLLER_NS, "", "") for v in ("get", "list", "watch", "create", "update")],
     ]
     missing = [n for n in needed if not can(api, n[0], n[1], n[2], n[3], n[4])]
     assert not missing, f"the controller's ServiceAccount lacks: {missing}"
@@ -563,7 +565,9 @@ def test_controller_cannot_do_more(crd, controller_api, namespace):
         ("update", "customresourcedefinitions", "", "apiextensions.k8s.io", "", CRD_NAME),
         ("create", "customresourcedefinitions", "", "apiextensions.k8s.io", "", ""),
         ("get", "configmaps", namespace, "", "", ""),
-        ("get", "configmaps", CONTROLLER_NS, "", "", ""),
+        # escrow ConfigMaps are never deleted, and no other namespace's are touched
+        *[(v, "configmaps", CONTROLLER_NS, "", "", "") for v in ("delete", "deletecollection", "patch")],
+        ("create", "configmaps", namespace, "", "", ""),
         ("create", "pods", namespace, "", "", ""),
         ("create", "pods", CONTROLLER_NS, "", "", ""),
         ("create", "deployments", CONTROLLER_NS, "apps", "", ""),

@@ -40,11 +40,11 @@ class ProxiedController(RunningController):
     """Our controller on a test host: its HTTP API on the host's address, the API server through
     the forwarder; it handles only SealedSecrets labelled ``sealer.test/own-controller=<own>``."""
 
-    def __init__(self, plane, host: TestHost, own: str):
+    def __init__(self, plane, host: TestHost, own: str, namespace: str = NS, *flags: str):
         # The tests call /v1/verify in quick succession: no 429 for them.
         super().__init__(
             plane,
-            NS,
+            namespace,
             "--key-renew-period",
             "0",
             "--rate-limit",
@@ -53,6 +53,7 @@ class ProxiedController(RunningController):
             "100",
             "--label-selector",
             f"sealer.test/own-controller={own}",
+            *flags,
             name="controller-proxied",
         )
         self.host = host
@@ -75,7 +76,9 @@ def _apply(plane, doc: dict) -> None:
     plane.kubectl("apply", "-f", "-", input=json.dumps(doc))
 
 
-def _expose(plane, host: TestHost, service: str, port_name: str | None, endpoints: bool = True) -> None:
+def _expose(
+    plane, host: TestHost, service: str, port_name: str | None, endpoints: bool = True, namespace: str = NS
+) -> None:
     """A Service for the controller; with ``endpoints``, Endpoints naming the test host's Pod."""
     port = {"port": PORT, "targetPort": PORT, "protocol": "TCP", **({"name": port_name} if port_name else {})}
     _apply(
@@ -83,7 +86,7 @@ def _expose(plane, host: TestHost, service: str, port_name: str | None, endpoint
         {
             "apiVersion": "v1",
             "kind": "Service",
-            "metadata": {"name": service, "namespace": NS},
+            "metadata": {"name": service, "namespace": namespace},
             "spec": {"ports": [port]},
         },
     )
@@ -94,7 +97,7 @@ def _expose(plane, host: TestHost, service: str, port_name: str | None, endpoint
                 "addresses": [
                     {
                         "ip": host.address,
-                        "targetRef": {"kind": "Pod", "name": "sealed-secrets-test-host", "namespace": NS},
+                        "targetRef": {"kind": "Pod", "name": "sealed-secrets-test-host", "namespace": namespace},
                     }
                 ],
                 "ports": [{k: v for k, v in port.items() if k in ("name", "port", "protocol")}],
@@ -105,8 +108,45 @@ def _expose(plane, host: TestHost, service: str, port_name: str | None, endpoint
     )
     _apply(
         plane,
-        {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": service, "namespace": NS}, "subsets": subsets},
+        {
+            "apiVersion": "v1",
+            "kind": "Endpoints",
+            "metadata": {"name": service, "namespace": namespace},
+            "subsets": subsets,
+        },
     )
+
+
+def host_pod(plane, host: TestHost, namespace: str = NS) -> None:
+    """The Pod object the proxy demands behind the Endpoints (nothing runs it), Running at the host's address."""
+    _apply(
+        plane,
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "sealed-secrets-test-host", "namespace": namespace},
+            "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]},
+        },
+    )
+    plane.kubectl(
+        "patch",
+        "pod",
+        "sealed-secrets-test-host",
+        "-n",
+        namespace,
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        json.dumps({"status": {"phase": "Running", "podIP": host.address, "podIPs": [{"ip": host.address}]}}),
+    )
+
+
+def serve_through_proxy(plane, host: TestHost) -> None:
+    """deploy/ in ``plane``, and the Service `sealed-secrets` (port `http`) with its Endpoints at
+    the test host's Pod: a controller on ``host`` is then reached through the service proxy."""
+    install(plane)
+    host_pod(plane, host)
+    _expose(plane, host, SERVICE, "http")
 
 
 @pytest.fixture(scope="module")
@@ -123,28 +163,7 @@ def proxied(control_plane, own):
             raise
         pytest.skip(str(e))
     with host:
-        install(control_plane)
-        _apply(
-            control_plane,
-            {
-                "apiVersion": "v1",
-                "kind": "Pod",
-                "metadata": {"name": "sealed-secrets-test-host", "namespace": NS},
-                "spec": {"containers": [{"name": "controller", "image": "sealer-controller:test"}]},
-            },
-        )
-        control_plane.kubectl(
-            "patch",
-            "pod",
-            "sealed-secrets-test-host",
-            "-n",
-            NS,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            json.dumps({"status": {"phase": "Running", "podIP": host.address, "podIPs": [{"ip": host.address}]}}),
-        )
-        _expose(control_plane, host, SERVICE, "http")
+        serve_through_proxy(control_plane, host)
         _expose(control_plane, host, "sealed-secrets-unnamed", None)
         _expose(control_plane, host, "sealed-secrets-no-endpoints", "http", endpoints=False)
         controller = ProxiedController(control_plane, host, own).start()

@@ -79,7 +79,7 @@ def render(docs: list[dict], form: str) -> tuple[str, list[tuple[int, int]]]:
         sep = ""
     else:  # a List, in YAML or JSON
         items = {"apiVersion": "v1", "kind": "List", "items": docs}
-        text = yaml.safe_dump(items, allow_unicode=True) if form == "yaml-list" else json.dumps(items, indent=1)
+        text = manifests.dump_yaml(items) if form == "yaml-list" else json.dumps(items, indent=1)
         return text, []
     spans, line = [], 1
     for i, part in enumerate(parts):

@@ -332,13 +332,13 @@ def test_certificates_are_not_loaded_without_sealed_secrets(check):
 # --- the hybrid (post-quantum) framing (issue 16) ---------------------------------------------
 
 
-def pq_seal(keys) -> dict:
+def pq_seal(keys, **kw) -> dict:
     import dataclasses
 
     from cryptography.hazmat.primitives.asymmetric import mlkem
 
     cert = dataclasses.replace(keys.cert, mlkem_public=mlkem.MLKEM768PrivateKey.generate().public_key())
-    return Sealer(cert, pq=True).seal_secret(copy.deepcopy(SECRET))
+    return Sealer(cert, pq=True, **kw).seal_secret(copy.deepcopy(SECRET))
 
 
 def test_hybrid_sealed_secrets_pass(check, keys):
@@ -361,3 +361,60 @@ def test_truncated_or_mistagged_hybrid_values_are_caught(check, keys):
         'SealedSecret "db": encryptedData.password is not a well-formed sealed value (unknown sealed value format (made by a newer sealer?))',
         'SealedSecret "db": encryptedData.user is not a well-formed sealed value (hybrid sealed value is too short)',
     ]
+
+
+def test_hybrid_value_for_another_key_size_is_caught(check, keys, big_keys):
+    """The RSA block inside a hybrid value counts for the key size, as in a classic one."""
+    files = {
+        "c.pem": keys.cert_pem,
+        ".sealer.yaml": config_with("c.pem"),
+        "s.yaml": dump(pq_seal(big_keys, record_key_hint=False)),
+    }
+    r = check(files, hook="validate-sealed", names=["s.yaml"])
+    assert r.rules == ["sealed-key-size", "sealed-key-size"]
+    assert r.findings[0]["message"] == (
+        'SealedSecret "db": encryptedData.password is sealed for a 4096-bit key, '
+        "but the certificates in .sealer.yaml are 2048-bit"
+    )
+    files[".sealer.yaml"] = config_with("c.pem", "b.pem")
+    files["b.pem"] = big_keys.cert_pem
+    assert check(files, hook="validate-sealed", names=["s.yaml"]).findings == []
+
+
+def test_hybrid_framing_to_the_byte(check, keys):
+    """The shortest hybrid value (tag, length, RSA block, ML-KEM-768 ciphertext, GCM tag: an empty
+    plaintext) passes, one byte less does not; nor does a length that is no RSA block. The same
+    shapes are refused at apply time by deploy/admission (tests/e2e/test_admission.py)."""
+    from sealer.core import crypto
+
+    def hybrid(n: int, body: int) -> str:
+        return base64.b64encode(crypto.HYBRID_TAG + n.to_bytes(2, "big") + bytes(n + 1088 + body)).decode()
+
+    doc = pq_seal(keys)
+    doc["spec"]["encryptedData"] = {"shortest": hybrid(256, 16), "pad1": hybrid(256, 17), "pad2": hybrid(256, 18)}
+    assert check({"s.yaml": dump(doc)}, hook="validate-sealed").findings == []
+    doc["spec"]["encryptedData"] = {"cut": hybrid(256, 15), "odd": hybrid(257, 16)}
+    r = check({"s.yaml": dump(doc)}, hook="validate-sealed")
+    assert sorted(f["message"] for f in r.findings) == [
+        'SealedSecret "db": encryptedData.cut is not a well-formed sealed value (hybrid sealed value is too short)',
+        'SealedSecret "db": encryptedData.odd is not a well-formed sealed value '
+        "(wrapped key length 257 is not an RSA block size)",
+    ]
+
+
+def test_the_fleets_certificate_files_are_known_keys(check, keys, other_keys):
+    """A repository that names its clusters in clusters: need not list their certificates twice."""
+    fleet = {
+        "clusters": [
+            {"name": "east", "cert": "certs/east.pem", "path": "east/{name}.yaml"},
+            # A context's certificate is known once it is cached in cert:; not before (nothing to read).
+            {"name": "west", "context": "west", "cert": "certs/west.pem", "path": "west/{name}.yaml"},
+        ]
+    }
+    files = {"certs/east.pem": keys.cert_pem, ".sealer.yaml": yaml.safe_dump(fleet), "s.yaml": dump(seal(other_keys))}
+    assert check(files, hook="validate-sealed", names=["s.yaml"]).rules == ["sealed-unknown-key"]
+    files["certs/west.pem"] = other_keys.cert_pem
+    assert check(files, hook="validate-sealed", names=["s.yaml"]).findings == []
+    files[".sealer.yaml"] = yaml.safe_dump({"clusters": [{"name": "East", "cert": "certs/east.pem"}]})
+    r = check(files, hook="validate-sealed", names=["s.yaml"])
+    assert r.rc == 2 and "clusters entry 1: name must be a DNS label" in r.err

@@ -351,9 +351,9 @@ def test_cert_from_the_cluster_asks_the_controller(capsys, monkeypatch):
 
     def fetch(api, namespace, name):
         calls.append((api, namespace, name))
-        return b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        return b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", "the ConfigMap sealed/ctrl-certs"
 
-    monkeypatch.setattr(cluster, "fetch_certificate_with", fetch)
+    monkeypatch.setattr(cluster, "fetch_certificate_from", fetch)
     connections = []
     r = sealer(
         capsys,

@@ -100,6 +100,8 @@ def test_guide_command_line_fetches_through_the_proxy(run_cli, kubeconfig, fake_
     doc = yaml.safe_load(result.stdout)
     assert doc["metadata"]["namespace"] == "team"  # from the kubeconfig context
     assert [p for p, _ in fake_apiserver[1]] == [
+        # The certificate ConfigMap first (none here: 404), then the proxy, as kubeseal.
+        "/api/v1/namespaces/kube-system/configmaps/sealed-secrets-certs",
         "/api/v1/namespaces/kube-system/services/sealed-secrets",
         "/api/v1/namespaces/kube-system/services/http:sealed-secrets:http/proxy/v1/cert.pem",
     ]
@@ -120,7 +122,7 @@ def test_requests_carry_sealers_user_agent(run_cli, kubeconfig, fake_apiserver):
         == 0
     )
     agents = fake_apiserver[2]
-    assert len(agents) == 4
+    assert len(agents) == 5  # --fetch-cert: ConfigMap, Service, proxy; --validate: Service, proxy
     assert all(a.startswith(f"sealer/v{__version__} (") and "python/" in a for a in agents), agents
 
 

@@ -114,16 +114,21 @@ ignores) is appended.
 {{- if ne (toString .Values.rateLimit) "" }}{{ $a = concat $a (list "--rate-limit" (toString .Values.rateLimit)) }}{{ end -}}
 {{- if ne (toString .Values.rateLimitBurst) "" }}{{ $a = concat $a (list "--rate-limit-burst" (toString .Values.rateLimitBurst)) }}{{ end -}}
 {{- $a = concat $a (list "--key-prefix" .Values.secretName) -}}
+{{- if ne (toString .Values.retiredKeyGracePeriod) "" }}{{ $a = concat $a (list "--retired-key-grace-period" (toString .Values.retiredKeyGracePeriod)) }}{{ end -}}
 {{- with .Values.additionalNamespaces }}{{ $a = concat $a (list "--additional-namespaces" (join "," .)) }}{{ end -}}
 {{- if and .Values.rbac.create .Values.rbac.namespacedRoles (not .Values.additionalNamespaces) }}{{ $a = append $a "--all-namespaces=false" }}{{ end -}}
 {{- with .Values.labelSelector }}{{ $a = concat $a (list "--label-selector" .) }}{{ end -}}
 {{- with .Values.logLevel }}{{ $a = concat $a (list "--log-level" .) }}{{ end -}}
 {{- with .Values.logFormat }}{{ $a = concat $a (list "--log-format" .) }}{{ end -}}
 {{- $a = concat $a (list "--listen-addr" (printf ":%v" .Values.containerPorts.http) "--listen-metrics-addr" (printf ":%v" .Values.containerPorts.metrics)) -}}
+{{- $a = concat $a (list "--certificate-configmap" (ternary (printf "%s-certs" (include "sealer.fullname" .)) "" .Values.publishCertificates)) -}}
 {{- if ne (toString .Values.maxRetries) "" }}{{ $a = concat $a (list "--max-unseal-retries" (toString .Values.maxRetries)) }}{{ end -}}
 {{- if ne (toString .Values.kubeClientQPS) "" }}{{ $a = concat $a (list "--kubeclient-qps" (toString .Values.kubeClientQPS)) }}{{ end -}}
 {{- if ne (toString .Values.kubeClientBurst) "" }}{{ $a = concat $a (list "--kubeclient-burst" (toString .Values.kubeClientBurst)) }}{{ end -}}
 {{- if not .Values.leaderElection }}{{ $a = append $a "--leader-elect=false" }}{{ end -}}
+{{- with .Values.escrow.recipientsName }}{{ $a = concat $a (list "--escrow-recipients" .) }}{{ end -}}
+{{- /* Last, where deploy/pq-keys (the kustomize component) appends it too. */ -}}
+{{- if .Values.pqKeys }}{{ $a = append $a "--pq-keys" }}{{ end -}}
 {{- toYaml (concat $a (.Values.commandArgs | default list)) }}
 {{- end -}}
 {{- end -}}
