@@ -74,6 +74,8 @@ def fleet(control_plane):
             serve_through_proxy(plane, host)
             own = f"fleet-{name}-{secrets.token_hex(3)}"
             controller = ProxiedController(plane, host, own)
+            # Its certificate ConfigMap is named after its Service (controller-name: below), as the chart does.
+            controller.argv += ["--certificate-configmap", "sealed-secrets-certs"]
             if name == "west":
                 controller.argv.append("--pq-keys")  # west seals post-quantum (pq: true below)
             clusters[name] = Cluster(name, plane, host, controller.start(), own)
@@ -182,9 +184,9 @@ def fingerprint(pem: bytes) -> str:
     return parse_certificate(pem).fingerprint
 
 
-def west_usage(repo: Path, connection: list[str]) -> dict[str, dict]:
-    """`sealer keys usage -o json` for a cluster: each key's row by fingerprint."""
-    report = yaml.safe_load(sealer(repo, "keys", "usage", *connection, "-o", "json").stdout)
+def west_usage(repo: Path) -> dict[str, dict]:
+    """`sealer keys usage --cluster west -o json` (the fleet's cluster, by its context): each key's row by fingerprint."""
+    report = yaml.safe_load(sealer(repo, "keys", "usage", "--cluster", "west", "-o", "json").stdout)
     return {row["fingerprint"]: row for row in report["keys"]}
 
 
@@ -229,7 +231,7 @@ def test_a_fleet_of_two_clusters(fleet, repo, tmp_path):
     sealer(repo, "clusters", "--refresh", "--cluster", "west")
     assert fingerprint((repo / "certs/west.pem").read_bytes()) == new_fp
     # keys usage, from what west's controller recorded: the old key still opens db, so it stays.
-    usage = west_usage(repo, west_kubeconfig)
+    usage = west_usage(repo)
     assert usage[old_west]["retirable"] is False
     assert [s["name"] for s in usage[old_west]["sealedSecrets"]] == ["db"]
 
@@ -258,7 +260,7 @@ def test_a_fleet_of_two_clusters(fleet, repo, tmp_path):
     assert synced(west, ns, "db", 2) == {"password": PLAINTEXT, "user": "admin"}
     # Now nothing in west needs the old key: keys usage says it can be retired (the new one cannot).
     usage = eventually(
-        lambda: (u := west_usage(repo, west_kubeconfig))[old_west]["retirable"] and u,
+        lambda: (u := west_usage(repo))[old_west]["retirable"] and u,
         60,
         what="west's old key retirable once db is re-encrypted",
     )
