@@ -17,7 +17,15 @@ from controller.metrics import Metrics
 from controller.workqueue import WorkQueue
 from sealer.core import sealed_status
 from sealer.core.scope import MANAGED_ANNOTATION, PATCH_ANNOTATION
-from sealer.kube import METADATA_ONLY, METADATA_ONLY_WATCH, ApiError, Kube, sealed_secret_path, secret_path
+from sealer.kube import (
+    METADATA_ONLY,
+    METADATA_ONLY_OBJECT,
+    METADATA_ONLY_WATCH,
+    ApiError,
+    Kube,
+    sealed_secret_path,
+    secret_path,
+)
 
 log = logging.getLogger(__name__)
 COMPONENT = "sealed-secrets"
@@ -417,8 +425,10 @@ class Controller:
             return False
         path = sealed_secret_path(meta.get("namespace"), meta["name"]) + "/status"
         try:
-            updated = self.kube.merge_patch(path, {"status": new})
-            sealed["status"] = updated.get("status", new)  # the cache sees it before the watch does
+            # Only the metadata comes back (the object is not encoded, sent and decoded for nothing):
+            # what was written is the status now, and the cache sees it before the watch does.
+            self.kube.merge_patch(path, {"status": new}, accept=METADATA_ONLY_OBJECT)
+            sealed["status"] = new
             return conditions_changed
         except ApiError as e:
             if faults.is_transient(e):
@@ -453,7 +463,7 @@ class Controller:
             "count": 1,
         }
         try:
-            self.kube.create(f"/api/v1/namespaces/{meta.get('namespace')}/events", body)
+            self.kube.create(f"/api/v1/namespaces/{meta.get('namespace')}/events", body, accept=METADATA_ONLY_OBJECT)
         except Exception as e:  # noqa: BLE001 - events are best effort: never a reason to redo the work
             kind = faults.kind_of(e)
             self.trouble.warning(

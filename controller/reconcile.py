@@ -45,12 +45,14 @@ class _Recording:
 
     def __init__(self, keys: Opener):
         self.keys = keys
+        # Once, not per value: a runtime Protocol check walks the protocol's members.
+        self.keyed: _KeyedOpener | None = keys if isinstance(keys, _KeyedOpener) else None
         self.used: set[str] = set()
 
     def open(self, blob: bytes, label: bytes, hints: Sequence[str] = ()) -> bytes:
-        if not isinstance(self.keys, _KeyedOpener):
+        if self.keyed is None:
             return self.keys.open(blob, label, hints)
-        value, fingerprint = self.keys.open_with_key(blob, label, hints)
+        value, fingerprint = self.keyed.open_with_key(blob, label, hints)
         self.used.add(fingerprint)
         return value
 

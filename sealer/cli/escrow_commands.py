@@ -57,8 +57,13 @@ def escrowed_keys(opts: KeyOptions, env: Environment) -> list[StoredKey]:
 
 
 def _cluster_certificates(opts: KeyOptions, env: Environment) -> list[tuple[str, str, bytes]]:
-    """(source, name, certificate PEM) of the cluster's active keys. Read from the key Secrets
-    (an administrator's right); only their certificates are used."""
+    """(source, name, certificate PEM) of the cluster's active keys: from the controller's
+    certificate ConfigMap (anyone authenticated may read it), else from the key Secrets (an
+    administrator's right; only their certificates are used)."""
+    if not opts.directory and not opts.keyring_name:
+        published = _published_certificates(opts, env)
+        if published is not None:
+            return published
     from sealer.cli.keys_commands import open_store
 
     store = open_store(opts, env)
@@ -66,6 +71,29 @@ def _cluster_certificates(opts: KeyOptions, env: Environment) -> list[tuple[str,
         (f"key Secret {store.description}/{k.name}", k.name, k.pair.cert_pem)
         for k in store.list()
         if k.usable(store.prefix)
+    ]
+
+
+def _published_certificates(opts: KeyOptions, env: Environment) -> list[tuple[str, str, bytes]] | None:
+    """The active keys of the certificate ConfigMap; None when it cannot be read (Bitnami's
+    controller publishes none, nor does an older sealer), so that the key Secrets are read instead."""
+    from sealer.core import certmap
+    from sealer.kube.client import configmap_path
+    from sealer.kube.errors import ApiError
+
+    target = opts.target
+    name = certmap.name_for(target.name)
+    try:
+        doc = env.kube(target.connection).get(configmap_path(target.namespace, name))
+    except ApiError:
+        return None
+    if doc is None:
+        return None
+    where = f"ConfigMap {target.namespace}/{name}"
+    return [
+        (where, k.name, k.certificate.encode("ascii", "replace"))
+        for k in certmap.published_keys(doc, where)
+        if k.status == "active"
     ]
 
 
@@ -104,7 +132,10 @@ def verify(opts: KeyOptions, env: Environment) -> None:
             failures += 1
     if failures:
         raise SealerError(f"{failures} of {len(certificates)} key(s) cannot be restored from the escrow objects given")
-    env.note(f"all {len(certificates)} key(s) can be restored from the escrow objects")
+    sources = sorted(
+        {source.partition("/")[0] if source.startswith("key Secret") else source for source, _, _ in certificates}
+    )
+    env.note(f"all {len(certificates)} key(s) can be restored from the escrow objects (keys of {', '.join(sources)})")
 
 
 def _finding(

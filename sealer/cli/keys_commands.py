@@ -26,6 +26,32 @@ if TYPE_CHECKING:  # names for mypy; the bodies below import what they use when 
 MAX_PASSPHRASE_FILE_BYTES = 64 * 1024
 
 
+# --- the fleet -----------------------------------------------------------------------------------
+
+
+def fleet_target(opts: KeyOptions, names: str | tuple[str, ...], env: Environment) -> KeyOptions:
+    """``opts`` aimed at the fleet cluster ``--cluster`` names (its context, kubeconfig and
+    controller), when the repository's .sealer.yaml names such a cluster; else unchanged (kubectl's
+    kubeconfig cluster, as with kubeseal)."""
+    import dataclasses
+
+    from sealer.core.fleet import FleetError, find_config, load_fleet
+
+    name = names if isinstance(names, str) else names[-1]
+    config = find_config()
+    if config is None:
+        return opts
+    fleet = load_fleet(config)
+    if name not in fleet.names:
+        return opts
+    (cluster,) = fleet.select([name])
+    if cluster.context is None:
+        raise FleetError(f"cluster {name!r} of {fleet.source} has no context: to reach it through")
+    from sealer.cli.fleet_targets import target_for
+
+    return dataclasses.replace(opts, target=target_for(cluster, opts.target))
+
+
 # --- stores --------------------------------------------------------------------------------------
 
 

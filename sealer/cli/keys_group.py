@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import click
+from click.core import ParameterSource
 
 from sealer.cli.environment import Environment
 from sealer.cli.options import DEFAULT_KEY_PREFIX, FC, PASSPHRASE_ENV, apply, connection_options, option
@@ -102,9 +103,15 @@ def _run(name: str, flags: dict[str, Any]) -> None:
     from sealer.cli import keys_commands  # the bodies: kept out of the import path of --help
     from sealer.cli.arguments import KeyOptions
 
-    env = click.get_current_context().find_object(Environment)
+    ctx = click.get_current_context()
+    env = ctx.find_object(Environment)
     assert env is not None
-    getattr(keys_commands, name)(KeyOptions.from_flags(flags, env.environ), env)
+    opts = KeyOptions.from_flags(flags, env.environ)
+    if ctx.get_parameter_source("cluster") is ParameterSource.COMMANDLINE and flags.get("cluster"):
+        # In a repository whose .sealer.yaml names it, --cluster NAME is that cluster of the fleet
+        # ($SEALED_SECRETS_CLUSTER stays kubectl's kubeconfig cluster, as for `sealer seal`).
+        opts = keys_commands.fleet_target(opts, flags["cluster"], env)
+    getattr(keys_commands, name)(opts, env)
 
 
 @click.group("keys")

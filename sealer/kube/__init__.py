@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the same names, for type checkers and import-linter
     from sealer.kube.client import (
         METADATA_ONLY,
+        METADATA_ONLY_OBJECT,
         METADATA_ONLY_WATCH,
         SEALED_SECRETS,
         Kube,
@@ -28,6 +29,7 @@ _API = {
     **dict.fromkeys(
         (
             "METADATA_ONLY",
+            "METADATA_ONLY_OBJECT",
             "METADATA_ONLY_WATCH",
             "SEALED_SECRETS",
             "Kube",
@@ -44,6 +46,7 @@ _API = {
 
 __all__ = [
     "METADATA_ONLY",
+    "METADATA_ONLY_OBJECT",
     "METADATA_ONLY_WATCH",
     "SEALED_SECRETS",
     "ApiError",

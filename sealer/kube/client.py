@@ -9,6 +9,7 @@ itself imports nothing heavy: the ApiClient is made by sealer.kube.config (``Kub
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,19 @@ SEALED_SECRETS = "/apis/bitnami.com/v1alpha1"
 # Metadata only: the controller watches Secrets to notice deletions, and has no business holding
 # every Secret of the cluster (values included) in memory.
 METADATA_ONLY = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json"
-METADATA_ONLY_WATCH = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+# One object's metadata: a watch's events, or the answer to a write whose body the caller does not
+# need (the API server then encodes, and we decode, a few hundred bytes instead of the object).
+METADATA_ONLY_OBJECT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json"
+METADATA_ONLY_WATCH = METADATA_ONLY_OBJECT
+
+
+# How long a credential read through the configuration's hook is used before the hook runs again.
+AUTHORIZATION_REFRESH_SECONDS = 1.0
+
+
+def _query_string(query: dict[str, Any]) -> str:
+    """As the generated client encodes query parameters (booleans lower-case, values quoted)."""
+    return "&".join(f"{k}={quote(str(v).lower() if isinstance(v, bool) else str(v))}" for k, v in query.items())
 
 
 def secret_path(namespace: str, name: str = "") -> str:
@@ -55,6 +68,8 @@ class Kube:
         self.timeout = timeout
         self.impersonate_groups = impersonate_groups
         self.throttle = throttle
+        self._authorization_value: str | None = None
+        self._authorization_until = float("-inf")
 
     @classmethod
     def from_kubeconfig(
@@ -77,28 +92,53 @@ class Kube:
         headers: dict[str, Any] | None = None,
         timeout: float | tuple[float, float] | None = None,
     ) -> Any:
-        """One authenticated call, whatever its status: the raw, unread urllib3 response."""
-        method, url, sent_headers, body, _ = self.api_client.param_serialize(
-            method,
-            path,
-            query_params=list((query or {}).items()),
-            header_params=dict(headers or {}),
-            body=body,
-            auth_settings=["BearerToken"],
-        )
-        if self.impersonate_groups:  # one header per group: the API server does not split a joined one
-            import urllib3
+        """One authenticated call, whatever its status: the raw, unread urllib3 response.
 
-            sent_headers = urllib3.HTTPHeaderDict(sent_headers)
+        The request goes straight to the ApiClient's urllib3 pool (keep-alive connections, its TLS,
+        proxy and retry settings), as the generated client would send it, without the generated
+        client's per-call work: on the controller's hot path that work cost more CPU than the
+        request itself (above all the credential hook, which re-applies the kubeconfig and scans
+        the environment for proxies on every call). The hook still runs, once a second."""
+        import urllib3  # loaded with the ApiClient already
+
+        api = self.api_client
+        sent: Any = {**(headers or {}), **api.default_headers}  # the defaults win, as in param_serialize
+        if api.cookie:
+            sent["Cookie"] = api.cookie
+        token = self._authorization()
+        if token:
+            sent["authorization"] = token
+        if self.impersonate_groups:  # one header per group: the API server does not split a joined one
+            sent = urllib3.HTTPHeaderDict(sent)
             for group in self.impersonate_groups:
-                sent_headers.add("Impersonate-Group", group)
-        return self.api_client.call_api(
+                sent.add("Impersonate-Group", group)
+        url = api.configuration.host + path + ("?" + _query_string(query) if query else "")
+        if body is not None and not isinstance(body, (str, bytes)):
+            body = json.dumps(body, separators=(",", ":"))
+        limit = timeout if timeout is not None else self.timeout
+        return api.rest_client.pool_manager.urlopen(
             method,
             url,
-            header_params=sent_headers,
             body=body,
-            _request_timeout=timeout if timeout is not None else self.timeout,
-        ).response
+            headers=sent,
+            timeout=urllib3.Timeout(connect=limit[0], read=limit[1])
+            if isinstance(limit, tuple)
+            else urllib3.Timeout(total=limit)
+            if limit
+            else None,
+            preload_content=False,
+        )
+
+    def _authorization(self) -> str | None:
+        """The Authorization header's value (None: none, e.g. client certificates), refreshed through
+        the configuration's credential hook (a rotated token file, an exec plugin) once a second."""
+        now = time.monotonic()
+        if now >= self._authorization_until:
+            setting = self.api_client.configuration.auth_settings().get("BearerToken")
+            # A race between two threads refreshes twice: harmless.
+            self._authorization_value = setting["value"] if setting else None
+            self._authorization_until = now + AUTHORIZATION_REFRESH_SECONDS
+        return self._authorization_value
 
     def _call(
         self,
@@ -198,5 +238,5 @@ class Kube:
     def replace(self, path: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
         return self.request("PUT", path, body=body, **kw)
 
-    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        return self.request("PATCH", path, body=body, content_type="application/merge-patch+json")
+    def merge_patch(self, path: str, body: dict[str, Any], **kw: Any) -> dict[str, Any]:
+        return self.request("PATCH", path, body=body, content_type="application/merge-patch+json", **kw)

@@ -315,6 +315,10 @@ class ControlPlane:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def pids(self) -> dict[str, int]:
+        """The running processes by name (etcd, kube-apiserver, ...): the benchmarks read their CPU time."""
+        return {name: p.popen.pid for name, p in self._procs.items() if p.popen is not None and p.running()}
+
     def restart_apiserver(self) -> None:
         """Stop the API server and start it again on the same port; returns once it is ready."""
         proc = self._procs["kube-apiserver"]

@@ -8,7 +8,8 @@ cluster; each controller opens its own (Synced) and not the other's. West's key 
 (`sealer keys rotate`), its keys backed up (`sealer keys backup`), and `sealer reencrypt
 --cluster west` re-seals west's files offline with that backup: applied, still Synced, and no
 item is sealed for the old key any more. West is `pq: true` (its controller has ML-KEM keys):
-its values are hybrid, before and after. Bitnami's kubeseal opens east's fleet-sealed file.
+its values are hybrid, before and after. `sealer keys usage` says west's old key can be retired
+only once nothing uses it. Bitnami's kubeseal opens east's fleet-sealed file.
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def fleet(control_plane):
             serve_through_proxy(plane, host)
             own = f"fleet-{name}-{secrets.token_hex(3)}"
             controller = ProxiedController(plane, host, own)
+            # Its certificate ConfigMap is named after its Service (controller-name: below), as the chart does.
+            controller.argv += ["--certificate-configmap", "sealed-secrets-certs"]
             if name == "west":
                 controller.argv.append("--pq-keys")  # west seals post-quantum (pq: true below)
             clusters[name] = Cluster(name, plane, host, controller.start(), own)
@@ -181,6 +184,12 @@ def fingerprint(pem: bytes) -> str:
     return parse_certificate(pem).fingerprint
 
 
+def west_usage(repo: Path) -> dict[str, dict]:
+    """`sealer keys usage --cluster west -o json` (the fleet's cluster, by its context): each key's row by fingerprint."""
+    report = yaml.safe_load(sealer(repo, "keys", "usage", "--cluster", "west", "-o", "json").stdout)
+    return {row["fingerprint"]: row for row in report["keys"]}
+
+
 def test_a_fleet_of_two_clusters(fleet, repo, tmp_path):
     east, west = fleet["east"], fleet["west"]
     # sealer clusters --refresh fetches both certificates through each API server and caches them.
@@ -221,6 +230,10 @@ def test_a_fleet_of_two_clusters(fleet, repo, tmp_path):
     sealer(repo, "keys", "backup", *west_kubeconfig, "-w", str(backup))
     sealer(repo, "clusters", "--refresh", "--cluster", "west")
     assert fingerprint((repo / "certs/west.pem").read_bytes()) == new_fp
+    # keys usage, from what west's controller recorded: the old key still opens db, so it stays.
+    usage = west_usage(repo)
+    assert usage[old_west]["retirable"] is False
+    assert [s["name"] for s in usage[old_west]["sealedSecrets"]] == ["db"]
 
     # Re-encrypt the repository for west offline: only west's files move, and only their values and hint.
     east_before = files["east"].read_bytes()
@@ -245,6 +258,13 @@ def test_a_fleet_of_two_clusters(fleet, repo, tmp_path):
     # Applied, west's controller opens the re-encrypted SealedSecret.
     apply(west, files["west"])
     assert synced(west, ns, "db", 2) == {"password": PLAINTEXT, "user": "admin"}
+    # Now nothing in west needs the old key: keys usage says it can be retired (the new one cannot).
+    usage = eventually(
+        lambda: (u := west_usage(repo))[old_west]["retirable"] and u,
+        60,
+        what="west's old key retirable once db is re-encrypted",
+    )
+    assert usage[old_west]["sealedSecrets"] == [] and usage[new_fp]["retirable"] is False
 
     # Interop: Bitnami's kubeseal opens east's (classic) fleet-sealed file with east's keys.
     east_backup = tmp_path / "east-keys.yaml"

@@ -208,4 +208,5 @@ def test_opens_run_in_parallel(make_stored, monkeypatch):
     overlap = sum(max(0.0, min(e, e2) - max(s, s2)) for s, e in spans[0] for s2, e2 in spans[1])
     busy = min(sum(e - s for s, e in spans[i]) for i in (0, 1))
     assert registry.private_key_operations == len(blobs)
-    assert overlap / busy > 0.3, f"private-key operations overlapped {overlap / busy:.0%} only"
+    # Serialised operations overlap 0%; under heavy load on 2 cores, parallel ones were seen at 29%.
+    assert overlap / busy > 0.1, f"private-key operations overlapped {overlap / busy:.0%} only"
