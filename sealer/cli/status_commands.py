@@ -25,7 +25,7 @@ from sealer.core.fleet import FleetError
 from sealer.core.scope import RECONCILE_ANNOTATION
 from sealer.kube.client import METADATA_ONLY, Kube, sealed_secret_path, secret_path
 from sealer.kube.connection import Connection, current_namespace
-from sealer.kube.controller_api import _reached as reached
+from sealer.kube.controller_api import reached
 from sealer.kube.errors import ApiError, Forbidden, NotFound
 
 WATCH_SECONDS = 300  # one watch request; it is renewed until --timeout or Ctrl-C

@@ -21,7 +21,7 @@ ACCEPT = "application/x-pem-file, application/json, */*"
 def proxy_path(kube: Kube, controller_namespace: str, controller_name: str, path: str) -> str:
     """The API-server proxy path to the controller's HTTP API (its Service's first port)."""
     try:
-        service = _reached(lambda: kube.request("GET", service_path(controller_namespace, controller_name)))
+        service = reached(lambda: kube.request("GET", service_path(controller_namespace, controller_name)))
     except ApiError as e:
         raise CertificateError(
             f"cannot get sealed secret service: {e.server_message or e.summary} "
@@ -45,7 +45,7 @@ def request(
     headers = {"Accept": ACCEPT}
     if body is not None:
         headers["Content-Type"] = "application/json"
-    response = _reached(lambda: kube.raw(method, url, headers=headers, body=body))
+    response = reached(lambda: kube.raw(method, url, headers=headers, body=body))
     return response.status, response.data
 
 
@@ -80,7 +80,7 @@ def configmap_certificate(kube: Kube, controller_namespace: str, controller_name
     name = certmap.name_for(controller_name)
     where = f"ConfigMap {controller_namespace}/{name}"
     try:
-        doc = _reached(lambda: kube.get(configmap_path(controller_namespace, name)))
+        doc = reached(lambda: kube.get(configmap_path(controller_namespace, name)))
     except ApiError as e:
         return None, f"cannot read the {where}: {e.summary}"
     except SealerError as e:
@@ -108,7 +108,7 @@ def who_answered(status: int, body: bytes | None) -> str:
     return f"the controller answered {status}"
 
 
-def _reached(call: Any) -> Any:
+def reached(call: Any) -> Any:
     """``call()``; a connection failure (urllib3 raises many types) becomes one line."""
     try:
         return call()
