@@ -73,7 +73,8 @@ def connection_options(f: FC) -> FC:
                 "cluster",
                 multiple=True,
                 help="The kubeconfig cluster to use (the last one given). In a repository whose .sealer.yaml "
-                "names clusters, `seal --cluster NAME` (repeatable) names clusters of the fleet instead.",
+                "names the cluster, --cluster NAME is that cluster of the fleet instead (reached through its "
+                "context:; `seal --cluster` is repeatable). $SEALED_SECRETS_CLUSTER is always kubectl's.",
             ),
             option("--user", help="The kubeconfig user to use."),
             option("-s", "--server", metavar="URL", help="The API server's address."),
