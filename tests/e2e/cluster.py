@@ -48,10 +48,21 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
+_given_ports: set[int] = set()
+
+
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now, and never one this process handed out before: the kernel may
+    offer the same ephemeral port to two calls in a row (seen: a controller given one port for
+    both its HTTP and metrics servers, which then could not bind the second)."""
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given_ports:
+            _given_ports.add(port)
+            return port
+    raise RuntimeError("no fresh loopback port after 1000 tries")
 
 
 _prctl = ctypes.CDLL(None).prctl  # looked up here: the forked child should not dlopen
