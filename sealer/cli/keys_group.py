@@ -11,7 +11,7 @@ import click
 from click.core import ParameterSource
 
 from sealer.cli.environment import Environment
-from sealer.cli.options import DEFAULT_KEY_PREFIX, FC, PASSPHRASE_ENV, apply, connection_options, option
+from sealer.cli.options import DEFAULT_KEY_PREFIX, FC, PASSPHRASE_ENV, apply, connection_options, option, table_or_json
 
 
 def cluster_key_options(f: FC) -> FC:
@@ -328,15 +328,7 @@ def sealed_filter_options(f: FC) -> FC:
 @recovery_key_options
 @store_options()
 @sealed_filter_options
-@click.option(
-    "-o",
-    "--output",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@table_or_json()
 def usage_command(**opts: Any) -> None:
     """For each key, the SealedSecrets and items sealed for it, and whether it can be retired.
 

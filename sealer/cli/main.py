@@ -32,6 +32,7 @@ from sealer.cli.options import (
     klog_options,
     kube_connection_options,
     option,
+    table_or_json,
 )
 from sealer.core.errors import SealerError
 from sealer.core.exit_status import ExitStatus
@@ -239,15 +240,7 @@ def unseal_command(env: Environment, /, **flags: Any) -> None:
     env=False,
     help="The .sealer.yaml naming the fleet (default: at the Git repository's root).",
 )
-@option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    env=False,
-    help="Output format.",
-)
+@table_or_json("output")
 @option("-w", "--watch", is_flag=True, env=False, help="Print again whenever a SealedSecret changes (Ctrl-C stops).")
 @option("--timeout", metavar="DURATION", env=False, help="With --watch: stop after this long (e.g. 10m).")
 @kube_connection_options
@@ -317,15 +310,7 @@ def diff_command(env: Environment, /, **flags: Any) -> None:
     is_flag=True,
     help="Fetch the certificates of the clusters named by a kubeconfig context:, rewriting their cert: cache.",
 )
-@click.option(
-    "-o",
-    "--output",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
+@table_or_json()
 @click.pass_obj
 def clusters_command(env: Environment, /, **flags: Any) -> None:
     """List the fleet of .sealer.yaml: each cluster's certificate source, fingerprint, expiry, pq and path.

@@ -53,6 +53,15 @@ def option(*decls: str, env: bool = True, **attrs: Any) -> Callable[[FC], FC]:
     return click.option(*decls, cls=EnvOption, **attrs)
 
 
+def table_or_json(dest: str = "fmt") -> Callable[[FC], FC]:
+    """``-o/--output table|json`` of the listing commands (clusters, status, keys usage); never
+    from a SEALED_SECRETS_* variable (kubeseal has no such flag)."""
+    return click.option(
+        "-o", "--output", dest, type=click.Choice(["table", "json"]), default="table", show_default=True,
+        help="Output format.",
+    )  # fmt: skip
+
+
 def apply(f: FC, decorators: list[Callable[[FC], FC]]) -> FC:
     for decorator in reversed(decorators):
         f = decorator(f)
