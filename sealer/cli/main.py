@@ -37,6 +37,17 @@ from sealer.cli.options import (
 from sealer.core.errors import SealerError
 from sealer.core.exit_status import ExitStatus
 
+# kubeseal's -o/--format, shared by seal and unseal (with kubeseal's environment variable).
+kubeseal_format = option(
+    "-o",
+    "--format",
+    "fmt",
+    metavar="json|yaml",
+    default="json",
+    show_default=True,
+    help="Output format (either case; anything else is an error, exit 1, as with kubeseal).",
+)
+
 # What `pip install` names the package that brings a module a command imports on demand.
 OPTIONAL_MODULES = {"keyring": "sealer[keyring]", "secretstorage": "sealer[keyring]"}
 
@@ -92,15 +103,7 @@ def cli() -> None:
     help="Write here instead of stdout: atomically, only on "
     "success, created 0600 (as kubeseal). A .yaml/.yml name implies --format yaml.",
 )
-@option(
-    "-o",
-    "--format",
-    "fmt",
-    metavar="json|yaml",
-    default="json",
-    show_default=True,
-    help="Output format (either case; anything else is an error, exit 1, as with kubeseal).",
-)
+@kubeseal_format
 @option(
     "--scope",
     type=click.Choice(["strict", "namespace-wide", "cluster-wide"]),
@@ -201,15 +204,7 @@ def seal_command(ctx: click.Context, /, **flags: Any) -> None:
     metavar="PATH",
     help="Write the plaintext Secrets to this file (created 0600) instead of stdout.",
 )
-@option(
-    "-o",
-    "--format",
-    "fmt",
-    metavar="json|yaml",
-    default="json",
-    show_default=True,
-    help="Output format (either case; anything else is an error, exit 1, as with kubeseal).",
-)
+@kubeseal_format
 @click.pass_obj
 def unseal_command(env: Environment, /, **flags: Any) -> None:
     """Open SealedSecrets offline with the cluster's private keys (disaster recovery).
